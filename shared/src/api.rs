@@ -1,0 +1,499 @@
+//! Request and response bodies of Vigil's HTTP API (see SPEC.md), shared so
+//! the console deserialises exactly what the server serialises.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::settings::{ActivityRules, Audience, Limits, SecuritySettings, Warning};
+use crate::validate::FieldError;
+
+/// A person's role in an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Account admin: a team member with every permission.
+    Admin,
+    /// Agent: a team member who answers conversations.
+    Agent,
+    /// Requester: an end user of the help desk.
+    Requester,
+}
+
+impl Role {
+    /// The wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+            Role::Requester => "requester",
+        }
+    }
+
+    /// Parses the wire and database name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "agent" => Some(Role::Agent),
+            "requester" => Some(Role::Requester),
+            _ => None,
+        }
+    }
+
+    /// Which policy applies to people of this role.
+    pub fn audience(self) -> Audience {
+        match self {
+            Role::Admin | Role::Agent => Audience::Agents,
+            Role::Requester => Audience::Requesters,
+        }
+    }
+}
+
+/// The permission to configure session security and manage sessions.
+pub const PERMISSION_MANAGE_SECURITY: &str = "manage_security";
+
+/// Machine codes of error bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No valid session (see `reason`).
+    Unauthenticated,
+    /// Signed in, but not allowed.
+    Forbidden,
+    /// No such thing in this account.
+    NotFound,
+    /// Missing `X-Vigil-Request` header or foreign `Origin`.
+    Csrf,
+    /// The body or query could not be read (see `fields`).
+    BadRequest,
+    /// Settings that break a rule (see `fields`); nothing was stored.
+    Validation,
+    /// The settings changed since they were read.
+    VersionConflict,
+    /// Wrong account, email or password; deliberately not saying which.
+    InvalidCredentials,
+    /// Too many failed sign-ins; retry after `retry_after_secs`.
+    TooManyAttempts,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// The method is not allowed on this path.
+    MethodNotAllowed,
+    /// The database is not answering.
+    Unavailable,
+    /// Something failed on the server; the details are in its log.
+    Internal,
+}
+
+/// Why a request is not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnauthenticatedReason {
+    /// No session cookie.
+    Missing,
+    /// A cookie that names no session.
+    Invalid,
+    /// Signed out after the idle timeout.
+    IdleTimeout,
+    /// Signed out at the end of the session's lifetime.
+    AbsoluteTimeout,
+    /// Ended by an admin.
+    Revoked,
+    /// The person signed out.
+    LoggedOut,
+}
+
+impl UnauthenticatedReason {
+    /// The wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnauthenticatedReason::Missing => "missing",
+            UnauthenticatedReason::Invalid => "invalid",
+            UnauthenticatedReason::IdleTimeout => "idle_timeout",
+            UnauthenticatedReason::AbsoluteTimeout => "absolute_timeout",
+            UnauthenticatedReason::Revoked => "revoked",
+            UnauthenticatedReason::LoggedOut => "logged_out",
+        }
+    }
+
+    /// Parses the wire and database name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "missing" => UnauthenticatedReason::Missing,
+            "invalid" => UnauthenticatedReason::Invalid,
+            "idle_timeout" => UnauthenticatedReason::IdleTimeout,
+            "absolute_timeout" => UnauthenticatedReason::AbsoluteTimeout,
+            "revoked" => UnauthenticatedReason::Revoked,
+            "logged_out" => UnauthenticatedReason::LoggedOut,
+            _ => return None,
+        })
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine code.
+    pub error: ErrorCode,
+    /// A sentence for people.
+    pub message: String,
+    /// With `unauthenticated`: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<UnauthenticatedReason>,
+    /// With `validation` and `bad_request`: the fields at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<FieldError>>,
+    /// With `version_conflict`: the version now stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
+    /// With `too_many_attempts`: seconds until a sign-in may be tried again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+/// `POST /api/auth/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Account slug.
+    pub account: String,
+    /// Email address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+    /// Ask for a persistent session; honoured only where the policy offers it.
+    #[serde(default)]
+    pub remember_me: bool,
+}
+
+/// An account's public identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRef {
+    /// URL name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Whether one login page offers "Remember me".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginOption {
+    /// Offer the box.
+    pub remember_me: bool,
+}
+
+/// `GET /api/accounts/{slug}/login-options`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginOptions {
+    /// The account.
+    pub account: AccountRef,
+    /// The agent login page.
+    pub agents: LoginOption,
+    /// The requester login page.
+    pub requesters: LoginOption,
+}
+
+/// The signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    /// User id.
+    pub id: i64,
+    /// Email address.
+    pub email: String,
+    /// Name to show.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Granted permissions (admins hold all).
+    pub permissions: Vec<String>,
+}
+
+/// The policy that governs one session: the audience's policy plus the
+/// account's activity rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionPolicy {
+    /// Idle timeout.
+    pub idle_timeout_secs: u64,
+    /// Absolute lifetime.
+    pub absolute_timeout_secs: u64,
+    /// Warning.
+    pub warning: Warning,
+    /// Whether "Remember me" is offered.
+    pub remember_me: bool,
+    /// Activity rules.
+    pub activity: ActivityRules,
+}
+
+impl SessionPolicy {
+    /// The policy for `audience` under `settings`.
+    pub fn from_settings(settings: &SecuritySettings, audience: Audience) -> Self {
+        let p = settings.policy(audience);
+        SessionPolicy {
+            idle_timeout_secs: p.idle_timeout_secs,
+            absolute_timeout_secs: p.absolute_timeout_secs,
+            warning: p.warning,
+            remember_me: p.remember_me,
+            activity: settings.activity,
+        }
+    }
+
+    /// The audience part, as the deadline rule takes it.
+    pub fn audience_policy(&self) -> crate::AudiencePolicy {
+        crate::AudiencePolicy {
+            idle_timeout_secs: self.idle_timeout_secs,
+            absolute_timeout_secs: self.absolute_timeout_secs,
+            warning: self.warning,
+            remember_me: self.remember_me,
+        }
+    }
+}
+
+/// The caller's session, as the server sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// Public id of the session (not the token).
+    pub session_id: String,
+    /// Who.
+    pub user: UserView,
+    /// Which policy applies.
+    pub audience: Audience,
+    /// Remembered (persistent cookie) or not.
+    pub persistent: bool,
+    /// Sign-in instant.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last activity that counted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_activity_at: OffsetDateTime,
+    /// Idle deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    pub idle_expires_at: OffsetDateTime,
+    /// Absolute deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    pub absolute_expires_at: OffsetDateTime,
+    /// When the warning appears.
+    #[serde(with = "time::serde::rfc3339")]
+    pub warn_at: OffsetDateTime,
+    /// The server's clock when it answered, to correct the client's.
+    #[serde(with = "time::serde::rfc3339")]
+    pub server_time: OffsetDateTime,
+    /// The policy in force.
+    pub policy: SessionPolicy,
+}
+
+/// Sources of `POST /api/session/activity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivitySource {
+    /// Key, mouse, wheel or touch input: always counts.
+    Input,
+    /// An agent on a live call: counts under `active_call_extends`.
+    Call,
+    /// A heartbeat from a hidden tab: counts when `hidden_tab_is_idle` is false.
+    Hidden,
+}
+
+/// `POST /api/session/activity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityRequest {
+    /// What happened.
+    pub source: ActivitySource,
+}
+
+/// `GET /api/admin/security-settings` and the answer to PUT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsEnvelope {
+    /// Version, incremented by every stored change.
+    pub version: i64,
+    /// The settings.
+    pub settings: SecuritySettings,
+    /// The platform limits the settings were checked against.
+    pub limits: Limits,
+    /// When last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Email of who last changed them; null for the defaults.
+    pub updated_by: Option<String>,
+}
+
+/// `PUT /api/admin/security-settings` and its preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    /// The version the change was made from.
+    pub version: i64,
+    /// The new settings.
+    pub settings: SecuritySettings,
+}
+
+/// The effect of proposed settings on one audience's live sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Impact {
+    /// Sessions that would end at once.
+    pub end_now: u64,
+    /// Sessions that would be in their warning at once.
+    pub warn_now: u64,
+    /// Live sessions of the audience now.
+    pub live: u64,
+}
+
+/// `POST /api/admin/security-settings/preview`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewResponse {
+    /// Team members.
+    pub agents: Impact,
+    /// Requesters.
+    pub requesters: Impact,
+}
+
+/// A user as listed with a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    /// User id.
+    pub id: i64,
+    /// Email address.
+    pub email: String,
+    /// Name to show.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// One live session in `GET /api/admin/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// Public id.
+    pub session_id: String,
+    /// Whose.
+    pub user: UserRef,
+    /// Policy audience.
+    pub audience: Audience,
+    /// Remembered or not.
+    pub persistent: bool,
+    /// Sign-in instant.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last activity that counted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_activity_at: OffsetDateTime,
+    /// Idle deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    pub idle_expires_at: OffsetDateTime,
+    /// Absolute deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    pub absolute_expires_at: OffsetDateTime,
+    /// Client address at sign-in.
+    pub ip: Option<String>,
+    /// Browser at sign-in.
+    pub user_agent: Option<String>,
+}
+
+/// `POST /api/admin/users/{user_id}/revoke-sessions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeResult {
+    /// How many live sessions were ended.
+    pub revoked: u64,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Increasing id; pass it as `before` to page back.
+    pub id: i64,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who: an email, or `system` for the sweeper.
+    pub actor: String,
+    /// What, e.g. `settings.updated`.
+    pub action: String,
+    /// What it was done to, e.g. `user:3`, `session:…`.
+    pub target: Option<String>,
+    /// Action-specific details (for settings: `before`, `after`, `changes`).
+    pub details: serde_json::Value,
+}
+
+/// One team member in `GET /api/admin/agents`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRow {
+    /// User id.
+    pub user_id: i64,
+    /// Email address.
+    pub email: String,
+    /// Name to show.
+    pub display_name: String,
+    /// Takes new conversations now.
+    pub available: bool,
+    /// Takes part in auto-assignment at all.
+    pub auto_assign: bool,
+    /// Live sessions.
+    pub live_sessions: u64,
+    /// Open conversations assigned.
+    pub open_conversations: u64,
+}
+
+/// A help-desk conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Id.
+    pub id: i64,
+    /// What it is about.
+    pub subject: String,
+    /// `open` or `closed`.
+    pub status: String,
+    /// Who asked.
+    pub requester_id: i64,
+    /// Who answers; null while queued.
+    pub assignee_id: Option<i64>,
+    /// Opened at.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `PUT /api/desk/availability`, and its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Availability {
+    /// Takes new conversations.
+    pub available: bool,
+}
+
+/// `POST /api/portal/conversations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewConversation {
+    /// What it is about (1 to 200 characters).
+    pub subject: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_leaves_out_absent_parts() {
+        let body = ErrorBody {
+            error: ErrorCode::Csrf,
+            message: "m".into(),
+            reason: None,
+            fields: None,
+            current_version: None,
+            retry_after_secs: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"error": "csrf", "message": "m"})
+        );
+    }
+
+    #[test]
+    fn roles_map_to_audiences() {
+        assert_eq!(Role::Admin.audience(), Audience::Agents);
+        assert_eq!(Role::Agent.audience(), Audience::Agents);
+        assert_eq!(Role::Requester.audience(), Audience::Requesters);
+        for r in [Role::Admin, Role::Agent, Role::Requester] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! vigil-policy: the rules of Vigil's session security, shared by the server
+//! and the browser console so that both compute the same deadlines.
+//!
+//! Plain types and pure functions only: no I/O, no clock, no framework. The
+//! crate builds for native targets and for `wasm32-unknown-unknown`.
+
+pub mod api;
+pub mod deadline;
+pub mod settings;
+pub mod validate;
+
+pub use deadline::{evaluate, EndReason, Evaluation, SessionTimes, Verdict};
+pub use settings::{
+    ActivityRules, Audience, AudiencePolicy, Limits, SecuritySettings, Warning, IDLE_PRESETS_SECS,
+};
+pub use validate::{validate, FieldError, FieldErrorCode};
