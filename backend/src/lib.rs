@@ -1,1 +1,27 @@
+//! vigil-server: stores each account's session-security settings and
+//! enforces them on every session.
+//!
+//! `main.rs` only reads the configuration and calls into here; tests build
+//! the same [`startup::Application`] on port 0 with a manual clock.
 
+pub mod accounts;
+pub mod admin_queries;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod conversations;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod json;
+pub mod routes;
+pub mod routing;
+pub mod sessions;
+pub mod settings_store;
+pub mod startup;
+pub mod state;
+pub mod sweeper;
+pub mod telemetry;
+pub mod web;

@@ -1,1 +1,79 @@
-fn main() {}
+//! The `vigil` binary: parse the command line, check the configuration, run
+//! the command.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use vigil_server::auth::password::Hasher;
+use vigil_server::clock::{Clock, SystemClock};
+use vigil_server::config::{Cli, Command, Config};
+use vigil_server::startup::{open_database, Application};
+use vigil_server::{cli, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Cli::parse();
+    let config = match Config::from_raw(&args.settings) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("vigil: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    match run(args.command, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vigil: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    let clock = Arc::new(SystemClock);
+    match command {
+        Command::Serve => {
+            let listen = config.listen;
+            let app = Application::build(config, clock).await?;
+            tracing::info!("serving on http://{}:{}", listen.ip(), app.port());
+            app.run_until_stopped().await
+        }
+        Command::Migrate => {
+            open_database(&config).await?;
+            println!(
+                "Migrations applied to {}.",
+                vigil_server::db::redact_url(&config.database_url)
+            );
+            Ok(())
+        }
+        Command::SeedDemo { password } => {
+            let db = open_database(&config).await?;
+            let hasher = Hasher::new(config.hash_concurrency).await?;
+            let seeded = cli::seed_demo(&db, &hasher, password, clock.now()).await?;
+            cli::print_seeded(&seeded);
+            Ok(())
+        }
+        Command::CreateAccount {
+            slug,
+            name,
+            admin_email,
+            admin_name,
+        } => {
+            let db = open_database(&config).await?;
+            let hasher = Hasher::new(config.hash_concurrency).await?;
+            cli::create_account(
+                &db,
+                &hasher,
+                &slug,
+                &name,
+                &admin_email,
+                admin_name.as_deref(),
+                std::io::stdin().lock(),
+                clock.now(),
+            )
+            .await
+        }
+    }
+}

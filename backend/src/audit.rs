@@ -1,0 +1,97 @@
+//! The account's audit log: one row per security-relevant event.
+
+use serde_json::Value;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+use vigil_policy::api::AuditEntry;
+
+use crate::db::{get_time, to_ms, Db};
+
+/// Audit action names (contract).
+pub mod action {
+    /// Settings stored.
+    pub const SETTINGS_UPDATED: &str = "settings.updated";
+    /// Signed in.
+    pub const SESSION_LOGIN: &str = "session.login";
+    /// Signed out.
+    pub const SESSION_LOGOUT: &str = "session.logout";
+    /// Ended by a timeout.
+    pub const SESSION_EXPIRED: &str = "session.expired";
+    /// Ended by an admin.
+    pub const SESSION_REVOKED: &str = "session.revoked";
+    /// A failed sign-in.
+    pub const LOGIN_FAILED: &str = "login.failed";
+    /// An agent's availability changed.
+    pub const AGENT_AVAILABILITY: &str = "agent.availability";
+    /// A conversation moved to another agent or to the queue.
+    pub const CONVERSATION_REROUTED: &str = "conversation.rerouted";
+}
+
+/// The actor recorded for what the server does on its own.
+pub const SYSTEM: &str = "system";
+
+/// One event to record.
+#[derive(Debug)]
+pub struct Event<'a> {
+    /// Account.
+    pub account_id: i64,
+    /// Who: an email or [`SYSTEM`].
+    pub actor: &'a str,
+    /// One of [`action`].
+    pub action: &'static str,
+    /// What it was done to.
+    pub target: Option<String>,
+    /// Details.
+    pub details: Value,
+}
+
+/// Writes an event inside the caller's transaction.
+pub async fn record(
+    conn: &mut AnyConnection,
+    at: OffsetDateTime,
+    e: Event<'_>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (account_id, at, actor, action, target, details) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(e.account_id)
+    .bind(to_ms(at))
+    .bind(e.actor)
+    .bind(e.action)
+    .bind(e.target)
+    .bind(e.details.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Entries of an account, newest first, older than `before` when given.
+pub async fn list(
+    db: &Db,
+    account_id: i64,
+    limit: i64,
+    before: Option<i64>,
+) -> sqlx::Result<Vec<AuditEntry>> {
+    let rows = sqlx::query(
+        "SELECT id, at, actor, action, target, details FROM audit_log
+         WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+    )
+    .bind(account_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                id: r.try_get("id")?,
+                at: get_time(r, "at")?,
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                target: r.try_get("target")?,
+                details: serde_json::from_str(&r.try_get::<String, _>("details")?)
+                    .unwrap_or(Value::Null),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,5 @@
+//! Who may do what: password hashing, sign-in throttling, the CSRF check.
+
+pub mod csrf;
+pub mod password;
+pub mod throttle;

@@ -1,0 +1,203 @@
+//! The one-shot commands: `seed-demo` and `create-account`.
+
+use std::io::BufRead;
+
+use anyhow::{bail, Context};
+use sqlx::Row;
+use time::OffsetDateTime;
+use vigil_policy::api::Role;
+
+use crate::accounts::{self, NewUser};
+use crate::auth::password::{Hasher, Password};
+use crate::db::{to_ms, Db};
+use crate::domain::{Email, Slug, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+use crate::sessions::token::random_hex;
+
+/// The demo people: email, name, role.
+const DEMO_PEOPLE: [(&str, &str, Role); 4] = [
+    ("admin@demo.test", "Dana Admin", Role::Admin),
+    ("agent1@demo.test", "Alex Agent", Role::Agent),
+    ("agent2@demo.test", "Sam Agent", Role::Agent),
+    ("requester@demo.test", "Riley Requester", Role::Requester),
+];
+
+const DEMO_SUBJECTS: [&str; 4] = [
+    "Cannot reset my password",
+    "Invoice shows the wrong amount",
+    "How do I export my data?",
+    "App crashes on start",
+];
+
+/// What `seed-demo` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Seeded {
+    /// Created, with this password.
+    Created(String),
+    /// The account was already there; nothing changed.
+    AlreadyThere,
+}
+
+fn check_password(p: &str) -> anyhow::Result<()> {
+    if p.chars().count() < MIN_PASSWORD_CHARS {
+        bail!("the password must have at least {MIN_PASSWORD_CHARS} characters");
+    }
+    if p.len() > MAX_PASSWORD_BYTES {
+        bail!("the password must be at most {MAX_PASSWORD_BYTES} bytes");
+    }
+    Ok(())
+}
+
+/// Creates the `demo` account if it is missing.
+pub async fn seed_demo(
+    db: &Db,
+    hasher: &Hasher,
+    password: Option<String>,
+    now: OffsetDateTime,
+) -> anyhow::Result<Seeded> {
+    if accounts::find_account(db, "demo").await?.is_some() {
+        return Ok(Seeded::AlreadyThere);
+    }
+    let password = password.unwrap_or_else(|| random_hex(8));
+    check_password(&password)?;
+    let mut hashes = Vec::new();
+    for _ in DEMO_PEOPLE {
+        hashes.push(hasher.hash(Password::new(password.clone())).await?);
+    }
+    let mut tx = db.pool.begin().await?;
+    let account_id = accounts::create_account(&mut tx, "demo", "Demo Support", now).await?;
+    let mut ids = Vec::new();
+    for ((email, name, role), hash) in DEMO_PEOPLE.iter().zip(&hashes) {
+        let team = *role == Role::Agent;
+        let new = NewUser {
+            email,
+            display_name: name,
+            role: *role,
+            password_hash: hash,
+            available: team,
+            auto_assign: team,
+        };
+        ids.push((
+            accounts::create_user(&mut tx, account_id, &new, now).await?,
+            *role,
+        ));
+    }
+    let requester = ids
+        .iter()
+        .find(|(_, r)| *r == Role::Requester)
+        .map(|(id, _)| *id);
+    let agents: Vec<i64> = ids
+        .iter()
+        .filter(|(_, r)| *r == Role::Agent)
+        .map(|(id, _)| *id)
+        .collect();
+    if let Some(requester) = requester {
+        for (i, subject) in DEMO_SUBJECTS.iter().enumerate() {
+            let assignee = agents[i % agents.len()];
+            crate::conversations::open(
+                &mut tx,
+                account_id,
+                requester,
+                subject,
+                Some(assignee),
+                now,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Seeded::Created(password))
+}
+
+/// Prints what `seed-demo` did.
+pub fn print_seeded(s: &Seeded) {
+    match s {
+        Seeded::AlreadyThere => println!("The demo account already exists; nothing changed."),
+        Seeded::Created(password) => {
+            println!("Created account demo (Demo Support). Sign in with account \"demo\" as:");
+            for (email, _, role) in DEMO_PEOPLE {
+                println!("  {email:<22} {}", role.as_str());
+            }
+            println!("Password: {password}");
+        }
+    }
+}
+
+/// Creates an account and its first admin; the password comes from `input`.
+pub async fn create_account(
+    db: &Db,
+    hasher: &Hasher,
+    slug: &str,
+    name: &str,
+    admin_email: &str,
+    admin_name: Option<&str>,
+    input: impl BufRead,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let slug = Slug::parse(slug).map_err(|m| anyhow::anyhow!("--slug: {m}"))?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        bail!("--name: the account name must be 1 to 100 characters");
+    }
+    let email = Email::parse(admin_email).map_err(|m| anyhow::anyhow!("--admin-email: {m}"))?;
+    let display = admin_name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("admin"))
+        .to_owned();
+    let mut line = String::new();
+    input
+        .take(MAX_PASSWORD_BYTES as u64 + 2)
+        .read_line(&mut line)
+        .context("reading the admin password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no admin password on standard input (pipe it in, e.g. `echo \"$PASSWORD\" | vigil create-account …`)");
+    }
+    check_password(&password)?;
+    if accounts::find_account(db, slug.as_str()).await?.is_some() {
+        bail!("an account named {:?} already exists", slug.as_str());
+    }
+    let hash = hasher.hash(Password::new(password)).await?;
+    let mut tx = db.pool.begin().await?;
+    let account_id = accounts::create_account(&mut tx, slug.as_str(), name, now).await?;
+    let admin = NewUser {
+        email: email.as_str(),
+        display_name: &display,
+        role: Role::Admin,
+        password_hash: &hash,
+        available: false,
+        auto_assign: false,
+    };
+    accounts::create_user(&mut tx, account_id, &admin, now).await?;
+    tx.commit().await?;
+    println!(
+        "Created account {} ({name}) with admin {}.",
+        slug.as_str(),
+        email.as_str()
+    );
+    Ok(())
+}
+
+/// Count of rows in a table, for tests and progress output.
+pub async fn count(db: &Db, table: &str) -> anyhow::Result<i64> {
+    let allowed = [
+        "accounts",
+        "users",
+        "conversations",
+        "sessions",
+        "audit_log",
+        "security_settings",
+    ];
+    if !allowed.contains(&table) {
+        bail!("unknown table {table}");
+    }
+    let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(row.try_get("n")?)
+}
+
+/// Milliseconds helper re-exported for tests that poke rows directly.
+pub fn ms(t: OffsetDateTime) -> i64 {
+    to_ms(t)
+}

@@ -1,0 +1,189 @@
+//! The database: one pool through sqlx's `Any` driver so the same queries run
+//! on SQLite and PostgreSQL, the migration sets, and instant conversions.
+//!
+//! Queries use `$1`-style parameters, which both engines accept, and store
+//! instants as BIGINT milliseconds since the Unix epoch.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor, Row};
+use time::OffsetDateTime;
+
+/// Which SQL engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Checks a database URL and picks its dialect. SQLite files are created
+/// when missing.
+pub fn normalise_url(url: &str) -> Result<(String, Dialect), String> {
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        if rest.is_empty() || rest.starts_with('?') {
+            return Err(format!("{url:?} names no database file"));
+        }
+        let url = if rest.contains("mode=") {
+            format!("sqlite://{rest}")
+        } else if rest.contains('?') {
+            format!("sqlite://{rest}&mode=rwc")
+        } else {
+            format!("sqlite://{rest}?mode=rwc")
+        };
+        Ok((url, Dialect::Sqlite))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((url.to_owned(), Dialect::Postgres))
+    } else {
+        Err(format!(
+            "{:?} is neither sqlite://PATH nor postgres://…",
+            redact_url(url)
+        ))
+    }
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The pool and its dialect.
+#[derive(Debug, Clone)]
+pub struct Db {
+    /// Connection pool.
+    pub pool: AnyPool,
+    /// SQL dialect.
+    pub dialect: Dialect,
+}
+
+impl Db {
+    /// Connects (lazily: the pool opens connections on demand, so a server
+    /// can start while the database is down and report it on /readyz).
+    pub async fn connect(url: &str, dialect: Dialect) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let options = AnyPoolOptions::new()
+            .max_connections(match dialect {
+                Dialect::Sqlite => 8,
+                Dialect::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // WAL lets readers run beside the one writer; NORMAL
+                        // sync is durable across application crashes.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options
+            .connect(url)
+            .await
+            .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+        Ok(Db { pool, dialect })
+    }
+
+    /// Applies the dialect's migrations.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .context("applying database migrations")?;
+        Ok(())
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+/// An instant as stored: milliseconds since the epoch.
+pub fn to_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// A stored instant back as a time.
+pub fn from_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Reads a BIGINT millisecond column as a time.
+pub fn get_time(row: &AnyRow, col: &str) -> Result<OffsetDateTime, sqlx::Error> {
+    Ok(from_ms(row.try_get::<i64, _>(col)?))
+}
+
+/// Reads a boolean column. SQLite reports computed booleans as integers, so
+/// both forms are accepted.
+pub fn get_bool(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
+    match row.try_get::<bool, _>(col) {
+        Ok(b) => Ok(b),
+        Err(_) => Ok(row.try_get::<i64, _>(col)? != 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_create_missing_files() {
+        assert_eq!(
+            normalise_url("sqlite://vigil.db").unwrap(),
+            ("sqlite://vigil.db?mode=rwc".to_owned(), Dialect::Sqlite)
+        );
+        assert_eq!(
+            normalise_url("sqlite:x.db?mode=ro").unwrap().0,
+            "sqlite://x.db?mode=ro"
+        );
+        assert!(normalise_url("sqlite://").is_err());
+        assert_eq!(
+            normalise_url("postgres://u@h/d").unwrap().1,
+            Dialect::Postgres
+        );
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://vigil:s3cret@db/vigil"),
+            "postgres://vigil:***@db/vigil"
+        );
+        let e = normalise_url("mysql://root:hunter2@h/d").unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn millisecond_round_trip() {
+        let t = from_ms(1_767_258_000_123);
+        assert_eq!(to_ms(t), 1_767_258_000_123);
+    }
+}

@@ -1,0 +1,23 @@
+//! Liveness and readiness.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the database answers within two seconds. Recovers by
+/// itself: every call tries the database afresh.
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
+        Ok(true) => Ok(HttpResponse::Ok().json(json!({"status": "ready"}))),
+        _ => Err(ApiError::Unavailable),
+    }
+}

@@ -1,0 +1,57 @@
+//! The requester portal: own conversations.
+
+use actix_web::{web, HttpResponse};
+use vigil_policy::api::{NewConversation, Role};
+use vigil_policy::{FieldError, FieldErrorCode};
+
+use crate::conversations;
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::routing;
+use crate::sessions::{Authenticated, Current};
+use crate::state::AppState;
+
+const SUBJECT_MAX_CHARS: usize = 200;
+
+fn requester(s: &Current) -> Result<(), ApiError> {
+    if s.role() == Role::Requester {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("the portal is for requesters"))
+    }
+}
+
+/// `GET /api/portal/conversations`: the caller's conversations.
+pub async fn list(
+    state: web::Data<AppState>,
+    Authenticated(s): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    requester(&s)?;
+    Ok(HttpResponse::Ok().json(conversations::requested_by(&state.db, s.user.id).await?))
+}
+
+/// `POST /api/portal/conversations`: opens a conversation routed to the
+/// least-loaded available agent, or queued when none is available.
+pub async fn create(
+    state: web::Data<AppState>,
+    Authenticated(s): Authenticated,
+    ApiJson(body): ApiJson<NewConversation>,
+) -> Result<HttpResponse, ApiError> {
+    requester(&s)?;
+    let subject = body.subject.trim();
+    let chars = subject.chars().count();
+    if chars == 0 || chars > SUBJECT_MAX_CHARS || subject.chars().any(char::is_control) {
+        return Err(ApiError::bad_field(FieldError::new(
+            "subject",
+            FieldErrorCode::Invalid,
+            format!("The subject must be 1 to {SUBJECT_MAX_CHARS} characters on one line."),
+        )));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.pool.begin().await?;
+    let assignee = routing::least_loaded_agent(&mut tx, s.account_id, None).await?;
+    let conversation =
+        conversations::open(&mut tx, s.account_id, s.user.id, subject, assignee, now).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(conversation))
+}

@@ -1,0 +1,126 @@
+//! Ending sessions: one path for logout, revocation and expiry, whether a
+//! request, an admin or the sweeper notices first.
+
+use serde_json::json;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+use vigil_policy::api::{Role, UnauthenticatedReason};
+
+use crate::audit::{self, action, Event};
+use crate::routing;
+
+/// Why a session is being ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The person signed out.
+    LoggedOut,
+    /// An admin ended it.
+    Revoked,
+    /// Idle timeout.
+    IdleTimeout,
+    /// Absolute timeout.
+    AbsoluteTimeout,
+}
+
+impl Cause {
+    /// What a later request with the same cookie is told.
+    pub fn reason(self) -> UnauthenticatedReason {
+        match self {
+            Cause::LoggedOut => UnauthenticatedReason::LoggedOut,
+            Cause::Revoked => UnauthenticatedReason::Revoked,
+            Cause::IdleTimeout => UnauthenticatedReason::IdleTimeout,
+            Cause::AbsoluteTimeout => UnauthenticatedReason::AbsoluteTimeout,
+        }
+    }
+
+    fn audit_action(self) -> &'static str {
+        match self {
+            Cause::LoggedOut => action::SESSION_LOGOUT,
+            Cause::Revoked => action::SESSION_REVOKED,
+            Cause::IdleTimeout | Cause::AbsoluteTimeout => action::SESSION_EXPIRED,
+        }
+    }
+}
+
+impl From<vigil_policy::EndReason> for Cause {
+    fn from(r: vigil_policy::EndReason) -> Self {
+        match r {
+            vigil_policy::EndReason::IdleTimeout => Cause::IdleTimeout,
+            vigil_policy::EndReason::AbsoluteTimeout => Cause::AbsoluteTimeout,
+        }
+    }
+}
+
+/// The session to end.
+#[derive(Debug, Clone)]
+pub struct Ending<'a> {
+    /// Session id.
+    pub session_id: &'a str,
+    /// Account.
+    pub account_id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Owner's email, for the audit log.
+    pub email: &'a str,
+    /// Owner's role.
+    pub role: Role,
+}
+
+/// Ends a live session inside the caller's transaction and audits it. When
+/// a team member's last live session ends by timeout or revocation, they are
+/// taken out of routing too. Returns false when the session had already
+/// ended (another replica, the sweeper or a second tab got there first), in
+/// which case nothing is written.
+pub async fn end_session(
+    conn: &mut AnyConnection,
+    s: &Ending<'_>,
+    cause: Cause,
+    actor: &str,
+    now: OffsetDateTime,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+    )
+    .bind(crate::db::to_ms(now))
+    .bind(cause.reason().as_str())
+    .bind(s.session_id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    audit::record(
+        conn,
+        now,
+        Event {
+            account_id: s.account_id,
+            actor,
+            action: cause.audit_action(),
+            target: Some(format!("session:{}", s.session_id)),
+            details: json!({
+                "session_id": s.session_id,
+                "user_id": s.user_id,
+                "email": s.email,
+                "reason": cause.reason().as_str(),
+            }),
+        },
+    )
+    .await?;
+    if cause != Cause::LoggedOut && s.role != Role::Requester {
+        let live: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1 AND ended_at IS NULL",
+        )
+        .bind(s.user_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+        if live == 0 {
+            let why = match cause {
+                Cause::Revoked => "session_revoked",
+                _ => "session_expired",
+            };
+            routing::take_out_of_routing(conn, s.account_id, s.user_id, actor, why, now).await?;
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,138 @@
+//! Building and running the server: [`Application::build`] connects,
+//! migrates, binds (port 0 picks a free port, which tests use) and starts
+//! the background tasks; [`Application::run_until_stopped`] serves until a
+//! signal, then flushes held activity.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use tokio::task::JoinHandle;
+
+use crate::auth::password::Hasher;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::sessions::activity::ActivityTracker;
+use crate::state::AppState;
+use crate::web::{console, content_security_policy, edge, spa_fallback, Edge};
+use crate::{routes, sweeper};
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+/// Connects to the database and applies migrations.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url, config.dialect).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Builds the server on `config` with `clock` as the time source.
+    pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<Application> {
+        let db = open_database(&config).await?;
+        let hasher = Hasher::new(config.hash_concurrency).await?;
+        let state = AppState {
+            db,
+            clock,
+            hasher,
+            activity: ActivityTracker::new(config.activity_write_secs),
+            config: Arc::new(config),
+        };
+        let listener = TcpListener::bind(state.config.listen)
+            .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, state.clone())?;
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests use it to drive the sweeper and clock).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until the server stops (SIGINT/SIGTERM, or a stop handle),
+    /// running the sweeper and the activity flusher meanwhile. On the way
+    /// out, held activity is written so a restart loses none.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let tasks: Vec<JoinHandle<()>> = vec![
+            tokio::spawn(sweeper::run(
+                self.state.clone(),
+                self.state.config.sweep_interval,
+            )),
+            tokio::spawn(sweeper::run_flusher(self.state.clone())),
+        ];
+        let result = self.server.await;
+        for t in &tasks {
+            t.abort();
+        }
+        let now = self.state.clock.now();
+        let flushed = self.state.activity.flush(&self.state.db, now, true).await?;
+        tracing::info!(flushed, "server stopped");
+        self.state.db.pool.close().await;
+        result.context("server failed")
+    }
+}
+
+fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let static_dir = state.config.static_dir.clone();
+    let index_html = std::fs::read_to_string(static_dir.join("index.html")).ok();
+    if index_html.is_none() {
+        tracing::warn!(dir = %static_dir.display(), "no built console found; serving the API only");
+    }
+    let edge_settings = web::Data::new(Edge {
+        public_origin: state.config.public_origin.clone(),
+        csp: content_security_policy(index_html.as_deref()),
+    });
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let index = static_dir.join("index.html");
+        let app = App::new()
+            .app_data(data.clone())
+            .app_data(edge_settings.clone())
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                ApiError::bad_request(format!("The query string is not valid: {e}.")).into()
+            }))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| ApiError::NotFound("no such resource").into()),
+            )
+            .wrap(from_fn(edge))
+            .configure(routes::configure);
+        if static_dir.is_dir() {
+            app.service(console(&static_dir))
+        } else {
+            app.default_service(web::to(move |req| spa_fallback(req, index.clone())))
+        }
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .run();
+    Ok(server)
+}
