@@ -64,7 +64,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], strip: Option<&str>) -> Result<
         let inner = e.inner();
         let message = inner.to_string();
         let mut path = e.path().to_string();
-        if path == "." {
+        // A syntax error has no field to blame.
+        if path == "." || inner.is_syntax() || inner.is_eof() {
             path.clear();
         }
         let code = if inner.is_syntax() || inner.is_eof() {

@@ -1,5 +1,6 @@
 -- Vigil schema, SQLite flavour. Instants are milliseconds since the Unix
 -- epoch (UTC) in BIGINT columns so that the same queries run on PostgreSQL.
+-- Flags are INTEGER 0/1: sqlx's Any driver cannot read SQLite BOOLEAN.
 
 CREATE TABLE accounts (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -17,8 +18,8 @@ CREATE TABLE users (
     -- Space-separated permission names granted beyond the role.
     permissions   TEXT NOT NULL DEFAULT '',
     password_hash TEXT NOT NULL,
-    available     BOOLEAN NOT NULL DEFAULT FALSE,
-    auto_assign   BOOLEAN NOT NULL DEFAULT FALSE,
+    available     INTEGER NOT NULL DEFAULT 0,
+    auto_assign   INTEGER NOT NULL DEFAULT 0,
     created_at    BIGINT NOT NULL,
     UNIQUE (account_id, email)
 );
@@ -37,7 +38,7 @@ CREATE TABLE sessions (
     account_id        BIGINT NOT NULL REFERENCES accounts(id),
     user_id           BIGINT NOT NULL REFERENCES users(id),
     audience          TEXT NOT NULL CHECK (audience IN ('agents', 'requesters')),
-    persistent        BOOLEAN NOT NULL,
+    persistent        INTEGER NOT NULL,
     created_at        BIGINT NOT NULL,
     last_activity_at  BIGINT NOT NULL,
     -- The earlier of the idle and absolute deadlines under the policy last

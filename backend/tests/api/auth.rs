@@ -1,0 +1,193 @@
+//! Signing in and out.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{cookie_token, set_cookie, spawn_app, PASSWORD};
+
+#[tokio::test]
+async fn login_returns_the_session_and_a_host_cookie_with_the_spec_flags() {
+    let app = spawn_app().await;
+    let res = app
+        .post_login(json!({"account": "demo", "email": "agent1@demo.test", "password": PASSWORD, "remember_me": false}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let cookie = set_cookie(&res).unwrap();
+    assert!(cookie.starts_with("__Host-vigil="), "{cookie}");
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.split("; ").any(|p| p == flag), "{flag} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert!(!cookie.contains("Max-Age"), "an ordinary session gets a browser-session cookie: {cookie}");
+    assert_eq!(cookie_token(&res).unwrap().len(), 64, "256 bits, hex");
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["user"]["email"], "agent1@demo.test");
+    assert_eq!(view["user"]["role"], "agent");
+    assert_eq!(view["audience"], "agents");
+    assert_eq!(view["persistent"], false);
+    assert_eq!(view["created_at"], "2026-01-05T09:00:00Z");
+    assert_eq!(view["idle_expires_at"], "2026-01-05T17:00:00Z");
+    assert_eq!(view["absolute_expires_at"], "2026-02-04T09:00:00Z");
+    assert_eq!(view["warn_at"], "2026-01-05T16:59:00Z");
+    assert_eq!(view["server_time"], "2026-01-05T09:00:00Z");
+    assert_eq!(view["policy"]["idle_timeout_secs"], 28800);
+    assert_eq!(view["policy"]["activity"]["hidden_tab_is_idle"], true);
+}
+
+#[tokio::test]
+async fn remembered_login_gets_a_cookie_that_expires_with_the_absolute_deadline() {
+    let app = spawn_app().await;
+    let res = app
+        .post_login(json!({"account": "demo", "email": "agent1@demo.test", "password": PASSWORD, "remember_me": true}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = set_cookie(&res).unwrap();
+    assert!(cookie.contains("Max-Age=2592000"), "{cookie}");
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["persistent"], true);
+}
+
+#[tokio::test]
+async fn remember_me_is_ignored_where_the_policy_does_not_offer_it() {
+    let app = spawn_app().await;
+    let res = app
+        .post_login(json!({"account": "demo", "email": "requester@demo.test", "password": PASSWORD, "remember_me": true}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!set_cookie(&res).unwrap().contains("Max-Age"));
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["persistent"], false);
+    assert_eq!(view["audience"], "requesters");
+}
+
+#[tokio::test]
+async fn failed_logins_look_the_same_for_unknown_account_unknown_user_and_wrong_password() {
+    let app = spawn_app().await;
+    let mut answers = Vec::new();
+    for (account, email, password) in [
+        ("nope", "agent1@demo.test", PASSWORD),
+        ("demo", "nobody@demo.test", PASSWORD),
+        ("demo", "agent1@demo.test", "wrong password"),
+        ("demo", "not an email", PASSWORD),
+    ] {
+        let res = app
+            .post_login(json!({"account": account, "email": email, "password": password}))
+            .await;
+        let status = res.status();
+        assert!(set_cookie(&res).is_none());
+        let body: Value = res.json().await.unwrap();
+        answers.push((status, body));
+    }
+    assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
+    assert_eq!(answers[0].1["error"], "invalid_credentials");
+    for (i, a) in answers.iter().enumerate() {
+        assert_eq!(a, &answers[0], "attempt {i} must be indistinguishable");
+    }
+    let actions = app.audit_actions().await;
+    assert_eq!(
+        actions.iter().filter(|a| *a == "login.failed").count(),
+        3,
+        "failures on the demo account are audited: {actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_with_retry_after_and_the_lock_is_short() {
+    let app = spawn_app().await;
+    let wrong = json!({"account": "demo", "email": "agent1@demo.test", "password": "wrong"});
+    for i in 0..5 {
+        let res = app.post_login(wrong.clone()).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let right = json!({"account": "demo", "email": "Agent1@Demo.test", "password": PASSWORD});
+    let res = app.post_login(right.clone()).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert_eq!(res.headers()["retry-after"], "30");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_attempts");
+    assert_eq!(body["retry_after_secs"], 30);
+
+    // Another person of the same account is not affected.
+    let other = json!({"account": "demo", "email": "agent2@demo.test", "password": PASSWORD});
+    assert_eq!(app.post_login(other).await.status(), StatusCode::OK);
+
+    app.advance(30);
+    assert_eq!(app.post_login(right).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn each_sign_in_gets_a_new_token_and_only_its_hash_is_stored() {
+    let app = spawn_app().await;
+    let a = app.login("agent1@demo.test").await;
+    let b = app.login("agent1@demo.test").await;
+    assert_ne!(a.token, b.token);
+    let stored = app
+        .scalar(&format!("SELECT COUNT(*) FROM sessions WHERE token_hash = '{}' OR id = '{}'", a.token, a.token))
+        .await;
+    assert_eq!(stored, 0, "the raw token is nowhere in the database");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions WHERE length(token_hash) = 64").await, 2);
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_on_the_server_and_clears_the_cookie() {
+    let app = spawn_app().await;
+    let s = app.login("agent1@demo.test").await;
+    let res = app.post("/api/auth/logout", &s, json!({})).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let cookie = set_cookie(&res).unwrap();
+    assert!(cookie.starts_with("__Host-vigil=;"), "{cookie}");
+    assert!(cookie.contains("Max-Age=0"), "{cookie}");
+    app.assert_signed_out(&s, "logged_out").await;
+    assert!(app.audit_actions().await.contains(&"session.logout".to_owned()));
+    // Signing out is not a timeout: availability is the agent's own choice.
+    let agents: Value = {
+        let admin = app.login("admin@demo.test").await;
+        app.get("/api/admin/agents", &admin).await.json().await.unwrap()
+    };
+    assert_eq!(agents[1]["email"], "agent1@demo.test");
+    assert_eq!(agents[1]["available"], true);
+}
+
+#[tokio::test]
+async fn login_options_follow_the_policy_and_unknown_accounts_are_404() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/api/accounts/demo/login-options")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"account": {"slug": "demo", "name": "Demo Support"}, "agents": {"remember_me": true}, "requesters": {"remember_me": false}})
+    );
+    for slug in ["nope", "x", "%20", "a%2Fb"] {
+        let res = app
+            .client
+            .get(app.url(&format!("/api/accounts/{slug}/login-options")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{slug}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "not_found", "{slug}");
+    }
+}
+
+#[tokio::test]
+async fn bad_login_bodies_get_400_naming_the_field() {
+    let app = spawn_app().await;
+    let cases = [
+        (json!({"account": "demo", "email": "agent1@demo.test"}), "password"),
+        (json!({"account": "demo", "email": 5, "password": "x"}), "email"),
+        (json!({"account": "demo", "email": "a@b", "password": "x", "remember_me": "yes"}), "remember_me"),
+        (json!({"account": "demo", "email": "a@b", "password": "x", "admin": true}), "admin"),
+        (json!({"account": "demo", "email": "a@b", "password": "x".repeat(2000)}), "password"),
+    ];
+    for (body, field) in cases {
+        let res = app.post_login(body.clone()).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["error"], "bad_request", "{body}");
+        assert_eq!(err["fields"][0]["path"], field, "{body}");
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions").await, 0);
+}

@@ -1,0 +1,109 @@
+//! The edge: CSRF, unknown paths, static files, headers, health.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, INDEX_HTML, PASSWORD};
+
+#[tokio::test]
+async fn unsafe_requests_without_the_csrf_header_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@demo.test").await;
+    let cookie = format!("__Host-vigil={}", admin.token);
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("no header", vec![]),
+        ("header not 1", vec![("X-Vigil-Request", "true")]),
+        ("foreign origin", vec![("X-Vigil-Request", "1"), ("Origin", "http://evil.test")]),
+        ("null origin", vec![("X-Vigil-Request", "1"), ("Origin", "null")]),
+    ];
+    for (name, headers) in cases {
+        let mut req = app
+            .client
+            .post(app.url("/api/auth/logout"))
+            .header("Cookie", &cookie)
+            .header("Content-Type", "application/json")
+            .body("{}");
+        for (k, v) in &headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{name}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "csrf", "{name}");
+    }
+    let res = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"account": "demo", "email": "admin@demo.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "login too");
+    app.session_view(&admin).await;
+
+    // The same-origin request a browser sends is accepted.
+    let res = app
+        .client
+        .post(app.url("/api/auth/logout"))
+        .header("Cookie", &cookie)
+        .header("X-Vigil-Request", "1")
+        .header("Origin", app.address.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn unknown_api_paths_are_json_404_and_wrong_methods_json_405() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/api/nope")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "not_found");
+    let res = app.client.delete(app.url("/api/session")).header("X-Vigil-Request", "1").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn the_console_is_served_with_spa_fallback_and_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/", "/login", "/admin/security", "/desk?x=1"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let h = res.headers().clone();
+        let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(csp.contains("'sha256-"), "the inline script is allowed by hash: {csp}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"), "{csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(res.text().await.unwrap(), INDEX_HTML, "{path}");
+    }
+    let res = app.client.get(app.url("/vigil-console_bg.wasm")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/wasm");
+    let res = app.client.get(app.url("/../Cargo.toml")).send().await.unwrap();
+    assert_ne!(res.text().await.unwrap().contains("[package]"), true, "no path traversal");
+}
+
+#[tokio::test]
+async fn health_is_always_up_and_readiness_follows_the_database() {
+    let app = spawn_app().await;
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
+    // Hold every pooled connection: the database stops answering the server.
+    let mut held = Vec::new();
+    while let Ok(Ok(conn)) = tokio::time::timeout(Duration::from_millis(300), app.state.db.pool.acquire()).await {
+        held.push(conn);
+    }
+    assert!(!held.is_empty());
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "unavailable");
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    drop(held);
+    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK, "recovers by itself");
+}

@@ -1,0 +1,270 @@
+//! `spawn_app()` starts the real server on port 0 with a fresh SQLite file,
+//! a manual clock and the demo account; `TestApp` has one helper per use.
+
+use std::sync::Arc;
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use vigil_policy::SecuritySettings;
+use vigil_server::clock::ManualClock;
+use vigil_server::config::{Config, RawSettings};
+use vigil_server::startup::Application;
+use vigil_server::state::AppState;
+
+/// Password of every demo user in tests.
+pub const PASSWORD: &str = "correct horse battery";
+/// Where the manual clock starts.
+pub const T0: OffsetDateTime = datetime!(2026-01-05 09:00 UTC);
+
+/// A minimal built console, with an inline script as Trunk writes one.
+pub const INDEX_HTML: &str = "<!doctype html><html><head><script type=\"module\">import init from '/vigil-console.js';init('/vigil-console_bg.wasm');</script></head><body></body></html>";
+
+/// A running server.
+pub struct TestApp {
+    pub address: String,
+    pub clock: ManualClock,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    /// Holds the database and console files until the test ends.
+    _dir: tempfile::TempDir,
+}
+
+/// A signed-in browser: just the session token from the cookie.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+}
+
+/// Options for [`spawn_app_with`].
+pub struct Options {
+    pub sweep_interval_secs: u64,
+    pub real_clock: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            // Tests call the sweeper themselves unless they test its loop.
+            sweep_interval_secs: 3600,
+            real_clock: false,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    // TEST_LOG=1 shows the server's logs (RUST_LOG filters them).
+    if std::env::var_os("TEST_LOG").is_some() {
+        vigil_server::telemetry::init(vigil_server::telemetry::LogFormat::Text);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), INDEX_HTML).unwrap();
+    std::fs::write(dist.join("vigil-console_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let raw = RawSettings {
+        database_url: Some(format!("sqlite://{}", dir.path().join("vigil.db").display())),
+        listen: Some("127.0.0.1:0".into()),
+        static_dir: Some(dist.display().to_string()),
+        idle_min_secs: Some("5".into()),
+        sweep_interval_secs: Some(options.sweep_interval_secs.to_string()),
+        hash_concurrency: Some("2".into()),
+        ..RawSettings::default()
+    };
+    let config = Config::from_raw(&raw).unwrap();
+    let clock = ManualClock::new(T0);
+    let shared: vigil_server::clock::SharedClock = if options.real_clock {
+        Arc::new(vigil_server::clock::SystemClock)
+    } else {
+        Arc::new(clock.clone())
+    };
+    let app = Application::build(config, shared).await.unwrap();
+    let port = app.port();
+    let state = app.state();
+    let seeded = vigil_server::cli::seed_demo(&state.db, &state.hasher, Some(PASSWORD.into()), state.clock.now())
+        .await
+        .unwrap();
+    assert!(matches!(seeded, vigil_server::cli::Seeded::Created(_)));
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        clock,
+        state,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        _dir: dir,
+    }
+}
+
+/// The token in a `Set-Cookie: __Host-vigil=…` header, if any.
+pub fn cookie_token(res: &Response) -> Option<String> {
+    set_cookie(res).and_then(|c| {
+        c.strip_prefix("__Host-vigil=")
+            .and_then(|rest| rest.split(';').next())
+            .map(str::to_owned)
+    })
+}
+
+/// The raw `Set-Cookie` header.
+pub fn set_cookie(res: &Response) -> Option<String> {
+    res.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Moves the server's clock.
+    pub fn advance(&self, secs: i64) {
+        self.clock.advance(Duration::seconds(secs));
+    }
+
+    /// A request with the CSRF header, JSON body and session cookie as given.
+    pub async fn request(&self, method: Method, path: &str, session: Option<&Session>, body: Option<Value>) -> Response {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header("X-Vigil-Request", "1");
+        if let Some(s) = session {
+            req = req.header("Cookie", format!("__Host-vigil={}", s.token));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, session: &Session) -> Response {
+        self.request(Method::GET, path, Some(session), None).await
+    }
+
+    /// A background poll (`X-Vigil-Background: 1`).
+    pub async fn poll(&self, path: &str, session: &Session) -> Response {
+        self.client
+            .get(self.url(path))
+            .header("Cookie", format!("__Host-vigil={}", session.token))
+            .header("X-Vigil-Background", "1")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, session: &Session, body: Value) -> Response {
+        self.request(Method::POST, path, Some(session), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, session: &Session, body: Value) -> Response {
+        self.request(Method::PUT, path, Some(session), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, session: &Session) -> Response {
+        self.request(Method::DELETE, path, Some(session), None).await
+    }
+
+    pub async fn post_login(&self, body: Value) -> Response {
+        self.request(Method::POST, "/api/auth/login", None, Some(body)).await
+    }
+
+    /// Signs a demo user in (account `demo`).
+    pub async fn login_as(&self, email: &str, remember_me: bool) -> Session {
+        let res = self
+            .post_login(json!({"account": "demo", "email": email, "password": PASSWORD, "remember_me": remember_me}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "login of {email}");
+        Session {
+            token: cookie_token(&res).expect("a session cookie"),
+        }
+    }
+
+    pub async fn login(&self, email: &str) -> Session {
+        self.login_as(email, false).await
+    }
+
+    /// `GET /api/session`, as JSON, asserting 200.
+    pub async fn session_view(&self, s: &Session) -> Value {
+        let res = self.get("/api/session", s).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    /// Asserts a 401 with `reason`.
+    pub async fn assert_signed_out(&self, s: &Session, reason: &str) {
+        let res = self.get("/api/session", s).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "expected signed out ({reason})");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "unauthenticated");
+        assert_eq!(body["reason"], reason);
+    }
+
+    /// Reads the settings, applies `change`, stores them; returns the PUT response.
+    pub async fn change_settings(&self, admin: &Session, change: impl FnOnce(&mut SecuritySettings)) -> Response {
+        let current: Value = self.get("/api/admin/security-settings", admin).await.json().await.unwrap();
+        let mut settings: SecuritySettings = serde_json::from_value(current["settings"].clone()).unwrap();
+        change(&mut settings);
+        self.put(
+            "/api/admin/security-settings",
+            admin,
+            json!({"version": current["version"], "settings": settings}),
+        )
+        .await
+    }
+
+    /// Runs one sweeper pass at the clock's time.
+    pub async fn sweep(&self) -> vigil_server::sweeper::Report {
+        vigil_server::sweeper::sweep_once(&self.state).await.unwrap()
+    }
+
+    /// Runs a query returning one integer.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sql)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap()
+            .try_get::<i64, _>(0)
+            .unwrap()
+    }
+
+    /// Audit actions of the demo account, oldest first.
+    pub async fn audit_actions(&self) -> Vec<String> {
+        use sqlx::Row;
+        sqlx::query("SELECT action FROM audit_log ORDER BY id")
+            .fetch_all(&self.state.db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String, _>("action").unwrap())
+            .collect()
+    }
+
+    /// User id of a demo email.
+    pub async fn user_id(&self, email: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query("SELECT id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap()
+            .try_get("id")
+            .unwrap()
+    }
+
+    /// Open conversations assigned to a user.
+    pub async fn open_assigned(&self, user_id: i64) -> i64 {
+        self.scalar(&format!(
+            "SELECT COUNT(*) FROM conversations WHERE status = 'open' AND assignee_id = {user_id}"
+        ))
+        .await
+    }
+}
