@@ -122,17 +122,33 @@ pub fn print_seeded(s: &Seeded) {
     }
 }
 
+/// What `create-account` is asked to create.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccount<'a> {
+    /// `--slug`.
+    pub slug: &'a str,
+    /// `--name`.
+    pub name: &'a str,
+    /// `--admin-email`.
+    pub admin_email: &'a str,
+    /// `--admin-name`.
+    pub admin_name: Option<&'a str>,
+}
+
 /// Creates an account and its first admin; the password comes from `input`.
 pub async fn create_account(
     db: &Db,
     hasher: &Hasher,
-    slug: &str,
-    name: &str,
-    admin_email: &str,
-    admin_name: Option<&str>,
+    new: NewAccount<'_>,
     input: impl BufRead,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
+    let NewAccount {
+        slug,
+        name,
+        admin_email,
+        admin_name,
+    } = new;
     let slug = Slug::parse(slug).map_err(|m| anyhow::anyhow!("--slug: {m}"))?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {

@@ -63,17 +63,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         } => {
             let db = open_database(&config).await?;
             let hasher = Hasher::new(config.hash_concurrency).await?;
-            cli::create_account(
-                &db,
-                &hasher,
-                &slug,
-                &name,
-                &admin_email,
-                admin_name.as_deref(),
-                std::io::stdin().lock(),
-                clock.now(),
-            )
-            .await
+            let new = cli::NewAccount {
+                slug: &slug,
+                name: &name,
+                admin_email: &admin_email,
+                admin_name: admin_name.as_deref(),
+            };
+            cli::create_account(&db, &hasher, new, std::io::stdin().lock(), clock.now()).await
         }
     }
 }

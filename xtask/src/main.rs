@@ -1,1 +1,304 @@
-fn main() {}
+//! `cargo xtask run | test`: everything a fresh machine needs, in one place.
+//!
+//! - `run`: installs what is missing, builds the server, migrates, seeds the
+//!   demo account if missing, prints the URL and the demo sign-in, serves.
+//! - `test`: installs what is missing, then formatting, clippy (native and
+//!   wasm32) and every test.
+//!
+//! Only the standard library, so this builds in seconds on a new machine.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask run [--release] | test");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn step(what: &str) {
+    println!("==> {what}");
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn status(mut c: Command, what: &str) -> Result {
+    let s = c
+        .status()
+        .map_err(|e| format!("{what}: could not start: {e}"))?;
+    if s.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({s})"))
+    }
+}
+
+fn output(mut c: Command) -> Option<String> {
+    c.output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// Adds the wasm32 target when missing (the policy crate and the console
+/// are checked for it).
+fn ensure_wasm_target() -> Result {
+    let mut list = Command::new("rustup");
+    list.args(["target", "list", "--installed"]);
+    match output(list) {
+        Some(installed)
+            if installed
+                .lines()
+                .any(|l| l.trim() == "wasm32-unknown-unknown") =>
+        {
+            Ok(())
+        }
+        Some(_) => {
+            step("installing the wasm32-unknown-unknown target (rustup)");
+            let mut add = Command::new("rustup");
+            add.args(["target", "add", "wasm32-unknown-unknown"]);
+            status(add, "rustup target add wasm32-unknown-unknown")
+        }
+        None => Err(
+            "rustup is not available, and the wasm32-unknown-unknown target is needed: \
+             install Rust with rustup (https://rustup.rs), or add that target to your toolchain"
+                .into(),
+        ),
+    }
+}
+
+/// Makes sure clippy and rustfmt are there.
+fn ensure_components() -> Result {
+    let mut list = Command::new("rustup");
+    list.args(["component", "list", "--installed"]);
+    let Some(installed) = output(list) else {
+        return Ok(()); // not a rustup toolchain: cargo will say what is missing
+    };
+    for component in ["clippy", "rustfmt"] {
+        if !installed.lines().any(|l| l.starts_with(component)) {
+            step(&format!("installing the {component} component (rustup)"));
+            let mut add = Command::new("rustup");
+            add.args(["component", "add", component]);
+            status(add, &format!("rustup component add {component}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn test(args: &[String]) -> Result {
+    if let Some(extra) = args.first() {
+        return Err(format!("unknown option {extra:?} for `cargo xtask test`"));
+    }
+    ensure_components()?;
+    ensure_wasm_target()?;
+
+    step("cargo fmt --check");
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    status(fmt, "formatting check (run `cargo fmt --all`)")?;
+
+    step("clippy (native, all targets)");
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    status(clippy, "clippy")?;
+
+    step("clippy (wasm32: vigil-policy and the console)");
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "-p",
+        "vigil-policy",
+        "-p",
+        "vigil-console",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    status(clippy, "clippy for wasm32")?;
+
+    step("tests");
+    let mut tests = cargo();
+    tests.args(["test", "--workspace"]);
+    let (passed, failed) = counted(tests, "tests")?;
+    println!("All checks passed.");
+    println!("tests: {passed} passed, {failed} failed");
+    Ok(())
+}
+
+/// Runs a `cargo test`, passing its output through, and adds up the
+/// "test result" lines of every test binary.
+fn counted(mut c: Command, what: &str) -> Result<(u64, u64)> {
+    use std::io::{BufRead, BufReader};
+    c.stdout(std::process::Stdio::piped());
+    let mut child = c
+        .spawn()
+        .map_err(|e| format!("{what}: could not start: {e}"))?;
+    let (mut passed, mut failed) = (0, 0);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                let number = |label: &str| {
+                    rest.split(';')
+                        .find_map(|part| part.trim().strip_suffix(label))
+                        .and_then(|n| {
+                            n.trim()
+                                .rsplit(' ')
+                                .next()
+                                .and_then(|n| n.parse::<u64>().ok())
+                        })
+                        .unwrap_or(0)
+                };
+                passed += number("passed");
+                failed += number("failed");
+            }
+        }
+    }
+    let s = child.wait().map_err(|e| format!("{what}: {e}"))?;
+    if s.success() {
+        Ok((passed, failed))
+    } else {
+        println!("tests: {passed} passed, {failed} failed");
+        Err(format!("{what} failed ({s})"))
+    }
+}
+
+fn run(args: &[String]) -> Result {
+    let mut release = false;
+    for a in args {
+        match a.as_str() {
+            "--release" => release = true,
+            other => return Err(format!("unknown option {other:?} for `cargo xtask run`")),
+        }
+    }
+    let root = root();
+    let state_dir = root.join("target").join("xtask");
+    fs::create_dir_all(&state_dir).map_err(|e| format!("creating {}: {e}", state_dir.display()))?;
+
+    step("building the server");
+    let mut build = cargo();
+    build.args(["build", "-p", "vigil-server", "--bin", "vigil"]);
+    if release {
+        build.arg("--release");
+    }
+    status(build, "building vigil")?;
+    let binary = root
+        .join("target")
+        .join(if release { "release" } else { "debug" })
+        .join(format!("vigil{}", env::consts::EXE_SUFFIX));
+
+    let database_url = env::var("VIGIL_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| format!("sqlite://{}", state_dir.join("vigil.db").display()));
+    let listen = env::var("VIGIL_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let static_dir =
+        env::var("VIGIL_STATIC_DIR").unwrap_or_else(|_| root.join("dist").display().to_string());
+    let vigil = |sub: &[&str]| {
+        let mut c = Command::new(&binary);
+        c.current_dir(&root)
+            .env("VIGIL_DATABASE_URL", &database_url)
+            .env("VIGIL_LISTEN", &listen)
+            .env("VIGIL_STATIC_DIR", &static_dir)
+            .args(sub);
+        c
+    };
+
+    step("applying migrations");
+    status(vigil(&["migrate"]), "vigil migrate")?;
+
+    // The demo password is kept beside the database so every run can show it.
+    let password_file = state_dir.join("demo-password");
+    let password = match fs::read_to_string(&password_file) {
+        Ok(p) if !p.trim().is_empty() => p.trim().to_owned(),
+        _ => {
+            let p = format!("demo-{:x}", random_u64());
+            fs::write(&password_file, &p)
+                .map_err(|e| format!("writing {}: {e}", password_file.display()))?;
+            p
+        }
+    };
+    step("seeding the demo account (if missing)");
+    let seeded = vigil(&["seed-demo", "--password", &password])
+        .output()
+        .map_err(|e| format!("vigil seed-demo: {e}"))?;
+    if !seeded.status.success() {
+        return Err(format!(
+            "vigil seed-demo failed: {}",
+            String::from_utf8_lossy(&seeded.stderr).trim()
+        ));
+    }
+    let already = String::from_utf8_lossy(&seeded.stdout).contains("already exists");
+
+    if !Path::new(&static_dir).join("index.html").is_file() {
+        println!("    (no built console in {static_dir}: serving the API only)");
+    }
+    println!();
+    println!("Vigil is starting at http://{listen}");
+    println!("  account:  demo");
+    println!(
+        "  people:   admin@demo.test, agent1@demo.test, agent2@demo.test, requester@demo.test"
+    );
+    if already && env::var("VIGIL_DATABASE_URL").is_ok() {
+        println!("  password: the one printed when this database was seeded");
+    } else {
+        println!("  password: {password}");
+    }
+    println!("Press Ctrl-C to stop.");
+    println!();
+    status(vigil(&["serve"]), "vigil serve")
+}
+
+/// A little randomness for the demo password without a dependency.
+fn random_u64() -> u64 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish()
+}

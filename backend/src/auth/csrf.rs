@@ -75,7 +75,13 @@ mod tests {
 
     #[test]
     fn unsafe_methods_need_the_header_and_a_matching_origin() {
-        let cases: Vec<(&str, Vec<(&str, &str)>, Option<&str>, bool)> = vec![
+        type Case = (
+            &'static str,
+            Vec<(&'static str, &'static str)>,
+            Option<&'static str>,
+            bool,
+        );
+        let cases: Vec<Case> = vec![
             ("no header", vec![], None, false),
             ("header 0", vec![("x-vigil-request", "0")], None, false),
             (

@@ -10,10 +10,11 @@
 //!   held activity, so its own verdicts use the exact last activity;
 //! - held activity from instant `t` (with `t < stored + W`) is written by
 //!   `stored + W + tick`, and W is at most a quarter of the idle timeout and
-//!   the flusher's tick is at most a second, so it reaches the database
+//!   the flusher ticks every quarter second, so it reaches the database
 //!   before the stored idle deadline `stored + idle` could pass: another
 //!   replica, or the sweeper, never sees a stale deadline in time to act on it;
 //! - the absolute deadline does not depend on activity at all.
+//!
 //! What can be lost is only held activity of a replica that crashes (a
 //! graceful shutdown flushes it): at most W of activity, so such a session
 //! can end at most W early.

@@ -11,17 +11,21 @@ async fn other_account(app: &TestApp) -> Session {
     vigil_server::cli::create_account(
         &app.state.db,
         &app.state.hasher,
-        "other",
-        "Other Co",
-        "boss@other.test",
-        None,
+        vigil_server::cli::NewAccount {
+            slug: "other",
+            name: "Other Co",
+            admin_email: "boss@other.test",
+            admin_name: None,
+        },
         "other-password\n".as_bytes(),
         app.state.clock.now(),
     )
     .await
     .unwrap();
     let res = app
-        .post_login(json!({"account": "other", "email": "boss@other.test", "password": "other-password"}))
+        .post_login(
+            json!({"account": "other", "email": "boss@other.test", "password": "other-password"}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     Session {
@@ -38,11 +42,26 @@ async fn admins_see_the_live_sessions_of_their_own_account_only() {
     app.post("/api/auth/logout", &ended, json!({})).await;
     let boss = other_account(&app).await;
 
-    let list: Value = app.get("/api/admin/sessions", &admin).await.json().await.unwrap();
-    let emails: Vec<&str> = list.as_array().unwrap().iter().map(|s| s["user"]["email"].as_str().unwrap()).collect();
+    let list: Value = app
+        .get("/api/admin/sessions", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let emails: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["user"]["email"].as_str().unwrap())
+        .collect();
     assert_eq!(emails.len(), 2, "{emails:?}");
     assert!(emails.contains(&"admin@demo.test") && emails.contains(&"agent1@demo.test"));
-    let agent = list.as_array().unwrap().iter().find(|s| s["user"]["email"] == "agent1@demo.test").unwrap();
+    let agent = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["user"]["email"] == "agent1@demo.test")
+        .unwrap();
     assert_eq!(agent["persistent"], true);
     assert_eq!(agent["audience"], "agents");
     assert_eq!(agent["user"]["role"], "agent");
@@ -50,7 +69,12 @@ async fn admins_see_the_live_sessions_of_their_own_account_only() {
     assert!(agent["idle_expires_at"].is_string() && agent["absolute_expires_at"].is_string());
     assert!(agent.get("token").is_none() && agent.get("token_hash").is_none());
 
-    let theirs: Value = app.get("/api/admin/sessions", &boss).await.json().await.unwrap();
+    let theirs: Value = app
+        .get("/api/admin/sessions", &boss)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(theirs.as_array().unwrap().len(), 1);
     assert_eq!(theirs[0]["user"]["email"], "boss@other.test");
 }
@@ -60,17 +84,38 @@ async fn revoking_a_session_signs_that_person_out_with_reason_revoked() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
     let agent = app.login("agent1@demo.test").await;
-    let id = app.session_view(&agent).await["session_id"].as_str().unwrap().to_owned();
-    let res = app.delete(&format!("/api/admin/sessions/{id}"), &admin).await;
+    let id = app.session_view(&agent).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .delete(&format!("/api/admin/sessions/{id}"), &admin)
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     app.assert_signed_out(&agent, "revoked").await;
-    let again = app.delete(&format!("/api/admin/sessions/{id}"), &admin).await;
-    assert_eq!(again.status(), StatusCode::NOT_FOUND, "an ended session is no longer live");
+    let again = app
+        .delete(&format!("/api/admin/sessions/{id}"), &admin)
+        .await;
+    assert_eq!(
+        again.status(),
+        StatusCode::NOT_FOUND,
+        "an ended session is no longer live"
+    );
     let actions = app.audit_actions().await;
     assert!(actions.contains(&"session.revoked".to_owned()));
     // The agent's last session ended by revocation: out of routing.
-    let agents: Value = app.get("/api/admin/agents", &admin).await.json().await.unwrap();
-    let a1 = agents.as_array().unwrap().iter().find(|a| a["email"] == "agent1@demo.test").unwrap();
+    let agents: Value = app
+        .get("/api/admin/agents", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let a1 = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "agent1@demo.test")
+        .unwrap();
     assert_eq!(a1["available"], false);
     assert_eq!(a1["open_conversations"], 0);
 }
@@ -80,25 +125,53 @@ async fn another_accounts_sessions_and_users_are_404() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
     let agent = app.login("agent1@demo.test").await;
-    let agent_session = app.session_view(&agent).await["session_id"].as_str().unwrap().to_owned();
+    let agent_session = app.session_view(&agent).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let agent_id = app.user_id("agent1@demo.test").await;
     let boss = other_account(&app).await;
 
-    let res = app.delete(&format!("/api/admin/sessions/{agent_session}"), &boss).await;
+    let res = app
+        .delete(&format!("/api/admin/sessions/{agent_session}"), &boss)
+        .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let res = app.post(&format!("/api/admin/users/{agent_id}/revoke-sessions"), &boss, json!({})).await;
+    let res = app
+        .post(
+            &format!("/api/admin/users/{agent_id}/revoke-sessions"),
+            &boss,
+            json!({}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     app.session_view(&agent).await;
 
     for bad in ["nope", "-1", "99999", "1.5", "%00"] {
-        let res = app.post(&format!("/api/admin/users/{bad}/revoke-sessions"), &admin, json!({})).await;
+        let res = app
+            .post(
+                &format!("/api/admin/users/{bad}/revoke-sessions"),
+                &admin,
+                json!({}),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{bad}");
-        let res = app.delete(&format!("/api/admin/sessions/{bad}"), &admin).await;
+        let res = app
+            .delete(&format!("/api/admin/sessions/{bad}"), &admin)
+            .await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{bad}");
     }
-    let boss_audit: Value = app.get("/api/admin/audit", &boss).await.json().await.unwrap();
+    let boss_audit: Value = app
+        .get("/api/admin/audit", &boss)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(
-        boss_audit.as_array().unwrap().iter().all(|e| !e.to_string().contains("demo.test")),
+        boss_audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e.to_string().contains("demo.test")),
         "no demo events in another account's log"
     );
 }
@@ -110,12 +183,24 @@ async fn revoking_all_sessions_of_a_user_counts_them() {
     let a = app.login("agent2@demo.test").await;
     let b = app.login("agent2@demo.test").await;
     let id = app.user_id("agent2@demo.test").await;
-    let res = app.post(&format!("/api/admin/users/{id}/revoke-sessions"), &admin, json!({})).await;
+    let res = app
+        .post(
+            &format!("/api/admin/users/{id}/revoke-sessions"),
+            &admin,
+            json!({}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"revoked": 2}));
     app.assert_signed_out(&a, "revoked").await;
     app.assert_signed_out(&b, "revoked").await;
-    let res = app.post(&format!("/api/admin/users/{id}/revoke-sessions"), &admin, json!({})).await;
+    let res = app
+        .post(
+            &format!("/api/admin/users/{id}/revoke-sessions"),
+            &admin,
+            json!({}),
+        )
+        .await;
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"revoked": 0}));
 }
 
@@ -127,7 +212,12 @@ async fn audit_log_pages_newest_first() {
         let s = app.login("agent1@demo.test").await;
         app.post("/api/auth/logout", &s, json!({})).await;
     }
-    let all: Value = app.get("/api/admin/audit", &admin).await.json().await.unwrap();
+    let all: Value = app
+        .get("/api/admin/audit", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
     let all = all.as_array().unwrap().clone();
     assert_eq!(all.len(), 7, "admin login + 3 × (login, logout)");
     let ids: Vec<i64> = all.iter().map(|e| e["id"].as_i64().unwrap()).collect();
@@ -136,13 +226,29 @@ async fn audit_log_pages_newest_first() {
     assert_eq!(all[6]["action"], "session.login");
     assert!(all[0]["at"].is_string() && all[0]["target"].is_string());
 
-    let page: Value = app.get("/api/admin/audit?limit=2", &admin).await.json().await.unwrap();
+    let page: Value = app
+        .get("/api/admin/audit?limit=2", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page.as_array().unwrap().len(), 2);
     let before = page[1]["id"].as_i64().unwrap();
-    let next: Value = app.get(&format!("/api/admin/audit?limit=2&before={before}"), &admin).await.json().await.unwrap();
+    let next: Value = app
+        .get(&format!("/api/admin/audit?limit=2&before={before}"), &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(next[0]["id"], all[2]["id"]);
 
-    for bad in ["limit=0", "limit=201", "limit=abc", "before=-3", "limit=1e3"] {
+    for bad in [
+        "limit=0",
+        "limit=201",
+        "limit=abc",
+        "before=-3",
+        "limit=1e3",
+    ] {
         let res = app.get(&format!("/api/admin/audit?{bad}"), &admin).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
@@ -153,10 +259,22 @@ async fn agents_list_shows_availability_sessions_and_open_conversations() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
     let _a = app.login("agent1@demo.test").await;
-    let list: Value = app.get("/api/admin/agents", &admin).await.json().await.unwrap();
+    let list: Value = app
+        .get("/api/admin/agents", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
     let rows = list.as_array().unwrap();
-    assert_eq!(rows.len(), 3, "admin and two agents; requesters are not team members");
-    let a1 = rows.iter().find(|a| a["email"] == "agent1@demo.test").unwrap();
+    assert_eq!(
+        rows.len(),
+        3,
+        "admin and two agents; requesters are not team members"
+    );
+    let a1 = rows
+        .iter()
+        .find(|a| a["email"] == "agent1@demo.test")
+        .unwrap();
     assert_eq!(a1["available"], true);
     assert_eq!(a1["auto_assign"], true);
     assert_eq!(a1["live_sessions"], 1);

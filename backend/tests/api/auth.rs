@@ -19,7 +19,10 @@ async fn login_returns_the_session_and_a_host_cookie_with_the_spec_flags() {
         assert!(cookie.split("; ").any(|p| p == flag), "{flag} in {cookie}");
     }
     assert!(!cookie.contains("Domain"), "{cookie}");
-    assert!(!cookie.contains("Max-Age"), "an ordinary session gets a browser-session cookie: {cookie}");
+    assert!(
+        !cookie.contains("Max-Age"),
+        "an ordinary session gets a browser-session cookie: {cookie}"
+    );
     assert_eq!(cookie_token(&res).unwrap().len(), 64, "256 bits, hex");
     let view: Value = res.json().await.unwrap();
     assert_eq!(view["user"]["email"], "agent1@demo.test");
@@ -102,7 +105,11 @@ async fn repeated_failures_are_throttled_with_retry_after_and_the_lock_is_short(
     }
     let right = json!({"account": "demo", "email": "Agent1@Demo.test", "password": PASSWORD});
     let res = app.post_login(right.clone()).await;
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
     assert_eq!(res.headers()["retry-after"], "30");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "too_many_attempts");
@@ -123,10 +130,17 @@ async fn each_sign_in_gets_a_new_token_and_only_its_hash_is_stored() {
     let b = app.login("agent1@demo.test").await;
     assert_ne!(a.token, b.token);
     let stored = app
-        .scalar(&format!("SELECT COUNT(*) FROM sessions WHERE token_hash = '{}' OR id = '{}'", a.token, a.token))
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE token_hash = '{}' OR id = '{}'",
+            a.token, a.token
+        ))
         .await;
     assert_eq!(stored, 0, "the raw token is nowhere in the database");
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions WHERE length(token_hash) = 64").await, 2);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM sessions WHERE length(token_hash) = 64")
+            .await,
+        2
+    );
 }
 
 #[tokio::test]
@@ -139,11 +153,18 @@ async fn logout_ends_the_session_on_the_server_and_clears_the_cookie() {
     assert!(cookie.starts_with("__Host-vigil=;"), "{cookie}");
     assert!(cookie.contains("Max-Age=0"), "{cookie}");
     app.assert_signed_out(&s, "logged_out").await;
-    assert!(app.audit_actions().await.contains(&"session.logout".to_owned()));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"session.logout".to_owned()));
     // Signing out is not a timeout: availability is the agent's own choice.
     let agents: Value = {
         let admin = app.login("admin@demo.test").await;
-        app.get("/api/admin/agents", &admin).await.json().await.unwrap()
+        app.get("/api/admin/agents", &admin)
+            .await
+            .json()
+            .await
+            .unwrap()
     };
     assert_eq!(agents[1]["email"], "agent1@demo.test");
     assert_eq!(agents[1]["available"], true);
@@ -152,7 +173,12 @@ async fn logout_ends_the_session_on_the_server_and_clears_the_cookie() {
 #[tokio::test]
 async fn login_options_follow_the_policy_and_unknown_accounts_are_404() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/api/accounts/demo/login-options")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/accounts/demo/login-options"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(
@@ -176,11 +202,26 @@ async fn login_options_follow_the_policy_and_unknown_accounts_are_404() {
 async fn bad_login_bodies_get_400_naming_the_field() {
     let app = spawn_app().await;
     let cases = [
-        (json!({"account": "demo", "email": "agent1@demo.test"}), "password"),
-        (json!({"account": "demo", "email": 5, "password": "x"}), "email"),
-        (json!({"account": "demo", "email": "a@b", "password": "x", "remember_me": "yes"}), "remember_me"),
-        (json!({"account": "demo", "email": "a@b", "password": "x", "admin": true}), "admin"),
-        (json!({"account": "demo", "email": "a@b", "password": "x".repeat(2000)}), "password"),
+        (
+            json!({"account": "demo", "email": "agent1@demo.test"}),
+            "password",
+        ),
+        (
+            json!({"account": "demo", "email": 5, "password": "x"}),
+            "email",
+        ),
+        (
+            json!({"account": "demo", "email": "a@b", "password": "x", "remember_me": "yes"}),
+            "remember_me",
+        ),
+        (
+            json!({"account": "demo", "email": "a@b", "password": "x", "admin": true}),
+            "admin",
+        ),
+        (
+            json!({"account": "demo", "email": "a@b", "password": "x".repeat(2000)}),
+            "password",
+        ),
     ];
     for (body, field) in cases {
         let res = app.post_login(body.clone()).await;

@@ -21,7 +21,11 @@ fn bad_configuration_exits_non_zero_with_one_line_naming_the_setting() {
         ("VIGIL_SWEEP_INTERVAL_SECS", "0"),
         ("VIGIL_DATABASE_URL", "mysql://root:hunter2@db/x"),
     ] {
-        let out = vigil(&dir.path().join("x.db")).env(var, value).arg("migrate").output().unwrap();
+        let out = vigil(&dir.path().join("x.db"))
+            .env(var, value)
+            .arg("migrate")
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{var}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.trim_end().lines().count(), 1, "{var}: {err}");
@@ -34,19 +38,40 @@ fn bad_configuration_exits_non_zero_with_one_line_naming_the_setting() {
 fn seed_demo_creates_the_demo_account_once_and_prints_the_password() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.db");
-    let out = vigil(&db).args(["seed-demo", "--password", "demo-password"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vigil(&db)
+        .args(["seed-demo", "--password", "demo-password"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    for line in ["admin@demo.test", "agent1@demo.test", "agent2@demo.test", "requester@demo.test", "demo-password"] {
+    for line in [
+        "admin@demo.test",
+        "agent1@demo.test",
+        "agent2@demo.test",
+        "requester@demo.test",
+        "demo-password",
+    ] {
         assert!(text.contains(line), "{line} in {text}");
     }
     let again = vigil(&db).arg("seed-demo").output().unwrap();
     assert!(again.status.success());
-    assert!(String::from_utf8(again.stdout).unwrap().contains("already exists"));
+    assert!(String::from_utf8(again.stdout)
+        .unwrap()
+        .contains("already exists"));
 
-    let random = vigil(&dir.path().join("r.db")).arg("seed-demo").output().unwrap();
+    let random = vigil(&dir.path().join("r.db"))
+        .arg("seed-demo")
+        .output()
+        .unwrap();
     let text = String::from_utf8(random.stdout).unwrap();
-    let password = text.lines().find_map(|l| l.strip_prefix("Password: ")).unwrap();
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Password: "))
+        .unwrap();
     assert!(password.len() >= 16, "a random password: {password}");
 }
 
@@ -63,19 +88,72 @@ fn create_account_reads_the_admin_password_from_standard_input() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     };
-    let ok = run(&["--slug", "acme", "--name", "Acme Help", "--admin-email", "Boss@Acme.test"], "s3cret-password\n");
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let ok = run(
+        &[
+            "--slug",
+            "acme",
+            "--name",
+            "Acme Help",
+            "--admin-email",
+            "Boss@Acme.test",
+        ],
+        "s3cret-password\n",
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("boss@acme.test"));
 
     for (args, stdin, says) in [
-        (vec!["--slug", "acme", "--name", "Again", "--admin-email", "x@acme.test"], "s3cret-password\n", "already exists"),
-        (vec!["--slug", "Bad Slug", "--name", "N", "--admin-email", "x@y.test"], "s3cret-password\n", "--slug"),
-        (vec!["--slug", "ok", "--name", "N", "--admin-email", "nope"], "s3cret-password\n", "--admin-email"),
-        (vec!["--slug", "ok", "--name", "N", "--admin-email", "x@y.test"], "", "standard input"),
-        (vec!["--slug", "ok", "--name", "N", "--admin-email", "x@y.test"], "short\n", "at least 8"),
+        (
+            vec![
+                "--slug",
+                "acme",
+                "--name",
+                "Again",
+                "--admin-email",
+                "x@acme.test",
+            ],
+            "s3cret-password\n",
+            "already exists",
+        ),
+        (
+            vec![
+                "--slug",
+                "Bad Slug",
+                "--name",
+                "N",
+                "--admin-email",
+                "x@y.test",
+            ],
+            "s3cret-password\n",
+            "--slug",
+        ),
+        (
+            vec!["--slug", "ok", "--name", "N", "--admin-email", "nope"],
+            "s3cret-password\n",
+            "--admin-email",
+        ),
+        (
+            vec!["--slug", "ok", "--name", "N", "--admin-email", "x@y.test"],
+            "",
+            "standard input",
+        ),
+        (
+            vec!["--slug", "ok", "--name", "N", "--admin-email", "x@y.test"],
+            "short\n",
+            "at least 8",
+        ),
     ] {
         let out = run(&args, stdin);
         assert!(!out.status.success(), "{args:?}");

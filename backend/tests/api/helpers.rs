@@ -68,7 +68,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     std::fs::write(dist.join("index.html"), INDEX_HTML).unwrap();
     std::fs::write(dist.join("vigil-console_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
     let raw = RawSettings {
-        database_url: Some(format!("sqlite://{}", dir.path().join("vigil.db").display())),
+        database_url: Some(format!(
+            "sqlite://{}",
+            dir.path().join("vigil.db").display()
+        )),
         listen: Some("127.0.0.1:0".into()),
         static_dir: Some(dist.display().to_string()),
         idle_min_secs: Some("5".into()),
@@ -86,9 +89,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let app = Application::build(config, shared).await.unwrap();
     let port = app.port();
     let state = app.state();
-    let seeded = vigil_server::cli::seed_demo(&state.db, &state.hasher, Some(PASSWORD.into()), state.clock.now())
-        .await
-        .unwrap();
+    let seeded = vigil_server::cli::seed_demo(
+        &state.db,
+        &state.hasher,
+        Some(PASSWORD.into()),
+        state.clock.now(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(seeded, vigil_server::cli::Seeded::Created(_)));
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -131,7 +139,13 @@ impl TestApp {
     }
 
     /// A request with the CSRF header, JSON body and session cookie as given.
-    pub async fn request(&self, method: Method, path: &str, session: Option<&Session>, body: Option<Value>) -> Response {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&Session>,
+        body: Option<Value>,
+    ) -> Response {
         let mut req = self
             .client
             .request(method, self.url(path))
@@ -161,19 +175,23 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, session: &Session, body: Value) -> Response {
-        self.request(Method::POST, path, Some(session), Some(body)).await
+        self.request(Method::POST, path, Some(session), Some(body))
+            .await
     }
 
     pub async fn put(&self, path: &str, session: &Session, body: Value) -> Response {
-        self.request(Method::PUT, path, Some(session), Some(body)).await
+        self.request(Method::PUT, path, Some(session), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str, session: &Session) -> Response {
-        self.request(Method::DELETE, path, Some(session), None).await
+        self.request(Method::DELETE, path, Some(session), None)
+            .await
     }
 
     pub async fn post_login(&self, body: Value) -> Response {
-        self.request(Method::POST, "/api/auth/login", None, Some(body)).await
+        self.request(Method::POST, "/api/auth/login", None, Some(body))
+            .await
     }
 
     /// Signs a demo user in (account `demo`).
@@ -201,16 +219,30 @@ impl TestApp {
     /// Asserts a 401 with `reason`.
     pub async fn assert_signed_out(&self, s: &Session, reason: &str) {
         let res = self.get("/api/session", s).await;
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "expected signed out ({reason})");
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "expected signed out ({reason})"
+        );
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], "unauthenticated");
         assert_eq!(body["reason"], reason);
     }
 
     /// Reads the settings, applies `change`, stores them; returns the PUT response.
-    pub async fn change_settings(&self, admin: &Session, change: impl FnOnce(&mut SecuritySettings)) -> Response {
-        let current: Value = self.get("/api/admin/security-settings", admin).await.json().await.unwrap();
-        let mut settings: SecuritySettings = serde_json::from_value(current["settings"].clone()).unwrap();
+    pub async fn change_settings(
+        &self,
+        admin: &Session,
+        change: impl FnOnce(&mut SecuritySettings),
+    ) -> Response {
+        let current: Value = self
+            .get("/api/admin/security-settings", admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let mut settings: SecuritySettings =
+            serde_json::from_value(current["settings"].clone()).unwrap();
         change(&mut settings);
         self.put(
             "/api/admin/security-settings",
@@ -222,7 +254,9 @@ impl TestApp {
 
     /// Runs one sweeper pass at the clock's time.
     pub async fn sweep(&self) -> vigil_server::sweeper::Report {
-        vigil_server::sweeper::sweep_once(&self.state).await.unwrap()
+        vigil_server::sweeper::sweep_once(&self.state)
+            .await
+            .unwrap()
     }
 
     /// Runs a query returning one integer.

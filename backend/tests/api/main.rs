@@ -2,6 +2,9 @@
 //! time down on small machines): the real server on a real port, a fresh
 //! SQLite database per test, and a manual clock.
 
+// Helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod admin;
 mod auth;
 mod cli;

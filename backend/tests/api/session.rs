@@ -9,13 +9,25 @@ use crate::helpers::{set_cookie, spawn_app, Session};
 #[tokio::test]
 async fn missing_malformed_and_unknown_cookies_get_401_never_500() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/api/session")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/session"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["reason"], "missing");
 
     let unknown = "a".repeat(64);
-    for value in ["garbage", "", "%00%ff", &unknown, &"Z".repeat(5000), "\"quoted\""] {
+    for value in [
+        "garbage",
+        "",
+        "%00%ff",
+        &unknown,
+        &"Z".repeat(5000),
+        "\"quoted\"",
+    ] {
         let res = app
             .client
             .get(app.url("/api/session"))
@@ -25,9 +37,17 @@ async fn missing_malformed_and_unknown_cookies_get_401_never_500() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "cookie {value:?}");
         let body: Value = res.json().await.unwrap();
-        assert!(body["reason"] == "invalid" || body["reason"] == "missing", "{value:?}: {body}");
+        assert!(
+            body["reason"] == "invalid" || body["reason"] == "missing",
+            "{value:?}: {body}"
+        );
     }
-    for header in ["=; ;=", "__Host-vigil", ";;;;", "__Host-vigil=a; __Host-vigil=b"] {
+    for header in [
+        "=; ;=",
+        "__Host-vigil",
+        ";;;;",
+        "__Host-vigil=a; __Host-vigil=b",
+    ] {
         let res = app
             .client
             .get(app.url("/api/session"))
@@ -45,16 +65,25 @@ async fn idle_session_is_rejected_after_timeout() {
     let s = app.login("agent1@demo.test").await;
     app.advance(8 * 3600 - 1);
     let view = app.session_view(&s).await;
-    assert_eq!(view["last_activity_at"], "2026-01-05T16:59:59Z", "a request is activity");
+    assert_eq!(
+        view["last_activity_at"], "2026-01-05T16:59:59Z",
+        "a request is activity"
+    );
     app.advance(8 * 3600);
     let res = app.get("/api/session", &s).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert!(set_cookie(&res).unwrap().contains("Max-Age=0"), "the dead cookie is cleared");
+    assert!(
+        set_cookie(&res).unwrap().contains("Max-Age=0"),
+        "the dead cookie is cleared"
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["reason"], "idle_timeout");
     // The reason sticks for later requests with the same cookie.
     app.assert_signed_out(&s, "idle_timeout").await;
-    assert!(app.audit_actions().await.contains(&"session.expired".to_owned()));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"session.expired".to_owned()));
 }
 
 #[tokio::test]
@@ -71,7 +100,9 @@ async fn absolute_timeout_ends_a_session_whatever_the_activity() {
     let s = app.login("agent1@demo.test").await;
     for _ in 0..4 {
         app.advance(25 * 60);
-        let res = app.post("/api/session/activity", &s, json!({"source": "input"})).await;
+        let res = app
+            .post("/api/session/activity", &s, json!({"source": "input"}))
+            .await;
         assert_eq!(res.status(), StatusCode::OK);
     }
     app.advance(20 * 60);
@@ -86,17 +117,28 @@ async fn background_polls_do_not_extend_the_session_unless_the_rule_says_so() {
     let res = app.poll("/api/session", &s).await;
     assert_eq!(res.status(), StatusCode::OK);
     let view: Value = res.json().await.unwrap();
-    assert_eq!(view["last_activity_at"], "2026-01-05T09:00:00Z", "a poll is not activity");
+    assert_eq!(
+        view["last_activity_at"], "2026-01-05T09:00:00Z",
+        "a poll is not activity"
+    );
     app.advance(4 * 3600);
-    assert_eq!(app.poll("/api/session", &s).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.poll("/api/session", &s).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     let admin = app.login("admin@demo.test").await;
-    let res = app.change_settings(&admin, |s| s.activity.background_requests_extend = true).await;
+    let res = app
+        .change_settings(&admin, |s| s.activity.background_requests_extend = true)
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let s = app.login("agent1@demo.test").await;
     app.advance(4 * 3600);
     let view: Value = app.poll("/api/session", &s).await.json().await.unwrap();
-    assert_eq!(view["last_activity_at"], "2026-01-05T21:00:00Z", "polls count under the rule");
+    assert_eq!(
+        view["last_activity_at"], "2026-01-05T21:00:00Z",
+        "polls count under the rule"
+    );
 }
 
 #[tokio::test]
@@ -108,18 +150,33 @@ async fn activity_sources_count_only_under_their_rules() {
     let activity = |s: Session, source: &'static str| {
         let app = &app;
         async move {
-            let res = app.post("/api/session/activity", &s, json!({"source": source})).await;
+            let res = app
+                .post("/api/session/activity", &s, json!({"source": source}))
+                .await;
             assert_eq!(res.status(), StatusCode::OK, "{source}");
             res.json::<Value>().await.unwrap()
         }
     };
     app.advance(60);
     // Defaults: calls extend, hidden tabs are idle.
-    assert_eq!(last(&activity(agent.clone(), "hidden").await), "2026-01-05T09:00:00Z");
-    assert_eq!(last(&activity(agent.clone(), "call").await), "2026-01-05T09:01:00Z");
-    assert_eq!(last(&activity(requester.clone(), "call").await), "2026-01-05T09:00:00Z", "requesters take no calls");
+    assert_eq!(
+        last(&activity(agent.clone(), "hidden").await),
+        "2026-01-05T09:00:00Z"
+    );
+    assert_eq!(
+        last(&activity(agent.clone(), "call").await),
+        "2026-01-05T09:01:00Z"
+    );
+    assert_eq!(
+        last(&activity(requester.clone(), "call").await),
+        "2026-01-05T09:00:00Z",
+        "requesters take no calls"
+    );
     app.advance(60);
-    assert_eq!(last(&activity(agent.clone(), "input").await), "2026-01-05T09:02:00Z");
+    assert_eq!(
+        last(&activity(agent.clone(), "input").await),
+        "2026-01-05T09:02:00Z"
+    );
 
     let admin = app.login("admin@demo.test").await;
     let res = app
@@ -130,10 +187,21 @@ async fn activity_sources_count_only_under_their_rules() {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     app.advance(60);
-    assert_eq!(last(&activity(agent.clone(), "call").await), "2026-01-05T09:02:00Z");
-    assert_eq!(last(&activity(agent.clone(), "hidden").await), "2026-01-05T09:03:00Z");
+    assert_eq!(
+        last(&activity(agent.clone(), "call").await),
+        "2026-01-05T09:02:00Z"
+    );
+    assert_eq!(
+        last(&activity(agent.clone(), "hidden").await),
+        "2026-01-05T09:03:00Z"
+    );
 
-    for bad in [json!({"source": "telepathy"}), json!({}), json!({"source": 1}), json!([])] {
+    for bad in [
+        json!({"source": "telepathy"}),
+        json!({}),
+        json!({"source": 1}),
+        json!([]),
+    ] {
         let res = app.post("/api/session/activity", &agent, bad.clone()).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
@@ -149,7 +217,12 @@ async fn warning_instant_follows_the_policy() {
             s.agents.warning = Warning::Percent { percent: 80 };
         })
         .await;
-    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
     let s = app.login("agent1@demo.test").await;
     let view = app.session_view(&s).await;
     assert_eq!(view["warn_at"], "2026-01-05T09:00:08Z");
@@ -176,13 +249,21 @@ async fn turning_remember_me_off_reissues_a_browser_session_cookie() {
     let app = spawn_app().await;
     let s = app.login_as("agent1@demo.test", true).await;
     let admin = app.login("admin@demo.test").await;
-    let res = app.change_settings(&admin, |s| s.agents.remember_me = false).await;
+    let res = app
+        .change_settings(&admin, |s| s.agents.remember_me = false)
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let res = app.get("/api/session", &s).await;
     assert_eq!(res.status(), StatusCode::OK);
     let cookie = set_cookie(&res).expect("a re-issued cookie");
-    assert!(cookie.starts_with(&format!("__Host-vigil={};", s.token)), "same session: {cookie}");
-    assert!(!cookie.contains("Max-Age"), "browser-session cookie now: {cookie}");
+    assert!(
+        cookie.starts_with(&format!("__Host-vigil={};", s.token)),
+        "same session: {cookie}"
+    );
+    assert!(
+        !cookie.contains("Max-Age"),
+        "browser-session cookie now: {cookie}"
+    );
     let view: Value = res.json().await.unwrap();
     assert_eq!(view["persistent"], false);
     // Once re-issued, later responses leave the cookie alone.
@@ -207,18 +288,33 @@ async fn coalesced_activity_writes_never_end_a_session_early() {
         app.advance(1);
         app.session_view(&s).await;
     }
-    assert_eq!(app.state.activity.writes(), writes_before, "no write inside the interval");
+    assert_eq!(
+        app.state.activity.writes(),
+        writes_before,
+        "no write inside the interval"
+    );
     let stored = app
         .scalar(&format!(
             "SELECT last_activity_at FROM sessions WHERE user_id = {}",
             app.user_id("agent1@demo.test").await
         ))
         .await;
-    assert_eq!(stored, vigil_server::cli::ms(crate::helpers::T0), "the row still has the sign-in time");
+    assert_eq!(
+        stored,
+        vigil_server::cli::ms(crate::helpers::T0),
+        "the row still has the sign-in time"
+    );
 
     // The held activity (09:00:10) is written once its interval is up...
     app.advance(10);
-    assert_eq!(app.state.activity.flush(&app.state.db, app.state.clock.now(), false).await.unwrap(), 1);
+    assert_eq!(
+        app.state
+            .activity
+            .flush(&app.state.db, app.state.clock.now(), false)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(app.state.activity.writes(), writes_before + 1);
     // ...so neither the sweeper nor a request ends the session before
     // 15 minutes after the last request, to the second.

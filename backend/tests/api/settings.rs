@@ -18,8 +18,14 @@ async fn settings_read_with_version_limits_and_etag() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["version"], 1);
     assert_eq!(body["settings"]["agents"]["idle_timeout_secs"], 28800);
-    assert_eq!(body["settings"]["requesters"]["warning"], json!({"mode": "percent", "percent": 80}));
-    assert_eq!(body["limits"]["idle_min_secs"], 5, "tests run with VIGIL_IDLE_MIN_SECS=5");
+    assert_eq!(
+        body["settings"]["requesters"]["warning"],
+        json!({"mode": "percent", "percent": 80})
+    );
+    assert_eq!(
+        body["limits"]["idle_min_secs"], 5,
+        "tests run with VIGIL_IDLE_MIN_SECS=5"
+    );
     assert_eq!(body["limits"]["idle_max_secs"], 720 * 3600);
     assert_eq!(body["updated_by"], Value::Null);
 
@@ -54,12 +60,23 @@ async fn valid_settings_are_stored_with_a_new_version_and_audited() {
     let reread: Value = app.get(SETTINGS, &admin).await.json().await.unwrap();
     assert_eq!(reread["settings"], body["settings"]);
 
-    let audit: Value = app.get("/api/admin/audit?limit=1", &admin).await.json().await.unwrap();
+    let audit: Value = app
+        .get("/api/admin/audit?limit=1", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
     let entry = &audit[0];
     assert_eq!(entry["action"], "settings.updated");
     assert_eq!(entry["actor"], "admin@demo.test");
-    assert_eq!(entry["details"]["before"]["agents"]["idle_timeout_secs"], 28800);
-    assert_eq!(entry["details"]["after"]["agents"]["idle_timeout_secs"], 900);
+    assert_eq!(
+        entry["details"]["before"]["agents"]["idle_timeout_secs"],
+        28800
+    );
+    assert_eq!(
+        entry["details"]["after"]["agents"]["idle_timeout_secs"],
+        900
+    );
     assert_eq!(
         entry["details"]["changes"],
         json!([
@@ -92,14 +109,32 @@ async fn invalid_settings_get_every_field_error_and_nothing_is_stored() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "validation");
-    let paths: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["agents.idle_timeout_secs", "agents.warning.secs", "requesters.absolute_timeout_secs"]);
+    let paths: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "agents.idle_timeout_secs",
+            "agents.warning.secs",
+            "requesters.absolute_timeout_secs"
+        ]
+    );
     for f in body["fields"].as_array().unwrap() {
-        assert!(f["code"].is_string() && f["message"].as_str().is_some_and(|m| !m.is_empty()), "{f}");
+        assert!(
+            f["code"].is_string() && f["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{f}"
+        );
     }
     let reread: Value = app.get(SETTINGS, &admin).await.json().await.unwrap();
     assert_eq!(reread["version"], 1);
-    assert!(!app.audit_actions().await.contains(&"settings.updated".to_owned()));
+    assert!(!app
+        .audit_actions()
+        .await
+        .contains(&"settings.updated".to_owned()));
 }
 
 #[tokio::test]
@@ -107,10 +142,21 @@ async fn a_stale_version_is_a_conflict_and_changes_nothing() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
     let first: Value = app.get(SETTINGS, &admin).await.json().await.unwrap();
-    assert_eq!(app.change_settings(&admin, |s| s.agents.idle_timeout_secs = 3600).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.change_settings(&admin, |s| s.agents.idle_timeout_secs = 3600)
+            .await
+            .status(),
+        StatusCode::OK
+    );
     let mut stale = first["settings"].clone();
     stale["agents"]["idle_timeout_secs"] = json!(7200);
-    let res = app.put(SETTINGS, &admin, json!({"version": first["version"], "settings": stale})).await;
+    let res = app
+        .put(
+            SETTINGS,
+            &admin,
+            json!({"version": first["version"], "settings": stale}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "version_conflict");
@@ -134,16 +180,59 @@ async fn bad_settings_bodies_get_4xx_and_store_nothing() {
         body
     };
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("unknown field", with(&["agents", "colour"], json!("red")), "agents"),
-        ("wrong type", with(&["agents", "idle_timeout_secs"], json!("15 minutes")), "agents.idle_timeout_secs"),
-        ("negative", with(&["agents", "idle_timeout_secs"], json!(-900)), "agents.idle_timeout_secs"),
-        ("fraction", with(&["agents", "idle_timeout_secs"], json!(900.5)), "agents.idle_timeout_secs"),
-        ("i64::MAX", with(&["requesters", "idle_timeout_secs"], json!(i64::MAX)), "requesters.idle_timeout_secs"),
-        ("u64 overflow", with(&["requesters", "absolute_timeout_secs"], json!(1e30)), "requesters.absolute_timeout_secs"),
-        ("bad warning mode", with(&["agents", "warning"], json!({"mode": "never"})), "agents.warning"),
-        ("warning extra field", with(&["agents", "warning"], json!({"mode": "before", "secs": 60, "percent": 5})), "agents.warning"),
-        ("null policy", with(&["requesters"], Value::Null), "requesters"),
-        ("missing version", json!({"settings": good["settings"].clone()}), "version"),
+        (
+            "unknown field",
+            with(&["agents", "colour"], json!("red")),
+            "agents",
+        ),
+        (
+            "wrong type",
+            with(&["agents", "idle_timeout_secs"], json!("15 minutes")),
+            "agents.idle_timeout_secs",
+        ),
+        (
+            "negative",
+            with(&["agents", "idle_timeout_secs"], json!(-900)),
+            "agents.idle_timeout_secs",
+        ),
+        (
+            "fraction",
+            with(&["agents", "idle_timeout_secs"], json!(900.5)),
+            "agents.idle_timeout_secs",
+        ),
+        (
+            "i64::MAX",
+            with(&["requesters", "idle_timeout_secs"], json!(i64::MAX)),
+            "requesters.idle_timeout_secs",
+        ),
+        (
+            "u64 overflow",
+            with(&["requesters", "absolute_timeout_secs"], json!(1e30)),
+            "requesters.absolute_timeout_secs",
+        ),
+        (
+            "bad warning mode",
+            with(&["agents", "warning"], json!({"mode": "never"})),
+            "agents.warning",
+        ),
+        (
+            "warning extra field",
+            with(
+                &["agents", "warning"],
+                json!({"mode": "before", "secs": 60, "percent": 5}),
+            ),
+            "agents.warning",
+        ),
+        (
+            "null policy",
+            with(&["requesters"], Value::Null),
+            "requesters",
+        ),
+        (
+            "missing version",
+            json!({"settings": good["settings"].clone()}),
+            "version",
+        ),
     ];
     for (name, body, path) in cases {
         let res = app.put(SETTINGS, &admin, body).await;
@@ -157,10 +246,30 @@ async fn bad_settings_bodies_get_4xx_and_store_nothing() {
     let huge = format!("{{\"version\":1,\"pad\":\"{}\"}}", "x".repeat(1 << 20));
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     for (name, body, content_type, status) in [
-        ("1 MB body", huge, "application/json", StatusCode::PAYLOAD_TOO_LARGE),
-        ("deep nesting", deep, "application/json", StatusCode::BAD_REQUEST),
-        ("not JSON", "version=1".to_owned(), "application/x-www-form-urlencoded", StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        ("broken JSON", "{\"version\":".to_owned(), "application/json", StatusCode::BAD_REQUEST),
+        (
+            "1 MB body",
+            huge,
+            "application/json",
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "deep nesting",
+            deep,
+            "application/json",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "not JSON",
+            "version=1".to_owned(),
+            "application/x-www-form-urlencoded",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "broken JSON",
+            "{\"version\":".to_owned(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+        ),
     ] {
         let res = app
             .client
@@ -195,7 +304,11 @@ async fn preview_counts_sessions_that_would_end_or_warn_and_stores_nothing() {
     let mut proposed = current["settings"].clone();
     proposed["agents"]["idle_timeout_secs"] = json!(900);
     let res = app
-        .post(&format!("{SETTINGS}/preview"), &admin, json!({"version": current["version"], "settings": proposed}))
+        .post(
+            &format!("{SETTINGS}/preview"),
+            &admin,
+            json!({"version": current["version"], "settings": proposed}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
@@ -213,7 +326,11 @@ async fn preview_counts_sessions_that_would_end_or_warn_and_stores_nothing() {
 
     proposed["agents"]["idle_timeout_secs"] = json!(1);
     let res = app
-        .post(&format!("{SETTINGS}/preview"), &admin, json!({"version": 1, "settings": proposed}))
+        .post(
+            &format!("{SETTINGS}/preview"),
+            &admin,
+            json!({"version": 1, "settings": proposed}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
@@ -232,7 +349,11 @@ async fn only_holders_of_manage_security_may_read_or_change_settings() {
         ] {
             let body = (method == reqwest::Method::PUT).then(|| json!({}));
             let res = app.request(method.clone(), path, Some(&s), body).await;
-            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{email} {method} {path}");
+            assert_eq!(
+                res.status(),
+                StatusCode::FORBIDDEN,
+                "{email} {method} {path}"
+            );
         }
     }
     let res = app.client.get(app.url(SETTINGS)).send().await.unwrap();
