@@ -135,6 +135,7 @@ impl ApiError {
             ApiError::Internal(_) => {
                 "Something went wrong on the server; it has been logged.".to_owned()
             }
+            ApiError::BadRequest { message, .. } => message.clone(),
             other => sentence(&other.to_string()),
         };
         ErrorBody {

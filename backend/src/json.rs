@@ -92,6 +92,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], strip: Option<&str>) -> Result<
         }
         let message = if inner.is_syntax() || inner.is_eof() {
             format!("The body is not valid JSON: {message}.")
+        } else if code == FieldErrorCode::MissingField {
+            format!("{path} is required.")
         } else {
             // serde's own words, without the " at line 1 column 9" tail.
             let text = message.split(" at line ").next().unwrap_or(&message);
