@@ -1,7 +1,15 @@
-//! vigil-console: the browser console. This placeholder only proves that the
-//! policy crate links into the console; the Yew app replaces it.
+//! vigil-console: the browser side of Vigil. Login pages, the admin console
+//! for session security, the agent desk and the requester portal, all
+//! running vigil-policy's own rules so the browser and server agree.
+
+mod api;
+mod app;
+mod clock;
+mod components;
+mod error;
+mod hooks;
+mod pages;
 
 fn main() {
-    let presets = vigil_policy::IDLE_PRESETS_SECS;
-    let _ = presets.len();
+    yew::Renderer::<app::App>::new().render();
 }

@@ -28,6 +28,17 @@ pub async fn conversations(
     Ok(HttpResponse::Ok().json(conversations::assigned_to(&state.db, s.user.id).await?))
 }
 
+/// `GET /api/desk/availability`: whether the caller takes new conversations.
+pub async fn availability(state: web::Data<AppState>, Authenticated(s): Authenticated) -> Result<HttpResponse, ApiError> {
+    team_member(&s)?;
+    let row = sqlx::query("SELECT available FROM users WHERE id = $1")
+        .bind(s.user.id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let available = crate::db::get_bool(&row, "available")?;
+    Ok(HttpResponse::Ok().json(Availability { available }))
+}
+
 /// `PUT /api/desk/availability`.
 pub async fn set_availability(
     state: web::Data<AppState>,

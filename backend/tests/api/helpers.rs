@@ -41,6 +41,9 @@ pub struct Session {
 pub struct Options {
     pub sweep_interval_secs: u64,
     pub real_clock: bool,
+    /// Serve this built console instead of a stub index.html.
+    pub static_dir: Option<std::path::PathBuf>,
+    pub idle_min_secs: u64,
 }
 
 impl Default for Options {
@@ -49,6 +52,8 @@ impl Default for Options {
             // Tests call the sweeper themselves unless they test its loop.
             sweep_interval_secs: 3600,
             real_clock: false,
+            static_dir: None,
+            idle_min_secs: 5,
         }
     }
 }
@@ -73,8 +78,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             dir.path().join("vigil.db").display()
         )),
         listen: Some("127.0.0.1:0".into()),
-        static_dir: Some(dist.display().to_string()),
-        idle_min_secs: Some("5".into()),
+        static_dir: Some(options.static_dir.unwrap_or(dist).display().to_string()),
+        idle_min_secs: Some(options.idle_min_secs.to_string()),
         sweep_interval_secs: Some(options.sweep_interval_secs.to_string()),
         hash_concurrency: Some("2".into()),
         ..RawSettings::default()

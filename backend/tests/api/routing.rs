@@ -134,6 +134,7 @@ async fn the_sweeper_loop_signs_out_on_time_without_any_request() {
     let app = spawn_app_with(Options {
         sweep_interval_secs: 1,
         real_clock: true,
+        ..Options::default()
     })
     .await;
     let admin = app.login("admin@demo.test").await;

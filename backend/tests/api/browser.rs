@@ -1,0 +1,450 @@
+#![allow(clippy::disallowed_methods)] // the browser runs on the real clock; so do these measurements
+//! The console in real headless Chromium (Debian's chromium and
+//! chromedriver), against the real server with the built console from
+//! `dist/` (`cargo xtask test` builds it first). Browser tests run one at a
+//! time: they measure seconds, and two Chromiums on two cores would blur them.
+//! Screenshots of the main screens go to `target/e2e/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+use vigil_policy::Warning;
+
+use crate::helpers::{spawn_app_with, Options, TestApp, PASSWORD};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The built console; building it is `cargo xtask test`'s job.
+fn dist() -> PathBuf {
+    let dir = std::env::var_os("VIGIL_E2E_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("dist"));
+    assert!(
+        dir.join("index.html").is_file(),
+        "the console is not built in {}: run `cargo xtask test`, which builds it with trunk",
+        dir.display()
+    );
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One headless Chromium with its own profile and chromedriver.
+struct Browser {
+    client: Client,
+    driver: Child,
+    driver_url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn launch() -> Browser {
+        let port = free_port();
+        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian package chromium-driver; `cargo xtask test` installs it)");
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+        let driver_url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&driver_url).await {
+                Ok(c) => break c,
+                Err(e) if started.elapsed() < Duration::from_secs(20) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("could not start Chromium through chromedriver: {e}"),
+            }
+        };
+        Browser {
+            client,
+            driver,
+            driver_url,
+            _profile: profile,
+        }
+    }
+
+    async fn goto(&self, app: &TestApp, path: &str) {
+        self.client.goto(&app.url(path)).await.unwrap();
+    }
+
+    /// Waits for an element, for up to `secs`.
+    async fn wait_for(&self, css: &str, secs: u64) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(secs))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waited {secs} s for {css}: {e}"))
+    }
+
+    async fn exists(&self, css: &str) -> bool {
+        !self.client.find_all(Locator::Css(css)).await.unwrap().is_empty()
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let e = self.wait_for(css, 10).await;
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    /// A real key press (through the browser's input pipeline).
+    async fn press_key(&self) {
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: 'x' })
+            .then(KeyAction::Up { value: 'x' });
+        self.client.perform_actions(keys).await.unwrap();
+    }
+
+    async fn sign_in(&self, app: &TestApp, page: &str, email: &str) {
+        self.goto(app, page).await;
+        self.fill("#account", "demo").await;
+        self.fill("#email", email).await;
+        self.fill("#password", PASSWORD).await;
+        self.client.find(Locator::XPath("//button[normalize-space()='Sign in']")).await.unwrap().click().await.unwrap();
+    }
+
+    /// `GET /api/session` from inside the page, as a background request.
+    async fn session_from_page(&self) -> (u16, Value) {
+        let v = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch('/api/session', {headers: {'X-Vigil-Background': '1'}})
+                   .then(async r => done([r.status, await r.json()]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        (v[0].as_u64().unwrap() as u16, v[1].clone())
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let dir = workspace().join("target").join("e2e");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Browser console messages that mention the Content Security Policy.
+    async fn csp_errors(&self) -> Vec<String> {
+        let id = self.client.session_id().await.unwrap().unwrap();
+        let res = reqwest::Client::new()
+            .post(format!("{}/session/{id}/se/log", self.driver_url))
+            .json(&json!({"type": "browser"}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        body["value"]
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter_map(|e| e["message"].as_str())
+                    .filter(|m| m.contains("Content Security Policy") || m.contains("Refused to"))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    async fn close(mut self) {
+        let errors = self.csp_errors().await;
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        assert!(errors.is_empty(), "CSP violations in the browser console: {errors:?}");
+    }
+}
+
+async fn console_app(idle_min_secs: u64) -> TestApp {
+    spawn_app_with(Options {
+        real_clock: true,
+        sweep_interval_secs: 1,
+        static_dir: Some(dist()),
+        idle_min_secs,
+    })
+    .await
+}
+
+/// Gives agents a 10 s idle timeout with the warning at 80%.
+async fn ten_second_agents(app: &TestApp) {
+    let admin = app.login("admin@demo.test").await;
+    let res = app
+        .change_settings(&admin, |s| {
+            s.agents.idle_timeout_secs = 10;
+            s.agents.warning = Warning::Percent { percent: 80 };
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    app.post("/api/auth/logout", &admin, json!({})).await;
+}
+
+#[tokio::test]
+async fn admin_moves_the_agent_slider_and_offers_remember_me_to_requesters() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let b = Browser::launch().await;
+    b.goto(&app, "/login").await;
+    b.wait_for("#account", 20).await;
+    b.screenshot("login").await;
+    b.sign_in(&app, "/login", "admin@demo.test").await;
+    let slider = b.wait_for("section[aria-label='Agents'] input[type=range][aria-label='Idle timeout']", 20).await;
+    assert_eq!(slider.attr("aria-valuetext").await.unwrap().as_deref(), Some("8 hours"));
+    // Keyboard: Home moves a slider to its first stop, 15 minutes.
+    slider.send_keys("\u{E011}").await.unwrap();
+    b.wait_for("section[aria-label='Agents'] input[aria-valuetext='15 minutes']", 5).await;
+    b.client
+        .find(Locator::XPath("//label[normalize-space()='Offer Remember me at requester login']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.screenshot("security").await;
+    let save = b.client.find(Locator::XPath("//button[normalize-space()='Save']")).await.unwrap();
+    assert!(save.is_enabled().await.unwrap());
+    save.click().await.unwrap();
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//*[@role='status' and contains(., 'Saved')]"))
+        .await
+        .unwrap();
+
+    b.client.refresh().await.unwrap();
+    let slider = b.wait_for("section[aria-label='Agents'] input[type=range]", 20).await;
+    assert_eq!(slider.attr("aria-valuetext").await.unwrap().as_deref(), Some("15 minutes"));
+    let remember = b.wait_for("#requesters-remember", 5).await;
+    assert_eq!(remember.prop("checked").await.unwrap().as_deref(), Some("true"));
+    // The server agrees.
+    let options: Value = app.client.get(app.url("/api/accounts/demo/login-options")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(options["requesters"]["remember_me"], true);
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_custom_value_below_the_limit_shows_the_error_and_keeps_save_disabled() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(900).await;
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "admin@demo.test").await;
+    b.wait_for("#agents-idle-custom", 20).await;
+    // 8 hours shows as "8" hours; make it 5 minutes.
+    b.fill("#agents-idle-custom", "5").await;
+    let unit = b.client.find(Locator::Css("#agents-idle-custom-unit")).await.unwrap();
+    unit.select_by_value("minutes").await.unwrap();
+    let error = b.wait_for("#agents-idle-custom-error", 5).await;
+    assert_eq!(error.text().await.unwrap(), "The idle timeout must be at least 15 minutes.");
+    let save = b.client.find(Locator::XPath("//button[normalize-space()='Save']")).await.unwrap();
+    assert!(!save.is_enabled().await.unwrap(), "Save stays disabled");
+    b.fill("#agents-idle-custom", "20").await;
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath("//button[normalize-space()='Save' and not(@disabled)]"))
+        .await
+        .unwrap();
+    assert!(!b.exists("#agents-idle-custom-error").await);
+    b.close().await;
+}
+
+#[tokio::test]
+async fn an_idle_agent_is_warned_and_then_signed_out_with_the_reason() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    ten_second_agents(&app).await;
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "agent1@demo.test").await;
+    b.wait_for("#available", 20).await;
+    b.screenshot("desk").await;
+    let (_, view) = b.session_from_page().await;
+    let last = time::OffsetDateTime::parse(view["last_activity_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+
+    let dialog = b.wait_for("[role=alertdialog]", 15).await;
+    let after = (time::OffsetDateTime::now_utc() - last).as_seconds_f64();
+    assert!((7.0..=9.5).contains(&after), "warning {after:.1} s after the last activity, expected about 8");
+    assert!(dialog.text().await.unwrap().contains("Stay signed in"));
+    b.screenshot("warning").await;
+
+    // A key press dismisses it and the session goes on.
+    b.press_key().await;
+    let gone = Instant::now();
+    while b.exists("[role=alertdialog]").await {
+        assert!(gone.elapsed() < Duration::from_secs(2), "the key press did not dismiss the warning");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, view) = b.session_from_page().await;
+    assert_eq!(status, 200);
+    let deadline = time::OffsetDateTime::parse(view["idle_expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+
+    // Left alone: the signed-out screen within a second of the deadline.
+    let screen = b.wait_for(".signed-out", 20).await;
+    let late = (time::OffsetDateTime::now_utc() - deadline).as_seconds_f64();
+    assert!((-0.3..=1.0).contains(&late), "signed-out screen {late:.2} s after the deadline");
+    assert!(
+        screen.text().await.unwrap().contains("You were signed out after 10 seconds of inactivity."),
+        "{}",
+        screen.text().await.unwrap()
+    );
+    b.screenshot("signed-out").await;
+    let (status, _) = b.session_from_page().await;
+    assert_eq!(status, 401);
+    let reason: String = sqlx::Row::try_get(
+        &sqlx::query("SELECT end_reason FROM sessions WHERE user_id = $1")
+            .bind(app.user_id("agent1@demo.test").await)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap(),
+        "end_reason",
+    )
+    .unwrap();
+    assert_eq!(reason, "idle_timeout");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn two_tabs_share_activity_and_sign_out() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    ten_second_agents(&app).await;
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "agent1@demo.test").await;
+    b.wait_for("#available", 20).await;
+    let first = b.client.window().await.unwrap();
+    let second = b.client.new_window(true).await.unwrap().handle;
+    b.client.switch_to_window(second.clone()).await.unwrap();
+    b.goto(&app, "/desk").await;
+    b.wait_for("#available", 20).await;
+    b.client.switch_to_window(first.clone()).await.unwrap();
+
+    // Input in the first tab for 14 s, longer than the idle timeout.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(14) {
+        b.press_key().await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    b.client.switch_to_window(second.clone()).await.unwrap();
+    assert!(!b.exists(".signed-out").await, "the other tab stayed signed in");
+    assert!(!b.exists("[role=alertdialog]").await, "and was not warned");
+    let (status, _) = b.session_from_page().await;
+    assert_eq!(status, 200);
+
+    // Signing out in one tab signs out the other.
+    b.client.switch_to_window(first).await.unwrap();
+    b.client.find(Locator::XPath("//button[normalize-space()='Sign out']")).await.unwrap().click().await.unwrap();
+    b.wait_for(".signed-out", 5).await;
+    b.client.switch_to_window(second).await.unwrap();
+    let screen = b.wait_for(".signed-out", 5).await;
+    assert!(screen.text().await.unwrap().contains("You signed out."));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_requester_login_offers_remember_me_only_when_the_policy_does() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let b = Browser::launch().await;
+    b.goto(&app, "/portal/login?account=demo").await;
+    b.wait_for("#password", 20).await;
+    b.wait_for(".login .muted", 5).await; // the account's name: options loaded
+    assert!(!b.exists("#remember").await, "requesters are not offered Remember me by default");
+    b.goto(&app, "/login?account=demo").await;
+    b.wait_for("#remember", 10).await;
+
+    let admin = app.login("admin@demo.test").await;
+    let res = app.change_settings(&admin, |s| s.requesters.remember_me = true).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    b.goto(&app, "/portal/login?account=demo").await;
+    let label = b.wait_for("label[for=remember]", 10).await;
+    assert_eq!(label.text().await.unwrap(), "Remember me");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let agent = Browser::launch().await;
+    agent.sign_in(&app, "/login", "agent1@demo.test").await;
+    agent.wait_for("#available", 20).await;
+
+    let admin = Browser::launch().await;
+    admin.sign_in(&app, "/login", "admin@demo.test").await;
+    admin.wait_for("section[aria-label='Agents']", 20).await;
+    admin.goto(&app, "/admin/sessions").await;
+    let revoke = admin.wait_for("button[aria-label='Revoke session of agent1@demo.test']", 20).await;
+    admin.screenshot("sessions").await;
+    revoke.click().await.unwrap();
+    admin.wait_for("[role=status]", 10).await;
+    assert!(!admin.exists("button[aria-label='Revoke session of agent1@demo.test']").await);
+
+    let screen = agent.wait_for(".signed-out", 12).await;
+    assert!(screen.text().await.unwrap().contains("because an admin ended your session"));
+    agent.screenshot("revoked").await;
+
+    admin.goto(&app, "/admin/audit").await;
+    admin.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//code[normalize-space()='session.revoked']"))
+        .await
+        .unwrap();
+    admin.screenshot("audit").await;
+    agent.close().await;
+    admin.close().await;
+}
+
+#[tokio::test]
+async fn a_requester_opens_a_conversation_in_the_portal() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/portal/login", "requester@demo.test").await;
+    b.fill("#subject", "My invoice is wrong").await;
+    b.client.find(Locator::XPath("//button[normalize-space()='Send']")).await.unwrap().click().await.unwrap();
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//li[contains(., 'My invoice is wrong')]"))
+        .await
+        .unwrap();
+    assert!(b.text("[role=status]").await.contains("An agent has it"));
+    b.screenshot("portal").await;
+    b.close().await;
+}

@@ -1,0 +1,184 @@
+//! The server's API: one generic request function and a small typed
+//! function per endpoint. Cookies are sent by the browser (same origin);
+//! nothing secret is kept in JavaScript-visible storage.
+
+use gloo_net::http::{Method, RequestBuilder};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use vigil_policy::api::{
+    ActivityRequest, ActivitySource, AuditEntry, Availability, Conversation, ErrorBody,
+    ErrorCode, LoginOptions, LoginRequest, NewConversation, PreviewResponse, RevokeResult,
+    SessionSummary, SessionView, SettingsEnvelope, SettingsUpdate,
+};
+
+use crate::error::ApiError;
+
+/// Whether a request is a background poll (does not count as activity
+/// unless the account's rules say so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Caused by the person.
+    Foreground,
+    /// Polling.
+    Background,
+}
+
+/// Sends one request and decodes the answer.
+pub async fn request<B: Serialize, T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    kind: Kind,
+) -> Result<T, ApiError> {
+    let mut builder = RequestBuilder::new(path)
+        .method(method.clone())
+        .header("Accept", "application/json");
+    if !matches!(method, Method::GET | Method::HEAD) {
+        builder = builder.header("X-Vigil-Request", "1");
+    }
+    if kind == Kind::Background {
+        builder = builder.header("X-Vigil-Background", "1");
+    }
+    let request = match body {
+        Some(b) => builder.json(b),
+        None => builder.build(),
+    }
+    .map_err(|e| ApiError::Network(e.to_string()))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    if (200..300).contains(&status) {
+        let text = if text.trim().is_empty() { "null" } else { &text };
+        serde_json::from_str(text).map_err(|e| ApiError::Network(format!("unexpected answer: {e}")))
+    } else {
+        let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or_else(|_| ErrorBody {
+            error: ErrorCode::Internal,
+            message: format!("The server answered {status}."),
+            reason: None,
+            fields: None,
+            current_version: None,
+            retry_after_secs: None,
+        });
+        Err(ApiError::Http { status, body })
+    }
+}
+
+async fn get<T: DeserializeOwned>(path: &str, kind: Kind) -> Result<T, ApiError> {
+    request::<(), T>(Method::GET, path, None, kind).await
+}
+
+async fn send<B: Serialize, T: DeserializeOwned>(method: Method, path: &str, body: &B) -> Result<T, ApiError> {
+    request(method, path, Some(body), Kind::Foreground).await
+}
+
+/// What a login page offers.
+pub async fn login_options(account: &str) -> Result<LoginOptions, ApiError> {
+    let slug: String = account
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    get(&format!("/api/accounts/{slug}/login-options"), Kind::Foreground).await
+}
+
+/// Signs in.
+pub async fn login(req: &LoginRequest) -> Result<SessionView, ApiError> {
+    send(Method::POST, "/api/auth/login", req).await
+}
+
+/// Signs out.
+pub async fn logout() -> Result<(), ApiError> {
+    send(Method::POST, "/api/auth/logout", &serde_json::json!({})).await
+}
+
+/// The caller's session.
+pub async fn session(kind: Kind) -> Result<SessionView, ApiError> {
+    get("/api/session", kind).await
+}
+
+/// Reports activity.
+pub async fn activity(source: ActivitySource) -> Result<SessionView, ApiError> {
+    send(Method::POST, "/api/session/activity", &ActivityRequest { source }).await
+}
+
+/// The account's settings.
+pub async fn settings() -> Result<SettingsEnvelope, ApiError> {
+    get("/api/admin/security-settings", Kind::Foreground).await
+}
+
+/// Stores settings.
+pub async fn save_settings(update: &SettingsUpdate) -> Result<SettingsEnvelope, ApiError> {
+    send(Method::PUT, "/api/admin/security-settings", update).await
+}
+
+/// What settings would do to live sessions.
+pub async fn preview(update: &SettingsUpdate) -> Result<PreviewResponse, ApiError> {
+    send(Method::POST, "/api/admin/security-settings/preview", update).await
+}
+
+/// Live sessions of the account.
+pub async fn sessions() -> Result<Vec<SessionSummary>, ApiError> {
+    get("/api/admin/sessions", Kind::Foreground).await
+}
+
+/// Ends one session.
+pub async fn revoke_session(id: &str) -> Result<(), ApiError> {
+    request::<(), ()>(Method::DELETE, &format!("/api/admin/sessions/{id}"), None, Kind::Foreground).await
+}
+
+/// Ends every session of a person.
+pub async fn revoke_user(user_id: i64) -> Result<RevokeResult, ApiError> {
+    send(
+        Method::POST,
+        &format!("/api/admin/users/{user_id}/revoke-sessions"),
+        &serde_json::json!({}),
+    )
+    .await
+}
+
+/// A page of the audit log.
+pub async fn audit(limit: u32, before: Option<i64>) -> Result<Vec<AuditEntry>, ApiError> {
+    let path = match before {
+        Some(b) => format!("/api/admin/audit?limit={limit}&before={b}"),
+        None => format!("/api/admin/audit?limit={limit}"),
+    };
+    get(&path, Kind::Foreground).await
+}
+
+/// The agent's conversations.
+pub async fn desk_conversations(kind: Kind) -> Result<Vec<Conversation>, ApiError> {
+    get("/api/desk/conversations", kind).await
+}
+
+/// The agent's availability.
+pub async fn availability() -> Result<Availability, ApiError> {
+    get("/api/desk/availability", Kind::Foreground).await
+}
+
+/// Sets the agent's availability.
+pub async fn set_availability(available: bool) -> Result<Availability, ApiError> {
+    send(Method::PUT, "/api/desk/availability", &Availability { available }).await
+}
+
+/// The requester's conversations.
+pub async fn portal_conversations() -> Result<Vec<Conversation>, ApiError> {
+    get("/api/portal/conversations", Kind::Foreground).await
+}
+
+/// Opens a conversation.
+pub async fn open_conversation(subject: &str) -> Result<Conversation, ApiError> {
+    send(
+        Method::POST,
+        "/api/portal/conversations",
+        &NewConversation {
+            subject: subject.to_owned(),
+        },
+    )
+    .await
+}

@@ -1,0 +1,69 @@
+//! Routes and the root component.
+
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::components::SessionGate;
+use crate::pages::{audit::Audit, desk::Desk, login::Login, portal::Portal, security::Security, sessions::Sessions};
+
+/// Every page of the console.
+#[derive(Debug, Clone, PartialEq, Routable)]
+pub enum Route {
+    /// Sends people to sign in.
+    #[at("/")]
+    Home,
+    /// Agents and admins sign in.
+    #[at("/login")]
+    Login,
+    /// Requesters sign in.
+    #[at("/portal/login")]
+    PortalLogin,
+    /// Session-security settings.
+    #[at("/admin/security")]
+    AdminSecurity,
+    /// Live sessions.
+    #[at("/admin/sessions")]
+    AdminSessions,
+    /// Audit log.
+    #[at("/admin/audit")]
+    AdminAudit,
+    /// Agent desk.
+    #[at("/desk")]
+    Desk,
+    /// Requester portal.
+    #[at("/portal")]
+    Portal,
+    /// Anything else.
+    #[not_found]
+    #[at("/404")]
+    NotFound,
+}
+
+fn switch(route: Route) -> Html {
+    match route {
+        Route::Home => html! { <Redirect<Route> to={Route::Login} /> },
+        Route::Login => html! { <Login /> },
+        Route::PortalLogin => html! { <Login requester=true /> },
+        Route::AdminSecurity => html! { <SessionGate><Security /></SessionGate> },
+        Route::AdminSessions => html! { <SessionGate><Sessions /></SessionGate> },
+        Route::AdminAudit => html! { <SessionGate><Audit /></SessionGate> },
+        Route::Desk => html! { <SessionGate><Desk /></SessionGate> },
+        Route::Portal => html! { <SessionGate requester=true><Portal /></SessionGate> },
+        Route::NotFound => html! {
+            <main class="center"><section class="card">
+                <h1>{ "Page not found" }</h1>
+                <Link<Route> to={Route::Login}>{ "Go to sign-in" }</Link<Route>>
+            </section></main>
+        },
+    }
+}
+
+/// The console.
+#[component]
+pub fn App() -> Html {
+    html! {
+        <BrowserRouter>
+            <Switch<Route> render={switch} />
+        </BrowserRouter>
+    }
+}

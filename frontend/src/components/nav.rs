@@ -1,0 +1,41 @@
+//! The top bar of signed-in pages.
+
+use vigil_policy::api::Role;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::app::Route;
+use crate::components::use_current_session;
+
+/// Links for the signed-in person's role, and "Sign out".
+#[component]
+pub fn Nav() -> Html {
+    let session = use_current_session();
+    let Some((session, view)) = session.and_then(|s| s.snapshot.view.clone().map(|v| (s, v))) else {
+        return html! {};
+    };
+    let onclick = {
+        let session = session.clone();
+        Callback::from(move |_: MouseEvent| session.sign_out())
+    };
+    let admin = view.user.permissions.iter().any(|p| p == "manage_security");
+    html! {
+        <header class="bar">
+            <span class="brand">{ "Vigil" }</span>
+            <nav aria-label="Main">
+                if admin {
+                    <Link<Route> to={Route::AdminSecurity}>{ "Security" }</Link<Route>>
+                    <Link<Route> to={Route::AdminSessions}>{ "Sessions" }</Link<Route>>
+                    <Link<Route> to={Route::AdminAudit}>{ "Audit log" }</Link<Route>>
+                }
+                if view.user.role != Role::Requester {
+                    <Link<Route> to={Route::Desk}>{ "Desk" }</Link<Route>>
+                } else {
+                    <Link<Route> to={Route::Portal}>{ "My conversations" }</Link<Route>>
+                }
+            </nav>
+            <span class="who">{ &view.user.display_name }</span>
+            <button class="link" {onclick}>{ "Sign out" }</button>
+        </header>
+    }
+}

@@ -1,0 +1,5 @@
+//! Hooks, one per file.
+
+pub mod use_session;
+
+pub use use_session::{use_session, Phase, SessionHandle};

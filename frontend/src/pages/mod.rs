@@ -1,0 +1,8 @@
+//! One module per page.
+
+pub mod audit;
+pub mod desk;
+pub mod login;
+pub mod portal;
+pub mod security;
+pub mod sessions;

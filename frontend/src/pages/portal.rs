@@ -1,0 +1,94 @@
+//! `/portal`: a requester's conversations, and opening a new one.
+
+use vigil_policy::api::Conversation;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::api;
+use crate::clock::stamp;
+use crate::components::{use_current_session, Nav};
+
+/// The page.
+#[component]
+pub fn Portal() -> Html {
+    let session = use_current_session();
+    let conversations = use_state(|| None::<Vec<Conversation>>);
+    let subject = use_state(String::new);
+    let status = use_state(|| None::<String>);
+    let reload = use_state(|| 0u32);
+    {
+        let (conversations, status, session) = (conversations.clone(), status.clone(), session.clone());
+        use_effect_with(*reload, move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::portal_conversations().await {
+                    Ok(c) => conversations.set(Some(c)),
+                    Err(e) => {
+                        if let Some(s) = &session {
+                            s.check(&e);
+                        }
+                        status.set(Some(e.message()));
+                    }
+                }
+            });
+        });
+    }
+    let oninput = {
+        let subject = subject.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            subject.set(input.value());
+        })
+    };
+    let onsubmit = {
+        let (subject, status, reload, session) = (subject.clone(), status.clone(), reload.clone(), session.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let (subject, status, reload, session) = (subject.clone(), status.clone(), reload.clone(), session.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::open_conversation(&subject).await {
+                    Ok(c) => {
+                        subject.set(String::new());
+                        status.set(Some(if c.assignee_id.is_some() {
+                            "Sent. An agent has it.".to_owned()
+                        } else {
+                            "Sent. It is in the queue for the next available agent.".to_owned()
+                        }));
+                        reload.set(*reload + 1);
+                    }
+                    Err(e) => {
+                        if let Some(s) = &session {
+                            s.check(&e);
+                        }
+                        status.set(Some(e.message()));
+                    }
+                }
+            });
+        })
+    };
+    html! {
+        <>
+            <Nav />
+            <main class="page">
+                <h1>{ "My conversations" }</h1>
+                <form class="card row" {onsubmit}>
+                    <label for="subject">{ "New conversation" }</label>
+                    <input id="subject" value={(*subject).clone()} {oninput} maxlength="200" placeholder="What do you need help with?" />
+                    <button type="submit" class="primary">{ "Send" }</button>
+                </form>
+                if let Some(s) = (*status).clone() { <p role="status">{ s }</p> }
+                { match conversations.as_ref() {
+                    None => html! { <p>{ "Loading…" }</p> },
+                    Some(c) if c.is_empty() => html! { <p class="muted">{ "No conversations yet." }</p> },
+                    Some(c) => html! {
+                        <ul class="conversations">
+                            { for c.iter().map(|c| html! {
+                                <li><strong>{ &c.subject }</strong>
+                                    <span class="muted small">{ format!(" · {} · {}", c.status, stamp(c.created_at)) }</span></li>
+                            }) }
+                        </ul>
+                    },
+                } }
+            </main>
+        </>
+    }
+}

@@ -1,0 +1,424 @@
+//! `/admin/security`: the account's session-security settings.
+//!
+//! Validation is vigil-policy's own `validate`, run on every change; the
+//! server's 400s map back onto the same fields; a 409 offers a reload.
+
+use std::collections::BTreeSet;
+
+use gloo_timers::callback::Timeout;
+use vigil_policy::api::{Impact, PreviewResponse, SettingsEnvelope, SettingsUpdate};
+use vigil_policy::compliance::{badges, best_practice_hint};
+use vigil_policy::settings::{describe_secs, DAY, HOUR, MINUTE};
+use vigil_policy::{
+    validate, ActivityRules, Audience, AudiencePolicy, FieldError, Limits, SecuritySettings, Warning,
+    IDLE_PRESETS_SECS,
+};
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::api;
+use crate::components::{use_current_session, DurationField, Nav, Timeline};
+use crate::error::ApiError;
+
+fn nearest_preset(secs: u64) -> usize {
+    IDLE_PRESETS_SECS
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, p)| p.abs_diff(secs))
+        .map_or(0, |(i, _)| i)
+}
+
+fn error_for(errors: &[FieldError], path: &str) -> Option<String> {
+    let found: Vec<&str> = errors.iter().filter(|e| e.path == path).map(|e| e.message.as_str()).collect();
+    (!found.is_empty()).then(|| found.join(" "))
+}
+
+/// Props of [`AudienceSection`].
+#[derive(Properties, PartialEq)]
+struct SectionProps {
+    audience: Audience,
+    policy: AudiencePolicy,
+    limits: Limits,
+    errors: Vec<FieldError>,
+    impact: Option<Impact>,
+    on_change: Callback<AudiencePolicy>,
+    on_text: Callback<(String, bool)>,
+}
+
+#[component]
+fn AudienceSection(props: &SectionProps) -> Html {
+    let a = props.audience.as_str();
+    let title = match props.audience {
+        Audience::Agents => "Agents",
+        Audience::Requesters => "Requesters",
+    };
+    let who = match props.audience {
+        Audience::Agents => "agent",
+        Audience::Requesters => "requester",
+    };
+    let p = props.policy.clone();
+    let path = |field: &str| format!("{a}.{field}");
+    let id = |field: &str| format!("{a}-{field}");
+    let change = |f: fn(&mut AudiencePolicy, u64)| {
+        let (p, on_change) = (p.clone(), props.on_change.clone());
+        Callback::from(move |v: u64| {
+            let mut next = p.clone();
+            f(&mut next, v);
+            on_change.emit(next);
+        })
+    };
+    // A duration field reports `None` while its text is not a number.
+    let typed = |field: &'static str, f: fn(&mut AudiencePolicy, u64)| {
+        let (set, on_text, key) = (change(f), props.on_text.clone(), format!("{a}.{field}"));
+        Callback::from(move |v: Option<u64>| {
+            on_text.emit((key.clone(), v.is_none()));
+            if let Some(v) = v {
+                set.emit(v);
+            }
+        })
+    };
+
+    let index = nearest_preset(p.idle_timeout_secs);
+    let is_preset = IDLE_PRESETS_SECS.contains(&p.idle_timeout_secs);
+    let idle_words = describe_secs(p.idle_timeout_secs);
+    let on_slider = {
+        let set = change(|p, v| p.idle_timeout_secs = v);
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            if let Some(v) = input.value().parse::<usize>().ok().and_then(|i| IDLE_PRESETS_SECS.get(i)) {
+                set.emit(*v);
+            }
+        })
+    };
+    let on_mode = |percent: bool| {
+        let (p, on_change) = (p.clone(), props.on_change.clone());
+        Callback::from(move |_: Event| {
+            let mut next = p.clone();
+            next.warning = if percent {
+                Warning::Percent { percent: 80 }
+            } else {
+                Warning::Before { secs: 60.min(p.idle_timeout_secs / 2).max(10) }
+            };
+            on_change.emit(next);
+        })
+    };
+    let on_remember = {
+        let (p, on_change) = (p.clone(), props.on_change.clone());
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let mut next = p.clone();
+            next.remember_me = input.checked();
+            on_change.emit(next);
+        })
+    };
+    let warning_field = match p.warning {
+        Warning::Before { secs } => html! {
+            <DurationField id={id("warning-secs")} label="Warn this long before sign-out" value={secs}
+                units={vec![("seconds", 1), ("minutes", MINUTE)]}
+                on_change={typed("warning.secs", |p, v| p.warning = Warning::Before { secs: v })}
+                error={error_for(&props.errors, &path("warning.secs"))} />
+        },
+        Warning::Percent { percent } => html! {
+            <DurationField id={id("warning-percent")} label="Warn once this much of the idle timeout has passed"
+                value={u64::from(percent)} units={vec![("%", 1)]}
+                on_change={typed("warning.percent", |p, v| p.warning = Warning::Percent { percent: u32::try_from(v).unwrap_or(u32::MAX) })}
+                error={error_for(&props.errors, &path("warning.percent"))} />
+        },
+    };
+    let earned = badges(&p);
+    let hint = best_practice_hint(&p);
+    html! {
+        <section class="card audience" aria-label={title}>
+            <h2>{ title }</h2>
+            <div class="field">
+                <label for={id("idle-slider")}>{ "Idle timeout" }</label>
+                <input id={id("idle-slider")} type="range" min="0" max={(IDLE_PRESETS_SECS.len() - 1).to_string()}
+                       step="1" value={index.to_string()} aria-label="Idle timeout"
+                       aria-valuetext={idle_words.clone()} oninput={on_slider} />
+                <div class="ticks" aria-hidden="true">
+                    { for IDLE_PRESETS_SECS.iter().map(|s| html! { <span>{ short(*s) }</span> }) }
+                </div>
+                <p class="value">
+                    { format!("Signed out after {idle_words} without activity") }
+                    if !is_preset { <span class="tag">{ "custom" }</span> }
+                </p>
+                if let Some(hint) = hint { <p class="hint">{ hint }</p> }
+            </div>
+            <DurationField id={id("idle-custom")} label="Custom idle timeout" value={p.idle_timeout_secs}
+                units={vec![("seconds", 1), ("minutes", MINUTE), ("hours", HOUR)]}
+                on_change={typed("idle_timeout_secs", |p, v| p.idle_timeout_secs = v)}
+                error={error_for(&props.errors, &path("idle_timeout_secs"))} />
+            <p class="muted small">{ format!("Allowed: {} to {}.", describe_secs(props.limits.idle_min_secs), describe_secs(props.limits.idle_max_secs)) }</p>
+            <DurationField id={id("absolute")} label="Session lifetime (sign out after this, whatever the activity)"
+                value={p.absolute_timeout_secs} units={vec![("hours", HOUR), ("days", DAY)]}
+                on_change={typed("absolute_timeout_secs", |p, v| p.absolute_timeout_secs = v)}
+                error={error_for(&props.errors, &path("absolute_timeout_secs"))} />
+            <fieldset class="field">
+                <legend>{ "Warning" }</legend>
+                <div class="check">
+                    <input type="radio" id={id("warn-before")} name={id("warn-mode")}
+                           checked={matches!(p.warning, Warning::Before { .. })} onchange={on_mode(false)} />
+                    <label for={id("warn-before")}>{ "A fixed time before sign-out" }</label>
+                </div>
+                <div class="check">
+                    <input type="radio" id={id("warn-percent")} name={id("warn-mode")}
+                           checked={matches!(p.warning, Warning::Percent { .. })} onchange={on_mode(true)} />
+                    <label for={id("warn-percent")}>{ "At a share of the idle timeout" }</label>
+                </div>
+                { warning_field }
+            </fieldset>
+            <div class="check">
+                <input type="checkbox" id={id("remember")} checked={p.remember_me} onchange={on_remember} />
+                <label for={id("remember")}>{ format!("Offer Remember me at {who} login") }</label>
+            </div>
+            <div class="badges">
+                { for earned.iter().map(|b| html! { <span class="badge" title={b.requirement()}>{ b.label() }</span> }) }
+            </div>
+            <Timeline policy={p.clone()} audience={title} />
+            if let Some(i) = props.impact {
+                <p class="impact" aria-live="polite">
+                    { format!("If you save now: {} of {} live {} sessions end at once, {} get the warning.", i.end_now, i.live, who, i.warn_now) }
+                </p>
+            }
+        </section>
+    }
+}
+
+fn short(secs: u64) -> String {
+    if secs < HOUR {
+        format!("{} min", secs / MINUTE)
+    } else {
+        format!("{} h", secs / HOUR)
+    }
+}
+
+/// Props of [`ActivitySection`].
+#[derive(Properties, PartialEq)]
+struct ActivityProps {
+    rules: ActivityRules,
+    on_change: Callback<ActivityRules>,
+}
+
+#[component]
+fn ActivitySection(props: &ActivityProps) -> Html {
+    let toggle = |f: fn(&mut ActivityRules, bool)| {
+        let (rules, on_change) = (props.rules, props.on_change.clone());
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let mut next = rules;
+            f(&mut next, input.checked());
+            on_change.emit(next);
+        })
+    };
+    let r = props.rules;
+    html! {
+        <section class="card" aria-label="Activity rules">
+            <h2>{ "What counts as activity" }</h2>
+            <p class="muted">{ "Keyboard, mouse and touch input always count." }</p>
+            <div class="check">
+                <input type="checkbox" id="bg" checked={r.background_requests_extend}
+                       onchange={toggle(|r, v| r.background_requests_extend = v)} />
+                <label for="bg">{ "Background refreshes keep sessions alive" }</label>
+            </div>
+            <div class="check">
+                <input type="checkbox" id="hidden" checked={r.hidden_tab_is_idle}
+                       onchange={toggle(|r, v| r.hidden_tab_is_idle = v)} />
+                <label for="hidden">{ "A hidden or minimised tab counts as idle" }</label>
+            </div>
+            <div class="check">
+                <input type="checkbox" id="call" checked={r.active_call_extends}
+                       onchange={toggle(|r, v| r.active_call_extends = v)} />
+                <label for="call">{ "An agent on a live call stays signed in" }</label>
+            </div>
+        </section>
+    }
+}
+
+/// The page.
+#[component]
+pub fn Security() -> Html {
+    let session = use_current_session();
+    let loaded = use_state(|| None::<SettingsEnvelope>);
+    let draft = use_state(|| None::<SecuritySettings>);
+    let server_errors = use_state(Vec::<FieldError>::new);
+    let bad_text = use_state(BTreeSet::<String>::new);
+    let conflict = use_state(|| false);
+    let status = use_state(|| None::<String>);
+    let saving = use_state(|| false);
+    let preview = use_state(|| None::<PreviewResponse>);
+    let reload = use_state(|| 0u32);
+
+    let fail = {
+        let (session, status) = (session.clone(), status.clone());
+        move |e: &ApiError| {
+            if let Some(s) = &session {
+                s.check(e);
+            }
+            status.set(Some(e.message()));
+        }
+    };
+
+    {
+        let (loaded, draft, server_errors, conflict, fail) =
+            (loaded.clone(), draft.clone(), server_errors.clone(), conflict.clone(), fail.clone());
+        use_effect_with(*reload, move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::settings().await {
+                    Ok(env) => {
+                        draft.set(Some(env.settings.clone()));
+                        loaded.set(Some(env));
+                        server_errors.set(Vec::new());
+                        conflict.set(false);
+                    }
+                    Err(e) => fail(&e),
+                }
+            });
+        });
+    }
+
+    let limits = loaded.as_ref().map(|l| l.limits).unwrap_or_default();
+    let errors: Vec<FieldError> = match draft.as_ref() {
+        Some(d) => {
+            let mut e = validate(d, &limits);
+            let extra: Vec<FieldError> =
+                server_errors.iter().filter(|s| !e.iter().any(|x| x.path == s.path)).cloned().collect();
+            e.extend(extra);
+            e
+        }
+        None => Vec::new(),
+    };
+
+    // Impact preview, a moment after the draft settles, when it is valid.
+    {
+        let (preview, loaded) = (preview.clone(), loaded.clone());
+        let valid = errors.is_empty() && bad_text.is_empty();
+        use_effect_with(((*draft).clone(), valid), move |(draft, valid)| {
+            let timer = match (draft.clone(), loaded.as_ref().map(|l| l.version), *valid) {
+                (Some(settings), Some(version), true) => Some(Timeout::new(400, move || {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Ok(p) = api::preview(&SettingsUpdate { version, settings }).await {
+                            preview.set(Some(p));
+                        }
+                    });
+                })),
+                _ => {
+                    preview.set(None);
+                    None
+                }
+            };
+            move || drop(timer)
+        });
+    }
+
+    let (Some(env), Some(current)) = ((*loaded).clone(), (*draft).clone()) else {
+        return html! { <><Nav /><main class="page"><h1>{ "Session security" }</h1><p>{ "Loading…" }</p>
+            if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> }</main></> };
+    };
+
+    let set_policy = |audience: Audience| {
+        let (draft, server_errors, status, current) = (draft.clone(), server_errors.clone(), status.clone(), current.clone());
+        Callback::from(move |p: AudiencePolicy| {
+            let mut next = current.clone();
+            *next.policy_mut(audience) = p;
+            draft.set(Some(next));
+            server_errors.set(Vec::new());
+            status.set(None);
+        })
+    };
+    let on_text = {
+        let bad_text = bad_text.clone();
+        Callback::from(move |(key, bad): (String, bool)| {
+            let mut next = (*bad_text).clone();
+            if bad {
+                next.insert(key);
+            } else {
+                next.remove(&key);
+            }
+            bad_text.set(next);
+        })
+    };
+    let on_rules = {
+        let (draft, status, current) = (draft.clone(), status.clone(), current.clone());
+        Callback::from(move |rules: ActivityRules| {
+            let mut next = current.clone();
+            next.activity = rules;
+            draft.set(Some(next));
+            status.set(None);
+        })
+    };
+    let changed = current != env.settings;
+    let can_save = changed && errors.is_empty() && bad_text.is_empty() && !*saving;
+    let on_save = {
+        let (loaded, draft, server_errors, conflict, status, saving, fail) =
+            (loaded.clone(), draft.clone(), server_errors.clone(), conflict.clone(), status.clone(), saving.clone(), fail.clone());
+        let update = SettingsUpdate { version: env.version, settings: current.clone() };
+        Callback::from(move |_: MouseEvent| {
+            let (loaded, draft, server_errors, conflict, status, saving, fail, update) = (
+                loaded.clone(), draft.clone(), server_errors.clone(), conflict.clone(), status.clone(), saving.clone(), fail.clone(), update.clone(),
+            );
+            saving.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::save_settings(&update).await {
+                    Ok(env) => {
+                        status.set(Some(format!("Saved (version {}).", env.version)));
+                        draft.set(Some(env.settings.clone()));
+                        loaded.set(Some(env));
+                    }
+                    Err(e) if e.code() == Some(vigil_policy::api::ErrorCode::VersionConflict) => conflict.set(true),
+                    Err(e) if !e.fields().is_empty() => {
+                        server_errors.set(e.fields());
+                        status.set(Some(e.message()));
+                    }
+                    Err(e) => fail(&e),
+                }
+                saving.set(false);
+            });
+        })
+    };
+    let on_reload = {
+        let reload = reload.clone();
+        Callback::from(move |_: MouseEvent| reload.set(*reload + 1))
+    };
+    let section = |audience: Audience| {
+        let prefix = format!("{}.", audience.as_str());
+        let mine: Vec<FieldError> = errors.iter().filter(|e| e.path.starts_with(&prefix)).cloned().collect();
+        let impact = preview.as_ref().map(|p| match audience {
+            Audience::Agents => p.agents,
+            Audience::Requesters => p.requesters,
+        });
+        html! {
+            <AudienceSection {audience} policy={current.policy(audience).clone()} {limits} errors={mine}
+                {impact} on_change={set_policy(audience)} on_text={on_text.clone()} />
+        }
+    };
+    let problems = errors.len() + bad_text.len();
+    html! {
+        <>
+            <Nav />
+            <main class="page">
+                <h1>{ "Session security" }</h1>
+                <p class="muted">{ format!("Version {}", env.version) }
+                    if let Some(by) = &env.updated_by { { format!(", last changed by {by}") } }
+                </p>
+                if *conflict {
+                    <div class="banner" role="alert">
+                        <p>{ "Someone else changed these settings since you opened this page. Your changes were not saved." }</p>
+                        <button onclick={on_reload}>{ "Reload current settings" }</button>
+                    </div>
+                }
+                { section(Audience::Agents) }
+                { section(Audience::Requesters) }
+                <ActivitySection rules={current.activity} on_change={on_rules} />
+                <div class="actions">
+                    <button class="primary" disabled={!can_save} onclick={on_save}>{ "Save" }</button>
+                    if problems > 0 {
+                        <span class="error">{ format!("Fix {problems} field{} to save.", if problems == 1 { "" } else { "s" }) }</span>
+                    } else if !changed {
+                        <span class="muted">{ "No unsaved changes." }</span>
+                    }
+                    if let Some(s) = (*status).clone() { <span role="status">{ s }</span> }
+                </div>
+            </main>
+        </>
+    }
+}
