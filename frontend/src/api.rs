@@ -6,12 +6,16 @@ use gloo_net::http::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vigil_policy::api::{
-    ActivityRequest, ActivitySource, AuditEntry, Availability, Conversation, ErrorBody,
-    ErrorCode, LoginOptions, LoginRequest, NewConversation, PreviewResponse, RevokeResult,
-    SessionSummary, SessionView, SettingsEnvelope, SettingsUpdate,
+    ActivityRequest, ActivitySource, AuditEntry, Availability, Conversation, ErrorBody, ErrorCode,
+    LoginOptions, LoginRequest, NewConversation, PreviewResponse, RevokeResult, SessionSummary,
+    SessionView, SettingsEnvelope, SettingsUpdate,
 };
 
 use crate::error::ApiError;
+
+/// `{}`: the body of POSTs that carry nothing.
+#[derive(Serialize)]
+struct Empty {}
 
 /// Whether a request is a background poll (does not count as activity
 /// unless the account's rules say so).
@@ -54,7 +58,11 @@ pub async fn request<B: Serialize, T: DeserializeOwned>(
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
     if (200..300).contains(&status) {
-        let text = if text.trim().is_empty() { "null" } else { &text };
+        let text = if text.trim().is_empty() {
+            "null"
+        } else {
+            &text
+        };
         serde_json::from_str(text).map_err(|e| ApiError::Network(format!("unexpected answer: {e}")))
     } else {
         let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or_else(|_| ErrorBody {
@@ -73,7 +81,11 @@ async fn get<T: DeserializeOwned>(path: &str, kind: Kind) -> Result<T, ApiError>
     request::<(), T>(Method::GET, path, None, kind).await
 }
 
-async fn send<B: Serialize, T: DeserializeOwned>(method: Method, path: &str, body: &B) -> Result<T, ApiError> {
+async fn send<B: Serialize, T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: &B,
+) -> Result<T, ApiError> {
     request(method, path, Some(body), Kind::Foreground).await
 }
 
@@ -84,7 +96,11 @@ pub async fn login_options(account: &str) -> Result<LoginOptions, ApiError> {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
-    get(&format!("/api/accounts/{slug}/login-options"), Kind::Foreground).await
+    get(
+        &format!("/api/accounts/{slug}/login-options"),
+        Kind::Foreground,
+    )
+    .await
 }
 
 /// Signs in.
@@ -94,7 +110,7 @@ pub async fn login(req: &LoginRequest) -> Result<SessionView, ApiError> {
 
 /// Signs out.
 pub async fn logout() -> Result<(), ApiError> {
-    send(Method::POST, "/api/auth/logout", &serde_json::json!({})).await
+    send(Method::POST, "/api/auth/logout", &Empty {}).await
 }
 
 /// The caller's session.
@@ -104,7 +120,12 @@ pub async fn session(kind: Kind) -> Result<SessionView, ApiError> {
 
 /// Reports activity.
 pub async fn activity(source: ActivitySource) -> Result<SessionView, ApiError> {
-    send(Method::POST, "/api/session/activity", &ActivityRequest { source }).await
+    send(
+        Method::POST,
+        "/api/session/activity",
+        &ActivityRequest { source },
+    )
+    .await
 }
 
 /// The account's settings.
@@ -129,7 +150,13 @@ pub async fn sessions() -> Result<Vec<SessionSummary>, ApiError> {
 
 /// Ends one session.
 pub async fn revoke_session(id: &str) -> Result<(), ApiError> {
-    request::<(), ()>(Method::DELETE, &format!("/api/admin/sessions/{id}"), None, Kind::Foreground).await
+    request::<(), ()>(
+        Method::DELETE,
+        &format!("/api/admin/sessions/{id}"),
+        None,
+        Kind::Foreground,
+    )
+    .await
 }
 
 /// Ends every session of a person.
@@ -137,7 +164,7 @@ pub async fn revoke_user(user_id: i64) -> Result<RevokeResult, ApiError> {
     send(
         Method::POST,
         &format!("/api/admin/users/{user_id}/revoke-sessions"),
-        &serde_json::json!({}),
+        &Empty {},
     )
     .await
 }
@@ -163,7 +190,12 @@ pub async fn availability() -> Result<Availability, ApiError> {
 
 /// Sets the agent's availability.
 pub async fn set_availability(available: bool) -> Result<Availability, ApiError> {
-    send(Method::PUT, "/api/desk/availability", &Availability { available }).await
+    send(
+        Method::PUT,
+        "/api/desk/availability",
+        &Availability { available },
+    )
+    .await
 }
 
 /// The requester's conversations.

@@ -4,7 +4,9 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::components::SessionGate;
-use crate::pages::{audit::Audit, desk::Desk, login::Login, portal::Portal, security::Security, sessions::Sessions};
+use crate::pages::{
+    audit::Audit, desk::Desk, login::Login, portal::Portal, security::Security, sessions::Sessions,
+};
 
 /// Every page of the console.
 #[derive(Debug, Clone, PartialEq, Routable)]

@@ -9,7 +9,8 @@ pub fn local_ms() -> f64 {
 
 /// An epoch-milliseconds value as a time.
 pub fn from_ms(ms: f64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos((ms as i128) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos((ms as i128) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// A time as epoch milliseconds.
@@ -19,7 +20,11 @@ pub fn to_ms(t: OffsetDateTime) -> f64 {
 
 /// "in 3 min", "in 42 s", "2 h ago": short relative times for tables.
 pub fn relative(from_now_secs: i64) -> String {
-    let (n, past) = if from_now_secs < 0 { (-from_now_secs, true) } else { (from_now_secs, false) };
+    let (n, past) = if from_now_secs < 0 {
+        (-from_now_secs, true)
+    } else {
+        (from_now_secs, false)
+    };
     let text = if n < 60 {
         format!("{n} s")
     } else if n < 3600 {

@@ -21,7 +21,9 @@ impl ApiError {
     /// A sentence for people.
     pub fn message(&self) -> String {
         match self {
-            ApiError::Network(_) => "Vigil could not be reached. Check your connection and try again.".to_owned(),
+            ApiError::Network(_) => {
+                "Vigil could not be reached. Check your connection and try again.".to_owned()
+            }
             ApiError::Http { body, .. } => body.message.clone(),
         }
     }

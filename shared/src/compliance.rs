@@ -71,7 +71,11 @@ fn limit_words(secs: u64) -> String {
 }
 
 /// What the signed-out screen says, given why and the policy in force.
-pub fn signed_out_message(reason: UnauthenticatedReason, idle_secs: u64, absolute_secs: u64) -> String {
+pub fn signed_out_message(
+    reason: UnauthenticatedReason,
+    idle_secs: u64,
+    absolute_secs: u64,
+) -> String {
     match reason {
         UnauthenticatedReason::IdleTimeout => format!(
             "You were signed out after {} of inactivity.",
@@ -109,14 +113,22 @@ mod tests {
     fn badges_follow_the_nist_limits() {
         assert_eq!(badges(&policy(8 * HOUR, 30 * DAY)), vec![]);
         assert_eq!(badges(&policy(HOUR, DAY)), vec![Badge::NistAal2]);
-        assert_eq!(badges(&policy(15 * MINUTE, 12 * HOUR)), vec![Badge::NistAal2, Badge::NistAal3]);
-        assert_eq!(badges(&policy(15 * MINUTE, 13 * HOUR)), vec![Badge::NistAal2]);
+        assert_eq!(
+            badges(&policy(15 * MINUTE, 12 * HOUR)),
+            vec![Badge::NistAal2, Badge::NistAal3]
+        );
+        assert_eq!(
+            badges(&policy(15 * MINUTE, 13 * HOUR)),
+            vec![Badge::NistAal2]
+        );
     }
 
     #[test]
     fn the_hint_appears_above_fifteen_minutes() {
         assert!(best_practice_hint(&policy(15 * MINUTE, DAY)).is_none());
-        assert!(best_practice_hint(&policy(30 * MINUTE, DAY)).unwrap().contains("15 minutes"));
+        assert!(best_practice_hint(&policy(30 * MINUTE, DAY))
+            .unwrap()
+            .contains("15 minutes"));
     }
 
     #[test]

@@ -153,11 +153,33 @@ fn test(args: &[String]) -> Result {
     ]);
     status(clippy, "clippy for wasm32")?;
 
-    step("tests");
+    let console = build_console()?;
+    ensure_chromium()?;
+
+    step("tests (API, policy, units)");
     let mut tests = cargo();
-    tests.args(["test", "--workspace"]);
-    let (passed, failed) = counted(tests, "tests")?;
-    println!("All checks passed.");
+    tests.args(["test", "--workspace", "--", "--skip", "browser::"]);
+    let (mut passed, mut failed) = counted(tests, "tests")?;
+
+    // Browser tests measure seconds: run them on their own, one at a time.
+    step("browser tests (headless Chromium)");
+    let mut browser = cargo();
+    browser
+        .args([
+            "test",
+            "-p",
+            "vigil-server",
+            "--test",
+            "api",
+            "browser::",
+            "--",
+            "--test-threads=1",
+        ])
+        .env("VIGIL_E2E_DIST", &console);
+    let (p, f) = counted(browser, "browser tests")?;
+    passed += p;
+    failed += f;
+    println!("All checks passed. Screenshots are in target/e2e/.");
     println!("tests: {passed} passed, {failed} failed");
     Ok(())
 }
@@ -215,6 +237,8 @@ fn run(args: &[String]) -> Result {
     let state_dir = root.join("target").join("xtask");
     fs::create_dir_all(&state_dir).map_err(|e| format!("creating {}: {e}", state_dir.display()))?;
 
+    let console = build_console()?;
+
     step("building the server");
     let mut build = cargo();
     build.args(["build", "-p", "vigil-server", "--bin", "vigil"]);
@@ -232,8 +256,7 @@ fn run(args: &[String]) -> Result {
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| format!("sqlite://{}", state_dir.join("vigil.db").display()));
     let listen = env::var("VIGIL_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let static_dir =
-        env::var("VIGIL_STATIC_DIR").unwrap_or_else(|_| root.join("dist").display().to_string());
+    let static_dir = env::var("VIGIL_STATIC_DIR").unwrap_or_else(|_| console.display().to_string());
     let vigil = |sub: &[&str]| {
         let mut c = Command::new(&binary);
         c.current_dir(&root)
@@ -287,6 +310,192 @@ fn run(args: &[String]) -> Result {
     println!("Press Ctrl-C to stop.");
     println!();
     status(vigil(&["serve"]), "vigil serve")
+}
+
+/// The budget for the console's wasm + js + css, gzipped.
+const CONSOLE_BUDGET_BYTES: u64 = 250 * 1024;
+const TRUNK_VERSION: &str = "0.21.14";
+const BINARYEN_VERSION: &str = "132";
+
+fn have(program: &str, arg: &str) -> Option<String> {
+    let mut c = Command::new(program);
+    c.arg(arg);
+    output(c)
+}
+
+/// The `wasm-bindgen` version pinned in Cargo.lock (the CLI must match it).
+fn locked_wasm_bindgen() -> Result<String> {
+    let lock = fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("reading Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+            {
+                return Ok(v.trim_matches('"').to_owned());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen entry".into())
+}
+
+/// Installs Trunk, wasm-bindgen-cli (the lockfile's version) and, through
+/// npm, binaryen's wasm-opt, each only when missing.
+fn ensure_console_tools() -> Result<Option<PathBuf>> {
+    ensure_wasm_target()?;
+    let trunk_ok = have("trunk", "--version").is_some_and(|v| v.contains(TRUNK_VERSION));
+    if !trunk_ok {
+        step(&format!(
+            "installing trunk {TRUNK_VERSION} (cargo install; about 10 minutes, once)"
+        ));
+        let mut c = cargo();
+        c.args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]);
+        status(c, "cargo install trunk")?;
+    }
+    let wanted = locked_wasm_bindgen()?;
+    let bindgen_ok = have("wasm-bindgen", "--version")
+        .is_some_and(|v| v.split_whitespace().nth(1) == Some(wanted.as_str()));
+    if !bindgen_ok {
+        step(&format!(
+            "installing wasm-bindgen-cli {wanted} (cargo install; a few minutes, once)"
+        ));
+        // Not --locked: its lockfile names a crate version the registry no longer has.
+        let mut c = cargo();
+        c.args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &wanted,
+            "--force",
+        ]);
+        status(c, "cargo install wasm-bindgen-cli")?;
+    }
+    let tools = root().join("target").join("xtask").join("binaryen");
+    let wasm_opt = tools.join("node_modules").join(".bin").join("wasm-opt");
+    if wasm_opt.is_file() {
+        return Ok(Some(wasm_opt));
+    }
+    if have("npm", "--version").is_none() {
+        println!("    (npm not found: the console is built without wasm-opt, so it is larger)");
+        return Ok(None);
+    }
+    step(&format!(
+        "installing wasm-opt (npm binaryen@{BINARYEN_VERSION} into target/xtask)"
+    ));
+    let mut c = Command::new("npm");
+    c.args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&tools)
+        .arg(format!("binaryen@{BINARYEN_VERSION}"));
+    match status(c, "npm install binaryen") {
+        Ok(()) if wasm_opt.is_file() => Ok(Some(wasm_opt)),
+        _ => {
+            println!("    (wasm-opt could not be installed: the console is built without it)");
+            Ok(None)
+        }
+    }
+}
+
+fn gzipped(path: &Path) -> Result<u64> {
+    let out = Command::new("gzip")
+        .arg("-9c")
+        .arg(path)
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?;
+    Ok(out.stdout.len() as u64)
+}
+
+/// Builds the console into dist/ with Trunk, shrinks the wasm with wasm-opt
+/// when available, prints its gzipped size and checks the budget.
+fn build_console() -> Result<PathBuf> {
+    let wasm_opt = ensure_console_tools()?;
+    step("building the console (trunk build --release --offline)");
+    let mut trunk = Command::new("trunk");
+    trunk
+        .current_dir(root())
+        .args(["build", "--release", "--offline"])
+        .env("NO_COLOR", "true");
+    status(trunk, "trunk build")?;
+    let dist = root().join("dist");
+    let files: Vec<PathBuf> = fs::read_dir(&dist)
+        .map_err(|e| format!("reading {}: {e}", dist.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    if let Some(opt) = &wasm_opt {
+        for wasm in files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        {
+            let mut c = Command::new(opt);
+            // Features come from the target_features section rustc writes.
+            c.args([
+                "-Oz",
+                "--strip-debug",
+                "--strip-producers",
+                // Binaryen 132 would otherwise write the compact import encoding,
+                // which browsers do not accept yet.
+                "--disable-compact-imports",
+            ])
+            .arg(wasm)
+            .arg("-o")
+            .arg(wasm);
+            status(c, "wasm-opt")?;
+        }
+    }
+    let mut total = 0;
+    for kind in ["wasm", "js", "css"] {
+        let mut size = 0;
+        for f in files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == kind))
+        {
+            size += gzipped(f)?;
+        }
+        println!("    {kind:<4} {:>7.1} KB gzipped", size as f64 / 1024.0);
+        total += size;
+    }
+    println!(
+        "    console: {:.1} KB gzipped (budget {} KB)",
+        total as f64 / 1024.0,
+        CONSOLE_BUDGET_BYTES / 1024
+    );
+    if total > CONSOLE_BUDGET_BYTES {
+        return Err(format!(
+            "the console is {:.1} KB gzipped, over its {} KB budget",
+            total as f64 / 1024.0,
+            CONSOLE_BUDGET_BYTES / 1024
+        ));
+    }
+    Ok(dist)
+}
+
+/// Chromium and its driver for the browser tests: Debian's packages,
+/// installed with apt-get when missing.
+fn ensure_chromium() -> Result {
+    let present = |p: &str| Path::new(p).is_file() || have(p, "--version").is_some();
+    if present("/usr/bin/chromium") && present("chromedriver") {
+        return Ok(());
+    }
+    if have("apt-get", "--version").is_none() {
+        return Err(
+            "the browser tests need Chromium and chromedriver: install Debian's chromium and \
+             chromium-driver packages (or put chromium and chromedriver on PATH)"
+                .into(),
+        );
+    }
+    step("installing chromium and chromium-driver (apt-get)");
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-qq"]);
+    status(update, "apt-get update")?;
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    status(
+        install,
+        "apt-get install chromium chromium-driver (run as root, or install them yourself)",
+    )
 }
 
 /// A little randomness for the demo password without a dependency.

@@ -29,7 +29,10 @@ pub async fn conversations(
 }
 
 /// `GET /api/desk/availability`: whether the caller takes new conversations.
-pub async fn availability(state: web::Data<AppState>, Authenticated(s): Authenticated) -> Result<HttpResponse, ApiError> {
+pub async fn availability(
+    state: web::Data<AppState>,
+    Authenticated(s): Authenticated,
+) -> Result<HttpResponse, ApiError> {
     team_member(&s)?;
     let row = sqlx::query("SELECT available FROM users WHERE id = $1")
         .bind(s.user.id)

@@ -79,7 +79,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 ))
                 .service(resource(
                     "/desk/availability",
-                    vec![web::put().to(desk::set_availability)],
+                    vec![
+                        web::get().to(desk::availability),
+                        web::put().to(desk::set_availability),
+                    ],
                 ))
                 .service(resource(
                     "/portal/conversations",

@@ -21,7 +21,10 @@ use crate::helpers::{spawn_app_with, Options, TestApp, PASSWORD};
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The built console; building it is `cargo xtask test`'s job.
@@ -38,7 +41,11 @@ fn dist() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One headless Chromium with its own profile and chromedriver.
@@ -52,12 +59,15 @@ struct Browser {
 impl Browser {
     async fn launch() -> Browser {
         let port = free_port();
-        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (Debian package chromium-driver; `cargo xtask test` installs it)");
+        let driver =
+            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect(
+                    "chromedriver (Debian package chromium-driver; `cargo xtask test` installs it)",
+                );
         let profile = tempfile::tempdir().unwrap();
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -77,7 +87,11 @@ impl Browser {
         let started = Instant::now();
         let client = loop {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&driver_url).await {
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&driver_url)
+                .await
+            {
                 Ok(c) => break c,
                 Err(e) if started.elapsed() < Duration::from_secs(20) => {
                     let _ = e;
@@ -109,11 +123,22 @@ impl Browser {
     }
 
     async fn exists(&self, css: &str) -> bool {
-        !self.client.find_all(Locator::Css(css)).await.unwrap().is_empty()
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap()
+            .is_empty()
     }
 
     async fn text(&self, css: &str) -> String {
-        self.client.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     async fn fill(&self, css: &str, value: &str) {
@@ -135,7 +160,13 @@ impl Browser {
         self.fill("#account", "demo").await;
         self.fill("#email", email).await;
         self.fill("#password", PASSWORD).await;
-        self.client.find(Locator::XPath("//button[normalize-space()='Sign in']")).await.unwrap().click().await.unwrap();
+        self.client
+            .find(Locator::XPath("//button[normalize-space()='Sign in']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
     }
 
     /// `GET /api/session` from inside the page, as a background request.
@@ -188,7 +219,10 @@ impl Browser {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        assert!(errors.is_empty(), "CSP violations in the browser console: {errors:?}");
+        assert!(
+            errors.is_empty(),
+            "CSP violations in the browser console: {errors:?}"
+        );
     }
 }
 
@@ -224,36 +258,72 @@ async fn admin_moves_the_agent_slider_and_offers_remember_me_to_requesters() {
     b.wait_for("#account", 20).await;
     b.screenshot("login").await;
     b.sign_in(&app, "/login", "admin@demo.test").await;
-    let slider = b.wait_for("section[aria-label='Agents'] input[type=range][aria-label='Idle timeout']", 20).await;
-    assert_eq!(slider.attr("aria-valuetext").await.unwrap().as_deref(), Some("8 hours"));
+    let slider = b
+        .wait_for(
+            "section[aria-label='Agents'] input[type=range][aria-label='Idle timeout']",
+            20,
+        )
+        .await;
+    assert_eq!(
+        slider.attr("aria-valuetext").await.unwrap().as_deref(),
+        Some("8 hours")
+    );
     // Keyboard: Home moves a slider to its first stop, 15 minutes.
     slider.send_keys("\u{E011}").await.unwrap();
-    b.wait_for("section[aria-label='Agents'] input[aria-valuetext='15 minutes']", 5).await;
+    b.wait_for(
+        "section[aria-label='Agents'] input[aria-valuetext='15 minutes']",
+        5,
+    )
+    .await;
     b.client
-        .find(Locator::XPath("//label[normalize-space()='Offer Remember me at requester login']"))
+        .find(Locator::XPath(
+            "//label[normalize-space()='Offer Remember me at requester login']",
+        ))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
     b.screenshot("security").await;
-    let save = b.client.find(Locator::XPath("//button[normalize-space()='Save']")).await.unwrap();
+    let save = b
+        .client
+        .find(Locator::XPath("//button[normalize-space()='Save']"))
+        .await
+        .unwrap();
     assert!(save.is_enabled().await.unwrap());
     save.click().await.unwrap();
     b.client
         .wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath("//*[@role='status' and contains(., 'Saved')]"))
+        .for_element(Locator::XPath(
+            "//*[@role='status' and contains(., 'Saved')]",
+        ))
         .await
         .unwrap();
 
     b.client.refresh().await.unwrap();
-    let slider = b.wait_for("section[aria-label='Agents'] input[type=range]", 20).await;
-    assert_eq!(slider.attr("aria-valuetext").await.unwrap().as_deref(), Some("15 minutes"));
+    let slider = b
+        .wait_for("section[aria-label='Agents'] input[type=range]", 20)
+        .await;
+    assert_eq!(
+        slider.attr("aria-valuetext").await.unwrap().as_deref(),
+        Some("15 minutes")
+    );
     let remember = b.wait_for("#requesters-remember", 5).await;
-    assert_eq!(remember.prop("checked").await.unwrap().as_deref(), Some("true"));
+    assert_eq!(
+        remember.prop("checked").await.unwrap().as_deref(),
+        Some("true")
+    );
     // The server agrees.
-    let options: Value = app.client.get(app.url("/api/accounts/demo/login-options")).send().await.unwrap().json().await.unwrap();
+    let options: Value = app
+        .client
+        .get(app.url("/api/accounts/demo/login-options"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(options["requesters"]["remember_me"], true);
     b.close().await;
 }
@@ -267,17 +337,30 @@ async fn a_custom_value_below_the_limit_shows_the_error_and_keeps_save_disabled(
     b.wait_for("#agents-idle-custom", 20).await;
     // 8 hours shows as "8" hours; make it 5 minutes.
     b.fill("#agents-idle-custom", "5").await;
-    let unit = b.client.find(Locator::Css("#agents-idle-custom-unit")).await.unwrap();
+    let unit = b
+        .client
+        .find(Locator::Css("#agents-idle-custom-unit"))
+        .await
+        .unwrap();
     unit.select_by_value("minutes").await.unwrap();
     let error = b.wait_for("#agents-idle-custom-error", 5).await;
-    assert_eq!(error.text().await.unwrap(), "The idle timeout must be at least 15 minutes.");
-    let save = b.client.find(Locator::XPath("//button[normalize-space()='Save']")).await.unwrap();
+    assert_eq!(
+        error.text().await.unwrap(),
+        "The idle timeout must be at least 15 minutes."
+    );
+    let save = b
+        .client
+        .find(Locator::XPath("//button[normalize-space()='Save']"))
+        .await
+        .unwrap();
     assert!(!save.is_enabled().await.unwrap(), "Save stays disabled");
     b.fill("#agents-idle-custom", "20").await;
     b.client
         .wait()
         .at_most(Duration::from_secs(5))
-        .for_element(Locator::XPath("//button[normalize-space()='Save' and not(@disabled)]"))
+        .for_element(Locator::XPath(
+            "//button[normalize-space()='Save' and not(@disabled)]",
+        ))
         .await
         .unwrap();
     assert!(!b.exists("#agents-idle-custom-error").await);
@@ -291,14 +374,21 @@ async fn an_idle_agent_is_warned_and_then_signed_out_with_the_reason() {
     ten_second_agents(&app).await;
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "agent1@demo.test").await;
-    b.wait_for("#available", 20).await;
+    b.wait_for("#available:checked:enabled", 20).await;
     b.screenshot("desk").await;
     let (_, view) = b.session_from_page().await;
-    let last = time::OffsetDateTime::parse(view["last_activity_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let last = time::OffsetDateTime::parse(
+        view["last_activity_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
 
     let dialog = b.wait_for("[role=alertdialog]", 15).await;
     let after = (time::OffsetDateTime::now_utc() - last).as_seconds_f64();
-    assert!((7.0..=9.5).contains(&after), "warning {after:.1} s after the last activity, expected about 8");
+    assert!(
+        (7.0..=9.5).contains(&after),
+        "warning {after:.1} s after the last activity, expected about 8"
+    );
     assert!(dialog.text().await.unwrap().contains("Stay signed in"));
     b.screenshot("warning").await;
 
@@ -306,19 +396,33 @@ async fn an_idle_agent_is_warned_and_then_signed_out_with_the_reason() {
     b.press_key().await;
     let gone = Instant::now();
     while b.exists("[role=alertdialog]").await {
-        assert!(gone.elapsed() < Duration::from_secs(2), "the key press did not dismiss the warning");
+        assert!(
+            gone.elapsed() < Duration::from_secs(2),
+            "the key press did not dismiss the warning"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (status, view) = b.session_from_page().await;
     assert_eq!(status, 200);
-    let deadline = time::OffsetDateTime::parse(view["idle_expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let deadline = time::OffsetDateTime::parse(
+        view["idle_expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
 
     // Left alone: the signed-out screen within a second of the deadline.
     let screen = b.wait_for(".signed-out", 20).await;
     let late = (time::OffsetDateTime::now_utc() - deadline).as_seconds_f64();
-    assert!((-0.3..=1.0).contains(&late), "signed-out screen {late:.2} s after the deadline");
     assert!(
-        screen.text().await.unwrap().contains("You were signed out after 10 seconds of inactivity."),
+        (-0.3..=1.0).contains(&late),
+        "signed-out screen {late:.2} s after the deadline"
+    );
+    assert!(
+        screen
+            .text()
+            .await
+            .unwrap()
+            .contains("You were signed out after 10 seconds of inactivity."),
         "{}",
         screen.text().await.unwrap()
     );
@@ -360,14 +464,23 @@ async fn two_tabs_share_activity_and_sign_out() {
         tokio::time::sleep(Duration::from_millis(1500)).await;
     }
     b.client.switch_to_window(second.clone()).await.unwrap();
-    assert!(!b.exists(".signed-out").await, "the other tab stayed signed in");
+    assert!(
+        !b.exists(".signed-out").await,
+        "the other tab stayed signed in"
+    );
     assert!(!b.exists("[role=alertdialog]").await, "and was not warned");
     let (status, _) = b.session_from_page().await;
     assert_eq!(status, 200);
 
     // Signing out in one tab signs out the other.
     b.client.switch_to_window(first).await.unwrap();
-    b.client.find(Locator::XPath("//button[normalize-space()='Sign out']")).await.unwrap().click().await.unwrap();
+    b.client
+        .find(Locator::XPath("//button[normalize-space()='Sign out']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     b.wait_for(".signed-out", 5).await;
     b.client.switch_to_window(second).await.unwrap();
     let screen = b.wait_for(".signed-out", 5).await;
@@ -383,12 +496,17 @@ async fn the_requester_login_offers_remember_me_only_when_the_policy_does() {
     b.goto(&app, "/portal/login?account=demo").await;
     b.wait_for("#password", 20).await;
     b.wait_for(".login .muted", 5).await; // the account's name: options loaded
-    assert!(!b.exists("#remember").await, "requesters are not offered Remember me by default");
+    assert!(
+        !b.exists("#remember").await,
+        "requesters are not offered Remember me by default"
+    );
     b.goto(&app, "/login?account=demo").await;
     b.wait_for("#remember", 10).await;
 
     let admin = app.login("admin@demo.test").await;
-    let res = app.change_settings(&admin, |s| s.requesters.remember_me = true).await;
+    let res = app
+        .change_settings(&admin, |s| s.requesters.remember_me = true)
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     b.goto(&app, "/portal/login?account=demo").await;
     let label = b.wait_for("label[for=remember]", 10).await;
@@ -408,21 +526,37 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
     admin.sign_in(&app, "/login", "admin@demo.test").await;
     admin.wait_for("section[aria-label='Agents']", 20).await;
     admin.goto(&app, "/admin/sessions").await;
-    let revoke = admin.wait_for("button[aria-label='Revoke session of agent1@demo.test']", 20).await;
+    let revoke = admin
+        .wait_for(
+            "button[aria-label='Revoke session of agent1@demo.test']",
+            20,
+        )
+        .await;
     admin.screenshot("sessions").await;
     revoke.click().await.unwrap();
     admin.wait_for("[role=status]", 10).await;
-    assert!(!admin.exists("button[aria-label='Revoke session of agent1@demo.test']").await);
+    assert!(
+        !admin
+            .exists("button[aria-label='Revoke session of agent1@demo.test']")
+            .await
+    );
 
     let screen = agent.wait_for(".signed-out", 12).await;
-    assert!(screen.text().await.unwrap().contains("because an admin ended your session"));
+    assert!(screen
+        .text()
+        .await
+        .unwrap()
+        .contains("because an admin ended your session"));
     agent.screenshot("revoked").await;
 
     admin.goto(&app, "/admin/audit").await;
-    admin.client
+    admin
+        .client
         .wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath("//code[normalize-space()='session.revoked']"))
+        .for_element(Locator::XPath(
+            "//code[normalize-space()='session.revoked']",
+        ))
         .await
         .unwrap();
     admin.screenshot("audit").await;
@@ -435,9 +569,16 @@ async fn a_requester_opens_a_conversation_in_the_portal() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let app = console_app(5).await;
     let b = Browser::launch().await;
-    b.sign_in(&app, "/portal/login", "requester@demo.test").await;
+    b.sign_in(&app, "/portal/login", "requester@demo.test")
+        .await;
     b.fill("#subject", "My invoice is wrong").await;
-    b.client.find(Locator::XPath("//button[normalize-space()='Send']")).await.unwrap().click().await.unwrap();
+    b.client
+        .find(Locator::XPath("//button[normalize-space()='Send']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     b.client
         .wait()
         .at_most(Duration::from_secs(10))

@@ -47,7 +47,11 @@ pub fn DurationField(props: &Props) -> Html {
         let (unit, text, units) = (unit.clone(), text.clone(), props.units.clone());
         use_effect_with(props.value, move |value| {
             let size = units.get(*unit).map_or(1, |u| u.1).max(1);
-            let typed = text.trim().parse::<u64>().ok().map(|n| n.saturating_mul(size));
+            let typed = text
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .map(|n| n.saturating_mul(size));
             if typed != Some(*value) {
                 let best = best_unit(*value, &units);
                 let size = units.get(best).map_or(1, |u| u.1).max(1);
@@ -58,7 +62,12 @@ pub fn DurationField(props: &Props) -> Html {
     }
     let parse = |t: &str, size: u64| t.trim().parse::<u64>().ok().map(|n| n.saturating_mul(size));
     let oninput = {
-        let (text, unit, units, on_change) = (text.clone(), unit.clone(), props.units.clone(), props.on_change.clone());
+        let (text, unit, units, on_change) = (
+            text.clone(),
+            unit.clone(),
+            props.units.clone(),
+            props.on_change.clone(),
+        );
         Callback::from(move |e: InputEvent| {
             let input: HtmlInputElement = e.target_unchecked_into();
             let size = units.get(*unit).map_or(1, |u| u.1);
@@ -67,7 +76,12 @@ pub fn DurationField(props: &Props) -> Html {
         })
     };
     let onunit = {
-        let (text, unit, units, on_change) = (text.clone(), unit.clone(), props.units.clone(), props.on_change.clone());
+        let (text, unit, units, on_change) = (
+            text.clone(),
+            unit.clone(),
+            props.units.clone(),
+            props.on_change.clone(),
+        );
         Callback::from(move |e: Event| {
             let select: HtmlSelectElement = e.target_unchecked_into();
             let i = select.selected_index().max(0) as usize;
@@ -77,7 +91,11 @@ pub fn DurationField(props: &Props) -> Html {
         })
     };
     let typed_ok = text.trim().parse::<u64>().is_ok();
-    let error = if typed_ok { props.error.clone() } else { Some("Enter a whole number.".to_owned()) };
+    let error = if typed_ok {
+        props.error.clone()
+    } else {
+        Some("Enter a whole number.".to_owned())
+    };
     let error_id = format!("{}-error", props.id);
     let unit_id = format!("{}-unit", props.id);
     html! {

@@ -7,7 +7,7 @@ pub mod timeline;
 pub mod warning_dialog;
 
 pub use duration_field::DurationField;
-pub use nav::Nav;
-pub use session_gate::{SessionGate, use_current_session};
-pub use timeline::Timeline;
-pub use warning_dialog::WarningDialog;
+pub use nav::nav;
+pub use session_gate::{use_current_session, SessionGate};
+pub use timeline::timeline;
+pub use warning_dialog::warning_dialog;

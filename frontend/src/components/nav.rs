@@ -5,13 +5,14 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::app::Route;
-use crate::components::use_current_session;
+use crate::hooks::SessionHandle;
 
-/// Links for the signed-in person's role, and "Sign out".
-#[component]
-pub fn Nav() -> Html {
-    let session = use_current_session();
-    let Some((session, view)) = session.and_then(|s| s.snapshot.view.clone().map(|v| (s, v))) else {
+/// Links for the signed-in person's role, and "Sign out". A plain function,
+/// not a component: it keeps no state, and components cost bundle size.
+pub fn nav(session: Option<&SessionHandle>) -> Html {
+    let Some((session, view)) =
+        session.and_then(|s| s.snapshot.view.clone().map(|v| (s.clone(), v)))
+    else {
         return html! {};
     };
     let onclick = {

@@ -6,7 +6,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::app::Route;
-use crate::components::WarningDialog;
+use crate::components::warning_dialog;
 use crate::hooks::{use_session, Phase, SessionHandle};
 
 /// Props of [`SessionGate`].
@@ -30,12 +30,31 @@ pub fn use_current_session() -> Option<SessionHandle> {
 #[component]
 pub fn SessionGate(props: &Props) -> Html {
     let session = use_session();
-    let login = if props.requester { Route::PortalLogin } else { Route::Login };
+    let stay_button = use_node_ref();
+    // Focus "Stay signed in" when the warning opens, for keyboard users.
+    {
+        let warning = matches!(session.snapshot.phase, Phase::Warning(_));
+        let stay_button = stay_button.clone();
+        use_effect_with(warning, move |warning| {
+            if *warning {
+                if let Some(b) = stay_button.cast::<web_sys::HtmlElement>() {
+                    let _ = b.focus();
+                }
+            }
+        });
+    }
+    let login = if props.requester {
+        Route::PortalLogin
+    } else {
+        Route::Login
+    };
     match session.snapshot.phase.clone() {
         Phase::Loading => html! { <main class="center"><p>{ "Loading…" }</p></main> },
         Phase::SignedOut { reason, message } => {
-            if matches!(reason, UnauthenticatedReason::Missing | UnauthenticatedReason::Invalid)
-                && session.snapshot.view.is_none()
+            if matches!(
+                reason,
+                UnauthenticatedReason::Missing | UnauthenticatedReason::Invalid
+            ) && session.snapshot.view.is_none()
             {
                 // Never signed in here: go to the sign-in page.
                 return html! { <Redirect<Route> to={login} /> };
@@ -62,7 +81,7 @@ pub fn SessionGate(props: &Props) -> Html {
                         let session = session.clone();
                         Callback::from(move |_| session.stay_signed_in())
                     };
-                    html! { <WarningDialog {seconds_left} {on_stay} /> }
+                    warning_dialog(seconds_left, on_stay, stay_button.clone())
                 }
                 _ => html! {},
             };

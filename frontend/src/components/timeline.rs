@@ -5,24 +5,14 @@ use vigil_policy::settings::describe_secs;
 use vigil_policy::AudiencePolicy;
 use yew::prelude::*;
 
-/// Props of [`Timeline`].
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    /// The policy to draw.
-    pub policy: AudiencePolicy,
-    /// Audience name for the accessible title.
-    pub audience: AttrValue,
-}
-
 const W: f64 = 600.0;
 const LEFT: f64 = 20.0;
 const RIGHT: f64 = 580.0;
 
 /// An SVG timeline, scaled so the idle part is readable: the idle timeout
-/// takes the first 70% and the rest of the lifetime the remainder.
-#[component]
-pub fn Timeline(props: &Props) -> Html {
-    let p = &props.policy;
+/// takes the first 70% and the rest of the lifetime the remainder. (A plain
+/// function, not a component: it has no state, and components cost bundle size.)
+pub fn timeline(p: &AudiencePolicy, audience: &str) -> Html {
     let idle = p.idle_timeout_secs.max(1) as f64;
     let lead = p.warning_lead_secs() as f64;
     let span = RIGHT - LEFT;
@@ -31,24 +21,26 @@ pub fn Timeline(props: &Props) -> Html {
     let abs_x = RIGHT;
     let title = format!(
         "{}: warned after {} idle, signed out after {} idle, and after {} in any case",
-        props.audience,
+        audience,
         describe_secs((idle - lead).max(0.0) as u64),
         describe_secs(p.idle_timeout_secs),
         describe_secs(p.absolute_timeout_secs),
     );
+    // Whole pixels: formatting floats would add kilobytes to the bundle.
+    let px = |x: f64| (x.round() as i64).to_string();
     let label = |x: f64, y: f64, text: String, anchor: &'static str| {
-        html! { <text x={x.to_string()} y={y.to_string()} text-anchor={anchor} class="tl-label">{ text }</text> }
+        html! { <text x={px(x)} y={px(y)} text-anchor={anchor} class="tl-label">{ text }</text> }
     };
     html! {
-        <svg class="timeline" viewBox={format!("0 0 {W} 90")} role="img" aria-label={title.clone()}>
+        <svg class="timeline" viewBox={format!("0 0 {} 90", W as i64)} role="img" aria-label={title.clone()}>
             <title>{ title }</title>
-            <line x1={LEFT.to_string()} y1="45" x2={RIGHT.to_string()} y2="45" class="tl-axis" />
-            <rect x={LEFT.to_string()} y="38" width={(warn_x - LEFT).to_string()} height="14" class="tl-active" />
-            <rect x={warn_x.to_string()} y="38" width={(idle_x - warn_x).max(2.0).to_string()} height="14" class="tl-warn" />
-            <circle cx={LEFT.to_string()} cy="45" r="5" class="tl-dot" />
-            <circle cx={warn_x.to_string()} cy="45" r="5" class="tl-dot warn" />
-            <circle cx={idle_x.to_string()} cy="45" r="5" class="tl-dot end" />
-            <circle cx={abs_x.to_string()} cy="45" r="5" class="tl-dot end" />
+            <line x1={px(LEFT)} y1="45" x2={px(RIGHT)} y2="45" class="tl-axis" />
+            <rect x={px(LEFT)} y="38" width={px(warn_x - LEFT)} height="14" class="tl-active" />
+            <rect x={px(warn_x)} y="38" width={px((idle_x - warn_x).max(2.0))} height="14" class="tl-warn" />
+            <circle cx={px(LEFT)} cy="45" r="5" class="tl-dot" />
+            <circle cx={px(warn_x)} cy="45" r="5" class="tl-dot warn" />
+            <circle cx={px(idle_x)} cy="45" r="5" class="tl-dot end" />
+            <circle cx={px(abs_x)} cy="45" r="5" class="tl-dot end" />
             { label(LEFT, 25.0, "signed in".into(), "start") }
             { label(warn_x, 75.0, format!("warned at {}", describe_secs((idle - lead).max(0.0) as u64)), "middle") }
             { label(idle_x, 25.0, format!("signed out at {} idle", describe_secs(p.idle_timeout_secs)), "middle") }

@@ -2,33 +2,13 @@
 
 use yew::prelude::*;
 
-/// Props of [`WarningDialog`].
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    /// Seconds until sign-out.
-    pub seconds_left: i64,
-    /// "Stay signed in".
-    pub on_stay: Callback<()>,
-}
-
 /// A modal alert dialog; any input also dismisses it (the session hook
-/// reports input at once while the warning shows).
-#[component]
-pub fn WarningDialog(props: &Props) -> Html {
-    let button = use_node_ref();
-    {
-        let button = button.clone();
-        use_effect_with((), move |_| {
-            if let Some(b) = button.cast::<web_sys::HtmlElement>() {
-                let _ = b.focus();
-            }
-        });
-    }
-    let onclick = {
-        let on_stay = props.on_stay.clone();
-        Callback::from(move |_: MouseEvent| on_stay.emit(()))
-    };
-    let s = props.seconds_left.max(0);
+/// reports input at once while the warning shows). `button` lets the caller
+/// move focus to "Stay signed in" when the warning opens. A plain function,
+/// not a component: it has no state, and components cost bundle size.
+pub fn warning_dialog(seconds_left: i64, on_stay: Callback<()>, button: NodeRef) -> Html {
+    let onclick = Callback::from(move |_: MouseEvent| on_stay.emit(()));
+    let s = seconds_left.max(0);
     let left = if s >= 60 {
         format!("{} min {:02} s", s / 60, s % 60)
     } else {

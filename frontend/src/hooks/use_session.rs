@@ -67,7 +67,7 @@ pub struct Snapshot {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum TabMessage {
-    View { view: SessionView },
+    View { view: Box<SessionView> },
     SignedOut { reason: UnauthenticatedReason },
 }
 
@@ -134,7 +134,12 @@ impl Keeper {
             }
             s.view = Some(view.clone());
             if share {
-                post(&s.channel, &TabMessage::View { view });
+                post(
+                    &s.channel,
+                    &TabMessage::View {
+                        view: Box::new(view),
+                    },
+                );
             }
         }
         self.publish();
@@ -179,7 +184,12 @@ fn post(channel: &Option<web_sys::BroadcastChannel>, msg: &TabMessage) {
     }
 }
 
-fn handle_result(weak: &Weak<Keeper>, result: Result<SessionView, crate::error::ApiError>, sent_at: f64, share: bool) {
+fn handle_result(
+    weak: &Weak<Keeper>,
+    result: Result<SessionView, crate::error::ApiError>,
+    sent_at: f64,
+    share: bool,
+) {
     let Some(k) = weak.upgrade() else { return };
     match result {
         Ok(view) => {
@@ -286,7 +296,11 @@ fn tick(weak: &Weak<Keeper>) {
     let on_call = k.state.borrow().on_call;
     if due && ((hidden && hidden_counts) || (on_call && call_counts)) {
         k.state.borrow_mut().last_heartbeat_ms = local_ms();
-        let source = if on_call { ActivitySource::Call } else { ActivitySource::Hidden };
+        let source = if on_call {
+            ActivitySource::Call
+        } else {
+            ActivitySource::Hidden
+        };
         report(weak.clone(), source);
     }
     k.publish();
@@ -296,7 +310,14 @@ fn start(keeper: &Rc<Keeper>) {
     let weak = Rc::downgrade(keeper);
     let mut listeners = Vec::new();
     if let Some(window) = web_sys::window() {
-        for event in ["keydown", "mousedown", "mousemove", "wheel", "touchstart", "pointerdown"] {
+        for event in [
+            "keydown",
+            "mousedown",
+            "mousemove",
+            "wheel",
+            "touchstart",
+            "pointerdown",
+        ] {
             let w = weak.clone();
             listeners.push(EventListener::new(&window, event, move |_| on_input(&w)));
         }
@@ -304,25 +325,28 @@ fn start(keeper: &Rc<Keeper>) {
     let channel = web_sys::BroadcastChannel::new(CHANNEL).ok();
     let on_message = channel.as_ref().map(|c| {
         let w = weak.clone();
-        let closure = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            let Some(k) = w.upgrade() else { return };
-            let Some(text) = e.data().as_string() else { return };
-            match serde_json::from_str::<TabMessage>(&text) {
-                Ok(TabMessage::View { view }) => {
-                    let newer = k
-                        .state
-                        .borrow()
-                        .view
-                        .as_ref()
-                        .is_none_or(|v| view.last_activity_at >= v.last_activity_at);
-                    if newer {
-                        k.apply(view, None, false);
+        let closure =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                let Some(k) = w.upgrade() else { return };
+                let Some(text) = e.data().as_string() else {
+                    return;
+                };
+                match serde_json::from_str::<TabMessage>(&text) {
+                    Ok(TabMessage::View { view }) => {
+                        let newer = k
+                            .state
+                            .borrow()
+                            .view
+                            .as_ref()
+                            .is_none_or(|v| view.last_activity_at >= v.last_activity_at);
+                        if newer {
+                            k.apply(*view, None, false);
+                        }
                     }
+                    Ok(TabMessage::SignedOut { reason }) => k.sign_out(reason, false),
+                    Err(_) => {}
                 }
-                Ok(TabMessage::SignedOut { reason }) => k.sign_out(reason, false),
-                Err(_) => {}
-            }
-        });
+            });
         c.set_onmessage(Some(closure.as_ref().unchecked_ref()));
         closure
     });

@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::clock::stamp;
-use crate::components::{use_current_session, Nav};
+use crate::components::{nav, use_current_session};
 
 const PAGE: u32 = 50;
 
@@ -24,9 +24,21 @@ fn describe(e: &AuditEntry) -> Html {
     }
     let d = &e.details;
     let mut parts = Vec::new();
-    for key in ["email", "reason", "available", "conversation_id", "to_user_id", "ip"] {
+    for key in [
+        "email",
+        "reason",
+        "available",
+        "conversation_id",
+        "to_user_id",
+        "ip",
+    ] {
         if let Some(v) = d.get(key).filter(|v| !v.is_null()) {
-            parts.push(format!("{key}: {}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())));
+            parts.push(format!(
+                "{key}: {}",
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            ));
         }
     }
     html! { <span class="muted">{ parts.join(", ") }</span> }
@@ -40,14 +52,28 @@ pub fn Audit() -> Html {
     let more = use_state(|| true);
     let status = use_state(|| None::<String>);
     let load = {
-        let (entries, more, status, session) = (entries.clone(), more.clone(), status.clone(), session.clone());
+        let (entries, more, status, session) = (
+            entries.clone(),
+            more.clone(),
+            status.clone(),
+            session.clone(),
+        );
         Callback::from(move |before: Option<i64>| {
-            let (entries, more, status, session) = (entries.clone(), more.clone(), status.clone(), session.clone());
+            let (entries, more, status, session) = (
+                entries.clone(),
+                more.clone(),
+                status.clone(),
+                session.clone(),
+            );
             wasm_bindgen_futures::spawn_local(async move {
                 match api::audit(PAGE, before).await {
                     Ok(page) => {
                         more.set(page.len() == PAGE as usize);
-                        let mut all = if before.is_some() { (*entries).clone() } else { Vec::new() };
+                        let mut all = if before.is_some() {
+                            (*entries).clone()
+                        } else {
+                            Vec::new()
+                        };
                         all.extend(page);
                         entries.set(all);
                     }
@@ -71,7 +97,7 @@ pub fn Audit() -> Html {
     };
     html! {
         <>
-            <Nav />
+            { nav(session.as_ref()) }
             <main class="page">
                 <h1>{ "Audit log" }</h1>
                 if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> }

@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use crate::api::{self, Kind};
 use crate::clock::stamp;
-use crate::components::{use_current_session, Nav};
+use crate::components::{nav, use_current_session};
 
 /// The page.
 #[component]
@@ -18,11 +18,16 @@ pub fn Desk() -> Html {
     let on_call = use_state(|| false);
     let status = use_state(|| None::<String>);
     {
-        let (conversations, available, status, session) =
-            (conversations.clone(), available.clone(), status.clone(), session.clone());
+        let (conversations, available, status, session) = (
+            conversations.clone(),
+            available.clone(),
+            status.clone(),
+            session.clone(),
+        );
         use_effect_with((), move |_| {
             let fetch = move |kind: Kind| {
-                let (conversations, status, session) = (conversations.clone(), status.clone(), session.clone());
+                let (conversations, status, session) =
+                    (conversations.clone(), status.clone(), session.clone());
                 wasm_bindgen_futures::spawn_local(async move {
                     match api::desk_conversations(kind).await {
                         Ok(c) => conversations.set(Some(c)),
@@ -46,10 +51,12 @@ pub fn Desk() -> Html {
             move || drop(refresh)
         });
     }
-    let Some(session) = session else { return html! {} };
+    let Some(session) = session else {
+        return html! {};
+    };
     let role = session.snapshot.view.as_ref().map(|v| v.user.role);
     if role == Some(Role::Requester) {
-        return html! { <><Nav /><main class="page"><p>{ "The desk is for agents." }</p></main></> };
+        return html! { <>{ nav(Some(&session)) }<main class="page"><p>{ "The desk is for agents." }</p></main></> };
     }
     let on_available = {
         let (available, status, session) = (available.clone(), status.clone(), session.clone());
@@ -78,7 +85,9 @@ pub fn Desk() -> Html {
     };
     let list = match conversations.as_ref() {
         None => html! { <p>{ "Loading…" }</p> },
-        Some(c) if c.is_empty() => html! { <p class="muted">{ "No open conversations assigned to you." }</p> },
+        Some(c) if c.is_empty() => {
+            html! { <p class="muted">{ "No open conversations assigned to you." }</p> }
+        }
         Some(c) => html! {
             <ul class="conversations">
                 { for c.iter().map(|c| html! {
@@ -89,7 +98,7 @@ pub fn Desk() -> Html {
     };
     html! {
         <>
-            <Nav />
+            { nav(Some(&session)) }
             <main class="page">
                 <h1>{ "Desk" }</h1>
                 <section class="card row" aria-label="Status">

@@ -85,7 +85,12 @@ pub fn Login(props: &Props) -> Html {
     });
 
     let onsubmit = {
-        let (account, email, password, remember) = (account.clone(), email.clone(), password.clone(), remember.clone());
+        let (account, email, password, remember) = (
+            account.clone(),
+            email.clone(),
+            password.clone(),
+            remember.clone(),
+        );
         let (error, busy, navigator) = (error.clone(), busy.clone(), navigator.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
@@ -99,7 +104,9 @@ pub fn Login(props: &Props) -> Html {
                 remember_me: *remember && offers_remember,
             };
             if req.account.is_empty() || req.email.is_empty() || req.password.is_empty() {
-                error.set(Some("Enter the account, your email and your password.".into()));
+                error.set(Some(
+                    "Enter the account, your email and your password.".into(),
+                ));
                 return;
             }
             busy.set(true);
@@ -113,7 +120,9 @@ pub fn Login(props: &Props) -> Html {
                         }
                         let to = match view.user.role {
                             Role::Admin => Route::AdminSecurity,
-                            Role::Agent if view.user.permissions.iter().any(|p| p == "manage_security") => {
+                            Role::Agent
+                                if view.user.permissions.iter().any(|p| p == "manage_security") =>
+                            {
                                 Route::AdminSecurity
                             }
                             Role::Agent => Route::Desk,
@@ -140,9 +149,17 @@ pub fn Login(props: &Props) -> Html {
         })
     };
     let (title, other, other_text) = if props.requester {
-        ("Sign in to the help portal", Route::Login, "Team member? Sign in to the desk")
+        (
+            "Sign in to the help portal",
+            Route::Login,
+            "Team member? Sign in to the desk",
+        )
     } else {
-        ("Sign in to Vigil", Route::PortalLogin, "Looking for help? Sign in to the portal")
+        (
+            "Sign in to Vigil",
+            Route::PortalLogin,
+            "Looking for help? Sign in to the portal",
+        )
     };
     let account_name = options.as_ref().map(|o| o.account.name.clone());
 

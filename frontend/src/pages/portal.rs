@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::clock::stamp;
-use crate::components::{use_current_session, Nav};
+use crate::components::{nav, use_current_session};
 
 /// The page.
 #[component]
@@ -17,7 +17,8 @@ pub fn Portal() -> Html {
     let status = use_state(|| None::<String>);
     let reload = use_state(|| 0u32);
     {
-        let (conversations, status, session) = (conversations.clone(), status.clone(), session.clone());
+        let (conversations, status, session) =
+            (conversations.clone(), status.clone(), session.clone());
         use_effect_with(*reload, move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 match api::portal_conversations().await {
@@ -40,10 +41,20 @@ pub fn Portal() -> Html {
         })
     };
     let onsubmit = {
-        let (subject, status, reload, session) = (subject.clone(), status.clone(), reload.clone(), session.clone());
+        let (subject, status, reload, session) = (
+            subject.clone(),
+            status.clone(),
+            reload.clone(),
+            session.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (subject, status, reload, session) = (subject.clone(), status.clone(), reload.clone(), session.clone());
+            let (subject, status, reload, session) = (
+                subject.clone(),
+                status.clone(),
+                reload.clone(),
+                session.clone(),
+            );
             wasm_bindgen_futures::spawn_local(async move {
                 match api::open_conversation(&subject).await {
                     Ok(c) => {
@@ -67,7 +78,7 @@ pub fn Portal() -> Html {
     };
     html! {
         <>
-            <Nav />
+            { nav(session.as_ref()) }
             <main class="page">
                 <h1>{ "My conversations" }</h1>
                 <form class="card row" {onsubmit}>

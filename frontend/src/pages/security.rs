@@ -10,14 +10,14 @@ use vigil_policy::api::{Impact, PreviewResponse, SettingsEnvelope, SettingsUpdat
 use vigil_policy::compliance::{badges, best_practice_hint};
 use vigil_policy::settings::{describe_secs, DAY, HOUR, MINUTE};
 use vigil_policy::{
-    validate, ActivityRules, Audience, AudiencePolicy, FieldError, Limits, SecuritySettings, Warning,
-    IDLE_PRESETS_SECS,
+    validate, ActivityRules, Audience, AudiencePolicy, FieldError, Limits, SecuritySettings,
+    Warning, IDLE_PRESETS_SECS,
 };
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::api;
-use crate::components::{use_current_session, DurationField, Nav, Timeline};
+use crate::components::{nav, timeline, use_current_session, DurationField};
 use crate::error::ApiError;
 
 fn nearest_preset(secs: u64) -> usize {
@@ -29,12 +29,15 @@ fn nearest_preset(secs: u64) -> usize {
 }
 
 fn error_for(errors: &[FieldError], path: &str) -> Option<String> {
-    let found: Vec<&str> = errors.iter().filter(|e| e.path == path).map(|e| e.message.as_str()).collect();
+    let found: Vec<&str> = errors
+        .iter()
+        .filter(|e| e.path == path)
+        .map(|e| e.message.as_str())
+        .collect();
     (!found.is_empty()).then(|| found.join(" "))
 }
 
-/// Props of [`AudienceSection`].
-#[derive(Properties, PartialEq)]
+/// What one audience's section shows.
 struct SectionProps {
     audience: Audience,
     policy: AudiencePolicy,
@@ -45,8 +48,8 @@ struct SectionProps {
     on_text: Callback<(String, bool)>,
 }
 
-#[component]
-fn AudienceSection(props: &SectionProps) -> Html {
+/// One audience's section (a plain function: no state of its own).
+fn audience_section(props: &SectionProps) -> Html {
     let a = props.audience.as_str();
     let title = match props.audience {
         Audience::Agents => "Agents",
@@ -85,7 +88,12 @@ fn AudienceSection(props: &SectionProps) -> Html {
         let set = change(|p, v| p.idle_timeout_secs = v);
         Callback::from(move |e: InputEvent| {
             let input: HtmlInputElement = e.target_unchecked_into();
-            if let Some(v) = input.value().parse::<usize>().ok().and_then(|i| IDLE_PRESETS_SECS.get(i)) {
+            if let Some(v) = input
+                .value()
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| IDLE_PRESETS_SECS.get(i))
+            {
                 set.emit(*v);
             }
         })
@@ -97,7 +105,9 @@ fn AudienceSection(props: &SectionProps) -> Html {
             next.warning = if percent {
                 Warning::Percent { percent: 80 }
             } else {
-                Warning::Before { secs: 60.min(p.idle_timeout_secs / 2).max(10) }
+                Warning::Before {
+                    secs: 60.min(p.idle_timeout_secs / 2).max(10),
+                }
             };
             on_change.emit(next);
         })
@@ -174,7 +184,7 @@ fn AudienceSection(props: &SectionProps) -> Html {
             <div class="badges">
                 { for earned.iter().map(|b| html! { <span class="badge" title={b.requirement()}>{ b.label() }</span> }) }
             </div>
-            <Timeline policy={p.clone()} audience={title} />
+            { timeline(&p, title) }
             if let Some(i) = props.impact {
                 <p class="impact" aria-live="polite">
                     { format!("If you save now: {} of {} live {} sessions end at once, {} get the warning.", i.end_now, i.live, who, i.warn_now) }
@@ -192,17 +202,10 @@ fn short(secs: u64) -> String {
     }
 }
 
-/// Props of [`ActivitySection`].
-#[derive(Properties, PartialEq)]
-struct ActivityProps {
-    rules: ActivityRules,
-    on_change: Callback<ActivityRules>,
-}
-
-#[component]
-fn ActivitySection(props: &ActivityProps) -> Html {
+/// The account's activity rules.
+fn activity_section(rules: ActivityRules, on_change: &Callback<ActivityRules>) -> Html {
     let toggle = |f: fn(&mut ActivityRules, bool)| {
-        let (rules, on_change) = (props.rules, props.on_change.clone());
+        let on_change = on_change.clone();
         Callback::from(move |e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
             let mut next = rules;
@@ -210,7 +213,7 @@ fn ActivitySection(props: &ActivityProps) -> Html {
             on_change.emit(next);
         })
     };
-    let r = props.rules;
+    let r = rules;
     html! {
         <section class="card" aria-label="Activity rules">
             <h2>{ "What counts as activity" }</h2>
@@ -259,8 +262,13 @@ pub fn Security() -> Html {
     };
 
     {
-        let (loaded, draft, server_errors, conflict, fail) =
-            (loaded.clone(), draft.clone(), server_errors.clone(), conflict.clone(), fail.clone());
+        let (loaded, draft, server_errors, conflict, fail) = (
+            loaded.clone(),
+            draft.clone(),
+            server_errors.clone(),
+            conflict.clone(),
+            fail.clone(),
+        );
         use_effect_with(*reload, move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 match api::settings().await {
@@ -280,8 +288,11 @@ pub fn Security() -> Html {
     let errors: Vec<FieldError> = match draft.as_ref() {
         Some(d) => {
             let mut e = validate(d, &limits);
-            let extra: Vec<FieldError> =
-                server_errors.iter().filter(|s| !e.iter().any(|x| x.path == s.path)).cloned().collect();
+            let extra: Vec<FieldError> = server_errors
+                .iter()
+                .filter(|s| !e.iter().any(|x| x.path == s.path))
+                .cloned()
+                .collect();
             e.extend(extra);
             e
         }
@@ -311,12 +322,17 @@ pub fn Security() -> Html {
     }
 
     let (Some(env), Some(current)) = ((*loaded).clone(), (*draft).clone()) else {
-        return html! { <><Nav /><main class="page"><h1>{ "Session security" }</h1><p>{ "Loading…" }</p>
-            if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> }</main></> };
+        return html! { <>{ nav(session.as_ref()) }<main class="page"><h1>{ "Session security" }</h1><p>{ "Loading…" }</p>
+        if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> }</main></> };
     };
 
     let set_policy = |audience: Audience| {
-        let (draft, server_errors, status, current) = (draft.clone(), server_errors.clone(), status.clone(), current.clone());
+        let (draft, server_errors, status, current) = (
+            draft.clone(),
+            server_errors.clone(),
+            status.clone(),
+            current.clone(),
+        );
         Callback::from(move |p: AudiencePolicy| {
             let mut next = current.clone();
             *next.policy_mut(audience) = p;
@@ -349,12 +365,29 @@ pub fn Security() -> Html {
     let changed = current != env.settings;
     let can_save = changed && errors.is_empty() && bad_text.is_empty() && !*saving;
     let on_save = {
-        let (loaded, draft, server_errors, conflict, status, saving, fail) =
-            (loaded.clone(), draft.clone(), server_errors.clone(), conflict.clone(), status.clone(), saving.clone(), fail.clone());
-        let update = SettingsUpdate { version: env.version, settings: current.clone() };
+        let (loaded, draft, server_errors, conflict, status, saving, fail) = (
+            loaded.clone(),
+            draft.clone(),
+            server_errors.clone(),
+            conflict.clone(),
+            status.clone(),
+            saving.clone(),
+            fail.clone(),
+        );
+        let update = SettingsUpdate {
+            version: env.version,
+            settings: current.clone(),
+        };
         Callback::from(move |_: MouseEvent| {
             let (loaded, draft, server_errors, conflict, status, saving, fail, update) = (
-                loaded.clone(), draft.clone(), server_errors.clone(), conflict.clone(), status.clone(), saving.clone(), fail.clone(), update.clone(),
+                loaded.clone(),
+                draft.clone(),
+                server_errors.clone(),
+                conflict.clone(),
+                status.clone(),
+                saving.clone(),
+                fail.clone(),
+                update.clone(),
             );
             saving.set(true);
             wasm_bindgen_futures::spawn_local(async move {
@@ -364,7 +397,9 @@ pub fn Security() -> Html {
                         draft.set(Some(env.settings.clone()));
                         loaded.set(Some(env));
                     }
-                    Err(e) if e.code() == Some(vigil_policy::api::ErrorCode::VersionConflict) => conflict.set(true),
+                    Err(e) if e.code() == Some(vigil_policy::api::ErrorCode::VersionConflict) => {
+                        conflict.set(true)
+                    }
                     Err(e) if !e.fields().is_empty() => {
                         server_errors.set(e.fields());
                         status.set(Some(e.message()));
@@ -381,20 +416,29 @@ pub fn Security() -> Html {
     };
     let section = |audience: Audience| {
         let prefix = format!("{}.", audience.as_str());
-        let mine: Vec<FieldError> = errors.iter().filter(|e| e.path.starts_with(&prefix)).cloned().collect();
+        let mine: Vec<FieldError> = errors
+            .iter()
+            .filter(|e| e.path.starts_with(&prefix))
+            .cloned()
+            .collect();
         let impact = preview.as_ref().map(|p| match audience {
             Audience::Agents => p.agents,
             Audience::Requesters => p.requesters,
         });
-        html! {
-            <AudienceSection {audience} policy={current.policy(audience).clone()} {limits} errors={mine}
-                {impact} on_change={set_policy(audience)} on_text={on_text.clone()} />
-        }
+        audience_section(&SectionProps {
+            audience,
+            policy: current.policy(audience).clone(),
+            limits,
+            errors: mine,
+            impact,
+            on_change: set_policy(audience),
+            on_text: on_text.clone(),
+        })
     };
     let problems = errors.len() + bad_text.len();
     html! {
         <>
-            <Nav />
+            { nav(session.as_ref()) }
             <main class="page">
                 <h1>{ "Session security" }</h1>
                 <p class="muted">{ format!("Version {}", env.version) }
@@ -408,7 +452,7 @@ pub fn Security() -> Html {
                 }
                 { section(Audience::Agents) }
                 { section(Audience::Requesters) }
-                <ActivitySection rules={current.activity} on_change={on_rules} />
+                { activity_section(current.activity, &on_rules) }
                 <div class="actions">
                     <button class="primary" disabled={!can_save} onclick={on_save}>{ "Save" }</button>
                     if problems > 0 {

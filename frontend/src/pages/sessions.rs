@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::clock::{local_ms, relative, to_ms};
-use crate::components::{use_current_session, Nav};
+use crate::components::{nav, use_current_session};
 use crate::error::ApiError;
 
 type Action = std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, ApiError>>>>;
@@ -112,7 +112,7 @@ pub fn Sessions() -> Html {
     };
     html! {
         <>
-            <Nav />
+            { nav(session.as_ref()) }
             <main class="page">
                 <h1>{ "Live sessions" }</h1>
                 if let Some(s) = (*status).clone() { <p role="status">{ s }</p> }
