@@ -284,7 +284,6 @@ async fn admin_moves_the_agent_slider_and_offers_remember_me_to_requesters() {
         .click()
         .await
         .unwrap();
-    b.screenshot("security").await;
     let save = b
         .client
         .find(Locator::XPath("//button[normalize-space()='Save']"))
@@ -314,6 +313,11 @@ async fn admin_moves_the_agent_slider_and_offers_remember_me_to_requesters() {
         remember.prop("checked").await.unwrap().as_deref(),
         Some("true")
     );
+    b.client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
+    b.screenshot("security").await;
     // The server agrees.
     let options: Value = app
         .client
