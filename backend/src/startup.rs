@@ -72,6 +72,11 @@ impl Application {
         self.port
     }
 
+    /// A handle to stop the server (tests stop replicas with it).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// The shared state (tests use it to drive the sweeper and clock).
     pub fn state(&self) -> AppState {
         self.state.clone()

@@ -33,13 +33,17 @@ pub struct Keys {
 
 impl Keys {
     /// Keys for an attempt on `account`/`email` from `ip`. Inputs are
-    /// normalised so that case changes do not dodge the counter.
+    /// normalised so that case changes do not dodge the counter, and stored
+    /// as SHA-256 hex: bounded in length, and safe whatever bytes a client
+    /// sends.
     pub fn new(account: &str, email: &str, ip: &str) -> Keys {
+        use sha2::{Digest, Sha256};
         let account = account.trim().to_lowercase();
         let email = email.trim().to_lowercase();
+        let hash = |s: String| hex::encode(Sha256::digest(s.as_bytes()));
         Keys {
-            address: format!("a|{account}|{email}|{ip}"),
-            user: format!("u|{account}|{email}"),
+            address: hash(format!("a|{account}|{email}|{ip}")),
+            user: hash(format!("u|{account}|{email}")),
         }
     }
 }

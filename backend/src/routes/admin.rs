@@ -111,6 +111,11 @@ pub async fn revoke_session(
     SecurityAdmin(s): SecurityAdmin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    // Session ids are 32 hex digits; anything else names no session.
+    let well_formed = path.len() == 32 && path.bytes().all(|b| b.is_ascii_hexdigit());
+    if !well_formed {
+        return Err(ApiError::NotFound("no such live session in this account"));
+    }
     let targets = live_targets(&state, s.account_id, Filter::Session(&path)).await?;
     if targets.is_empty() || revoke(&state, s.account_id, &s.user.email, &targets).await? == 0 {
         return Err(ApiError::NotFound("no such live session in this account"));

@@ -114,8 +114,16 @@ pub async fn login(
             throttle::record_failure(&state.db, &keys, now).await?;
             if let Some(account) = account {
                 let mut conn = state.db.pool.acquire().await?;
-                let attempted: String =
-                    body.email.trim().to_lowercase().chars().take(254).collect();
+                // What was typed, minus control characters (a NUL byte is
+                // not text to PostgreSQL), as long as an email can be.
+                let attempted: String = body
+                    .email
+                    .trim()
+                    .to_lowercase()
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(254)
+                    .collect();
                 audit::record(
                     &mut conn,
                     now,

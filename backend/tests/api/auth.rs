@@ -232,3 +232,25 @@ async fn bad_login_bodies_get_400_naming_the_field() {
     }
     assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions").await, 0);
 }
+
+#[tokio::test]
+async fn control_characters_in_sign_in_fields_get_the_uniform_401() {
+    let app = spawn_app().await;
+    for (account, email) in [
+        ("de\u{0}mo", "agent1@demo.test"),
+        ("demo", "agent1\u{0}@demo.test"),
+        ("demo", "\u{0}"),
+        ("\u{7}", "\u{1b}[31m@x"),
+    ] {
+        let res = app
+            .post_login(json!({"account": account, "email": email, "password": "x\u{0}y"}))
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "{account:?} {email:?}"
+        );
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_credentials");
+    }
+}

@@ -232,6 +232,7 @@ async fn console_app(idle_min_secs: u64) -> TestApp {
         sweep_interval_secs: 1,
         static_dir: Some(dist()),
         idle_min_secs,
+        ..Options::default()
     })
     .await
 }

@@ -21,9 +21,76 @@ pub const T0: OffsetDateTime = datetime!(2026-01-05 09:00 UTC);
 /// A minimal built console, with an inline script as Trunk writes one.
 pub const INDEX_HTML: &str = "<!doctype html><html><head><script type=\"module\">import init from '/vigil-console.js';init('/vigil-console_bg.wasm');</script></head><body></body></html>";
 
+/// Which database the suite runs on: `VIGIL_TEST_DB=sqlite` (default) or
+/// `postgres` (`VIGIL_TEST_POSTGRES_URL`, default
+/// `postgres://postgres:postgres@127.0.0.1:5432/postgres`, names the server;
+/// every test gets a database of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestDb {
+    Sqlite,
+    Postgres,
+}
+
+pub fn test_db() -> TestDb {
+    match std::env::var("VIGIL_TEST_DB").as_deref() {
+        Ok("postgres") => TestDb::Postgres,
+        Ok("sqlite") | Err(_) => TestDb::Sqlite,
+        Ok(other) => panic!("VIGIL_TEST_DB={other:?}: use sqlite or postgres"),
+    }
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("VIGIL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
+}
+
+static PG_SETUP: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
+
+/// A new, empty PostgreSQL database for one test. The first call of a run
+/// drops the databases earlier runs left behind.
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::{Connection, Executor, Row};
+    sqlx::any::install_default_drivers();
+    let admin = postgres_admin_url();
+    // CREATE DATABASE copies template1 and fails while another copy runs:
+    // one at a time.
+    let mut cleaned = PG_SETUP.lock().await;
+    let mut conn = sqlx::AnyConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (set VIGIL_TEST_POSTGRES_URL): {e}"));
+    if !*cleaned {
+        let old = sqlx::query(
+            "SELECT datname::text AS datname FROM pg_database WHERE datname LIKE 'vigil_test_%'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for row in old {
+            let name: String = row.try_get("datname").unwrap();
+            conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+                .await
+                .unwrap();
+        }
+        *cleaned = true;
+    }
+    let name = format!(
+        "vigil_test_{}",
+        vigil_server::sessions::token::random_hex(8)
+    );
+    conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
+        .await
+        .unwrap();
+    let _ = conn.close().await;
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    format!("{base}/{name}")
+}
+
 /// A running server.
 pub struct TestApp {
     pub address: String,
+    /// The database it uses (replicas share it).
+    pub database_url: String,
+    pub handle: actix_web::dev::ServerHandle,
     pub clock: ManualClock,
     pub state: AppState,
     pub client: reqwest::Client,
@@ -44,6 +111,10 @@ pub struct Options {
     /// Serve this built console instead of a stub index.html.
     pub static_dir: Option<std::path::PathBuf>,
     pub idle_min_secs: u64,
+    /// Join this database (a replica) instead of a fresh one, and seed nothing.
+    pub database_url: Option<String>,
+    /// Share this clock (replicas of one deployment share time).
+    pub clock: Option<ManualClock>,
 }
 
 impl Default for Options {
@@ -54,6 +125,8 @@ impl Default for Options {
             real_clock: false,
             static_dir: None,
             idle_min_secs: 5,
+            database_url: None,
+            clock: None,
         }
     }
 }
@@ -72,11 +145,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(dist.join("index.html"), INDEX_HTML).unwrap();
     std::fs::write(dist.join("vigil-console_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let replica = options.database_url.is_some();
+    let database_url = match (options.database_url, test_db()) {
+        (Some(url), _) => url,
+        (None, TestDb::Sqlite) => format!("sqlite://{}", dir.path().join("vigil.db").display()),
+        (None, TestDb::Postgres) => fresh_postgres_database().await,
+    };
     let raw = RawSettings {
-        database_url: Some(format!(
-            "sqlite://{}",
-            dir.path().join("vigil.db").display()
-        )),
+        database_url: Some(database_url.clone()),
         listen: Some("127.0.0.1:0".into()),
         static_dir: Some(options.static_dir.unwrap_or(dist).display().to_string()),
         idle_min_secs: Some(options.idle_min_secs.to_string()),
@@ -85,7 +161,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ..RawSettings::default()
     };
     let config = Config::from_raw(&raw).unwrap();
-    let clock = ManualClock::new(T0);
+    let clock = options.clock.unwrap_or_else(|| ManualClock::new(T0));
     let shared: vigil_server::clock::SharedClock = if options.real_clock {
         Arc::new(vigil_server::clock::SystemClock)
     } else {
@@ -94,18 +170,23 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let app = Application::build(config, shared).await.unwrap();
     let port = app.port();
     let state = app.state();
-    let seeded = vigil_server::cli::seed_demo(
-        &state.db,
-        &state.hasher,
-        Some(PASSWORD.into()),
-        state.clock.now(),
-    )
-    .await
-    .unwrap();
-    assert!(matches!(seeded, vigil_server::cli::Seeded::Created(_)));
+    let handle = app.handle();
+    if !replica {
+        let seeded = vigil_server::cli::seed_demo(
+            &state.db,
+            &state.hasher,
+            Some(PASSWORD.into()),
+            state.clock.now(),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(seeded, vigil_server::cli::Seeded::Created(_)));
+    }
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        database_url,
+        handle,
         clock,
         state,
         client: reqwest::Client::builder()
@@ -133,7 +214,25 @@ pub fn set_cookie(res: &Response) -> Option<String> {
         .map(str::to_owned)
 }
 
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop the workers (the command is sent at once) so each test's
+        // server and its connections go away with the test.
+        drop(self.handle.stop(false));
+    }
+}
+
 impl TestApp {
+    /// A second server on the same database, with the same clock.
+    pub async fn replica(&self) -> TestApp {
+        spawn_app_with(Options {
+            database_url: Some(self.database_url.clone()),
+            clock: Some(self.clock.clone()),
+            ..Options::default()
+        })
+        .await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

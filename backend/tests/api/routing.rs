@@ -24,9 +24,9 @@ async fn sweeper_signs_out_an_idle_agent_and_reroutes_to_the_least_loaded_agent(
 
     assert_eq!(app.open_assigned(a1).await, 0);
     assert_eq!(app.open_assigned(a2).await, 4);
-    let available: i64 = app
+    let available = app
         .scalar(&format!(
-            "SELECT CASE WHEN available THEN 1 ELSE 0 END FROM users WHERE id = {a1}"
+            "SELECT COUNT(*) FROM users WHERE id = {a1} AND available = TRUE"
         ))
         .await;
     assert_eq!(available, 0);
