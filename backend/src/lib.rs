@@ -16,6 +16,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod json;
+pub mod metrics;
 pub mod routes;
 pub mod routing;
 pub mod sessions;

@@ -54,6 +54,7 @@ impl Application {
             clock,
             hasher,
             activity: ActivityTracker::new(config.activity_write_secs),
+            metrics: Arc::default(),
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.listen)

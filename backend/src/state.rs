@@ -21,4 +21,6 @@ pub struct AppState {
     pub hasher: Hasher,
     /// Coalesced last-activity writes.
     pub activity: ActivityTracker,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

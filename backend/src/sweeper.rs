@@ -46,6 +46,7 @@ struct Candidate {
 
 /// One pass at the clock's `now`.
 pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
+    let started = std::time::Instant::now();
     let now = state.clock.now();
     state.activity.flush(&state.db, now, false).await?;
     let mut report = Report::default();
@@ -76,7 +77,9 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
                         email: &c.email,
                         role: c.role,
                     };
-                    if end_session(&mut tx, &ending, Cause::from(reason), SYSTEM, now).await? {
+                    let cause = Cause::from(reason);
+                    if end_session(&mut tx, &ending, cause, SYSTEM, now).await? {
+                        state.metrics.ended(cause.metric(), 1);
                         report.ended += 1;
                         ended_ids.push(c.id.clone());
                     }
@@ -104,6 +107,7 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
         }
     }
     crate::auth::throttle::prune(&state.db, now).await?;
+    state.metrics.swept(started.elapsed());
     if report.ended > 0 {
         tracing::info!(ended = report.ended, "sweeper ended expired sessions");
     }

@@ -90,6 +90,19 @@ pub async fn edge(
         // actix itself and is answered by it.
         Ok(()) => next.call(req).await?.map_into_boxed_body(),
     };
+    if let Some(state) = res
+        .request()
+        .app_data::<web::Data<crate::state::AppState>>()
+    {
+        let route = res.request().match_pattern().unwrap_or_else(|| {
+            if path.starts_with("/api/") {
+                "/api/{unknown}".to_owned()
+            } else {
+                "/{console}".to_owned()
+            }
+        });
+        state.metrics.request(&route, res.status().as_u16());
+    }
     let reissue = res.request().extensions().get::<ReissueCookie>().cloned();
     if let Some(ReissueCookie(cookie)) = reissue {
         if res.status().is_success() {

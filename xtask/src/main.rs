@@ -161,6 +161,26 @@ fn test(args: &[String]) -> Result {
     tests.args(["test", "--workspace", "--", "--skip", "browser::"]);
     let (mut passed, mut failed) = counted(tests, "tests")?;
 
+    // The same API suite again, on PostgreSQL (each test its own database).
+    let postgres = ensure_postgres()?;
+    step("API tests on PostgreSQL");
+    let mut pg = cargo();
+    pg.args([
+        "test",
+        "-p",
+        "vigil-server",
+        "--test",
+        "api",
+        "--",
+        "--skip",
+        "browser::",
+    ])
+    .env("VIGIL_TEST_DB", "postgres")
+    .env("VIGIL_TEST_POSTGRES_URL", &postgres);
+    let (p, f) = counted(pg, "tests on PostgreSQL")?;
+    passed += p;
+    failed += f;
+
     // Browser tests measure seconds: run them on their own, one at a time.
     step("browser tests (headless Chromium)");
     let mut browser = cargo();
@@ -496,6 +516,89 @@ fn ensure_chromium() -> Result {
         install,
         "apt-get install chromium chromium-driver (run as root, or install them yourself)",
     )
+}
+
+/// The PostgreSQL server the tests use: `VIGIL_TEST_POSTGRES_URL`, else the
+/// local one on 127.0.0.1:5432, started when installed but stopped, and
+/// installed from Debian's packages when missing.
+fn ensure_postgres() -> Result<String> {
+    if let Ok(url) = env::var("VIGIL_TEST_POSTGRES_URL") {
+        return Ok(url);
+    }
+    let url = "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_owned();
+    let up = || {
+        std::net::TcpStream::connect_timeout(
+            &std::net::SocketAddr::from(([127, 0, 0, 1], 5432)),
+            std::time::Duration::from_secs(1),
+        )
+        .is_ok()
+    };
+    if up() {
+        return Ok(url);
+    }
+    let clusters = || -> Vec<String> {
+        fs::read_dir("/etc/postgresql")
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut installed_now = false;
+    if clusters().is_empty() {
+        if have("apt-get", "--version").is_none() {
+            return Err(
+                "the tests need PostgreSQL on 127.0.0.1:5432: install and start it, or set \
+                        VIGIL_TEST_POSTGRES_URL to a server the tests may create databases on"
+                    .into(),
+            );
+        }
+        step("installing PostgreSQL (apt-get)");
+        let mut update = Command::new("apt-get");
+        update.args(["update", "-qq"]);
+        status(update, "apt-get update")?;
+        let mut install = Command::new("apt-get");
+        install
+            .args(["install", "-y", "-qq", "postgresql"])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        status(
+            install,
+            "apt-get install postgresql (run as root, or install it yourself)",
+        )?;
+        installed_now = true;
+    }
+    for version in clusters() {
+        step(&format!("starting PostgreSQL {version}"));
+        let mut start = Command::new("pg_ctlcluster");
+        start.args(["--skip-systemctl-redirect", &version, "main", "start"]);
+        let _ = start.status();
+    }
+    for _ in 0..60 {
+        if up() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    if !up() {
+        return Err(
+            "PostgreSQL did not come up on 127.0.0.1:5432 (see its log under /var/log/postgresql)"
+                .into(),
+        );
+    }
+    if installed_now {
+        // A fresh install asks for a password over TCP: give postgres one.
+        let mut set = Command::new("runuser");
+        set.args([
+            "-u",
+            "postgres",
+            "--",
+            "psql",
+            "-qc",
+            "ALTER USER postgres PASSWORD 'postgres'",
+        ]);
+        status(set, "setting the postgres user's password")?;
+    }
+    Ok(url)
 }
 
 /// A little randomness for the demo password without a dependency.

@@ -99,6 +99,7 @@ async fn revoke(
         }
     }
     tx.commit().await?;
+    state.metrics.ended(crate::metrics::Ended::Revoked, revoked);
     for t in targets {
         state.activity.forget(&t.session_id);
     }

@@ -67,6 +67,7 @@ pub async fn login(
         .unwrap_or_default();
     let keys = throttle::Keys::new(&body.account, &body.email, &ip);
     if let Some(retry_after_secs) = throttle::locked_for(&state.db, &keys, now).await? {
+        state.metrics.login_failed();
         return Err(ApiError::TooManyAttempts { retry_after_secs });
     }
 
@@ -112,6 +113,7 @@ pub async fn login(
         }
         (account, user) => {
             throttle::record_failure(&state.db, &keys, now).await?;
+            state.metrics.login_failed();
             if let Some(account) = account {
                 let mut conn = state.db.pool.acquire().await?;
                 // What was typed, minus control characters (a NUL byte is

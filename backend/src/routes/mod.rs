@@ -35,6 +35,10 @@ fn resource(path: &str, routes: Vec<Route>) -> actix_web::Resource {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz", vec![web::get().to(health::healthz)]))
         .service(resource("/readyz", vec![web::get().to(health::readyz)]))
+        .service(resource(
+            "/metrics",
+            vec![web::get().to(crate::metrics::metrics)],
+        ))
         .service(
             web::scope("/api")
                 .service(resource(

@@ -33,6 +33,15 @@ impl Cause {
         }
     }
 
+    /// The `/metrics` counter this cause adds to.
+    pub fn metric(self) -> crate::metrics::Ended {
+        match self {
+            Cause::IdleTimeout => crate::metrics::Ended::Idle,
+            Cause::AbsoluteTimeout => crate::metrics::Ended::Absolute,
+            Cause::Revoked | Cause::LoggedOut => crate::metrics::Ended::Revoked,
+        }
+    }
+
     fn audit_action(self) -> &'static str {
         match self {
             Cause::LoggedOut => action::SESSION_LOGOUT,

@@ -239,8 +239,12 @@ async fn authenticate(
     if let Verdict::Expired(reason) = evaluation.verdict {
         let cause = Cause::from(reason);
         let mut tx = state.db.pool.begin().await?;
-        end::end_session(&mut tx, &current.ending(), cause, crate::audit::SYSTEM, now).await?;
+        let ended =
+            end::end_session(&mut tx, &current.ending(), cause, crate::audit::SYSTEM, now).await?;
         tx.commit().await?;
+        if ended {
+            state.metrics.ended(cause.metric(), 1);
+        }
         state.activity.forget(&current.session_id);
         tracing::info!(session = %current.session_id, reason = reason.as_str(), "session expired at request");
         return Err(ApiError::Unauthenticated(cause.reason()));

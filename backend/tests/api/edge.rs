@@ -179,3 +179,45 @@ async fn health_is_always_up_and_readiness_follows_the_database() {
         "recovers by itself"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_sessions_expiries_and_failures() {
+    let app = spawn_app().await;
+    let bad = json!({"account": "demo", "email": "agent1@demo.test", "password": "nope"});
+    assert_eq!(app.post_login(bad).await.status(), StatusCode::UNAUTHORIZED);
+    let agent = app.login("agent1@demo.test").await;
+    let _requester = app.login("requester@demo.test").await;
+    app.session_view(&agent).await;
+    app.advance(8 * 3600);
+    assert_eq!(app.sweep().await.ended, 2);
+    let _again = app.login("agent2@demo.test").await;
+
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    for line in [
+        "vigil_http_requests_total{route=\"/api/auth/login\",status=\"401\"} 1",
+        "vigil_http_requests_total{route=\"/api/auth/login\",status=\"200\"} 3",
+        "vigil_http_requests_total{route=\"/api/session\",status=\"200\"} 1",
+        "vigil_live_sessions{audience=\"agents\"} 1",
+        "vigil_live_sessions{audience=\"requesters\"} 0",
+        "vigil_sessions_ended_total{reason=\"idle_timeout\"} 2",
+        "vigil_login_failures_total 1",
+        "vigil_password_hash_queue 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
+    assert!(text.contains("vigil_activity_writes_total "));
+    // The loop's first pass at start-up plus ours.
+    let sweeps: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("vigil_sweep_duration_seconds_count "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(sweeps >= 1, "{sweeps}");
+}

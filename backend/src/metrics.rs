@@ -1,0 +1,193 @@
+//! Prometheus metrics at `GET /metrics`: requests by route and status, live
+//! sessions by audience, expiries by reason, sweeper duration, sign-in
+//! failures, the password-hashing queue and activity writes. Counters are
+//! per process; Prometheus adds up replicas.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use actix_web::{web, HttpResponse};
+use sqlx::Row;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The process's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    expired_idle: AtomicU64,
+    expired_absolute: AtomicU64,
+    revoked: AtomicU64,
+    login_failures: AtomicU64,
+    sweeps: AtomicU64,
+    sweep_micros_total: AtomicU64,
+    sweep_micros_last: AtomicU64,
+}
+
+/// Why a session ended, for the expiry counter.
+#[derive(Debug, Clone, Copy)]
+pub enum Ended {
+    /// Idle timeout.
+    Idle,
+    /// Absolute timeout.
+    Absolute,
+    /// Revoked by an admin.
+    Revoked,
+}
+
+impl Metrics {
+    /// Counts a response; `route` is the matched pattern, so ids do not
+    /// explode the label set.
+    pub fn request(&self, route: &str, status: u16) {
+        let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry((route.to_owned(), status)).or_insert(0) += 1;
+    }
+
+    /// Counts ended sessions.
+    pub fn ended(&self, why: Ended, n: u64) {
+        let counter = match why {
+            Ended::Idle => &self.expired_idle,
+            Ended::Absolute => &self.expired_absolute,
+            Ended::Revoked => &self.revoked,
+        };
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts a failed sign-in.
+    pub fn login_failed(&self) {
+        self.login_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records one sweeper pass.
+    pub fn swept(&self, took: std::time::Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.sweeps.fetch_add(1, Ordering::Relaxed);
+        self.sweep_micros_total.fetch_add(micros, Ordering::Relaxed);
+        self.sweep_micros_last.store(micros, Ordering::Relaxed);
+    }
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `GET /metrics`.
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let m = &state.metrics;
+    let mut out = String::new();
+    let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+
+    let _ = writeln!(
+        out,
+        "# HELP vigil_http_requests_total Responses by route pattern and status."
+    );
+    let _ = writeln!(out, "# TYPE vigil_http_requests_total counter");
+    for ((route, status), n) in m.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let _ = writeln!(
+            out,
+            "vigil_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+            escape(route)
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "# HELP vigil_live_sessions Live sessions in the database, by audience."
+    );
+    let _ = writeln!(out, "# TYPE vigil_live_sessions gauge");
+    let rows = sqlx::query(
+        "SELECT audience, COUNT(*) AS n FROM sessions WHERE ended_at IS NULL GROUP BY audience",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut live: BTreeMap<String, i64> =
+        [("agents".to_owned(), 0), ("requesters".to_owned(), 0)].into();
+    for r in rows {
+        live.insert(r.try_get("audience")?, r.try_get("n")?);
+    }
+    for (audience, n) in live {
+        let _ = writeln!(
+            out,
+            "vigil_live_sessions{{audience=\"{}\"}} {n}",
+            escape(&audience)
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "# HELP vigil_sessions_ended_total Sessions this process ended, by reason."
+    );
+    let _ = writeln!(out, "# TYPE vigil_sessions_ended_total counter");
+    let _ = writeln!(
+        out,
+        "vigil_sessions_ended_total{{reason=\"idle_timeout\"}} {}",
+        get(&m.expired_idle)
+    );
+    let _ = writeln!(
+        out,
+        "vigil_sessions_ended_total{{reason=\"absolute_timeout\"}} {}",
+        get(&m.expired_absolute)
+    );
+    let _ = writeln!(
+        out,
+        "vigil_sessions_ended_total{{reason=\"revoked\"}} {}",
+        get(&m.revoked)
+    );
+
+    let _ = writeln!(
+        out,
+        "# HELP vigil_sweep_duration_seconds Time spent in sweeper passes."
+    );
+    let _ = writeln!(out, "# TYPE vigil_sweep_duration_seconds summary");
+    let _ = writeln!(
+        out,
+        "vigil_sweep_duration_seconds_sum {:.6}",
+        get(&m.sweep_micros_total) as f64 / 1e6
+    );
+    let _ = writeln!(out, "vigil_sweep_duration_seconds_count {}", get(&m.sweeps));
+    let _ = writeln!(
+        out,
+        "# HELP vigil_sweep_last_duration_seconds Duration of the latest sweeper pass."
+    );
+    let _ = writeln!(out, "# TYPE vigil_sweep_last_duration_seconds gauge");
+    let _ = writeln!(
+        out,
+        "vigil_sweep_last_duration_seconds {:.6}",
+        get(&m.sweep_micros_last) as f64 / 1e6
+    );
+
+    let _ = writeln!(
+        out,
+        "# HELP vigil_login_failures_total Failed sign-ins (wrong credentials or throttled)."
+    );
+    let _ = writeln!(out, "# TYPE vigil_login_failures_total counter");
+    let _ = writeln!(out, "vigil_login_failures_total {}", get(&m.login_failures));
+
+    let _ = writeln!(
+        out,
+        "# HELP vigil_password_hash_queue Password hashes waiting for a slot."
+    );
+    let _ = writeln!(out, "# TYPE vigil_password_hash_queue gauge");
+    let _ = writeln!(out, "vigil_password_hash_queue {}", state.hasher.waiting());
+
+    let _ = writeln!(
+        out,
+        "# HELP vigil_activity_writes_total Last-activity writes this process made (coalesced)."
+    );
+    let _ = writeln!(out, "# TYPE vigil_activity_writes_total counter");
+    let _ = writeln!(
+        out,
+        "vigil_activity_writes_total {}",
+        state.activity.writes()
+    );
+
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(out))
+}
