@@ -156,13 +156,22 @@ fn test(args: &[String]) -> Result {
     let console = build_console()?;
     ensure_chromium()?;
 
-    step("tests (API, policy, units)");
+    // Fail early, before minutes of tests, if PostgreSQL cannot be had.
+    let postgres = ensure_postgres()?;
+    step("tests (API on SQLite, policy, units)");
     let mut tests = cargo();
-    tests.args(["test", "--workspace", "--", "--skip", "browser::"]);
+    tests.args([
+        "test",
+        "--workspace",
+        "--",
+        "--skip",
+        "browser::",
+        "--skip",
+        "postgres_only::",
+    ]);
     let (mut passed, mut failed) = counted(tests, "tests")?;
 
     // The same API suite again, on PostgreSQL (each test its own database).
-    let postgres = ensure_postgres()?;
     step("API tests on PostgreSQL");
     let mut pg = cargo();
     pg.args([

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod edge;
 mod helpers;
+mod postgres_only;
 mod replicas;
 mod routing;
 mod session;
