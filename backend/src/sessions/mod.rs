@@ -293,18 +293,26 @@ pub struct Peek(pub Current);
 #[derive(Debug)]
 pub struct SecurityAdmin(pub Current);
 
+/// The one extraction path: authenticate in `mode`, then let `accept`
+/// decide (and wrap) the session.
+fn extract<T: 'static>(
+    req: &HttpRequest,
+    mode: Mode,
+    accept: fn(Current) -> Result<T, ApiError>,
+) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+    let req = req.clone();
+    Box::pin(async move {
+        let state = state_of(&req)?;
+        accept(authenticate(&req, &state, mode).await?)
+    })
+}
+
 impl FromRequest for Authenticated {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = state_of(&req)?;
-            authenticate(&req, &state, Mode::Request)
-                .await
-                .map(Authenticated)
-        })
+        extract(req, Mode::Request, |c| Ok(Authenticated(c)))
     }
 }
 
@@ -313,11 +321,7 @@ impl FromRequest for Peek {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = state_of(&req)?;
-            authenticate(&req, &state, Mode::Peek).await.map(Peek)
-        })
+        extract(req, Mode::Peek, |c| Ok(Peek(c)))
     }
 }
 
@@ -326,12 +330,9 @@ impl FromRequest for SecurityAdmin {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = state_of(&req)?;
-            let current = authenticate(&req, &state, Mode::Request).await?;
-            if current.can_manage_security() {
-                Ok(SecurityAdmin(current))
+        extract(req, Mode::Request, |c| {
+            if c.can_manage_security() {
+                Ok(SecurityAdmin(c))
             } else {
                 Err(ApiError::Forbidden(
                     "this needs the manage_security permission",
