@@ -63,7 +63,7 @@ pub async fn seed_demo(
     for _ in DEMO_PEOPLE {
         hashes.push(hasher.hash(Password::new(password.clone())).await?);
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let account_id = accounts::create_account(&mut tx, "demo", "Demo Support", now).await?;
     let mut ids = Vec::new();
     for ((email, name, role), hash) in DEMO_PEOPLE.iter().zip(&hashes) {
@@ -174,7 +174,7 @@ pub async fn create_account(
         bail!("an account named {:?} already exists", slug.as_str());
     }
     let hash = hasher.hash(Password::new(password)).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let account_id = accounts::create_account(&mut tx, slug.as_str(), name, now).await?;
     let admin = NewUser {
         email: email.as_str(),

@@ -53,7 +53,7 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
     loop {
         let batch = candidates(state, now).await?;
         let full = batch.len() as i64 == BATCH;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin_write().await?;
         let mut ended_ids = Vec::new();
         for c in &batch {
             let Ok(settings) = settings_store::parse(&c.settings) else {

@@ -84,7 +84,7 @@ async fn revoke(
     targets: &[Target],
 ) -> Result<u64, ApiError> {
     let now = state.clock.now();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let mut revoked = 0;
     for t in targets {
         let ending = Ending {

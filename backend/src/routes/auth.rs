@@ -160,7 +160,7 @@ async fn start_session(
     ip: &str,
     user_agent: Option<String>,
 ) -> Result<(Current, Option<i64>), ApiError> {
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let stored = settings_store::load(&mut tx, account_id).await?;
     let audience = user.role.audience();
     let policy = stored.settings.policy(audience);
@@ -238,7 +238,7 @@ async fn start_session(
 /// `POST /api/auth/logout`: ends the session on the server and clears the cookie.
 pub async fn logout(state: web::Data<AppState>, Peek(s): Peek) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     end::end_session(&mut tx, &s.ending(), Cause::LoggedOut, &s.user.email, now).await?;
     tx.commit().await?;
     state.activity.forget(&s.session_id);

@@ -50,7 +50,7 @@ pub async fn set_availability(
 ) -> Result<HttpResponse, ApiError> {
     team_member(&s)?;
     let now = state.clock.now();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let changed = sqlx::query("UPDATE users SET available = $1 WHERE id = $2 AND available <> $1")
         .bind(body.available)
         .bind(s.user.id)

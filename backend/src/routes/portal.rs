@@ -48,7 +48,7 @@ pub async fn create(
         )));
     }
     let now = state.clock.now();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let assignee = routing::least_loaded_agent(&mut tx, s.account_id, None).await?;
     let conversation =
         conversations::open(&mut tx, s.account_id, s.user.id, subject, assignee, now).await?;

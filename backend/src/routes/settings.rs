@@ -63,7 +63,7 @@ pub async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let update = checked(&state, &bytes)?;
     let now = state.clock.now();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let before = settings_store::load(&mut tx, s.account_id).await?;
     if before.version != update.version {
         return Err(ApiError::VersionConflict {

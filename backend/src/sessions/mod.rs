@@ -238,7 +238,7 @@ async fn authenticate(
     let evaluation = evaluate(current.policy(), current.times(), now);
     if let Verdict::Expired(reason) = evaluation.verdict {
         let cause = Cause::from(reason);
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin_write().await?;
         let ended =
             end::end_session(&mut tx, &current.ending(), cause, crate::audit::SYSTEM, now).await?;
         tx.commit().await?;

@@ -254,3 +254,39 @@ async fn control_characters_in_sign_in_fields_get_the_uniform_401() {
         assert_eq!(body["error"], "invalid_credentials");
     }
 }
+
+#[tokio::test]
+async fn concurrent_sign_ins_and_requests_all_succeed() {
+    let app = spawn_app().await;
+    let logins = (0..24).map(|i| {
+        let email = [
+            "agent1@demo.test",
+            "agent2@demo.test",
+            "requester@demo.test",
+        ][i % 3];
+        app.post_login(
+            json!({"account": "demo", "email": email, "password": PASSWORD, "remember_me": true}),
+        )
+    });
+    let results = futures_util::future::join_all(logins).await;
+    for res in &results {
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let sessions: Vec<_> = results
+        .iter()
+        .map(|r| crate::helpers::Session {
+            token: cookie_token(r).unwrap(),
+        })
+        .collect();
+    let checks = sessions
+        .iter()
+        .map(|s| app.post("/api/session/activity", s, json!({"source": "input"})));
+    for res in futures_util::future::join_all(checks).await {
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL")
+            .await,
+        24
+    );
+}
