@@ -65,6 +65,47 @@ pub async fn record(
     Ok(())
 }
 
+/// Writes many events with one statement, inside the caller's transaction.
+pub async fn record_many(
+    conn: &mut AnyConnection,
+    at: OffsetDateTime,
+    events: &[Event<'_>],
+) -> sqlx::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..events.len())
+        .map(|i| {
+            let b = i * 6;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO audit_log (account_id, at, actor, action, target, details) VALUES {}",
+        rows.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for e in events {
+        q = q
+            .bind(e.account_id)
+            .bind(to_ms(at))
+            .bind(e.actor)
+            .bind(e.action)
+            .bind(e.target.clone())
+            .bind(e.details.to_string());
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
 /// Entries of an account, newest first, older than `before` when given.
 pub async fn list(
     db: &Db,

@@ -9,16 +9,17 @@
 //! transaction per batch: ending, availability, reroutes and audit entries
 //! commit together or not at all.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sqlx::Row;
 use time::OffsetDateTime;
 use vigil_policy::api::Role;
-use vigil_policy::{evaluate, Audience, SessionTimes, Verdict};
+use vigil_policy::{evaluate, Audience, SecuritySettings, SessionTimes, Verdict};
 
 use crate::audit::SYSTEM;
 use crate::db::{get_bool, get_time, to_ms};
-use crate::sessions::end::{end_session, Cause, Ending};
+use crate::sessions::end::{end_sessions, Cause, Ending};
 use crate::settings_store;
 use crate::state::AppState;
 
@@ -53,10 +54,14 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
     loop {
         let batch = candidates(state, now).await?;
         let full = batch.len() as i64 == BATCH;
-        let mut tx = state.db.begin_write().await?;
-        let mut ended_ids = Vec::new();
+        let mut settings_of: HashMap<i64, Option<SecuritySettings>> = HashMap::new();
+        let mut expired: Vec<(Ending<'_>, Cause)> = Vec::new();
+        let mut refreshed: Vec<(&str, i64)> = Vec::new();
         for c in &batch {
-            let Ok(settings) = settings_store::parse(&c.settings) else {
+            let settings = settings_of
+                .entry(c.account_id)
+                .or_insert_with(|| settings_store::parse(&c.settings).ok());
+            let Some(settings) = settings else {
                 tracing::error!(
                     account = c.account_id,
                     "unreadable settings; session left for the next pass"
@@ -69,38 +74,41 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
                 .effective_last_activity(&c.id, times.last_activity_at);
             let e = evaluate(settings.policy(c.audience), times, now);
             match e.verdict {
-                Verdict::Expired(reason) => {
-                    let ending = Ending {
+                Verdict::Expired(reason) => expired.push((
+                    Ending {
                         session_id: &c.id,
                         account_id: c.account_id,
                         user_id: c.user_id,
                         email: &c.email,
                         role: c.role,
-                    };
-                    let cause = Cause::from(reason);
-                    if end_session(&mut tx, &ending, cause, SYSTEM, now).await? {
-                        state.metrics.ended(cause.metric(), 1);
-                        report.ended += 1;
-                        ended_ids.push(c.id.clone());
-                    }
-                }
-                _ => {
-                    // Not expired after all (activity not yet written, or an
-                    // index entry from before a settings change): fix the entry.
-                    sqlx::query(
-                        "UPDATE sessions SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL",
-                    )
-                    .bind(to_ms(e.ends_at))
-                    .bind(&c.id)
-                    .execute(&mut *tx)
-                    .await?;
-                    report.refreshed += 1;
-                }
+                    },
+                    Cause::from(reason),
+                )),
+                // Not expired after all (activity not yet written, or an
+                // index entry from before a settings change): fix the entry.
+                _ => refreshed.push((&c.id, to_ms(e.ends_at))),
             }
         }
+        let mut tx = state.db.begin_write().await?;
+        let ended = end_sessions(&mut tx, &expired, SYSTEM, now).await?;
+        for (id, ends_at) in &refreshed {
+            sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL")
+                .bind(*ends_at)
+                .bind(*id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        for id in ended_ids {
-            state.activity.forget(&id);
+        let ended_set: std::collections::HashSet<&str> = ended.iter().map(String::as_str).collect();
+        for (s, cause) in &expired {
+            if ended_set.contains(s.session_id) {
+                state.metrics.ended(cause.metric(), 1);
+            }
+        }
+        report.ended += ended.len() as u64;
+        report.refreshed += refreshed.len() as u64;
+        for id in &ended {
+            state.activity.forget(id);
         }
         if !full {
             break;

@@ -1,0 +1,147 @@
+//! P5: how long one sweeper pass takes to end the expired sessions among
+//! many live ones, on SQLite and (when reachable) PostgreSQL. Prints a
+//! Markdown table; `cargo xtask bench` appends it to bench/RESULTS.md.
+//!
+//! Run: `cargo bench -p vigil-server --bench sweep` (release build).
+//! `VIGIL_BENCH_POSTGRES_URL` names a server to create a scratch database
+//! on (default postgres://postgres:postgres@127.0.0.1:5432/postgres).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use sqlx::{Connection, Executor};
+use time::macros::datetime;
+use time::OffsetDateTime;
+use vigil_server::auth::password::Hasher;
+use vigil_server::clock::ManualClock;
+use vigil_server::config::{Config, RawSettings};
+use vigil_server::db::{to_ms, Db};
+use vigil_server::sessions::activity::ActivityTracker;
+use vigil_server::state::AppState;
+use vigil_server::sweeper::sweep_once;
+
+const NOW: OffsetDateTime = datetime!(2026-01-05 09:00 UTC);
+
+async fn state(url: &str) -> AppState {
+    let config = Config::from_raw(&RawSettings {
+        database_url: Some(url.to_owned()),
+        ..RawSettings::default()
+    })
+    .unwrap();
+    let db = Db::connect(&config.database_url, config.dialect)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    AppState {
+        db,
+        clock: Arc::new(ManualClock::new(NOW)),
+        hasher: Hasher::new(1).await.unwrap(),
+        activity: ActivityTracker::new(config.activity_write_secs),
+        metrics: Arc::default(),
+        config: Arc::new(config),
+    }
+}
+
+/// An account with one requester, and `live + expired` sessions of theirs:
+/// `expired` of them idle since 9 hours (past the default 8 h), the rest
+/// active a minute ago.
+async fn fill(state: &AppState, live: usize, expired: usize) {
+    let mut tx = state.db.begin_write().await.unwrap();
+    let account = vigil_server::accounts::create_account(&mut tx, "bench", "Bench", NOW)
+        .await
+        .unwrap();
+    let user = vigil_server::accounts::create_user(
+        &mut tx,
+        account,
+        &vigil_server::accounts::NewUser {
+            email: "r@bench.test",
+            display_name: "R",
+            role: vigil_policy::api::Role::Requester,
+            password_hash: "not-a-hash",
+            available: false,
+            auto_assign: false,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let now = to_ms(NOW);
+    let mut rows = Vec::new();
+    for i in 0..live + expired {
+        let (last, created) = if i < expired {
+            (now - 9 * 3_600_000, now - 10 * 3_600_000)
+        } else {
+            (now - 60_000, now - 3_600_000)
+        };
+        let expires = last + 8 * 3_600_000;
+        rows.push(format!(
+            "('{i:032x}', '{i:064x}', {account}, {user}, 'requesters', {f}, {created}, {last}, {expires}, NULL, NULL, NULL, NULL)",
+            f = if state.db.dialect == vigil_server::db::Dialect::Sqlite { "0" } else { "FALSE" },
+        ));
+        if rows.len() == 1000 || i + 1 == live + expired {
+            let sql = format!(
+                "INSERT INTO sessions (id, token_hash, account_id, user_id, audience, persistent, created_at, \
+                 last_activity_at, expires_at, ended_at, end_reason, ip, user_agent) VALUES {}",
+                rows.join(", ")
+            );
+            tx.execute(sql.as_str()).await.unwrap();
+            rows.clear();
+        }
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn postgres_db(n: usize) -> Option<String> {
+    let admin = std::env::var("VIGIL_BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.ok()?;
+    let name = format!("vigil_bench_sweep_{n}");
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .ok()?;
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .ok()?;
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Some(format!("{base}/{name}"))
+}
+
+#[tokio::main]
+async fn main() {
+    let cases = [(100_000, 10_000), (20_000, 10_000), (100_000, 1_000)];
+    println!("| database | live | expired | ended | sweep time |");
+    println!("|---|---:|---:|---:|---:|");
+    let dir = tempfile::tempdir().unwrap();
+    for (n, (live, expired)) in cases.iter().enumerate() {
+        let mut urls = vec![(
+            "SQLite",
+            format!(
+                "sqlite://{}",
+                dir.path().join(format!("sweep{n}.db")).display()
+            ),
+        )];
+        if let Some(pg) = postgres_db(n).await {
+            urls.push(("PostgreSQL", pg));
+        }
+        for (name, url) in urls {
+            let state = state(&url).await;
+            fill(&state, *live, *expired).await;
+            let started = Instant::now();
+            let report = sweep_once(&state).await.unwrap();
+            let took = started.elapsed();
+            assert_eq!(
+                report.ended as usize, *expired,
+                "{name}: every expired session ended"
+            );
+            println!(
+                "| {name} | {live} | {expired} | {} | {:.0} ms |",
+                report.ended,
+                took.as_secs_f64() * 1000.0
+            );
+            state.db.pool.close().await;
+        }
+    }
+}
