@@ -12,15 +12,18 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-type Result<T = ()> = std::result::Result<T, String>;
+mod bench;
+
+pub(crate) type Result<T = ()> = std::result::Result<T, String>;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask run [--release] | test");
+            eprintln!("usage: cargo xtask run [--release] | test | bench");
             return ExitCode::from(2);
         }
     };
@@ -33,24 +36,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn step(what: &str) {
+pub(crate) fn step(what: &str) {
     println!("==> {what}");
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut c = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(root());
     c
 }
 
-fn status(mut c: Command, what: &str) -> Result {
+pub(crate) fn status(mut c: Command, what: &str) -> Result {
     let s = c
         .status()
         .map_err(|e| format!("{what}: could not start: {e}"))?;
@@ -346,7 +349,7 @@ const CONSOLE_BUDGET_BYTES: u64 = 250 * 1024;
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
 
-fn have(program: &str, arg: &str) -> Option<String> {
+pub(crate) fn have(program: &str, arg: &str) -> Option<String> {
     let mut c = Command::new(program);
     c.arg(arg);
     output(c)
@@ -530,7 +533,7 @@ fn ensure_chromium() -> Result {
 /// The PostgreSQL server the tests use: `VIGIL_TEST_POSTGRES_URL`, else the
 /// local one on 127.0.0.1:5432, started when installed but stopped, and
 /// installed from Debian's packages when missing.
-fn ensure_postgres() -> Result<String> {
+pub(crate) fn ensure_postgres() -> Result<String> {
     if let Ok(url) = env::var("VIGIL_TEST_POSTGRES_URL") {
         return Ok(url);
     }

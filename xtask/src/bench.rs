@@ -1,0 +1,594 @@
+//! `cargo xtask bench`: P1 to P5 on this machine, printed and appended to
+//! bench/RESULTS.md with the machine's description. Load comes from wrk
+//! (Debian's package) on loopback; every request loop is bounded in time.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::{cargo, ensure_postgres, have, root, status, step, Result};
+
+const PASSWORD: &str = "bench-password-1";
+const VIGIL_PORT: u16 = 18_480;
+const BASELINE_PORT: u16 = 18_490;
+const SECONDS: u32 = 10;
+
+/// What wrk measured.
+#[derive(Debug, Clone, Copy, Default)]
+struct Load {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn parse_ms(v: &str) -> f64 {
+    let v = v.trim();
+    let (num, factor) = if let Some(n) = v.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (v, 1.0)
+    };
+    num.trim().parse::<f64>().unwrap_or(f64::NAN) * factor
+}
+
+fn parse_wrk(out: &str) -> Load {
+    let mut load = Load::default();
+    for line in out.lines().map(str::trim) {
+        if let Some(v) = line.strip_prefix("Requests/sec:") {
+            load.rps = v.trim().parse().unwrap_or(0.0);
+        } else if let Some(v) = line.strip_prefix("50%") {
+            load.p50_ms = parse_ms(v);
+        } else if let Some(v) = line.strip_prefix("99%") {
+            load.p99_ms = parse_ms(v);
+        } else if let Some(v) = line.strip_prefix("Non-2xx or 3xx responses:") {
+            load.errors += v.trim().parse::<u64>().unwrap_or(0);
+        } else if line.starts_with("Socket errors:") {
+            load.errors += line
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+    }
+    load
+}
+
+/// Runs wrk for `secs` against `url` with extra arguments.
+fn wrk(url: &str, connections: u32, secs: u32, extra: &[&str]) -> Result<Load> {
+    let mut c = Command::new("wrk");
+    c.args([
+        "-t1",
+        &format!("-c{connections}"),
+        &format!("-d{secs}s"),
+        "--latency",
+    ])
+    .args(extra)
+    .arg(url);
+    let out = c.output().map_err(|e| format!("wrk: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "wrk failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(parse_wrk(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// A minimal HTTP/1.1 exchange: status, headers, body.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<(u16, String, String)> {
+    let mut s =
+        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect :{port}: {e}"))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        let _ = write!(req, "{k}: {v}\r\n");
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).map_err(|e| e.to_string())?;
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((code, head.to_owned(), body.to_owned()))
+}
+
+fn cookie(head: &str, name: &str) -> Option<String> {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, v)| {
+            v.trim()
+                .strip_prefix(&format!("{name}="))
+                .map(|r| r.split(';').next().unwrap_or("").to_owned())
+        })
+}
+
+fn wait_healthy(port: u16, child: &mut Child) -> Result {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Err(format!("the server on :{port} exited ({s})"));
+        }
+        if matches!(http(port, "GET", "/healthz", &[], ""), Ok((200, _, _))) {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("the server on :{port} did not come up"))
+}
+
+/// Kills the child when dropped, so no server outlives the bench.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn vigil_login(email: &str) -> Result<String> {
+    let body =
+        format!("{{\"account\":\"demo\",\"email\":\"{email}\",\"password\":\"{PASSWORD}\"}}");
+    let (code, head, text) = http(
+        VIGIL_PORT,
+        "POST",
+        "/api/auth/login",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Vigil-Request", "1"),
+        ],
+        &body,
+    )?;
+    if code != 200 {
+        return Err(format!("sign-in answered {code}: {text}"));
+    }
+    cookie(&head, "__Host-vigil").ok_or_else(|| "sign-in set no cookie".to_owned())
+}
+
+fn metric(name: &str) -> Result<f64> {
+    let (_, _, text) = http(VIGIL_PORT, "GET", "/metrics", &[], "")?;
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .map(|v| v.trim().parse::<f64>().unwrap_or(0.0))
+        })
+        .ok_or_else(|| format!("/metrics has no {name}"))
+}
+
+struct DbRun {
+    p1_health: Load,
+    p1_session: Load,
+    p3_writes_per_session_minute: f64,
+    p3_interval_secs: u64,
+    p3_sessions: usize,
+    p4_session: Load,
+    p4_logins: Load,
+}
+
+fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Result<DbRun> {
+    step(&format!("P1, P3, P4 on {name}"));
+    let env = |c: &mut Command| {
+        c.env("VIGIL_DATABASE_URL", url)
+            .env("VIGIL_LISTEN", format!("127.0.0.1:{VIGIL_PORT}"))
+            .env("VIGIL_STATIC_DIR", scratch.join("no-console"))
+            .env("RUST_LOG", "warn");
+    };
+    let mut seed = Command::new(binary);
+    env(&mut seed);
+    seed.args(["seed-demo", "--password", PASSWORD])
+        .stdout(Stdio::null());
+    status(seed, "vigil seed-demo")?;
+    let mut serve = Command::new(binary);
+    env(&mut serve);
+    serve
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut server = Running(serve.spawn().map_err(|e| format!("vigil serve: {e}"))?);
+    wait_healthy(VIGIL_PORT, &mut server.0)?;
+    let base = format!("http://127.0.0.1:{VIGIL_PORT}");
+
+    // P1: the session check against the floor, same server, same run.
+    let token = vigil_login("agent1@demo.test")?;
+    let cookie_header = format!("Cookie: __Host-vigil={token}");
+    let p1_health = wrk(&format!("{base}/healthz"), 32, SECONDS, &[])?;
+    let p1_session = wrk(
+        &format!("{base}/api/session"),
+        32,
+        SECONDS,
+        &["-H", &cookie_header],
+    )?;
+
+    // P3: writes per session per minute with many sessions under steady load.
+    let sessions = 40;
+    let mut tokens = Vec::new();
+    for i in 0..sessions {
+        tokens.push(vigil_login(
+            [
+                "agent1@demo.test",
+                "agent2@demo.test",
+                "requester@demo.test",
+            ][i % 3],
+        )?);
+    }
+    let lua = scratch.join("rotate.lua");
+    let list = tokens
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    fs::write(
+        &lua,
+        format!(
+            "local tokens = {{{list}}}\nlocal i = 0\nrequest = function()\n  i = i % #tokens + 1\n  return wrk.format(\"GET\", \"/api/session\", {{[\"Cookie\"] = \"__Host-vigil=\" .. tokens[i]}})\nend\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let before = metric("vigil_activity_writes_total")?;
+    let p3_secs = 30;
+    let lua_arg = lua.display().to_string();
+    wrk(
+        &format!("{base}/api/session"),
+        16,
+        p3_secs,
+        &["-s", &lua_arg],
+    )?;
+    let after = metric("vigil_activity_writes_total")?;
+    let p3 = (after - before) / sessions as f64 / (f64::from(p3_secs) / 60.0);
+
+    // P4: a flood of 64 concurrent sign-ins while the session check runs.
+    let login_lua = scratch.join("login.lua");
+    fs::write(
+        &login_lua,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = '{{\"account\":\"demo\",\"email\":\"agent2@demo.test\",\"password\":\"{PASSWORD}\"}}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"X-Vigil-Request\"] = \"1\"\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let login_arg = login_lua.display().to_string();
+    let flood_url = format!("{base}/api/auth/login");
+    let flood = thread::spawn(move || {
+        wrk(
+            &flood_url,
+            64,
+            SECONDS + 2,
+            &["-s", &login_arg, "--timeout", "30s"],
+        )
+    });
+    thread::sleep(Duration::from_secs(1));
+    let p4_session = wrk(
+        &format!("{base}/api/session"),
+        16,
+        SECONDS,
+        &["-H", &cookie_header],
+    )?;
+    let p4_logins = flood
+        .join()
+        .map_err(|_| "the sign-in flood panicked".to_owned())??;
+    drop(server);
+    Ok(DbRun {
+        p1_health,
+        p1_session,
+        p3_writes_per_session_minute: p3,
+        p3_interval_secs: 15,
+        p3_sessions: sessions,
+        p4_session,
+        p4_logins,
+    })
+}
+
+fn run_baseline(scratch: &Path) -> Result<(Load, Load)> {
+    step("P2: actix-session + Redis baseline");
+    let binary = root()
+        .join("target")
+        .join("release")
+        .join("session-baseline");
+    let mut server = Running(
+        Command::new(&binary)
+            .args([
+                format!("127.0.0.1:{BASELINE_PORT}"),
+                "redis://127.0.0.1:6379".to_owned(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", binary.display()))?,
+    );
+    wait_healthy(BASELINE_PORT, &mut server.0)?;
+    let (code, head, _) = http(BASELINE_PORT, "POST", "/login", &[], "")?;
+    let id = cookie(&head, "id")
+        .ok_or_else(|| format!("baseline login answered {code} without a cookie"))?;
+    let base = format!("http://127.0.0.1:{BASELINE_PORT}");
+    let health = wrk(&format!("{base}/healthz"), 32, SECONDS, &[])?;
+    let session = wrk(
+        &format!("{base}/session"),
+        32,
+        SECONDS,
+        &["-H", &format!("Cookie: id={id}")],
+    )?;
+    let _ = scratch;
+    Ok((health, session))
+}
+
+fn ensure_tools() -> Result {
+    let apt = |pkgs: &[&str], what: &str| -> Result {
+        if have("apt-get", "--version").is_none() {
+            return Err(format!("{what} is needed: install {}", pkgs.join(" ")));
+        }
+        step(&format!("installing {} (apt-get)", pkgs.join(" ")));
+        let mut c = Command::new("apt-get");
+        c.args(["install", "-y", "-qq"])
+            .args(pkgs)
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        if status(c, "apt-get install").is_err() {
+            let mut u = Command::new("apt-get");
+            u.args(["update", "-qq"]);
+            status(u, "apt-get update")?;
+            let mut c = Command::new("apt-get");
+            c.args(["install", "-y", "-qq"])
+                .args(pkgs)
+                .env("DEBIAN_FRONTEND", "noninteractive");
+            status(c, "apt-get install")?;
+        }
+        Ok(())
+    };
+    if have("wrk", "--version").is_none() && Command::new("wrk").output().is_err() {
+        apt(&["wrk"], "wrk")?;
+    }
+    let redis_up = TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], 6379)),
+        Duration::from_secs(1),
+    )
+    .is_ok();
+    if !redis_up {
+        if have("redis-server", "--version").is_none() {
+            apt(&["redis-server"], "Redis (for P2)")?;
+        }
+        step("starting Redis");
+        let mut c = Command::new("redis-server");
+        c.args([
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        status(c, "redis-server")?;
+        thread::sleep(Duration::from_millis(500));
+    }
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<u64>().ok())
+                    .unwrap_or(0)
+            })
+        })
+        .map_or("?".into(), |kb| {
+            format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0)
+        });
+    let date = Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map_or(String::new(), |o| {
+            String::from_utf8_lossy(&o.stdout).trim().to_owned()
+        });
+    format!("{date}; {cpu}, {cores} cores, {mem} RAM; load from wrk -t1 on loopback, server and load on the same machine")
+}
+
+fn row_load(l: &Load) -> String {
+    format!(
+        "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms{}",
+        l.rps,
+        l.p50_ms,
+        l.p99_ms,
+        if l.errors > 0 {
+            format!(", {} errors", l.errors)
+        } else {
+            String::new()
+        }
+    )
+}
+
+fn goal(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+/// `cargo xtask bench`.
+pub fn run(args: &[String]) -> Result {
+    if let Some(extra) = args.first() {
+        return Err(format!("unknown option {extra:?} for `cargo xtask bench`"));
+    }
+    ensure_tools()?;
+    let postgres = ensure_postgres()?;
+    step("building vigil and the baseline (release)");
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "vigil-server", "--bin", "vigil"]);
+    status(build, "building vigil")?;
+    let mut base = cargo();
+    base.args([
+        "build",
+        "--release",
+        "--manifest-path",
+        "bench/baseline/Cargo.toml",
+        "--target-dir",
+        "target",
+    ]);
+    status(base, "building the baseline")?;
+    let binary = root().join("target").join("release").join("vigil");
+    let scratch = root().join("target").join("xtask").join("bench");
+    let _ = fs::remove_dir_all(&scratch);
+    fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+
+    let sqlite = run_vigil(
+        &binary,
+        "SQLite",
+        &format!("sqlite://{}", scratch.join("bench.db").display()),
+        &scratch,
+    )?;
+    // A scratch PostgreSQL database, made afresh.
+    let pg_url = {
+        let base = postgres
+            .rsplit_once('/')
+            .map_or(postgres.as_str(), |(b, _)| b)
+            .to_owned();
+        let mut c = Command::new("psql");
+        c.arg(&postgres).args([
+            "-qc",
+            "DROP DATABASE IF EXISTS vigil_bench WITH (FORCE)",
+            "-c",
+            "CREATE DATABASE vigil_bench",
+        ]);
+        status(c, "creating the vigil_bench database (psql)")?;
+        format!("{base}/vigil_bench")
+    };
+    let pg = run_vigil(&binary, "PostgreSQL", &pg_url, &scratch)?;
+    let (base_health, base_session) = run_baseline(&scratch)?;
+
+    step("P5: the sweeper (cargo bench -p vigil-server --bench sweep)");
+    let p5 = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root())
+        .args(["bench", "-q", "-p", "vigil-server", "--bench", "sweep"])
+        .env("VIGIL_BENCH_POSTGRES_URL", &postgres)
+        .output()
+        .map_err(|e| format!("cargo bench: {e}"))?;
+    if !p5.status.success() {
+        return Err(format!(
+            "the sweeper bench failed: {}",
+            String::from_utf8_lossy(&p5.stderr)
+        ));
+    }
+    let p5_table: String = String::from_utf8_lossy(&p5.stdout)
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .collect::<Vec<_>>()
+        .join("\n");
+
+    let mut md = String::new();
+    let _ = writeln!(md, "\n## Run of {}\n", machine());
+    let _ = writeln!(
+        md,
+        "Command: `cargo xtask bench` (release build; each load {SECONDS} s, P3 30 s).\n"
+    );
+    let _ = writeln!(md, "| | SQLite | PostgreSQL | goal |");
+    let _ = writeln!(md, "|---|---|---|---|");
+    let ratio = |r: &DbRun| r.p1_session.rps / r.p1_health.rps.max(1.0);
+    let _ = writeln!(
+        md,
+        "| P1 `GET /healthz` (32 conns) | {} | {} | |",
+        row_load(&sqlite.p1_health),
+        row_load(&pg.p1_health)
+    );
+    let _ = writeln!(
+        md,
+        "| P1 `GET /api/session` (32 conns) | {} | {} | |",
+        row_load(&sqlite.p1_session),
+        row_load(&pg.p1_session)
+    );
+    let _ = writeln!(
+        md,
+        "| P1 throughput ratio session / healthz | {:.2} | {:.2} | >= 0.8: {} / {} |",
+        ratio(&sqlite),
+        ratio(&pg),
+        goal(ratio(&sqlite) >= 0.8),
+        goal(ratio(&pg) >= 0.8)
+    );
+    let _ = writeln!(
+        md,
+        "| P3 activity writes per session per minute ({} sessions, write interval {} s, so at most {:.0}) | {:.2} | {:.2} | <= {:.0}: {} / {} |",
+        sqlite.p3_sessions,
+        sqlite.p3_interval_secs,
+        60.0 / sqlite.p3_interval_secs as f64,
+        sqlite.p3_writes_per_session_minute,
+        pg.p3_writes_per_session_minute,
+        60.0 / pg.p3_interval_secs as f64,
+        goal(sqlite.p3_writes_per_session_minute <= 60.0 / sqlite.p3_interval_secs as f64 + 0.5),
+        goal(pg.p3_writes_per_session_minute <= 60.0 / pg.p3_interval_secs as f64 + 0.5)
+    );
+    let _ = writeln!(md, "| P4 `GET /api/session` during 64 concurrent sign-ins (16 conns) | {} | {} | p99 < 50 ms: {} / {} |", row_load(&sqlite.p4_session), row_load(&pg.p4_session), goal(sqlite.p4_session.p99_ms < 50.0), goal(pg.p4_session.p99_ms < 50.0));
+    let _ = writeln!(
+        md,
+        "| P4 the sign-ins themselves (argon2id, 64 conns) | {} | {} | |",
+        row_load(&sqlite.p4_logins),
+        row_load(&pg.p4_logins)
+    );
+    let _ = writeln!(md, "\nP2, the same check with actix-session and its Redis store (bench/baseline), same machine, same load:\n");
+    let _ = writeln!(
+        md,
+        "| | baseline (actix-session + Redis) | Vigil on SQLite | Vigil on PostgreSQL | goal |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "| `GET /healthz` | {} | {} | {} | |",
+        row_load(&base_health),
+        row_load(&sqlite.p1_health),
+        row_load(&pg.p1_health)
+    );
+    let _ = writeln!(
+        md,
+        "| session check | {} | {} | {} | Vigil at least as fast: {} / {} |",
+        row_load(&base_session),
+        row_load(&sqlite.p1_session),
+        row_load(&pg.p1_session),
+        goal(sqlite.p1_session.rps >= base_session.rps),
+        goal(pg.p1_session.rps >= base_session.rps)
+    );
+    let _ = writeln!(md, "\nP5, one sweeper pass (goal: under 1 s for 100k live / 10k expired, growing with the expired count):\n\n{p5_table}");
+    println!("{md}");
+    let results = root().join("bench").join("RESULTS.md");
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&results)
+        .map_err(|e| format!("{}: {e}", results.display()))?;
+    file.write_all(md.as_bytes()).map_err(|e| e.to_string())?;
+    println!("Appended to {}.", results.display());
+    Ok(())
+}
