@@ -40,6 +40,9 @@ async fn state(url: &str) -> AppState {
         hasher: Hasher::new(1).await.unwrap(),
         activity: ActivityTracker::new(config.activity_write_secs),
         metrics: Arc::default(),
+        sessions: Arc::new(vigil_server::sessions::cache::SessionCache::new(
+            config.session_cache,
+        )),
         config: Arc::new(config),
     }
 }

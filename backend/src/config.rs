@@ -86,6 +86,10 @@ pub struct RawSettings {
     /// Longest gap, in seconds, between writes of a session's last activity.
     #[arg(long, env = "VIGIL_ACTIVITY_WRITE_SECS", global = true)]
     pub activity_write_secs: Option<String>,
+    /// How long, in milliseconds, a checked session may be reused without
+    /// reading the database (0 turns the cache off).
+    #[arg(long, env = "VIGIL_SESSION_CACHE_MS", global = true)]
+    pub session_cache_ms: Option<String>,
     /// How many password hashes may run at once.
     #[arg(long, env = "VIGIL_HASH_CONCURRENCY", global = true)]
     pub hash_concurrency: Option<String>,
@@ -113,6 +117,8 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// Longest gap between writes of a session's last activity, in seconds.
     pub activity_write_secs: u64,
+    /// How long a checked session may be reused without a database read.
+    pub session_cache: Duration,
     /// Concurrent password hashes.
     pub hash_concurrency: usize,
     /// Log format.
@@ -252,6 +258,20 @@ impl Config {
             ));
         }
 
+        let cache_ms = parse_u64(
+            &raw.session_cache_ms,
+            "VIGIL_SESSION_CACHE_MS",
+            "session-cache-ms",
+            500,
+        )?;
+        if cache_ms > 1000 {
+            return Err(bad(
+                "VIGIL_SESSION_CACHE_MS",
+                "session-cache-ms",
+                format!("{cache_ms} is above 1000: revocations must reach every replica within a second"),
+            ));
+        }
+
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hash_concurrency = parse_u64(
             &raw.hash_concurrency,
@@ -288,6 +308,7 @@ impl Config {
             limits: Limits::with_idle_bounds(idle_min, idle_max),
             sweep_interval: Duration::from_secs(sweep),
             activity_write_secs: write,
+            session_cache: Duration::from_millis(cache_ms),
             hash_concurrency: hash_concurrency as usize,
             log_format,
         })

@@ -55,6 +55,9 @@ impl Application {
             hasher,
             activity: ActivityTracker::new(config.activity_write_secs),
             metrics: Arc::default(),
+            sessions: Arc::new(crate::sessions::cache::SessionCache::new(
+                config.session_cache,
+            )),
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.listen)

@@ -23,4 +23,16 @@ pub struct AppState {
     pub activity: ActivityTracker,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Recently checked sessions.
+    pub sessions: Arc<crate::sessions::cache::SessionCache>,
+}
+
+impl AppState {
+    /// Forgets ended sessions in this process: held activity and cache entries.
+    pub fn forget_ended<'a>(&self, ids: impl IntoIterator<Item = &'a str> + Clone) {
+        for id in ids.clone() {
+            self.activity.forget(id);
+        }
+        self.sessions.forget_sessions(ids);
+    }
 }

@@ -107,14 +107,14 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
         }
         report.ended += ended.len() as u64;
         report.refreshed += refreshed.len() as u64;
-        for id in &ended {
-            state.activity.forget(id);
-        }
+        state.forget_ended(ended.iter().map(String::as_str));
         if !full {
             break;
         }
     }
     crate::auth::throttle::prune(&state.db, now).await?;
+    state.sessions.prune();
+    state.activity.prune(now);
     state.metrics.swept(started.elapsed());
     if report.ended > 0 {
         tracing::info!(ended = report.ended, "sweeper ended expired sessions");

@@ -100,9 +100,7 @@ async fn revoke(
     }
     tx.commit().await?;
     state.metrics.ended(crate::metrics::Ended::Revoked, revoked);
-    for t in targets {
-        state.activity.forget(&t.session_id);
-    }
+    state.forget_ended(targets.iter().map(|t| t.session_id.as_str()));
     Ok(revoked)
 }
 

@@ -13,7 +13,7 @@ use crate::db::to_ms;
 use crate::domain::{Email, Slug, MAX_PASSWORD_BYTES};
 use crate::error::ApiError;
 use crate::json::ApiJson;
-use crate::sessions::end::{self, Cause};
+use crate::sessions::end::Cause;
 use crate::sessions::token::{random_hex, SessionToken};
 use crate::sessions::{cookie, permissions, Current, Peek};
 use crate::settings_store;
@@ -238,10 +238,7 @@ async fn start_session(
 /// `POST /api/auth/logout`: ends the session on the server and clears the cookie.
 pub async fn logout(state: web::Data<AppState>, Peek(s): Peek) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    end::end_session(&mut tx, &s.ending(), Cause::LoggedOut, &s.user.email, now).await?;
-    tx.commit().await?;
-    state.activity.forget(&s.session_id);
+    s.end(&state, Cause::LoggedOut, &s.user.email, now).await?;
     tracing::info!(session = %s.session_id, "signed out");
     Ok(HttpResponse::NoContent().cookie(cookie::removal()).finish())
 }

@@ -102,6 +102,7 @@ pub async fn put(
     )
     .await?;
     tx.commit().await?;
+    state.sessions.forget_account(s.account_id);
     tracing::info!(account = s.account_id, version, "security settings updated");
     let stored = settings_store::load_from(&state.db, s.account_id).await?;
     Ok(HttpResponse::Ok()

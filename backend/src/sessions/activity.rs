@@ -63,6 +63,9 @@ pub struct TouchTarget<'a> {
 #[derive(Debug, Clone)]
 pub struct ActivityTracker {
     held: Arc<Mutex<HashMap<String, Held>>>,
+    /// The last activity this process wrote per session: a cached session
+    /// row may be older, and the write decision must not repeat a write.
+    written: Arc<Mutex<HashMap<String, OffsetDateTime>>>,
     interval_secs: u64,
     writes: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -83,6 +86,7 @@ impl ActivityTracker {
     pub fn new(interval_secs: u64) -> Self {
         ActivityTracker {
             held: Arc::new(Mutex::new(HashMap::new())),
+            written: Arc::new(Mutex::new(HashMap::new())),
             interval_secs,
             writes: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         }
@@ -104,25 +108,37 @@ impl ActivityTracker {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The later of the stored last activity and any held one.
+    fn last_written(&self, session_id: &str) -> Option<OffsetDateTime> {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(session_id)
+            .copied()
+    }
+
+    /// The latest of the stored last activity, any written by this process
+    /// since (the stored value may come from a cached row) and any held.
     pub fn effective_last_activity(
         &self,
         session_id: &str,
         stored: OffsetDateTime,
     ) -> OffsetDateTime {
-        match self.lock().get(session_id) {
-            Some(h) if h.at > stored => h.at,
-            _ => stored,
-        }
+        let written = self.last_written(session_id).unwrap_or(stored);
+        let held = self.lock().get(session_id).map_or(stored, |h| h.at);
+        stored.max(written).max(held)
     }
 
     /// Records activity at `now`.
     pub async fn touch(
         &self,
         db: &Db,
-        s: TouchTarget<'_>,
+        mut s: TouchTarget<'_>,
         now: OffsetDateTime,
     ) -> sqlx::Result<Touch> {
+        // The row may come from the session cache: count writes made since.
+        if let Some(w) = self.last_written(s.session_id) {
+            s.stored_last_activity = s.stored_last_activity.max(w);
+        }
         let interval = self.interval_for(s.idle_secs);
         if now - s.stored_last_activity < interval {
             let due = s.stored_last_activity + interval;
@@ -178,9 +194,23 @@ impl ActivityTracker {
         Ok(written)
     }
 
-    /// Drops held activity of an ended session.
+    /// Drops what is held for an ended session.
     pub fn forget(&self, session_id: &str) {
         self.lock().remove(session_id);
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(session_id);
+    }
+
+    /// Forgets write times older than an hour (the cache re-reads rows far
+    /// more often than that).
+    pub fn prune(&self, now: OffsetDateTime) {
+        let cutoff = now - Duration::hours(1);
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, at| *at > cutoff);
     }
 
     /// Writes one session's activity. When the settings changed since the
@@ -243,6 +273,10 @@ impl ActivityTracker {
         if done.rows_affected() == 1 {
             self.writes
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.written
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(session_id.to_owned(), h.at);
             Ok(Touch::Written)
         } else {
             Ok(Touch::Stale)

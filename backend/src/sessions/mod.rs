@@ -7,6 +7,7 @@
 //! the request as activity when the account's rules say it counts.
 
 pub mod activity;
+pub mod cache;
 pub mod cookie;
 pub mod end;
 pub mod token;
@@ -137,6 +138,22 @@ impl Current {
         self.last_activity_at = self.last_activity_at.max(now);
         Ok(())
     }
+
+    /// Ends this session (in a transaction of its own) and forgets it in
+    /// this process's caches.
+    pub async fn end(
+        &self,
+        state: &AppState,
+        cause: Cause,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, ApiError> {
+        let mut tx = state.db.begin_write().await?;
+        let ended = end::end_session(&mut tx, &self.ending(), cause, actor, now).await?;
+        tx.commit().await?;
+        state.forget_ended([self.session_id.as_str()]);
+        Ok(ended)
+    }
 }
 
 /// Permissions implied by a role plus those granted.
@@ -176,17 +193,8 @@ const LOAD_SQL: &str =
     JOIN security_settings ss ON ss.account_id = s.account_id
     WHERE s.token_hash = $1";
 
-async fn authenticate(
-    req: &HttpRequest,
-    state: &AppState,
-    mode: Mode,
-) -> Result<Current, ApiError> {
-    let Some(cookie) = req.cookie(cookie::NAME) else {
-        return Err(ApiError::Unauthenticated(UnauthenticatedReason::Missing));
-    };
-    let Some(token) = SessionToken::from_cookie(cookie.value()) else {
-        return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
-    };
+/// Reads a session with its person and the account's settings.
+async fn load(state: &AppState, token: SessionToken) -> Result<Current, ApiError> {
     let row = sqlx::query(LOAD_SQL)
         .bind(token.hash())
         .fetch_optional(&state.db.pool)
@@ -203,20 +211,16 @@ async fn authenticate(
             .unwrap_or(UnauthenticatedReason::Invalid);
         return Err(ApiError::Unauthenticated(reason));
     }
-
     let role_name: String = row.try_get("role")?;
     let role = Role::parse(&role_name)
         .ok_or_else(|| anyhow::anyhow!("user has unknown role {role_name:?}"))?;
     let audience_name: String = row.try_get("audience")?;
     let audience = Audience::parse(&audience_name)
         .ok_or_else(|| anyhow::anyhow!("session has unknown audience {audience_name:?}"))?;
-    let session_id: String = row.try_get("id")?;
     let stored_last_activity = get_time(&row, "last_activity_at")?;
-    let mut current = Current {
-        last_activity_at: state
-            .activity
-            .effective_last_activity(&session_id, stored_last_activity),
-        session_id,
+    Ok(Current {
+        last_activity_at: stored_last_activity,
+        session_id: row.try_get("id")?,
         token,
         account_id: row.try_get("account_id")?,
         user: UserView {
@@ -232,20 +236,40 @@ async fn authenticate(
         stored_last_activity,
         settings_version: row.try_get("version")?,
         settings: crate::settings_store::parse(&row.try_get::<String, _>("settings")?)?,
+    })
+}
+
+async fn authenticate(
+    req: &HttpRequest,
+    state: &AppState,
+    mode: Mode,
+) -> Result<Current, ApiError> {
+    let Some(cookie) = req.cookie(cookie::NAME) else {
+        return Err(ApiError::Unauthenticated(UnauthenticatedReason::Missing));
     };
+    let Some(token) = SessionToken::from_cookie(cookie.value()) else {
+        return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
+    };
+    let hash = token.hash();
+    let mut current = match state.sessions.get(&hash) {
+        Some(cached) => cached,
+        None => {
+            let loaded = load(state, token).await?;
+            state.sessions.put(hash.clone(), &loaded);
+            loaded
+        }
+    };
+    current.last_activity_at = state
+        .activity
+        .effective_last_activity(&current.session_id, current.stored_last_activity);
 
     let now = state.clock.now();
     let evaluation = evaluate(current.policy(), current.times(), now);
     if let Verdict::Expired(reason) = evaluation.verdict {
         let cause = Cause::from(reason);
-        let mut tx = state.db.begin_write().await?;
-        let ended =
-            end::end_session(&mut tx, &current.ending(), cause, crate::audit::SYSTEM, now).await?;
-        tx.commit().await?;
-        if ended {
+        if current.end(state, cause, crate::audit::SYSTEM, now).await? {
             state.metrics.ended(cause.metric(), 1);
         }
-        state.activity.forget(&current.session_id);
         tracing::info!(session = %current.session_id, reason = reason.as_str(), "session expired at request");
         return Err(ApiError::Unauthenticated(cause.reason()));
     }
@@ -268,6 +292,7 @@ async fn authenticate(
             .execute(&state.db.pool)
             .await?;
         current.persistent = false;
+        state.sessions.update(&hash, |c| c.persistent = false);
         req.extensions_mut()
             .insert(ReissueCookie(cookie::issue(&current.token, None)));
     }
