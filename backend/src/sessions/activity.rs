@@ -135,12 +135,22 @@ impl ActivityTracker {
         mut s: TouchTarget<'_>,
         now: OffsetDateTime,
     ) -> sqlx::Result<Touch> {
-        // The row may come from the session cache: count writes made since.
-        if let Some(w) = self.last_written(s.session_id) {
-            s.stored_last_activity = s.stored_last_activity.max(w);
-        }
         let interval = self.interval_for(s.idle_secs);
-        if now - s.stored_last_activity < interval {
+        // Decide and claim in one step, so that concurrent requests of one
+        // session write once per interval, not once each. The row may come
+        // from the session cache, so writes made since count too.
+        let claimed = {
+            let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(w) = written.get(s.session_id) {
+                s.stored_last_activity = s.stored_last_activity.max(*w);
+            }
+            let due_now = now - s.stored_last_activity >= interval;
+            if due_now {
+                written.insert(s.session_id.to_owned(), now);
+            }
+            due_now
+        };
+        if !claimed {
             let due = s.stored_last_activity + interval;
             let mut held = self.lock();
             let entry = held.entry(s.session_id.to_owned()).or_insert(Held {
@@ -181,9 +191,17 @@ impl ActivityTracker {
                 .filter(|(_, h)| all || h.due <= now)
                 .map(|(id, _)| id.clone())
                 .collect();
-            ids.into_iter()
+            let taken: Vec<(String, Held)> = ids
+                .into_iter()
                 .filter_map(|id| held.remove(&id).map(|h| (id, h)))
-                .collect()
+                .collect();
+            // Claim the writes, so a request racing the flush holds instead.
+            let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, h) in &taken {
+                let w = written.entry(id.clone()).or_insert(h.at);
+                *w = (*w).max(h.at);
+            }
+            taken
         };
         let mut written = 0;
         for (id, h) in &due {
