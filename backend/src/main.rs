@@ -42,6 +42,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             open_database(&config).await?;
+            tracing::info!(database = %vigil_server::db::redact_url(&config.database_url), "migrations applied");
             println!(
                 "Migrations applied to {}.",
                 vigil_server::db::redact_url(&config.database_url)

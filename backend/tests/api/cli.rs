@@ -162,3 +162,24 @@ fn create_account_reads_the_admin_password_from_standard_input() {
         assert!(!err.contains("s3cret"), "the password is never echoed");
     }
 }
+
+#[test]
+fn logs_are_json_lines_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vigil(&dir.path().join("j.db"))
+        .env("VIGIL_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let logs = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = logs.lines().collect();
+    assert!(!lines.is_empty(), "some log lines");
+    for line in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string() && v["fields"].is_object(), "{line}");
+    }
+    assert!(logs.contains("migrations applied"));
+}
