@@ -7,7 +7,6 @@ use vigil_policy::{evaluate, Audience, SessionTimes, Verdict};
 
 use crate::db::{get_bool, get_time};
 use crate::error::ApiError;
-use crate::settings_store;
 use crate::state::AppState;
 
 /// A live session of the account with its effective last activity.
@@ -31,11 +30,14 @@ pub struct LiveRow {
     pub user_agent: Option<String>,
 }
 
-/// Sessions of the account that are live under its current settings, newest first.
-pub async fn live_sessions(state: &AppState, account_id: i64) -> Result<Vec<LiveRow>, ApiError> {
-    let settings = settings_store::load_from(&state.db, account_id)
-        .await?
-        .settings;
+/// Sessions of the account that are live under its current settings, newest
+/// first. `settings` are the account's current settings (the caller's
+/// session carries them).
+pub async fn live_sessions(
+    state: &AppState,
+    account_id: i64,
+    settings: &vigil_policy::SecuritySettings,
+) -> Result<Vec<LiveRow>, ApiError> {
     let rows = sqlx::query(
         "SELECT s.id, s.user_id, s.audience, s.persistent, s.created_at, s.last_activity_at, s.ip, s.user_agent,
                 u.email, u.display_name, u.role

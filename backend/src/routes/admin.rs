@@ -12,7 +12,6 @@ use crate::audit;
 use crate::error::ApiError;
 use crate::sessions::end::{self, Cause, Ending};
 use crate::sessions::SecurityAdmin;
-use crate::settings_store;
 use crate::state::AppState;
 
 /// `GET /api/admin/sessions`.
@@ -20,14 +19,11 @@ pub async fn list_sessions(
     state: web::Data<AppState>,
     SecurityAdmin(s): SecurityAdmin,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = settings_store::load_from(&state.db, s.account_id)
-        .await?
-        .settings;
     let now = state.clock.now();
-    let rows = admin_queries::live_sessions(&state, s.account_id).await?;
+    let rows = admin_queries::live_sessions(&state, s.account_id, &s.settings).await?;
     let out: Vec<_> = rows
         .into_iter()
-        .map(|r| r.summary(&settings, now))
+        .map(|r| r.summary(&s.settings, now))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }

@@ -119,7 +119,7 @@ pub async fn preview(
 ) -> Result<HttpResponse, ApiError> {
     let update = checked(&state, &bytes)?;
     let now = state.clock.now();
-    let sessions = live_sessions(&state, s.account_id).await?;
+    let sessions = live_sessions(&state, s.account_id, &s.settings).await?;
     let impact = |audience: Audience, settings: &SecuritySettings| {
         let mut out = Impact {
             end_now: 0,
