@@ -3,7 +3,6 @@
 use std::io::BufRead;
 
 use anyhow::{bail, Context};
-use sqlx::Row;
 use time::OffsetDateTime;
 use vigil_policy::api::Role;
 
@@ -192,25 +191,6 @@ pub async fn create_account(
         email.as_str()
     );
     Ok(())
-}
-
-/// Count of rows in a table, for tests and progress output.
-pub async fn count(db: &Db, table: &str) -> anyhow::Result<i64> {
-    let allowed = [
-        "accounts",
-        "users",
-        "conversations",
-        "sessions",
-        "audit_log",
-        "security_settings",
-    ];
-    if !allowed.contains(&table) {
-        bail!("unknown table {table}");
-    }
-    let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-        .fetch_one(&db.pool)
-        .await?;
-    Ok(row.try_get("n")?)
 }
 
 /// Milliseconds helper re-exported for tests that poke rows directly.

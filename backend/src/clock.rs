@@ -43,11 +43,6 @@ impl ManualClock {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
         *now += by;
     }
-
-    /// Sets the clock.
-    pub fn set(&self, to: OffsetDateTime) {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
-    }
 }
 
 impl Clock for ManualClock {

@@ -70,6 +70,12 @@ impl Metrics {
     }
 }
 
+/// The `# HELP` and `# TYPE` lines that open a metric family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
 fn escape(label: &str) -> String {
     label
         .replace('\\', "\\\\")
@@ -83,11 +89,12 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     let mut out = String::new();
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
 
-    let _ = writeln!(
-        out,
-        "# HELP vigil_http_requests_total Responses by route pattern and status."
+    family(
+        &mut out,
+        "vigil_http_requests_total",
+        "counter",
+        "Responses by route pattern and status.",
     );
-    let _ = writeln!(out, "# TYPE vigil_http_requests_total counter");
     for ((route, status), n) in m.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         let _ = writeln!(
             out,
@@ -96,11 +103,12 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         );
     }
 
-    let _ = writeln!(
-        out,
-        "# HELP vigil_live_sessions Live sessions in the database, by audience."
+    family(
+        &mut out,
+        "vigil_live_sessions",
+        "gauge",
+        "Live sessions in the database, by audience.",
     );
-    let _ = writeln!(out, "# TYPE vigil_live_sessions gauge");
     let rows = sqlx::query(
         "SELECT audience, COUNT(*) AS n FROM sessions WHERE ended_at IS NULL GROUP BY audience",
     )
@@ -119,11 +127,12 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         );
     }
 
-    let _ = writeln!(
-        out,
-        "# HELP vigil_sessions_ended_total Sessions this process ended, by reason."
+    family(
+        &mut out,
+        "vigil_sessions_ended_total",
+        "counter",
+        "Sessions this process ended, by reason.",
     );
-    let _ = writeln!(out, "# TYPE vigil_sessions_ended_total counter");
     let _ = writeln!(
         out,
         "vigil_sessions_ended_total{{reason=\"idle_timeout\"}} {}",
@@ -140,47 +149,52 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         get(&m.revoked)
     );
 
-    let _ = writeln!(
-        out,
-        "# HELP vigil_sweep_duration_seconds Time spent in sweeper passes."
+    family(
+        &mut out,
+        "vigil_sweep_duration_seconds",
+        "summary",
+        "Time spent in sweeper passes.",
     );
-    let _ = writeln!(out, "# TYPE vigil_sweep_duration_seconds summary");
     let _ = writeln!(
         out,
         "vigil_sweep_duration_seconds_sum {:.6}",
         get(&m.sweep_micros_total) as f64 / 1e6
     );
     let _ = writeln!(out, "vigil_sweep_duration_seconds_count {}", get(&m.sweeps));
-    let _ = writeln!(
-        out,
-        "# HELP vigil_sweep_last_duration_seconds Duration of the latest sweeper pass."
+    family(
+        &mut out,
+        "vigil_sweep_last_duration_seconds",
+        "gauge",
+        "Duration of the latest sweeper pass.",
     );
-    let _ = writeln!(out, "# TYPE vigil_sweep_last_duration_seconds gauge");
     let _ = writeln!(
         out,
         "vigil_sweep_last_duration_seconds {:.6}",
         get(&m.sweep_micros_last) as f64 / 1e6
     );
 
-    let _ = writeln!(
-        out,
-        "# HELP vigil_login_failures_total Failed sign-ins (wrong credentials or throttled)."
+    family(
+        &mut out,
+        "vigil_login_failures_total",
+        "counter",
+        "Failed sign-ins (wrong credentials or throttled).",
     );
-    let _ = writeln!(out, "# TYPE vigil_login_failures_total counter");
     let _ = writeln!(out, "vigil_login_failures_total {}", get(&m.login_failures));
 
-    let _ = writeln!(
-        out,
-        "# HELP vigil_password_hash_queue Password hashes waiting for a slot."
+    family(
+        &mut out,
+        "vigil_password_hash_queue",
+        "gauge",
+        "Password hashes waiting for a slot.",
     );
-    let _ = writeln!(out, "# TYPE vigil_password_hash_queue gauge");
     let _ = writeln!(out, "vigil_password_hash_queue {}", state.hasher.waiting());
 
-    let _ = writeln!(
-        out,
-        "# HELP vigil_activity_writes_total Last-activity writes this process made (coalesced)."
+    family(
+        &mut out,
+        "vigil_activity_writes_total",
+        "counter",
+        "Last-activity writes this process made (coalesced).",
     );
-    let _ = writeln!(out, "# TYPE vigil_activity_writes_total counter");
     let _ = writeln!(
         out,
         "vigil_activity_writes_total {}",

@@ -104,9 +104,15 @@ pub async fn put(
     tx.commit().await?;
     state.sessions.forget_account(s.account_id);
     tracing::info!(account = s.account_id, version, "security settings updated");
-    let stored = settings_store::load_from(&state.db, s.account_id).await?;
+    // What was just stored; no need to read it back.
+    let stored = settings_store::Stored {
+        version,
+        settings: update.settings,
+        updated_at: now,
+        updated_by: Some(s.user.email.clone()),
+    };
     Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(stored.version)))
+        .insert_header((header::ETAG, etag(version)))
         .json(stored.envelope(state.config.limits)))
 }
 

@@ -193,10 +193,11 @@ const LOAD_SQL: &str =
     JOIN security_settings ss ON ss.account_id = s.account_id
     WHERE s.token_hash = $1";
 
-/// Reads a session with its person and the account's settings.
-async fn load(state: &AppState, token: SessionToken) -> Result<Current, ApiError> {
+/// Reads a session with its person and the account's settings; `hash` is
+/// the token's hash, computed once by the caller.
+async fn load(state: &AppState, token: SessionToken, hash: &str) -> Result<Current, ApiError> {
     let row = sqlx::query(LOAD_SQL)
-        .bind(token.hash())
+        .bind(hash)
         .fetch_optional(&state.db.pool)
         .await?;
     let Some(row) = row else {
@@ -254,7 +255,7 @@ async fn authenticate(
     let mut current = match state.sessions.get(&hash) {
         Some(cached) => cached,
         None => {
-            let loaded = load(state, token).await?;
+            let loaded = load(state, token, &hash).await?;
             state.sessions.put(hash.clone(), &loaded);
             loaded
         }
