@@ -14,12 +14,10 @@ use std::time::Instant;
 use sqlx::{Connection, Executor};
 use time::macros::datetime;
 use time::OffsetDateTime;
-use vigil_server::auth::password::Hasher;
 use vigil_server::clock::ManualClock;
 use vigil_server::config::{Config, RawSettings};
-use vigil_server::db::{to_ms, Db};
-use vigil_server::sessions::activity::ActivityTracker;
 use vigil_server::state::AppState;
+use vigil_server::store::{accounts, to_ms, Dialect};
 use vigil_server::sweeper::sweep_once;
 
 const NOW: OffsetDateTime = datetime!(2026-01-05 09:00 UTC);
@@ -30,35 +28,23 @@ async fn state(url: &str) -> AppState {
         ..RawSettings::default()
     })
     .unwrap();
-    let db = Db::connect(&config.database_url, config.dialect)
+    AppState::build(config, Arc::new(ManualClock::new(NOW)))
         .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    AppState {
-        db,
-        clock: Arc::new(ManualClock::new(NOW)),
-        hasher: Hasher::new(1).await.unwrap(),
-        activity: ActivityTracker::new(config.activity_write_secs),
-        metrics: Arc::default(),
-        sessions: Arc::new(vigil_server::sessions::cache::SessionCache::new(
-            config.session_cache,
-        )),
-        config: Arc::new(config),
-    }
+        .unwrap()
 }
 
 /// An account with one requester, and `live + expired` sessions of theirs:
 /// `expired` of them idle since 9 hours (past the default 8 h), the rest
 /// active a minute ago.
 async fn fill(state: &AppState, live: usize, expired: usize) {
-    let mut tx = state.db.begin_write().await.unwrap();
-    let account = vigil_server::accounts::create_account(&mut tx, "bench", "Bench", NOW)
+    let mut tx = state.store.begin().await.unwrap();
+    let account = accounts::create_account(&mut tx, "bench", "Bench", NOW)
         .await
         .unwrap();
-    let user = vigil_server::accounts::create_user(
+    let user = accounts::create_user(
         &mut tx,
         account,
-        &vigil_server::accounts::NewUser {
+        &accounts::NewUser {
             email: "r@bench.test",
             display_name: "R",
             role: vigil_policy::api::Role::Requester,
@@ -72,6 +58,7 @@ async fn fill(state: &AppState, live: usize, expired: usize) {
     .unwrap();
     let now = to_ms(NOW);
     let mut rows = Vec::new();
+    let mut pending = Vec::new();
     for i in 0..live + expired {
         let (last, created) = if i < expired {
             (now - 9 * 3_600_000, now - 10 * 3_600_000)
@@ -81,7 +68,7 @@ async fn fill(state: &AppState, live: usize, expired: usize) {
         let expires = last + 8 * 3_600_000;
         rows.push(format!(
             "('{i:032x}', '{i:064x}', {account}, {user}, 'requesters', {f}, {created}, {last}, {expires}, NULL, NULL, NULL, NULL)",
-            f = if state.db.dialect == vigil_server::db::Dialect::Sqlite { "0" } else { "FALSE" },
+            f = if state.store.dialect() == Dialect::Sqlite { "0" } else { "FALSE" },
         ));
         if rows.len() == 1000 || i + 1 == live + expired {
             let sql = format!(
@@ -89,11 +76,16 @@ async fn fill(state: &AppState, live: usize, expired: usize) {
                  last_activity_at, expires_at, ended_at, end_reason, ip, user_agent) VALUES {}",
                 rows.join(", ")
             );
-            tx.execute(sql.as_str()).await.unwrap();
+            pending.push(sql);
             rows.clear();
         }
     }
     tx.commit().await.unwrap();
+    // Rows inserted behind the store's back: written with its pool.
+    let mut conn = state.store.pool().acquire().await.unwrap();
+    for sql in std::mem::take(&mut pending) {
+        conn.execute(sql.as_str()).await.unwrap();
+    }
 }
 
 async fn postgres_db(n: usize) -> Option<String> {
@@ -144,7 +136,7 @@ async fn main() {
                 report.ended,
                 took.as_secs_f64() * 1000.0
             );
-            state.db.pool.close().await;
+            state.store.close().await;
         }
     }
 }

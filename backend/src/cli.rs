@@ -6,11 +6,11 @@ use anyhow::{bail, Context};
 use time::OffsetDateTime;
 use vigil_policy::api::Role;
 
-use crate::accounts::{self, NewUser};
 use crate::auth::password::{Hasher, Password};
-use crate::db::{to_ms, Db};
 use crate::domain::{Email, Slug, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::sessions::token::random_hex;
+use crate::store::accounts::{self, NewUser};
+use crate::store::{to_ms, Store};
 
 /// The demo people: email, name, role.
 const DEMO_PEOPLE: [(&str, &str, Role); 4] = [
@@ -48,12 +48,12 @@ fn check_password(p: &str) -> anyhow::Result<()> {
 
 /// Creates the `demo` account if it is missing.
 pub async fn seed_demo(
-    db: &Db,
+    store: &Store,
     hasher: &Hasher,
     password: Option<String>,
     now: OffsetDateTime,
 ) -> anyhow::Result<Seeded> {
-    if accounts::find_account(db, "demo").await?.is_some() {
+    if accounts::find_account(store, "demo").await?.is_some() {
         return Ok(Seeded::AlreadyThere);
     }
     let password = password.unwrap_or_else(|| random_hex(8));
@@ -62,7 +62,7 @@ pub async fn seed_demo(
     for _ in DEMO_PEOPLE {
         hashes.push(hasher.hash(Password::new(password.clone())).await?);
     }
-    let mut tx = db.begin_write().await?;
+    let mut tx = store.begin().await?;
     let account_id = accounts::create_account(&mut tx, "demo", "Demo Support", now).await?;
     let mut ids = Vec::new();
     for ((email, name, role), hash) in DEMO_PEOPLE.iter().zip(&hashes) {
@@ -92,7 +92,7 @@ pub async fn seed_demo(
     if let Some(requester) = requester {
         for (i, subject) in DEMO_SUBJECTS.iter().enumerate() {
             let assignee = agents[i % agents.len()];
-            crate::conversations::open(
+            crate::store::conversations::open(
                 &mut tx,
                 account_id,
                 requester,
@@ -136,7 +136,7 @@ pub struct NewAccount<'a> {
 
 /// Creates an account and its first admin; the password comes from `input`.
 pub async fn create_account(
-    db: &Db,
+    store: &Store,
     hasher: &Hasher,
     new: NewAccount<'_>,
     input: impl BufRead,
@@ -169,11 +169,14 @@ pub async fn create_account(
         bail!("no admin password on standard input (pipe it in, e.g. `echo \"$PASSWORD\" | vigil create-account …`)");
     }
     check_password(&password)?;
-    if accounts::find_account(db, slug.as_str()).await?.is_some() {
+    if accounts::find_account(store, slug.as_str())
+        .await?
+        .is_some()
+    {
         bail!("an account named {:?} already exists", slug.as_str());
     }
     let hash = hasher.hash(Password::new(password)).await?;
-    let mut tx = db.begin_write().await?;
+    let mut tx = store.begin().await?;
     let account_id = accounts::create_account(&mut tx, slug.as_str(), name, now).await?;
     let admin = NewUser {
         email: email.as_str(),

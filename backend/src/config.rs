@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use vigil_policy::settings::DAY;
 use vigil_policy::Limits;
 
-use crate::db::Dialect;
+use crate::store::Dialect;
 use crate::telemetry::LogFormat;
 
 /// `vigil`: session security for help-desk teams.
@@ -86,10 +86,10 @@ pub struct RawSettings {
     /// Longest gap, in seconds, between writes of a session's last activity.
     #[arg(long, env = "VIGIL_ACTIVITY_WRITE_SECS", global = true)]
     pub activity_write_secs: Option<String>,
-    /// How long, in milliseconds, a checked session may be reused without
-    /// reading the database (0 turns the cache off).
-    #[arg(long, env = "VIGIL_SESSION_CACHE_MS", global = true)]
-    pub session_cache_ms: Option<String>,
+    /// Most sessions each server keeps in memory (the least recently used
+    /// leave first).
+    #[arg(long, env = "VIGIL_SESSION_MEMORY", global = true)]
+    pub session_memory: Option<String>,
     /// How many password hashes may run at once.
     #[arg(long, env = "VIGIL_HASH_CONCURRENCY", global = true)]
     pub hash_concurrency: Option<String>,
@@ -117,8 +117,11 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// Longest gap between writes of a session's last activity, in seconds.
     pub activity_write_secs: u64,
-    /// How long a checked session may be reused without a database read.
-    pub session_cache: Duration,
+    /// Most sessions kept in memory.
+    pub session_memory: usize,
+    /// Where the listener for other replicas' changes connects (PostgreSQL);
+    /// the database URL unless a test points it through a proxy to cut it.
+    pub listen_url: Option<String>,
     /// Concurrent password hashes.
     pub hash_concurrency: usize,
     /// Log format.
@@ -167,7 +170,7 @@ impl Config {
             .clone()
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| "sqlite://vigil.db".to_owned());
-        let (database_url, dialect) = crate::db::normalise_url(database_url.trim())
+        let (database_url, dialect) = crate::store::db::normalise_url(database_url.trim())
             .map_err(|m| bad("VIGIL_DATABASE_URL", "database-url", m))?;
 
         let listen_raw = raw.listen.as_deref().unwrap_or("127.0.0.1:8080").trim();
@@ -258,19 +261,19 @@ impl Config {
             ));
         }
 
-        let cache_ms = parse_u64(
-            &raw.session_cache_ms,
-            "VIGIL_SESSION_CACHE_MS",
-            "session-cache-ms",
-            500,
-        )?;
-        if cache_ms > 1000 {
-            return Err(bad(
-                "VIGIL_SESSION_CACHE_MS",
-                "session-cache-ms",
-                format!("{cache_ms} is above 1000: revocations must reach every replica within a second"),
-            ));
-        }
+        let session_memory = match raw.session_memory.as_deref().map(str::trim) {
+            None | Some("") => 100_000,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if (1_000..=10_000_000).contains(&n) => n,
+                _ => {
+                    return Err(bad(
+                        "VIGIL_SESSION_MEMORY",
+                        "session-memory",
+                        format!("{v:?} is not a number of sessions from 1000 to 10000000"),
+                    ))
+                }
+            },
+        };
 
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hash_concurrency = parse_u64(
@@ -308,7 +311,8 @@ impl Config {
             limits: Limits::with_idle_bounds(idle_min, idle_max),
             sweep_interval: Duration::from_secs(sweep),
             activity_write_secs: write,
-            session_cache: Duration::from_millis(cache_ms),
+            session_memory: usize::try_from(session_memory).unwrap_or(usize::MAX),
+            listen_url: None,
             hash_concurrency: hash_concurrency as usize,
             log_format,
         })
@@ -387,6 +391,10 @@ mod tests {
             (
                 "VIGIL_LOG_FORMAT",
                 raw(|r| r.log_format = Some("xml".into())),
+            ),
+            (
+                "VIGIL_SESSION_MEMORY",
+                raw(|r| r.session_memory = Some("12".into())),
             ),
         ];
         for (env, r) in cases {

@@ -7,6 +7,7 @@ use vigil_policy::api::{ErrorBody, ErrorCode, UnauthenticatedReason};
 use vigil_policy::FieldError;
 
 use crate::sessions::cookie;
+use crate::store::StoreError;
 
 /// Everything a handler can answer with instead of success.
 #[derive(Debug, thiserror::Error)]
@@ -66,10 +67,10 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(_) => {
                 tracing::error!(error = %e, "database unavailable");
                 ApiError::Unavailable
             }
@@ -179,17 +180,20 @@ fn sentence(s: &str) -> String {
 
 /// What a signed-out person is told.
 pub fn unauthenticated_message(reason: UnauthenticatedReason) -> &'static str {
+    use vigil_policy::EndReason;
     match reason {
         UnauthenticatedReason::Missing => "You are not signed in.",
         UnauthenticatedReason::Invalid => "Your session is not valid. Please sign in.",
-        UnauthenticatedReason::IdleTimeout => "You were signed out after a period of inactivity.",
-        UnauthenticatedReason::AbsoluteTimeout => {
+        UnauthenticatedReason::Ended(EndReason::IdleTimeout) => {
+            "You were signed out after a period of inactivity."
+        }
+        UnauthenticatedReason::Ended(EndReason::AbsoluteTimeout) => {
             "You were signed out because your session reached its time limit."
         }
-        UnauthenticatedReason::Revoked => {
+        UnauthenticatedReason::Ended(EndReason::Revoked) => {
             "You were signed out because an admin ended your session."
         }
-        UnauthenticatedReason::LoggedOut => "You signed out.",
+        UnauthenticatedReason::Ended(EndReason::LoggedOut) => "You signed out.",
     }
 }
 
@@ -238,7 +242,9 @@ mod tests {
     fn every_error_maps_to_its_status_and_code() {
         let cases: Vec<(ApiError, u16, &str)> = vec![
             (
-                ApiError::Unauthenticated(UnauthenticatedReason::Revoked),
+                ApiError::Unauthenticated(UnauthenticatedReason::Ended(
+                    vigil_policy::EndReason::Revoked,
+                )),
                 401,
                 "unauthenticated",
             ),
@@ -289,7 +295,7 @@ mod tests {
     #[test]
     fn unauthenticated_bodies_carry_the_reason() {
         let body = serde_json::to_value(
-            ApiError::Unauthenticated(UnauthenticatedReason::IdleTimeout).body(),
+            ApiError::Unauthenticated(vigil_policy::EndReason::IdleTimeout.into()).body(),
         )
         .unwrap();
         assert_eq!(body["reason"], "idle_timeout");

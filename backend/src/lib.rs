@@ -4,15 +4,10 @@
 //! `main.rs` only reads the configuration and calls into here; tests build
 //! the same [`startup::Application`] on port 0 with a manual clock.
 
-pub mod accounts;
-pub mod admin_queries;
-pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod conversations;
-pub mod db;
 pub mod domain;
 pub mod error;
 pub mod json;
@@ -20,9 +15,9 @@ pub mod metrics;
 pub mod routes;
 pub mod routing;
 pub mod sessions;
-pub mod settings_store;
 pub mod startup;
 pub mod state;
+pub mod store;
 pub mod sweeper;
 pub mod telemetry;
 pub mod web;

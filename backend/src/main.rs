@@ -42,10 +42,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             open_database(&config).await?;
-            tracing::info!(database = %vigil_server::db::redact_url(&config.database_url), "migrations applied");
+            tracing::info!(database = %vigil_server::store::db::redact_url(&config.database_url), "migrations applied");
             println!(
                 "Migrations applied to {}.",
-                vigil_server::db::redact_url(&config.database_url)
+                vigil_server::store::db::redact_url(&config.database_url)
             );
             Ok(())
         }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use actix_web::{web, HttpResponse};
-use sqlx::Row;
+use vigil_policy::EndReason;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -18,24 +18,12 @@ use crate::state::AppState;
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
-    expired_idle: AtomicU64,
-    expired_absolute: AtomicU64,
-    revoked: AtomicU64,
+    /// Sessions ended, indexed like [`EndReason::ALL`].
+    ended: [AtomicU64; 4],
     login_failures: AtomicU64,
     sweeps: AtomicU64,
     sweep_micros_total: AtomicU64,
     sweep_micros_last: AtomicU64,
-}
-
-/// Why a session ended, for the expiry counter.
-#[derive(Debug, Clone, Copy)]
-pub enum Ended {
-    /// Idle timeout.
-    Idle,
-    /// Absolute timeout.
-    Absolute,
-    /// Revoked by an admin.
-    Revoked,
 }
 
 impl Metrics {
@@ -47,13 +35,10 @@ impl Metrics {
     }
 
     /// Counts ended sessions.
-    pub fn ended(&self, why: Ended, n: u64) {
-        let counter = match why {
-            Ended::Idle => &self.expired_idle,
-            Ended::Absolute => &self.expired_absolute,
-            Ended::Revoked => &self.revoked,
-        };
-        counter.fetch_add(n, Ordering::Relaxed);
+    pub fn ended(&self, why: EndReason, n: u64) {
+        if let Some(i) = EndReason::ALL.iter().position(|r| *r == why) {
+            self.ended[i].fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// Counts a failed sign-in.
@@ -109,15 +94,10 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "gauge",
         "Live sessions in the database, by audience.",
     );
-    let rows = sqlx::query(
-        "SELECT audience, COUNT(*) AS n FROM sessions WHERE ended_at IS NULL GROUP BY audience",
-    )
-    .fetch_all(&state.db.pool)
-    .await?;
     let mut live: BTreeMap<String, i64> =
         [("agents".to_owned(), 0), ("requesters".to_owned(), 0)].into();
-    for r in rows {
-        live.insert(r.try_get("audience")?, r.try_get("n")?);
+    for (audience, n) in crate::store::sessions::live_counts(&state.store).await? {
+        live.insert(audience, n);
     }
     for (audience, n) in live {
         let _ = writeln!(
@@ -133,21 +113,14 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "counter",
         "Sessions this process ended, by reason.",
     );
-    let _ = writeln!(
-        out,
-        "vigil_sessions_ended_total{{reason=\"idle_timeout\"}} {}",
-        get(&m.expired_idle)
-    );
-    let _ = writeln!(
-        out,
-        "vigil_sessions_ended_total{{reason=\"absolute_timeout\"}} {}",
-        get(&m.expired_absolute)
-    );
-    let _ = writeln!(
-        out,
-        "vigil_sessions_ended_total{{reason=\"revoked\"}} {}",
-        get(&m.revoked)
-    );
+    for (reason, n) in EndReason::ALL.iter().zip(&m.ended) {
+        let _ = writeln!(
+            out,
+            "vigil_sessions_ended_total{{reason=\"{}\"}} {}",
+            reason.as_str(),
+            get(n)
+        );
+    }
 
     family(
         &mut out,
@@ -199,6 +172,25 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         out,
         "vigil_activity_writes_total {}",
         state.activity.writes()
+    );
+
+    family(
+        &mut out,
+        "vigil_session_memory",
+        "gauge",
+        "Sessions this process holds in memory.",
+    );
+    let _ = writeln!(out, "vigil_session_memory {}", state.memory.len());
+    family(
+        &mut out,
+        "vigil_session_memory_trusted",
+        "gauge",
+        "1 while this process may answer checks from memory (on PostgreSQL: while it hears other replicas' changes).",
+    );
+    let _ = writeln!(
+        out,
+        "vigil_session_memory_trusted {}",
+        u8::from(state.memory.trusted())
     );
 
     Ok(HttpResponse::Ok()

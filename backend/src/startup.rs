@@ -4,7 +4,6 @@
 //! signal, then flushes held activity.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -12,13 +11,12 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use tokio::task::JoinHandle;
 
-use crate::auth::password::Hasher;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::db::Db;
 use crate::error::ApiError;
-use crate::sessions::activity::ActivityTracker;
+use crate::sessions::activity;
 use crate::state::AppState;
+use crate::store::{Dialect, Store};
 use crate::web::{console, content_security_policy, edge, spa_fallback, Edge};
 use crate::{routes, sweeper};
 
@@ -30,10 +28,10 @@ pub struct Application {
 }
 
 /// Connects to the database and applies migrations.
-pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
-    let db = Db::connect(&config.database_url, config.dialect).await?;
-    db.migrate().await?;
-    Ok(db)
+pub async fn open_database(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database_url, config.dialect).await?;
+    store.migrate().await?;
+    Ok(store)
 }
 
 impl std::fmt::Debug for Application {
@@ -47,19 +45,7 @@ impl std::fmt::Debug for Application {
 impl Application {
     /// Builds the server on `config` with `clock` as the time source.
     pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<Application> {
-        let db = open_database(&config).await?;
-        let hasher = Hasher::new(config.hash_concurrency).await?;
-        let state = AppState {
-            db,
-            clock,
-            hasher,
-            activity: ActivityTracker::new(config.activity_write_secs),
-            metrics: Arc::default(),
-            sessions: Arc::new(crate::sessions::cache::SessionCache::new(
-                config.session_cache,
-            )),
-            config: Arc::new(config),
-        };
+        let state = AppState::build(config, clock).await?;
         let listener = TcpListener::bind(state.config.listen)
             .with_context(|| format!("cannot listen on {}", state.config.listen))?;
         let port = listener.local_addr()?.port();
@@ -87,24 +73,38 @@ impl Application {
     }
 
     /// Serves until the server stops (SIGINT/SIGTERM, or a stop handle),
-    /// running the sweeper and the activity flusher meanwhile. On the way
-    /// out, held activity is written so a restart loses none.
+    /// running the sweeper, the activity flusher and (on PostgreSQL) the
+    /// listener for other replicas' changes meanwhile. On the way out, held
+    /// activity is written so a restart loses none.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let tasks: Vec<JoinHandle<()>> = vec![
+        let mut tasks: Vec<JoinHandle<()>> = vec![
             tokio::spawn(sweeper::run(
                 self.state.clone(),
                 self.state.config.sweep_interval,
             )),
             tokio::spawn(sweeper::run_flusher(self.state.clone())),
         ];
+        if self.state.config.dialect == Dialect::Postgres {
+            tasks.push(tokio::spawn(crate::sessions::listener::run(
+                self.state.clone(),
+                self.state
+                    .config
+                    .listen_url
+                    .clone()
+                    .unwrap_or_else(|| self.state.config.database_url.clone()),
+            )));
+            tasks.push(tokio::spawn(crate::sessions::listener::heartbeat(
+                self.state.clone(),
+            )));
+        }
         let result = self.server.await;
         for t in &tasks {
             t.abort();
         }
         let now = self.state.clock.now();
-        let flushed = self.state.activity.flush(&self.state.db, now, true).await?;
+        let flushed = activity::flush(&self.state, now, true).await?;
         tracing::info!(flushed, "server stopped");
-        self.state.db.pool.close().await;
+        self.state.store.close().await;
         result.context("server failed")
     }
 }

@@ -5,34 +5,48 @@ use std::sync::Arc;
 use crate::auth::password::Hasher;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::db::Db;
-use crate::sessions::activity::ActivityTracker;
+use crate::sessions::activity::Activity;
+use crate::sessions::memory::Memory;
+use crate::store::{Dialect, Store};
 
 /// Shared application state, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// Database.
-    pub db: Db,
+    /// The database.
+    pub store: Store,
     /// The time.
     pub clock: SharedClock,
     /// Checked configuration.
     pub config: Arc<Config>,
     /// Password hashing.
     pub hasher: Hasher,
-    /// Coalesced last-activity writes.
-    pub activity: ActivityTracker,
+    /// Live sessions held in memory.
+    pub memory: Arc<Memory>,
+    /// Activity waiting to be written.
+    pub activity: Arc<Activity>,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// Recently checked sessions.
-    pub sessions: Arc<crate::sessions::cache::SessionCache>,
 }
 
 impl AppState {
-    /// Forgets ended sessions in this process: held activity and cache entries.
-    pub fn forget_ended<'a>(&self, ids: impl IntoIterator<Item = &'a str> + Clone) {
-        for id in ids.clone() {
-            self.activity.forget(id);
-        }
-        self.sessions.forget_sessions(ids);
+    /// Connects to the configured database, applies migrations and sets up
+    /// the session memory for the dialect (trusted at once on SQLite; on
+    /// PostgreSQL once the listener started by `startup` hears itself).
+    pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
+        let store = crate::startup::open_database(&config).await?;
+        let hasher = Hasher::new(config.hash_concurrency).await?;
+        let memory = Arc::new(match config.dialect {
+            Dialect::Sqlite => Memory::local(config.session_memory),
+            Dialect::Postgres => Memory::listened(config.session_memory),
+        });
+        Ok(AppState {
+            store: store.with_subscriber(memory.clone()),
+            clock,
+            hasher,
+            memory,
+            activity: Arc::new(Activity::new(config.activity_write_secs)),
+            metrics: Arc::default(),
+            config: Arc::new(config),
+        })
     }
 }

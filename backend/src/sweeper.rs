@@ -5,23 +5,22 @@
 //! Each pass writes held activity that is due, then reads live sessions
 //! whose indexed `expires_at` has passed (so the work grows with the number
 //! of expired sessions, not live ones), re-checks each with the deadline
-//! rule and the account's current settings, and ends the expired ones in one
-//! transaction per batch: ending, availability, reroutes and audit entries
-//! commit together or not at all.
+//! rule, the account's current settings and any activity this process holds,
+//! and ends the expired ones in one transaction per batch: ending,
+//! availability, reroutes and audit entries commit together or not at all.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::Row;
 use time::OffsetDateTime;
-use vigil_policy::api::Role;
-use vigil_policy::{evaluate, Audience, SecuritySettings, SessionTimes, Verdict};
+use vigil_policy::{evaluate, EndReason, Verdict};
 
-use crate::audit::SYSTEM;
-use crate::db::{get_bool, get_time, to_ms};
-use crate::sessions::end::{end_sessions, Cause, Ending};
-use crate::settings_store;
+use crate::sessions::memory::AccountPolicy;
+use crate::sessions::{account_policy, activity, end};
 use crate::state::AppState;
+use crate::store::audit::SYSTEM;
+use crate::store::sessions::Ending;
 
 const BATCH: i64 = 500;
 
@@ -34,133 +33,57 @@ pub struct Report {
     pub refreshed: u64,
 }
 
-struct Candidate {
-    id: String,
-    account_id: i64,
-    user_id: i64,
-    email: String,
-    role: Role,
-    audience: Audience,
-    times: SessionTimes,
-    settings: String,
-}
-
 /// One pass at the clock's `now`.
 pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
     let now = state.clock.now();
-    state.activity.flush(&state.db, now, false).await?;
+    activity::flush(state, now, false).await?;
     let mut report = Report::default();
     loop {
-        let batch = candidates(state, now).await?;
+        let batch = crate::store::sessions::expired_candidates(&state.store, now, BATCH).await?;
         let full = batch.len() as i64 == BATCH;
-        let mut settings_of: HashMap<i64, Option<SecuritySettings>> = HashMap::new();
-        let mut expired: Vec<(Ending<'_>, Cause)> = Vec::new();
-        let mut refreshed: Vec<(&str, i64)> = Vec::new();
-        for c in &batch {
-            let settings = settings_of
-                .entry(c.account_id)
-                .or_insert_with(|| settings_store::parse(&c.settings).ok());
-            let Some(settings) = settings else {
-                tracing::error!(
-                    account = c.account_id,
-                    "unreadable settings; session left for the next pass"
-                );
-                continue;
+        let mut policies: HashMap<i64, Arc<AccountPolicy>> = HashMap::new();
+        let mut expired: Vec<(Ending, EndReason)> = Vec::new();
+        let mut refreshed: Vec<(String, OffsetDateTime)> = Vec::new();
+        for c in batch {
+            let policy = match policies.get(&c.row.account_id) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = account_policy(state, c.row.account_id, false).await?;
+                    policies.insert(c.row.account_id, p.clone());
+                    p
+                }
             };
-            let mut times = c.times;
-            times.last_activity_at = state
-                .activity
-                .effective_last_activity(&c.id, times.last_activity_at);
-            let e = evaluate(settings.policy(c.audience), times, now);
+            let mut times = c.row.times();
+            if let Some(held) = state.memory.by_id(&c.row.id) {
+                times.last_activity_at = times.last_activity_at.max(held.last_activity());
+            }
+            let e = evaluate(policy.settings.policy(c.row.audience), times, now);
             match e.verdict {
-                Verdict::Expired(reason) => expired.push((
-                    Ending {
-                        session_id: &c.id,
-                        account_id: c.account_id,
-                        user_id: c.user_id,
-                        email: &c.email,
-                        role: c.role,
-                    },
-                    Cause::from(reason),
-                )),
+                Verdict::Expired(reason) => expired.push((c.ending, reason)),
                 // Not expired after all (activity not yet written, or an
                 // index entry from before a settings change): fix the entry.
-                _ => refreshed.push((&c.id, to_ms(e.ends_at))),
+                _ => refreshed.push((c.row.id, e.ends_at)),
             }
         }
-        let mut tx = state.db.begin_write().await?;
-        let ended = end_sessions(&mut tx, &expired, SYSTEM, now).await?;
-        for (id, ends_at) in &refreshed {
-            sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL")
-                .bind(*ends_at)
-                .bind(*id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        let ended_set: std::collections::HashSet<&str> = ended.iter().map(String::as_str).collect();
-        for (s, cause) in &expired {
-            if ended_set.contains(s.session_id) {
-                state.metrics.ended(cause.metric(), 1);
-            }
+        let ended = end::end_now(state, &expired, SYSTEM, now).await?;
+        if !refreshed.is_empty() {
+            let mut tx = state.store.begin().await?;
+            crate::store::sessions::set_expiry(&mut tx, &refreshed).await?;
+            tx.commit().await?;
         }
         report.ended += ended.len() as u64;
         report.refreshed += refreshed.len() as u64;
-        state.forget_ended(ended.iter().map(String::as_str));
         if !full {
             break;
         }
     }
-    crate::auth::throttle::prune(&state.db, now).await?;
-    state.sessions.prune();
-    state.activity.prune(now);
+    crate::auth::throttle::prune(&state.store, now).await?;
     state.metrics.swept(started.elapsed());
     if report.ended > 0 {
         tracing::info!(ended = report.ended, "sweeper ended expired sessions");
     }
     Ok(report)
-}
-
-async fn candidates(state: &AppState, now: OffsetDateTime) -> anyhow::Result<Vec<Candidate>> {
-    let rows = sqlx::query(
-        "SELECT s.id, s.account_id, s.user_id, s.audience, s.persistent, s.created_at, s.last_activity_at,
-                u.email, u.role, ss.settings
-         FROM sessions s
-         JOIN users u ON u.id = s.user_id
-         JOIN security_settings ss ON ss.account_id = s.account_id
-         WHERE s.ended_at IS NULL AND s.expires_at <= $1
-         ORDER BY s.expires_at
-         LIMIT $2",
-    )
-    .bind(to_ms(now))
-    .bind(BATCH)
-    .fetch_all(&state.db.pool)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let (Some(role), Some(audience)) = (
-            Role::parse(&r.try_get::<String, _>("role")?),
-            Audience::parse(&r.try_get::<String, _>("audience")?),
-        ) else {
-            continue;
-        };
-        out.push(Candidate {
-            id: r.try_get("id")?,
-            account_id: r.try_get("account_id")?,
-            user_id: r.try_get("user_id")?,
-            email: r.try_get("email")?,
-            role,
-            audience,
-            times: SessionTimes {
-                created_at: get_time(&r, "created_at")?,
-                last_activity_at: get_time(&r, "last_activity_at")?,
-                persistent: get_bool(&r, "persistent")?,
-            },
-            settings: r.try_get("settings")?,
-        });
-    }
-    Ok(out)
 }
 
 /// Runs [`sweep_once`] every `every`, forever; errors are logged and the
@@ -182,11 +105,7 @@ pub async fn run_flusher(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = state
-            .activity
-            .flush(&state.db, state.clock.now(), false)
-            .await
-        {
+        if let Err(e) = activity::flush(&state, state.clock.now(), false).await {
             tracing::error!(error = ?e, "activity flush failed");
         }
     }

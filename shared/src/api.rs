@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::deadline::EndReason;
 use crate::settings::{ActivityRules, Audience, Limits, SecuritySettings, Warning};
 use crate::validate::FieldError;
 
@@ -85,48 +86,56 @@ pub enum ErrorCode {
     Internal,
 }
 
-/// Why a request is not authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Why a request is not authenticated: no session, a cookie naming none, or
+/// a session that ended (and why). On the wire it is one string:
+/// `missing`, `invalid`, or the [`EndReason`]'s name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnauthenticatedReason {
     /// No session cookie.
     Missing,
     /// A cookie that names no session.
     Invalid,
-    /// Signed out after the idle timeout.
-    IdleTimeout,
-    /// Signed out at the end of the session's lifetime.
-    AbsoluteTimeout,
-    /// Ended by an admin.
-    Revoked,
-    /// The person signed out.
-    LoggedOut,
+    /// The session ended.
+    Ended(EndReason),
 }
 
 impl UnauthenticatedReason {
-    /// The wire and database name.
+    /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             UnauthenticatedReason::Missing => "missing",
             UnauthenticatedReason::Invalid => "invalid",
-            UnauthenticatedReason::IdleTimeout => "idle_timeout",
-            UnauthenticatedReason::AbsoluteTimeout => "absolute_timeout",
-            UnauthenticatedReason::Revoked => "revoked",
-            UnauthenticatedReason::LoggedOut => "logged_out",
+            UnauthenticatedReason::Ended(r) => r.as_str(),
         }
     }
 
-    /// Parses the wire and database name.
+    /// Parses the wire name.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "missing" => UnauthenticatedReason::Missing,
-            "invalid" => UnauthenticatedReason::Invalid,
-            "idle_timeout" => UnauthenticatedReason::IdleTimeout,
-            "absolute_timeout" => UnauthenticatedReason::AbsoluteTimeout,
-            "revoked" => UnauthenticatedReason::Revoked,
-            "logged_out" => UnauthenticatedReason::LoggedOut,
-            _ => return None,
-        })
+        match s {
+            "missing" => Some(UnauthenticatedReason::Missing),
+            "invalid" => Some(UnauthenticatedReason::Invalid),
+            other => EndReason::parse(other).map(UnauthenticatedReason::Ended),
+        }
+    }
+}
+
+impl From<EndReason> for UnauthenticatedReason {
+    fn from(r: EndReason) -> Self {
+        UnauthenticatedReason::Ended(r)
+    }
+}
+
+impl Serialize for UnauthenticatedReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for UnauthenticatedReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        UnauthenticatedReason::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown reason {s:?}")))
     }
 }
 
@@ -495,5 +504,28 @@ mod tests {
         for r in [Role::Admin, Role::Agent, Role::Requester] {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
+    }
+
+    #[test]
+    fn unauthenticated_reasons_are_one_string_on_the_wire() {
+        let all = [
+            UnauthenticatedReason::Missing,
+            UnauthenticatedReason::Invalid,
+        ]
+        .into_iter()
+        .chain(EndReason::ALL.map(UnauthenticatedReason::Ended));
+        for r in all {
+            let wire = serde_json::to_value(r).unwrap();
+            assert_eq!(wire, serde_json::json!(r.as_str()), "{r:?}");
+            assert_eq!(
+                serde_json::from_value::<UnauthenticatedReason>(wire).unwrap(),
+                r
+            );
+        }
+        assert_eq!(
+            serde_json::to_value(UnauthenticatedReason::from(EndReason::IdleTimeout)).unwrap(),
+            "idle_timeout"
+        );
+        assert!(serde_json::from_str::<UnauthenticatedReason>("\"nope\"").is_err());
     }
 }

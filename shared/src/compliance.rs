@@ -76,19 +76,20 @@ pub fn signed_out_message(
     idle_secs: u64,
     absolute_secs: u64,
 ) -> String {
+    use crate::deadline::EndReason;
     match reason {
-        UnauthenticatedReason::IdleTimeout => format!(
+        UnauthenticatedReason::Ended(EndReason::IdleTimeout) => format!(
             "You were signed out after {} of inactivity.",
             describe_secs(idle_secs)
         ),
-        UnauthenticatedReason::AbsoluteTimeout => format!(
+        UnauthenticatedReason::Ended(EndReason::AbsoluteTimeout) => format!(
             "You were signed out because the session reached its {} limit.",
             limit_words(absolute_secs)
         ),
-        UnauthenticatedReason::Revoked => {
+        UnauthenticatedReason::Ended(EndReason::Revoked) => {
             "You were signed out because an admin ended your session.".to_owned()
         }
-        UnauthenticatedReason::LoggedOut => "You signed out.".to_owned(),
+        UnauthenticatedReason::Ended(EndReason::LoggedOut) => "You signed out.".to_owned(),
         UnauthenticatedReason::Missing | UnauthenticatedReason::Invalid => {
             "Your session has ended. Please sign in again.".to_owned()
         }
@@ -133,19 +134,21 @@ mod tests {
 
     #[test]
     fn signed_out_messages_say_why() {
+        use crate::deadline::EndReason as E;
         use UnauthenticatedReason as R;
         assert_eq!(
-            signed_out_message(R::IdleTimeout, 15 * MINUTE, DAY),
+            signed_out_message(R::Ended(E::IdleTimeout), 15 * MINUTE, DAY),
             "You were signed out after 15 minutes of inactivity."
         );
         assert_eq!(
-            signed_out_message(R::AbsoluteTimeout, HOUR, 30 * DAY),
+            signed_out_message(R::Ended(E::AbsoluteTimeout), HOUR, 30 * DAY),
             "You were signed out because the session reached its 30-day limit."
         );
         assert_eq!(
-            signed_out_message(R::AbsoluteTimeout, HOUR, 90 * MINUTE),
+            signed_out_message(R::Ended(E::AbsoluteTimeout), HOUR, 90 * MINUTE),
             "You were signed out because the session reached its 1 hour 30 minutes limit."
         );
-        assert!(signed_out_message(R::Revoked, HOUR, DAY).contains("an admin ended your session"));
+        assert!(signed_out_message(R::Ended(E::Revoked), HOUR, DAY)
+            .contains("an admin ended your session"));
     }
 }

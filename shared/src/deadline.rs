@@ -6,7 +6,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::settings::AudiencePolicy;
 
-/// Why a session ended on its own.
+/// Why a session ended: the one type for it, shared by the API's 401 bodies,
+/// the live channel's `ended` event, the audit log, the stored row and the
+/// metrics. [`evaluate`] only ever yields the two timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
@@ -14,15 +16,39 @@ pub enum EndReason {
     IdleTimeout,
     /// The session reached its absolute lifetime.
     AbsoluteTimeout,
+    /// An admin, or the person from another session, ended it.
+    Revoked,
+    /// The person signed out.
+    LoggedOut,
 }
 
 impl EndReason {
-    /// The wire name.
+    /// Every reason, for metrics that list each one.
+    pub const ALL: [EndReason; 4] = [
+        EndReason::IdleTimeout,
+        EndReason::AbsoluteTimeout,
+        EndReason::Revoked,
+        EndReason::LoggedOut,
+    ];
+
+    /// The wire and database name.
     pub fn as_str(self) -> &'static str {
         match self {
             EndReason::IdleTimeout => "idle_timeout",
             EndReason::AbsoluteTimeout => "absolute_timeout",
+            EndReason::Revoked => "revoked",
+            EndReason::LoggedOut => "logged_out",
         }
+    }
+
+    /// Parses the wire and database name.
+    pub fn parse(s: &str) -> Option<Self> {
+        EndReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether the session ran out of time (rather than being ended by someone).
+    pub fn is_timeout(self) -> bool {
+        matches!(self, EndReason::IdleTimeout | EndReason::AbsoluteTimeout)
     }
 }
 

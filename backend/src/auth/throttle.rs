@@ -12,10 +12,9 @@
 //!
 //! A successful sign-in clears the first counter for that address.
 
-use sqlx::Row;
 use time::OffsetDateTime;
 
-use crate::db::{to_ms, Db};
+use crate::store::{throttle, to_ms, Result, Store};
 
 const WINDOW_MS: i64 = 15 * 60 * 1000;
 const PER_ADDRESS_LIMIT: i64 = 5;
@@ -49,92 +48,65 @@ impl Keys {
 }
 
 /// Seconds until an attempt with these keys is allowed, if it is locked.
-pub async fn locked_for(db: &Db, keys: &Keys, now: OffsetDateTime) -> sqlx::Result<Option<u64>> {
+pub async fn locked_for(store: &Store, keys: &Keys, now: OffsetDateTime) -> Result<Option<u64>> {
     let now_ms = to_ms(now);
-    let row = sqlx::query(
-        "SELECT MAX(locked_until) AS until FROM login_throttle WHERE key = $1 OR key = $2",
-    )
-    .bind(&keys.address)
-    .bind(&keys.user)
-    .fetch_one(&db.pool)
-    .await?;
-    let until: Option<i64> = row.try_get("until")?;
+    let until = throttle::locked_until(store, [&keys.address, &keys.user]).await?;
     Ok(until
         .filter(|u| *u > now_ms)
         .map(|u| ((u - now_ms) as u64).div_ceil(1000)))
 }
 
 /// Counts a failed attempt.
-pub async fn record_failure(db: &Db, keys: &Keys, now: OffsetDateTime) -> sqlx::Result<()> {
-    bump(db, &keys.address, now, |failures| {
+pub async fn record_failure(store: &Store, keys: &Keys, now: OffsetDateTime) -> Result<()> {
+    bump(store, &keys.address, now, |failures| {
         (failures >= PER_ADDRESS_LIMIT).then(|| {
             let doublings = (failures - PER_ADDRESS_LIMIT).min(16) as u32;
             (PER_ADDRESS_FIRST_LOCK_MS << doublings).min(PER_ADDRESS_MAX_LOCK_MS)
         })
     })
     .await?;
-    bump(db, &keys.user, now, |failures| {
+    bump(store, &keys.user, now, |failures| {
         (failures >= PER_USER_LIMIT && failures % PER_USER_LIMIT == 0).then_some(PER_USER_LOCK_MS)
     })
     .await
 }
 
 /// Clears the per-address counter after a successful sign-in.
-pub async fn record_success(db: &Db, keys: &Keys) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-        .bind(&keys.address)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
+pub async fn record_success(store: &Store, keys: &Keys) -> Result<()> {
+    throttle::delete(store, &keys.address).await
 }
 
 /// Forgets counters whose window and lock have both passed.
-pub async fn prune(db: &Db, now: OffsetDateTime) -> sqlx::Result<u64> {
+pub async fn prune(store: &Store, now: OffsetDateTime) -> Result<u64> {
     let now_ms = to_ms(now);
-    let done =
-        sqlx::query("DELETE FROM login_throttle WHERE window_start < $1 AND locked_until < $2")
-            .bind(now_ms - WINDOW_MS)
-            .bind(now_ms)
-            .execute(&db.pool)
-            .await?;
-    Ok(done.rows_affected())
+    throttle::prune(store, now_ms - WINDOW_MS, now_ms).await
 }
 
 async fn bump(
-    db: &Db,
+    store: &Store,
     key: &str,
     now: OffsetDateTime,
     lock_ms: impl Fn(i64) -> Option<i64>,
-) -> sqlx::Result<()> {
+) -> Result<()> {
     let now_ms = to_ms(now);
-    let current = sqlx::query(
-        "SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1",
-    )
-    .bind(key)
-    .fetch_optional(&db.pool)
-    .await?;
-    let (failures, window_start, locked_until) = match current {
-        Some(row) if now_ms - row.try_get::<i64, _>("window_start")? < WINDOW_MS => (
-            row.try_get::<i64, _>("failures")? + 1,
-            row.try_get::<i64, _>("window_start")?,
-            row.try_get::<i64, _>("locked_until")?,
-        ),
+    let (failures, window_start, locked_until) = match throttle::get(store, key).await? {
+        Some(c) if now_ms - c.window_start < WINDOW_MS => {
+            (c.failures + 1, c.window_start, c.locked_until)
+        }
         _ => (1, now_ms, 0),
     };
     let locked_until = match lock_ms(failures) {
         Some(ms) => locked_until.max(now_ms + ms),
         None => locked_until,
     };
-    sqlx::query(
-        "INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-             window_start = excluded.window_start, locked_until = excluded.locked_until",
+    throttle::put(
+        store,
+        key,
+        throttle::Counter {
+            failures,
+            window_start,
+            locked_until,
+        },
     )
-    .bind(key)
-    .bind(failures)
-    .bind(window_start)
-    .bind(locked_until)
-    .execute(&db.pool)
-    .await?;
-    Ok(())
+    .await
 }

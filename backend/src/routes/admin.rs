@@ -3,16 +3,53 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use sqlx::Row;
-use vigil_policy::api::{RevokeResult, Role};
-use vigil_policy::{FieldError, FieldErrorCode};
+use time::OffsetDateTime;
+use vigil_policy::api::{RevokeResult, SessionSummary};
+use vigil_policy::{evaluate, EndReason, FieldError, FieldErrorCode, SecuritySettings, Verdict};
 
-use crate::admin_queries;
-use crate::audit;
 use crate::error::ApiError;
-use crate::sessions::end::{self, Cause, Ending};
+use crate::sessions::end::end_now;
 use crate::sessions::SecurityAdmin;
 use crate::state::AppState;
+use crate::store::sessions::{LiveSession, Which};
+use crate::store::{accounts, audit};
+
+/// An account's sessions that are live under `settings` at `now`, each
+/// with the newest activity this process holds.
+pub async fn live_sessions(
+    state: &AppState,
+    account_id: i64,
+    settings: &SecuritySettings,
+    now: OffsetDateTime,
+) -> Result<Vec<LiveSession>, ApiError> {
+    let mut rows = crate::store::sessions::live_in_account(&state.store, account_id).await?;
+    for s in &mut rows {
+        if let Some(held) = state.memory.by_id(&s.row.id) {
+            s.row.last_activity_at = s.row.last_activity_at.max(held.last_activity());
+        }
+    }
+    rows.retain(|s| {
+        let verdict = evaluate(settings.policy(s.row.audience), s.row.times(), now).verdict;
+        !matches!(verdict, Verdict::Expired(_))
+    });
+    Ok(rows)
+}
+
+fn summary(s: LiveSession, settings: &SecuritySettings, now: OffsetDateTime) -> SessionSummary {
+    let e = evaluate(settings.policy(s.row.audience), s.row.times(), now);
+    SessionSummary {
+        session_id: s.row.id,
+        user: s.user,
+        audience: s.row.audience,
+        persistent: s.row.persistent,
+        created_at: s.row.created_at,
+        last_activity_at: s.row.last_activity_at,
+        idle_expires_at: e.idle_expires_at,
+        absolute_expires_at: e.absolute_expires_at,
+        ip: s.row.ip,
+        user_agent: s.row.user_agent,
+    }
+}
 
 /// `GET /api/admin/sessions`.
 pub async fn list_sessions(
@@ -20,84 +57,28 @@ pub async fn list_sessions(
     SecurityAdmin(s): SecurityAdmin,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let rows = admin_queries::live_sessions(&state, s.account_id, &s.settings).await?;
+    let rows = live_sessions(&state, s.account_id(), s.settings(), now).await?;
     let out: Vec<_> = rows
         .into_iter()
-        .map(|r| r.summary(&s.settings, now))
+        .map(|r| summary(r, s.settings(), now))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }
 
-struct Target {
-    session_id: String,
-    user_id: i64,
-    email: String,
-    role: Role,
-}
-
-/// Which live sessions to revoke.
-enum Filter<'a> {
-    Session(&'a str),
-    User(i64),
-}
-
-async fn live_targets(
-    state: &AppState,
-    account_id: i64,
-    filter: Filter<'_>,
-) -> Result<Vec<Target>, ApiError> {
-    let clause = match filter {
-        Filter::Session(_) => "s.id = $2",
-        Filter::User(_) => "s.user_id = $2",
-    };
-    let sql = format!(
-        "SELECT s.id, s.user_id, u.email, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.account_id = $1 AND s.ended_at IS NULL AND {clause} ORDER BY s.created_at"
-    );
-    let query = sqlx::query(&sql).bind(account_id);
-    let query = match filter {
-        Filter::Session(id) => query.bind(id),
-        Filter::User(id) => query.bind(id),
-    };
-    let rows = query.fetch_all(&state.db.pool).await?;
-    rows.iter()
-        .map(|r| {
-            let role: String = r.try_get("role")?;
-            Ok(Target {
-                session_id: r.try_get("id")?,
-                user_id: r.try_get("user_id")?,
-                email: r.try_get("email")?,
-                role: Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?,
-            })
-        })
-        .collect()
-}
-
+/// Revokes the account's live sessions matching `which`; returns how many.
 async fn revoke(
     state: &AppState,
     account_id: i64,
     actor: &str,
-    targets: &[Target],
+    which: Which<'_>,
 ) -> Result<u64, ApiError> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    let mut revoked = 0;
-    for t in targets {
-        let ending = Ending {
-            session_id: &t.session_id,
-            account_id,
-            user_id: t.user_id,
-            email: &t.email,
-            role: t.role,
-        };
-        if end::end_session(&mut tx, &ending, Cause::Revoked, actor, now).await? {
-            revoked += 1;
-        }
-    }
-    tx.commit().await?;
-    state.metrics.ended(crate::metrics::Ended::Revoked, revoked);
-    state.forget_ended(targets.iter().map(|t| t.session_id.as_str()));
-    Ok(revoked)
+    let targets = crate::store::sessions::live_endings(&state.store, account_id, which).await?;
+    let targets: Vec<_> = targets
+        .into_iter()
+        .map(|t| (t, EndReason::Revoked))
+        .collect();
+    let ended = end_now(state, &targets, actor, state.clock.now()).await?;
+    Ok(ended.len() as u64)
 }
 
 /// `DELETE /api/admin/sessions/{session_id}`.
@@ -108,14 +89,19 @@ pub async fn revoke_session(
 ) -> Result<HttpResponse, ApiError> {
     // Session ids are 32 hex digits; anything else names no session.
     let well_formed = path.len() == 32 && path.bytes().all(|b| b.is_ascii_hexdigit());
-    if !well_formed {
+    if !well_formed
+        || revoke(
+            &state,
+            s.account_id(),
+            &s.user().email,
+            Which::Session(&path),
+        )
+        .await?
+            == 0
+    {
         return Err(ApiError::NotFound("no such live session in this account"));
     }
-    let targets = live_targets(&state, s.account_id, Filter::Session(&path)).await?;
-    if targets.is_empty() || revoke(&state, s.account_id, &s.user.email, &targets).await? == 0 {
-        return Err(ApiError::NotFound("no such live session in this account"));
-    }
-    tracing::info!(session = %path.as_str(), by = s.user.id, "session revoked");
+    tracing::info!(session = %path.as_str(), by = s.user().id, "session revoked");
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -129,17 +115,16 @@ pub async fn revoke_user_sessions(
     let Ok(user_id) = path.parse::<i64>() else {
         return Err(not_found);
     };
-    let exists = sqlx::query("SELECT id FROM users WHERE id = $1 AND account_id = $2")
-        .bind(user_id)
-        .bind(s.account_id)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .is_some();
-    if !exists {
+    if !accounts::exists(&state.store, s.account_id(), user_id).await? {
         return Err(not_found);
     }
-    let targets = live_targets(&state, s.account_id, Filter::User(user_id)).await?;
-    let revoked = revoke(&state, s.account_id, &s.user.email, &targets).await?;
+    let revoked = revoke(
+        &state,
+        s.account_id(),
+        &s.user().email,
+        Which::Person(user_id),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(RevokeResult { revoked }))
 }
 
@@ -175,7 +160,7 @@ pub async fn audit(
 ) -> Result<HttpResponse, ApiError> {
     let limit = query_number("limit", query.limit.as_deref(), 1, 200)?.unwrap_or(50);
     let before = query_number("before", query.before.as_deref(), 1, i64::MAX)?;
-    let entries = audit::list(&state.db, s.account_id, limit, before).await?;
+    let entries = audit::list(&state.store, s.account_id(), limit, before).await?;
     Ok(HttpResponse::Ok().json(entries))
 }
 
@@ -184,5 +169,5 @@ pub async fn agents(
     state: web::Data<AppState>,
     SecurityAdmin(s): SecurityAdmin,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(admin_queries::agents(&state, s.account_id).await?))
+    Ok(HttpResponse::Ok().json(accounts::team(&state.store, s.account_id()).await?))
 }

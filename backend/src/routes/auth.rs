@@ -2,22 +2,20 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
-use vigil_policy::api::{LoginOption, LoginOptions, LoginRequest, UserView};
-use vigil_policy::{evaluate, FieldError, FieldErrorCode, SessionTimes};
+use vigil_policy::api::{LoginOption, LoginOptions, LoginRequest, SessionView};
+use vigil_policy::{evaluate, EndReason, FieldError, FieldErrorCode, SessionTimes};
 
-use crate::accounts::{self, UserRecord};
-use crate::audit::{self, action, Event};
 use crate::auth::password::Password;
 use crate::auth::throttle;
-use crate::db::to_ms;
 use crate::domain::{Email, Slug, MAX_PASSWORD_BYTES};
 use crate::error::ApiError;
 use crate::json::ApiJson;
-use crate::sessions::end::Cause;
 use crate::sessions::token::{random_hex, SessionToken};
-use crate::sessions::{cookie, permissions, Current, Peek};
-use crate::settings_store;
+use crate::sessions::{cookie, Peek};
 use crate::state::AppState;
+use crate::store::accounts::{self, UserRecord};
+use crate::store::audit::{self, action, Event};
+use crate::store::sessions::{NewSession, SessionRow};
 
 /// `GET /api/accounts/{slug}/login-options`.
 pub async fn login_options(
@@ -28,10 +26,10 @@ pub async fn login_options(
     let Ok(slug) = Slug::parse(&slug) else {
         return Err(not_found);
     };
-    let Some(account) = accounts::find_account(&state.db, slug.as_str()).await? else {
+    let Some(account) = accounts::find_account(&state.store, slug.as_str()).await? else {
         return Err(not_found);
     };
-    let stored = settings_store::load_from(&state.db, account.id).await?;
+    let stored = crate::store::settings::load(&state.store, account.id).await?;
     Ok(HttpResponse::Ok().json(LoginOptions {
         account: account.public(),
         agents: LoginOption {
@@ -66,18 +64,18 @@ pub async fn login(
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
     let keys = throttle::Keys::new(&body.account, &body.email, &ip);
-    if let Some(retry_after_secs) = throttle::locked_for(&state.db, &keys, now).await? {
+    if let Some(retry_after_secs) = throttle::locked_for(&state.store, &keys, now).await? {
         state.metrics.login_failed();
         return Err(ApiError::TooManyAttempts { retry_after_secs });
     }
 
     let account = match Slug::parse(&body.account) {
-        Ok(slug) => accounts::find_account(&state.db, slug.as_str()).await?,
+        Ok(slug) => accounts::find_account(&state.store, slug.as_str()).await?,
         Err(_) => None,
     };
     let email = Email::parse(&body.email).ok();
     let user = match (&account, &email) {
-        (Some(a), Some(e)) => accounts::find_user(&state.db, a.id, e.as_str()).await?,
+        (Some(a), Some(e)) => accounts::find_user(&state.store, a.id, e.as_str()).await?,
         _ => None,
     };
     let verified = state
@@ -90,13 +88,13 @@ pub async fn login(
 
     match (account, user) {
         (Some(account), Some(user)) if verified => {
-            throttle::record_success(&state.db, &keys).await?;
+            throttle::record_success(&state.store, &keys).await?;
             let user_agent = req
                 .headers()
                 .get("user-agent")
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(USER_AGENT_MAX).collect::<String>());
-            let (current, max_age) = start_session(
+            let (token, view, max_age) = start_session(
                 &state,
                 now,
                 account.id,
@@ -106,16 +104,16 @@ pub async fn login(
                 user_agent,
             )
             .await?;
-            tracing::info!(session = %current.session_id, user = current.user.id, "signed in");
+            tracing::info!(session = %view.session_id, user = view.user.id, "signed in");
             Ok(HttpResponse::Ok()
-                .cookie(cookie::issue(&current.token, max_age))
-                .json(current.view(now)))
+                .cookie(cookie::issue(&token, max_age))
+                .json(view))
         }
         (account, user) => {
-            throttle::record_failure(&state.db, &keys, now).await?;
+            throttle::record_failure(&state.store, &keys, now).await?;
             state.metrics.login_failed();
             if let Some(account) = account {
-                let mut conn = state.db.pool.acquire().await?;
+                let mut tx = state.store.begin().await?;
                 // What was typed, minus control characters (a NUL byte is
                 // not text to PostgreSQL), as long as an email can be.
                 let attempted: String = body
@@ -127,13 +125,13 @@ pub async fn login(
                     .take(254)
                     .collect();
                 audit::record(
-                    &mut conn,
+                    &mut tx,
                     now,
                     Event {
                         account_id: account.id,
                         actor: &attempted,
                         action: action::LOGIN_FAILED,
-                        target: user.as_ref().map(|u| format!("user:{}", u.id)),
+                        target: user.as_ref().map(|u| format!("user:{}", u.view.id)),
                         details: json!({
                             "email": attempted,
                             "ip": ip,
@@ -142,6 +140,7 @@ pub async fn login(
                     },
                 )
                 .await?;
+                tx.commit().await?;
             }
             tracing::info!("sign-in failed");
             Err(ApiError::InvalidCredentials)
@@ -149,8 +148,8 @@ pub async fn login(
     }
 }
 
-/// Creates the session row and audits the sign-in. Returns the session and
-/// the cookie's Max-Age (only for remembered sessions).
+/// Creates the session row and audits the sign-in. Returns the token, the
+/// view and the cookie's Max-Age (only for remembered sessions).
 async fn start_session(
     state: &AppState,
     now: time::OffsetDateTime,
@@ -159,52 +158,52 @@ async fn start_session(
     remember_me: bool,
     ip: &str,
     user_agent: Option<String>,
-) -> Result<(Current, Option<i64>), ApiError> {
-    let mut tx = state.db.begin_write().await?;
-    let stored = settings_store::load(&mut tx, account_id).await?;
-    let audience = user.role.audience();
+) -> Result<(SessionToken, SessionView, Option<i64>), ApiError> {
+    let mut tx = state.store.begin().await?;
+    let stored = crate::store::settings::load_in(&mut tx, account_id).await?;
+    let person = user.view;
+    let audience = person.role.audience();
     let policy = stored.settings.policy(audience);
     let persistent = remember_me && policy.remember_me;
-    let e = evaluate(
-        policy,
-        SessionTimes {
-            created_at: now,
-            last_activity_at: now,
-            persistent,
-        },
-        now,
-    );
+    let times = SessionTimes {
+        created_at: now,
+        last_activity_at: now,
+        persistent,
+    };
+    let e = evaluate(policy, times, now);
     let token = SessionToken::generate();
-    let session_id = random_hex(16);
-    sqlx::query(
-        "INSERT INTO sessions (id, token_hash, account_id, user_id, audience, persistent, created_at,
-             last_activity_at, expires_at, ended_at, end_reason, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, NULL, NULL, $9, $10)",
+    let row = SessionRow {
+        id: random_hex(16),
+        account_id,
+        user_id: person.id,
+        audience,
+        persistent,
+        created_at: now,
+        last_activity_at: now,
+        ip: Some(ip.to_owned()),
+        user_agent,
+    };
+    crate::store::sessions::insert(
+        &mut tx,
+        NewSession {
+            row: &row,
+            token_hash: &token.hash(),
+            expires_at: e.ends_at,
+        },
     )
-    .bind(&session_id)
-    .bind(token.hash())
-    .bind(account_id)
-    .bind(user.id)
-    .bind(audience.as_str())
-    .bind(persistent)
-    .bind(to_ms(now))
-    .bind(to_ms(e.ends_at))
-    .bind(ip)
-    .bind(user_agent)
-    .execute(&mut *tx)
     .await?;
     audit::record(
         &mut tx,
         now,
         Event {
             account_id,
-            actor: &user.email,
+            actor: &person.email,
             action: action::SESSION_LOGIN,
-            target: Some(format!("session:{session_id}")),
+            target: Some(format!("session:{}", row.id)),
             details: json!({
-                "session_id": session_id,
-                "user_id": user.id,
-                "email": user.email,
+                "session_id": row.id,
+                "user_id": person.id,
+                "email": person.email,
                 "persistent": persistent,
                 "ip": ip,
             }),
@@ -213,32 +212,27 @@ async fn start_session(
     .await?;
     tx.commit().await?;
     let max_age = persistent.then(|| (e.absolute_expires_at - now).whole_seconds());
-    let current = Current {
-        session_id,
-        token,
-        account_id,
-        user: UserView {
-            id: user.id,
-            permissions: permissions(user.role, &user.permissions),
-            email: user.email,
-            display_name: user.display_name,
-            role: user.role,
-        },
+    let view = SessionView {
+        session_id: row.id,
         audience,
         persistent,
         created_at: now,
         last_activity_at: now,
-        stored_last_activity: now,
-        settings_version: stored.version,
-        settings: stored.settings,
+        idle_expires_at: e.idle_expires_at,
+        absolute_expires_at: e.absolute_expires_at,
+        warn_at: e.warn_at,
+        server_time: now,
+        policy: vigil_policy::api::SessionPolicy::from_settings(&stored.settings, audience),
+        user: person,
     };
-    Ok((current, max_age))
+    Ok((token, view, max_age))
 }
 
 /// `POST /api/auth/logout`: ends the session on the server and clears the cookie.
 pub async fn logout(state: web::Data<AppState>, Peek(s): Peek) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    s.end(&state, Cause::LoggedOut, &s.user.email, now).await?;
-    tracing::info!(session = %s.session_id, "signed out");
+    s.end(&state, EndReason::LoggedOut, &s.user().email, now)
+        .await?;
+    tracing::info!(session = %s.session_id(), "signed out");
     Ok(HttpResponse::NoContent().cookie(cookie::removal()).finish())
 }

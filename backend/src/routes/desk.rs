@@ -4,12 +4,12 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 use vigil_policy::api::Availability;
 
-use crate::audit::{self, action, Event};
-use crate::conversations;
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::sessions::{Authenticated, Current};
 use crate::state::AppState;
+use crate::store::audit::{self, action, Event};
+use crate::store::{accounts, conversations};
 
 fn team_member(s: &Current) -> Result<(), ApiError> {
     if s.is_team_member() {
@@ -25,7 +25,7 @@ pub async fn conversations(
     Authenticated(s): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     team_member(&s)?;
-    Ok(HttpResponse::Ok().json(conversations::assigned_to(&state.db, s.user.id).await?))
+    Ok(HttpResponse::Ok().json(conversations::assigned_to(&state.store, s.user().id).await?))
 }
 
 /// `GET /api/desk/availability`: whether the caller takes new conversations.
@@ -34,11 +34,7 @@ pub async fn availability(
     Authenticated(s): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     team_member(&s)?;
-    let row = sqlx::query("SELECT available FROM users WHERE id = $1")
-        .bind(s.user.id)
-        .fetch_one(&state.db.pool)
-        .await?;
-    let available = crate::db::get_bool(&row, "available")?;
+    let available = accounts::available(&state.store, s.user().id).await?;
     Ok(HttpResponse::Ok().json(Availability { available }))
 }
 
@@ -50,23 +46,18 @@ pub async fn set_availability(
 ) -> Result<HttpResponse, ApiError> {
     team_member(&s)?;
     let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    let changed = sqlx::query("UPDATE users SET available = $1 WHERE id = $2 AND available <> $1")
-        .bind(body.available)
-        .bind(s.user.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if changed > 0 {
+    let mut tx = state.store.begin().await?;
+    accounts::lock_people(&mut tx, &[s.user().id]).await?;
+    if accounts::set_available(&mut tx, s.user().id, body.available).await? {
         audit::record(
             &mut tx,
             now,
             Event {
-                account_id: s.account_id,
-                actor: &s.user.email,
+                account_id: s.account_id(),
+                actor: &s.user().email,
                 action: action::AGENT_AVAILABILITY,
-                target: Some(format!("user:{}", s.user.id)),
-                details: json!({"user_id": s.user.id, "available": body.available, "reason": "set_by_agent"}),
+                target: Some(format!("user:{}", s.user().id)),
+                details: json!({"user_id": s.user().id, "available": body.available, "reason": "set_by_agent"}),
             },
         )
         .await?;

@@ -16,7 +16,7 @@ pub async fn healthz() -> HttpResponse {
 /// `GET /readyz`: the database answers within two seconds. Recovers by
 /// itself: every call tries the database afresh.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(true) => Ok(HttpResponse::Ok().json(json!({"status": "ready"}))),
         _ => Err(ApiError::Unavailable),
     }

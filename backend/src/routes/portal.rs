@@ -4,12 +4,12 @@ use actix_web::{web, HttpResponse};
 use vigil_policy::api::{NewConversation, Role};
 use vigil_policy::{FieldError, FieldErrorCode};
 
-use crate::conversations;
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::routing;
 use crate::sessions::{Authenticated, Current};
 use crate::state::AppState;
+use crate::store::conversations;
 
 const SUBJECT_MAX_CHARS: usize = 200;
 
@@ -27,7 +27,7 @@ pub async fn list(
     Authenticated(s): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     requester(&s)?;
-    Ok(HttpResponse::Ok().json(conversations::requested_by(&state.db, s.user.id).await?))
+    Ok(HttpResponse::Ok().json(conversations::requested_by(&state.store, s.user().id).await?))
 }
 
 /// `POST /api/portal/conversations`: opens a conversation routed to the
@@ -48,10 +48,10 @@ pub async fn create(
         )));
     }
     let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    let assignee = routing::least_loaded_agent(&mut tx, s.account_id, None).await?;
+    let mut tx = state.store.begin().await?;
+    let assignee = routing::assignee_for_new(&mut tx, s.account_id()).await?;
     let conversation =
-        conversations::open(&mut tx, s.account_id, s.user.id, subject, assignee, now).await?;
+        conversations::open(&mut tx, s.account_id(), s.user().id, subject, assignee, now).await?;
     tx.commit().await?;
     Ok(HttpResponse::Created().json(conversation))
 }

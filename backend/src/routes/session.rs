@@ -17,10 +17,10 @@ pub async fn get(state: web::Data<AppState>, Authenticated(s): Authenticated) ->
 /// `active_call_extends`; a hidden-tab heartbeat when hidden tabs are not idle.
 pub async fn activity(
     state: web::Data<AppState>,
-    Peek(mut s): Peek,
+    Peek(s): Peek,
     ApiJson(body): ApiJson<ActivityRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let rules = s.settings.activity;
+    let rules = s.settings().activity;
     let counts = match body.source {
         ActivitySource::Input => true,
         ActivitySource::Call => rules.active_call_extends && s.is_team_member(),
@@ -28,7 +28,7 @@ pub async fn activity(
     };
     let now = state.clock.now();
     if counts {
-        s.touch(&state, now).await?;
+        s.touch(&state, now);
     }
     Ok(HttpResponse::Ok().json(s.view(now)))
 }

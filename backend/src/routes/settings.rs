@@ -2,17 +2,17 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use serde_json::{json, Value};
 use vigil_policy::api::{Impact, PreviewResponse, SettingsUpdate};
-use vigil_policy::{evaluate, validate, Audience, SecuritySettings, SessionTimes, Verdict};
+use vigil_policy::{evaluate, validate, Audience, SecuritySettings, Verdict};
 
-use crate::admin_queries::live_sessions;
-use crate::audit::{self, action, Event};
+use super::admin::live_sessions;
 use crate::error::ApiError;
 use crate::json::{decode, RawJson};
 use crate::sessions::SecurityAdmin;
-use crate::settings_store;
 use crate::state::AppState;
+use crate::store::audit::{self, action, Event};
+use crate::store::settings as settings_store;
 
 fn etag(version: i64) -> String {
     format!("\"v{version}\"")
@@ -24,7 +24,7 @@ pub async fn get(
     req: HttpRequest,
     SecurityAdmin(s): SecurityAdmin,
 ) -> Result<HttpResponse, ApiError> {
-    let stored = settings_store::load_from(&state.db, s.account_id).await?;
+    let stored = settings_store::load(&state.store, s.account_id()).await?;
     let tag = etag(stored.version);
     let matches = req
         .headers()
@@ -63,8 +63,8 @@ pub async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let update = checked(&state, &bytes)?;
     let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    let before = settings_store::load(&mut tx, s.account_id).await?;
+    let mut tx = state.store.begin().await?;
+    let before = settings_store::load_in(&mut tx, s.account_id()).await?;
     if before.version != update.version {
         return Err(ApiError::VersionConflict {
             current: before.version,
@@ -72,10 +72,10 @@ pub async fn put(
     }
     let version = match settings_store::update(
         &mut tx,
-        s.account_id,
+        s.account_id(),
         update.version,
         &update.settings,
-        s.user.id,
+        s.user().id,
         now,
     )
     .await?
@@ -83,13 +83,14 @@ pub async fn put(
         Ok(v) => v,
         Err(current) => return Err(ApiError::VersionConflict { current }),
     };
-    let changes = settings_store::changes(&before.settings, &update.settings);
+    crate::sessions::reindex(&state, &mut tx, s.account_id(), &update.settings, now).await?;
+    let changes = changes(&before.settings, &update.settings);
     audit::record(
         &mut tx,
         now,
         Event {
-            account_id: s.account_id,
-            actor: &s.user.email,
+            account_id: s.account_id(),
+            actor: &s.user().email,
             action: action::SETTINGS_UPDATED,
             target: Some("security_settings".to_owned()),
             details: json!({
@@ -102,14 +103,17 @@ pub async fn put(
     )
     .await?;
     tx.commit().await?;
-    state.sessions.forget_account(s.account_id);
-    tracing::info!(account = s.account_id, version, "security settings updated");
+    tracing::info!(
+        account = s.account_id(),
+        version,
+        "security settings updated"
+    );
     // What was just stored; no need to read it back.
     let stored = settings_store::Stored {
         version,
         settings: update.settings,
         updated_at: now,
-        updated_by: Some(s.user.email.clone()),
+        updated_by: Some(s.user().email.clone()),
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(version)))
@@ -125,21 +129,16 @@ pub async fn preview(
 ) -> Result<HttpResponse, ApiError> {
     let update = checked(&state, &bytes)?;
     let now = state.clock.now();
-    let sessions = live_sessions(&state, s.account_id, &s.settings).await?;
+    let sessions = live_sessions(&state, s.account_id(), s.settings(), now).await?;
     let impact = |audience: Audience, settings: &SecuritySettings| {
         let mut out = Impact {
             end_now: 0,
             warn_now: 0,
             live: 0,
         };
-        for row in sessions.iter().filter(|r| r.audience == audience) {
-            let times = SessionTimes {
-                created_at: row.created_at,
-                last_activity_at: row.last_activity_at,
-                persistent: row.persistent,
-            };
+        for s in sessions.iter().filter(|s| s.row.audience == audience) {
             out.live += 1;
-            match evaluate(settings.policy(audience), times, now).verdict {
+            match evaluate(settings.policy(audience), s.row.times(), now).verdict {
                 Verdict::Expired(_) => out.end_now += 1,
                 Verdict::Warning => out.warn_now += 1,
                 Verdict::Active => {}
@@ -151,4 +150,57 @@ pub async fn preview(
         agents: impact(Audience::Agents, &update.settings),
         requesters: impact(Audience::Requesters, &update.settings),
     }))
+}
+
+/// Every leaf that differs between two settings, as `{path, before, after}`.
+pub fn changes(before: &SecuritySettings, after: &SecuritySettings) -> Value {
+    fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<Value>) {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(
+                        &p,
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                        out,
+                    );
+                }
+            }
+            _ if a != b => out.push(json!({"path": path, "before": a, "after": b})),
+            _ => {}
+        }
+    }
+    let a = serde_json::to_value(before).unwrap_or(Value::Null);
+    let b = serde_json::to_value(after).unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    walk("", &a, &b, &mut out);
+    Value::Array(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_list_each_changed_leaf() {
+        let before = SecuritySettings::default();
+        let mut after = before.clone();
+        after.agents.idle_timeout_secs = 900;
+        after.requesters.remember_me = true;
+        assert_eq!(
+            changes(&before, &after),
+            json!([
+                {"path": "agents.idle_timeout_secs", "before": 28800, "after": 900},
+                {"path": "requesters.remember_me", "before": false, "after": true},
+            ])
+        );
+    }
 }

@@ -1,74 +1,82 @@
 //! Sessions: the token and cookie, the check every authenticated request
-//! goes through, coalesced activity, and ending sessions.
+//! goes through, sessions held in memory, coalesced activity, ending
+//! sessions, and hearing other replicas' changes.
 //!
-//! The check ([`authenticate`]) loads the session with the account's current
-//! settings in one query, evaluates it with the deadline rule from
-//! vigil-policy, ends it on the spot when a deadline has passed, and records
-//! the request as activity when the account's rules say it counts.
+//! The check ([`authenticate`]) finds the session in memory, or loads it
+//! with its person and the account's settings in one query; evaluates it
+//! with the deadline rule from vigil-policy; re-reads the row before
+//! warning or ending a session from memory (another replica may have seen
+//! newer activity); ends it on the spot when a deadline has passed; and
+//! records the request as activity when the account's rules say it counts.
 
 pub mod activity;
-pub mod cache;
 pub mod cookie;
 pub mod end;
+pub mod listener;
+pub mod memory;
 pub mod token;
+
+use std::sync::Arc;
 
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use sqlx::Row;
 use time::OffsetDateTime;
 use vigil_policy::api::{
     Role, SessionPolicy, SessionView, UnauthenticatedReason, UserView, PERMISSION_MANAGE_SECURITY,
 };
-use vigil_policy::{evaluate, Audience, AudiencePolicy, SecuritySettings, SessionTimes, Verdict};
+use vigil_policy::{
+    evaluate, AudiencePolicy, EndReason, Evaluation, SecuritySettings, SessionTimes, Verdict,
+};
 
-use crate::db::{get_bool, get_time};
 use crate::error::ApiError;
 use crate::state::AppState;
-use activity::TouchTarget;
-use end::{Cause, Ending};
+use crate::store::sessions::Ending;
+use crate::store::{self, Invalidation, Subscriber, Tx};
+use memory::{AccountPolicy, Hit, TokenKey};
 use token::SessionToken;
 
 /// A live session, checked.
 #[derive(Debug, Clone)]
 pub struct Current {
-    /// Public session id.
-    pub session_id: String,
+    hit: Hit,
     /// The token the request carried.
     pub token: SessionToken,
-    /// Account.
-    pub account_id: i64,
-    /// Who.
-    pub user: UserView,
-    /// Which policy applies.
-    pub audience: Audience,
-    /// Remembered or not (after any downgrade).
-    pub persistent: bool,
-    /// Sign-in instant.
-    pub created_at: OffsetDateTime,
-    /// Last activity that counted, including this request's.
-    pub last_activity_at: OffsetDateTime,
-    /// Last activity as stored.
-    pub stored_last_activity: OffsetDateTime,
-    /// Settings version the policy comes from.
-    pub settings_version: i64,
-    /// The account's settings.
-    pub settings: SecuritySettings,
 }
 
 impl Current {
+    /// Public session id.
+    pub fn session_id(&self) -> &str {
+        &self.hit.entry.id
+    }
+
+    /// Account.
+    pub fn account_id(&self) -> i64 {
+        self.hit.entry.account_id
+    }
+
+    /// Who.
+    pub fn user(&self) -> &UserView {
+        &self.hit.person
+    }
+
+    /// The account's settings.
+    pub fn settings(&self) -> &SecuritySettings {
+        &self.hit.account.settings
+    }
+
     /// The policy of the session's audience.
     pub fn policy(&self) -> &AudiencePolicy {
-        self.settings.policy(self.audience)
+        self.settings().policy(self.hit.entry.audience)
     }
 
     /// The user's role.
     pub fn role(&self) -> Role {
-        self.user.role
+        self.user().role
     }
 
     /// Admins, and agents granted `manage_security`.
     pub fn can_manage_security(&self) -> bool {
-        self.user
+        self.user()
             .permissions
             .iter()
             .any(|p| p == PERMISSION_MANAGE_SECURITY)
@@ -76,99 +84,113 @@ impl Current {
 
     /// Whether the person is a team member (admin or agent).
     pub fn is_team_member(&self) -> bool {
-        self.user.role != Role::Requester
+        self.role() != Role::Requester
     }
 
-    /// The session's times, for the deadline rule.
+    /// The session's times, with the newest activity this process knows.
     pub fn times(&self) -> SessionTimes {
-        SessionTimes {
-            created_at: self.created_at,
-            last_activity_at: self.last_activity_at,
-            persistent: self.persistent,
-        }
+        self.hit.entry.times()
+    }
+
+    fn evaluate(&self, now: OffsetDateTime) -> Evaluation {
+        evaluate(self.policy(), self.times(), now)
     }
 
     /// The API view at `now`.
     pub fn view(&self, now: OffsetDateTime) -> SessionView {
-        let e = evaluate(self.policy(), self.times(), now);
+        let times = self.times();
+        let e = evaluate(self.policy(), times, now);
+        let entry = &self.hit.entry;
         SessionView {
-            session_id: self.session_id.clone(),
-            user: self.user.clone(),
-            audience: self.audience,
-            persistent: self.persistent,
-            created_at: self.created_at,
-            last_activity_at: self.last_activity_at,
+            session_id: entry.id.clone(),
+            user: self.user().clone(),
+            audience: entry.audience,
+            persistent: times.persistent,
+            created_at: entry.created_at,
+            last_activity_at: times.last_activity_at,
             idle_expires_at: e.idle_expires_at,
             absolute_expires_at: e.absolute_expires_at,
             warn_at: e.warn_at,
             server_time: now,
-            policy: SessionPolicy::from_settings(&self.settings, self.audience),
+            policy: SessionPolicy::from_settings(self.settings(), entry.audience),
         }
     }
 
-    /// The row for the ending path.
-    pub fn ending(&self) -> Ending<'_> {
+    /// What ending this session needs.
+    pub fn ending(&self) -> Ending {
         Ending {
-            session_id: &self.session_id,
-            account_id: self.account_id,
-            user_id: self.user.id,
-            email: &self.user.email,
-            role: self.user.role,
+            session_id: self.session_id().to_owned(),
+            account_id: self.account_id(),
+            user_id: self.user().id,
+            email: self.user().email.clone(),
+            role: self.role(),
         }
     }
 
-    fn touch_target(&self) -> TouchTarget<'_> {
-        TouchTarget {
-            session_id: &self.session_id,
-            account_id: self.account_id,
-            settings_version: self.settings_version,
-            created_at: self.created_at,
-            stored_last_activity: self.stored_last_activity,
-            idle_secs: self.policy().idle_timeout_secs,
-            absolute_secs: self.policy().absolute_timeout_secs,
-        }
+    /// Records activity at `now` (coalesced).
+    pub fn touch(&self, state: &AppState, now: OffsetDateTime) {
+        state.activity.touch(&self.hit.entry, self.policy(), now);
     }
 
-    /// Records activity at `now` (coalesced) and moves `last_activity_at`.
-    pub async fn touch(&mut self, state: &AppState, now: OffsetDateTime) -> Result<(), ApiError> {
-        state
-            .activity
-            .touch(&state.db, self.touch_target(), now)
-            .await?;
-        self.last_activity_at = self.last_activity_at.max(now);
-        Ok(())
-    }
-
-    /// Ends this session (in a transaction of its own) and forgets it in
-    /// this process's caches.
+    /// Ends this session in a transaction of its own; false when it had
+    /// ended already.
     pub async fn end(
         &self,
         state: &AppState,
-        cause: Cause,
+        reason: EndReason,
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<bool, ApiError> {
-        let mut tx = state.db.begin_write().await?;
-        let ended = end::end_session(&mut tx, &self.ending(), cause, actor, now).await?;
-        tx.commit().await?;
-        state.forget_ended([self.session_id.as_str()]);
-        Ok(ended)
+        let ended = end::end_now(state, &[(self.ending(), reason)], actor, now).await?;
+        Ok(!ended.is_empty())
     }
 }
 
-/// Permissions implied by a role plus those granted.
-pub fn permissions(role: Role, granted: &str) -> Vec<String> {
-    let mut out: Vec<String> = match role {
-        Role::Admin => vec![PERMISSION_MANAGE_SECURITY.to_owned()],
-        Role::Agent => granted
-            .split_whitespace()
-            .filter(|p| *p == PERMISSION_MANAGE_SECURITY)
-            .map(str::to_owned)
-            .collect(),
-        Role::Requester => Vec::new(),
-    };
-    out.dedup();
-    out
+/// The account's settings: from memory, or read from the database (and
+/// kept) — always read when `fresh`.
+pub async fn account_policy(
+    state: &AppState,
+    account_id: i64,
+    fresh: bool,
+) -> store::Result<Arc<AccountPolicy>> {
+    if !fresh {
+        if let Some(a) = state.memory.account(account_id) {
+            return Ok(a);
+        }
+    }
+    let epoch = state.memory.epoch();
+    let stored = store::settings::load(&state.store, account_id).await?;
+    let policy = Arc::new(AccountPolicy {
+        account_id,
+        version: stored.version,
+        settings: stored.settings,
+    });
+    state.memory.insert_account(policy.clone(), epoch);
+    Ok(policy)
+}
+
+/// Rebuilds the sweeper's index of an account's live sessions under new
+/// settings, inside the transaction that stores them.
+pub async fn reindex(
+    state: &AppState,
+    tx: &mut Tx,
+    account_id: i64,
+    settings: &SecuritySettings,
+    now: OffsetDateTime,
+) -> store::Result<()> {
+    let rows = store::sessions::live_rows_in(tx, account_id).await?;
+    let entries: Vec<(String, OffsetDateTime)> = rows
+        .into_iter()
+        .map(|row| {
+            let mut times = row.times();
+            if let Some(held) = state.memory.by_id(&row.id) {
+                times.last_activity_at = times.last_activity_at.max(held.last_activity());
+            }
+            let e = evaluate(settings.policy(row.audience), times, now);
+            (row.id, e.ends_at)
+        })
+        .collect();
+    store::sessions::set_expiry(tx, &entries).await
 }
 
 /// Whether the request itself counts as activity.
@@ -176,7 +198,7 @@ pub fn permissions(role: Role, granted: &str) -> Vec<String> {
 enum Mode {
     /// Yes, unless sent as a background request (and those do not count).
     Request,
-    /// No: the handler decides (the activity endpoint).
+    /// No: the handler decides (the activity endpoint, logout).
     Peek,
 }
 
@@ -184,60 +206,61 @@ enum Mode {
 #[derive(Debug, Clone)]
 pub struct ReissueCookie(pub actix_web::cookie::Cookie<'static>);
 
-const LOAD_SQL: &str =
-    "SELECT s.id, s.account_id, s.user_id, s.audience, s.persistent, s.created_at,
-        s.last_activity_at, s.ended_at, s.end_reason,
-        u.email, u.display_name, u.role, u.permissions, ss.version, ss.settings
-    FROM sessions s
-    JOIN users u ON u.id = s.user_id
-    JOIN security_settings ss ON ss.account_id = s.account_id
-    WHERE s.token_hash = $1";
-
-/// Reads a session with its person and the account's settings; `hash` is
-/// the token's hash, computed once by the caller.
-async fn load(state: &AppState, token: SessionToken, hash: &str) -> Result<Current, ApiError> {
-    let row = sqlx::query(LOAD_SQL)
-        .bind(hash)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    let Some(row) = row else {
-        tracing::debug!(token = %token.fingerprint(), "unknown session token");
-        return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
-    };
-    if row.try_get::<Option<i64>, _>("ended_at")?.is_some() {
-        let reason = row
-            .try_get::<Option<String>, _>("end_reason")?
-            .as_deref()
-            .and_then(UnauthenticatedReason::parse)
-            .unwrap_or(UnauthenticatedReason::Invalid);
-        return Err(ApiError::Unauthenticated(reason));
+/// Reads a session from the database and keeps it in memory. A read that
+/// an invalidation overtook (a logout or revocation committed meanwhile) is
+/// not kept and is read again.
+async fn load(state: &AppState, key: TokenKey) -> Result<(Hit, bool), ApiError> {
+    let hash = hex::encode(key);
+    let mut last = None;
+    for _ in 0..3 {
+        let epoch = state.memory.epoch();
+        let Some(loaded) = store::sessions::load_by_token(&state.store, &hash).await? else {
+            tracing::debug!(token = &hash[..8], "unknown session token");
+            return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
+        };
+        if let Some(reason) = loaded.ended {
+            return Err(ApiError::Unauthenticated(reason.into()));
+        }
+        if let Some(hit) = state.memory.insert(key, &loaded, epoch) {
+            return Ok((hit, true));
+        }
+        let trusted = state.memory.trusted();
+        last = Some(loaded);
+        if !trusted {
+            break; // a fresh read, used once and not kept
+        }
     }
-    let role_name: String = row.try_get("role")?;
-    let role = Role::parse(&role_name)
-        .ok_or_else(|| anyhow::anyhow!("user has unknown role {role_name:?}"))?;
-    let audience_name: String = row.try_get("audience")?;
-    let audience = Audience::parse(&audience_name)
-        .ok_or_else(|| anyhow::anyhow!("session has unknown audience {audience_name:?}"))?;
-    let stored_last_activity = get_time(&row, "last_activity_at")?;
-    Ok(Current {
-        last_activity_at: stored_last_activity,
-        session_id: row.try_get("id")?,
-        token,
-        account_id: row.try_get("account_id")?,
-        user: UserView {
-            id: row.try_get("user_id")?,
-            email: row.try_get("email")?,
-            display_name: row.try_get("display_name")?,
-            role,
-            permissions: permissions(role, &row.try_get::<String, _>("permissions")?),
-        },
-        audience,
-        persistent: get_bool(&row, "persistent")?,
-        created_at: get_time(&row, "created_at")?,
-        stored_last_activity,
-        settings_version: row.try_get("version")?,
-        settings: crate::settings_store::parse(&row.try_get::<String, _>("settings")?)?,
-    })
+    match last {
+        Some(loaded) => Ok((Hit::detached(&loaded), true)),
+        None => Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid)),
+    }
+}
+
+/// Re-reads what other replicas may have changed in a session held in
+/// memory: their activity, a remember-me downgrade, its end.
+async fn refresh(state: &AppState, current: &Current) -> Result<(), ApiError> {
+    let entry = &current.hit.entry;
+    match store::sessions::reread(&state.store, &entry.id).await? {
+        None => {
+            state
+                .memory
+                .invalidated(&[Invalidation::Session(entry.id.clone())]);
+            Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid))
+        }
+        Some(fresh) => {
+            if let Some(reason) = fresh.ended {
+                state
+                    .memory
+                    .invalidated(&[Invalidation::Session(entry.id.clone())]);
+                return Err(ApiError::Unauthenticated(reason.into()));
+            }
+            entry.stored(fresh.last_activity_at);
+            if !fresh.persistent {
+                entry.forget_persistence();
+            }
+            Ok(())
+        }
+    }
 }
 
 async fn authenticate(
@@ -251,28 +274,27 @@ async fn authenticate(
     let Some(token) = SessionToken::from_cookie(cookie.value()) else {
         return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
     };
-    let hash = token.hash();
-    let mut current = match state.sessions.get(&hash) {
-        Some(cached) => cached,
-        None => {
-            let loaded = load(state, token, &hash).await?;
-            state.sessions.put(hash.clone(), &loaded);
-            loaded
-        }
+    let key = token.key();
+    let (hit, fresh) = match state.memory.get(&key) {
+        Some(hit) => (hit, false),
+        None => load(state, key).await?,
     };
-    current.last_activity_at = state
-        .activity
-        .effective_last_activity(&current.session_id, current.stored_last_activity);
+    let current = Current { hit, token };
 
     let now = state.clock.now();
-    let evaluation = evaluate(current.policy(), current.times(), now);
+    let mut evaluation = current.evaluate(now);
+    if !fresh && evaluation.verdict != Verdict::Active {
+        // Memory may lag activity other replicas saw: before warning or
+        // ending a session, read its row.
+        refresh(state, &current).await?;
+        evaluation = current.evaluate(now);
+    }
     if let Verdict::Expired(reason) = evaluation.verdict {
-        let cause = Cause::from(reason);
-        if current.end(state, cause, crate::audit::SYSTEM, now).await? {
-            state.metrics.ended(cause.metric(), 1);
-        }
-        tracing::info!(session = %current.session_id, reason = reason.as_str(), "session expired at request");
-        return Err(ApiError::Unauthenticated(cause.reason()));
+        current
+            .end(state, reason, crate::store::audit::SYSTEM, now)
+            .await?;
+        tracing::info!(session = %current.session_id(), reason = reason.as_str(), "session expired at request");
+        return Err(ApiError::Unauthenticated(reason.into()));
     }
 
     if mode == Mode::Request {
@@ -280,20 +302,16 @@ async fn authenticate(
             .headers()
             .get("x-vigil-background")
             .is_some_and(|v| v.as_bytes() == b"1");
-        if !background || current.settings.activity.background_requests_extend {
-            current.touch(state, now).await?;
+        if !background || current.settings().activity.background_requests_extend {
+            current.touch(state, now);
         }
     }
 
-    if current.persistent && !evaluation.keep_persistent_cookie {
+    if current.hit.entry.persistent() && !evaluation.keep_persistent_cookie {
         // Remember-me was turned off for this audience: from now on the
         // session lives in a browser-session cookie.
-        sqlx::query("UPDATE sessions SET persistent = FALSE WHERE id = $1")
-            .bind(&current.session_id)
-            .execute(&state.db.pool)
-            .await?;
-        current.persistent = false;
-        state.sessions.update(&hash, |c| c.persistent = false);
+        store::sessions::forget_persistence(&state.store, current.session_id()).await?;
+        current.hit.entry.forget_persistence();
         req.extensions_mut()
             .insert(ReissueCookie(cookie::issue(&current.token, None)));
     }

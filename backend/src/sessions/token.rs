@@ -42,9 +42,14 @@ impl SessionToken {
         &self.0
     }
 
+    /// SHA-256 of the token: the key sessions are held under in memory.
+    pub fn key(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+
     /// What the database stores: SHA-256, hex.
     pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+        hex::encode(self.key())
     }
 
     /// The first 8 hex digits of the hash, for logs.

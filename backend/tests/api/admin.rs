@@ -9,7 +9,7 @@ use crate::helpers::{spawn_app, Session, TestApp};
 /// Creates a second account `other` with admin `boss@other.test` and signs in.
 async fn other_account(app: &TestApp) -> Session {
     vigil_server::cli::create_account(
-        &app.state.db,
+        &app.state.store,
         &app.state.hasher,
         vigil_server::cli::NewAccount {
             slug: "other",

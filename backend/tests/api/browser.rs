@@ -437,7 +437,7 @@ async fn an_idle_agent_is_warned_and_then_signed_out_with_the_reason() {
     let reason: String = sqlx::Row::try_get(
         &sqlx::query("SELECT end_reason FROM sessions WHERE user_id = $1")
             .bind(app.user_id("agent1@demo.test").await)
-            .fetch_one(&app.state.db.pool)
+            .fetch_one(app.state.store.pool())
             .await
             .unwrap(),
         "end_reason",

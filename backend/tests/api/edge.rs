@@ -150,7 +150,7 @@ async fn health_is_always_up_and_readiness_follows_the_database() {
     // Hold every pooled connection: the database stops answering the server.
     let mut held = Vec::new();
     while let Ok(Ok(conn)) =
-        tokio::time::timeout(Duration::from_millis(300), app.state.db.pool.acquire()).await
+        tokio::time::timeout(Duration::from_millis(300), app.state.store.pool().acquire()).await
     {
         held.push(conn);
     }

@@ -115,6 +115,10 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Share this clock (replicas of one deployment share time).
     pub clock: Option<ManualClock>,
+    /// A fresh PostgreSQL database whatever `VIGIL_TEST_DB` says (replicas).
+    pub postgres: bool,
+    /// Where the replica listener connects instead of the database URL.
+    pub listen_url: Option<String>,
 }
 
 impl Default for Options {
@@ -127,12 +131,24 @@ impl Default for Options {
             idle_min_secs: 5,
             database_url: None,
             clock: None,
+            postgres: false,
+            listen_url: None,
         }
     }
 }
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
+}
+
+/// A server on a fresh PostgreSQL database whatever `VIGIL_TEST_DB` says:
+/// replicas share state only there (SQLite is one process).
+pub async fn spawn_postgres_app() -> TestApp {
+    spawn_app_with(Options {
+        postgres: true,
+        ..Options::default()
+    })
+    .await
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
@@ -148,6 +164,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let replica = options.database_url.is_some();
     let database_url = match (options.database_url, test_db()) {
         (Some(url), _) => url,
+        (None, _) if options.postgres => fresh_postgres_database().await,
         (None, TestDb::Sqlite) => format!("sqlite://{}", dir.path().join("vigil.db").display()),
         (None, TestDb::Postgres) => fresh_postgres_database().await,
     };
@@ -160,7 +177,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         hash_concurrency: Some("2".into()),
         ..RawSettings::default()
     };
-    let config = Config::from_raw(&raw).unwrap();
+    let mut config = Config::from_raw(&raw).unwrap();
+    config.listen_url = options.listen_url;
     let clock = options.clock.unwrap_or_else(|| ManualClock::new(T0));
     let shared: vigil_server::clock::SharedClock = if options.real_clock {
         Arc::new(vigil_server::clock::SystemClock)
@@ -173,7 +191,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let handle = app.handle();
     if !replica {
         let seeded = vigil_server::cli::seed_demo(
-            &state.db,
+            &state.store,
             &state.hasher,
             Some(PASSWORD.into()),
             state.clock.now(),
@@ -183,6 +201,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         assert!(matches!(seeded, vigil_server::cli::Seeded::Created(_)));
     }
     tokio::spawn(app.run_until_stopped());
+    // A replica answers from memory only once it hears other replicas.
+    let started = std::time::Instant::now();
+    while !state.memory.trusted() && started.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         database_url,
@@ -225,10 +248,16 @@ impl Drop for TestApp {
 impl TestApp {
     /// A second server on the same database, with the same clock.
     pub async fn replica(&self) -> TestApp {
+        self.replica_with(Options::default()).await
+    }
+
+    /// A second server on the same database, with the same clock and these
+    /// options.
+    pub async fn replica_with(&self, options: Options) -> TestApp {
         spawn_app_with(Options {
             database_url: Some(self.database_url.clone()),
             clock: Some(self.clock.clone()),
-            ..Options::default()
+            ..options
         })
         .await
     }
@@ -367,7 +396,7 @@ impl TestApp {
     pub async fn scalar(&self, sql: &str) -> i64 {
         use sqlx::Row;
         sqlx::query(sql)
-            .fetch_one(&self.state.db.pool)
+            .fetch_one(self.state.store.pool())
             .await
             .unwrap()
             .try_get::<i64, _>(0)
@@ -378,7 +407,7 @@ impl TestApp {
     pub async fn audit_actions(&self) -> Vec<String> {
         use sqlx::Row;
         sqlx::query("SELECT action FROM audit_log ORDER BY id")
-            .fetch_all(&self.state.db.pool)
+            .fetch_all(self.state.store.pool())
             .await
             .unwrap()
             .iter()
@@ -391,7 +420,7 @@ impl TestApp {
         use sqlx::Row;
         sqlx::query("SELECT id FROM users WHERE email = $1")
             .bind(email)
-            .fetch_one(&self.state.db.pool)
+            .fetch_one(self.state.store.pool())
             .await
             .unwrap()
             .try_get("id")
@@ -404,5 +433,55 @@ impl TestApp {
             "SELECT COUNT(*) FROM conversations WHERE status = 'open' AND assignee_id = {user_id}"
         ))
         .await
+    }
+}
+
+/// Forwards a local port to PostgreSQL until cut.
+pub struct Proxy {
+    pub port: u16,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    links: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    pub async fn start(target: String) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (up2, links2) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !up2.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // refused: dropped at once
+                }
+                let target = target.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                links2.lock().unwrap().push(link);
+            }
+        });
+        Proxy { port, up, links }
+    }
+
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    /// `url` with its host and port replaced by this proxy's.
+    pub fn url_for(&self, url: &str) -> String {
+        let (head, rest) = url.split_once('@').unwrap();
+        let (_, db) = rest.split_once('/').unwrap();
+        format!("{head}@127.0.0.1:{}/{db}", self.port)
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }

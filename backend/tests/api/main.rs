@@ -12,6 +12,7 @@ mod cli;
 mod edge;
 mod helpers;
 mod postgres_only;
+mod races;
 mod replicas;
 mod routing;
 mod session;

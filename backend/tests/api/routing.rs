@@ -61,7 +61,7 @@ async fn reroutes_spread_over_agents_by_load_and_queue_when_nobody_is_available(
     let admin_id = app.user_id("admin@demo.test").await;
     sqlx::query("UPDATE users SET available = TRUE, auto_assign = TRUE WHERE id = $1")
         .bind(admin_id)
-        .execute(&app.state.db.pool)
+        .execute(app.state.store.pool())
         .await
         .unwrap();
     let agent1 = app.login("agent1@demo.test").await;
@@ -85,7 +85,7 @@ async fn reroutes_spread_over_agents_by_load_and_queue_when_nobody_is_available(
     // Nobody else available: agent2's conversations go to the queue.
     sqlx::query("UPDATE users SET available = FALSE WHERE id = $1")
         .bind(admin_id)
-        .execute(&app.state.db.pool)
+        .execute(app.state.store.pool())
         .await
         .unwrap();
     let agent2 = app.login("agent2@demo.test").await;
@@ -156,7 +156,7 @@ async fn the_sweeper_loop_signs_out_on_time_without_any_request() {
     let ended_at = loop {
         let row = sqlx::query("SELECT ended_at FROM sessions WHERE user_id = $1")
             .bind(app.user_id("requester@demo.test").await)
-            .fetch_one(&app.state.db.pool)
+            .fetch_one(app.state.store.pool())
             .await
             .unwrap();
         let ended: Option<i64> = sqlx::Row::try_get(&row, "ended_at").unwrap();

@@ -308,9 +308,7 @@ async fn coalesced_activity_writes_never_end_a_session_early() {
     // The held activity (09:00:10) is written once its interval is up...
     app.advance(10);
     assert_eq!(
-        app.state
-            .activity
-            .flush(&app.state.db, app.state.clock.now(), false)
+        vigil_server::sessions::activity::flush(&app.state, app.state.clock.now(), false)
             .await
             .unwrap(),
         1

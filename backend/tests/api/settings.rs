@@ -363,7 +363,7 @@ async fn only_holders_of_manage_security_may_read_or_change_settings() {
     let agent_id = app.user_id("agent2@demo.test").await;
     sqlx::query("UPDATE users SET permissions = 'manage_security' WHERE id = $1")
         .bind(agent_id)
-        .execute(&app.state.db.pool)
+        .execute(app.state.store.pool())
         .await
         .unwrap();
     let s = app.login("agent2@demo.test").await;

@@ -20,7 +20,7 @@ use gloo_timers::callback::{Interval, Timeout};
 use serde::{Deserialize, Serialize};
 use vigil_policy::api::{ActivitySource, SessionView, UnauthenticatedReason};
 use vigil_policy::compliance::signed_out_message;
-use vigil_policy::{evaluate, SessionTimes, Verdict};
+use vigil_policy::{evaluate, EndReason, SessionTimes, Verdict};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -425,7 +425,7 @@ impl SessionHandle {
         wasm_bindgen_futures::spawn_local(async move {
             let _ = api::logout().await;
             if let Some(k) = weak.upgrade() {
-                k.sign_out(UnauthenticatedReason::LoggedOut, true);
+                k.sign_out(UnauthenticatedReason::Ended(EndReason::LoggedOut), true);
             }
         });
     }

@@ -1,5 +1,5 @@
-//! The database: one pool through sqlx's `Any` driver so the same queries run
-//! on SQLite and PostgreSQL, the migration sets, and instant conversions.
+//! The connection: one pool through sqlx's `Any` driver so the same queries
+//! run on SQLite and PostgreSQL, the migration sets, and instant conversions.
 //!
 //! Queries use `$1`-style parameters, which both engines accept, and store
 //! instants as BIGINT milliseconds since the Unix epoch.
@@ -68,11 +68,11 @@ pub fn redact_url(url: &str) -> String {
 
 /// The pool and its dialect.
 #[derive(Debug, Clone)]
-pub struct Db {
+pub(crate) struct Db {
     /// Connection pool.
-    pub pool: AnyPool,
+    pub(crate) pool: AnyPool,
     /// SQL dialect.
-    pub dialect: Dialect,
+    pub(crate) dialect: Dialect,
 }
 
 impl Db {
@@ -117,17 +117,6 @@ impl Db {
             .await
             .context("applying database migrations")?;
         Ok(())
-    }
-
-    /// Begins a transaction that will write. On SQLite it takes the write
-    /// lock up front (`BEGIN IMMEDIATE`): a transaction that reads first and
-    /// writes later would otherwise fail at once, instead of waiting its
-    /// turn, when another connection wrote in between.
-    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
-        match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Dialect::Postgres => self.pool.begin().await,
-        }
     }
 
     /// Whether the database answers a trivial query.

@@ -1,11 +1,14 @@
-//! The account's audit log: one row per security-relevant event.
+//! The account's audit log (`audit_log`): one row per security-relevant
+//! event, and the action names (contract).
 
 use serde_json::Value;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 use time::OffsetDateTime;
 use vigil_policy::api::AuditEntry;
+use vigil_policy::EndReason;
 
-use crate::db::{get_time, to_ms, Db};
+use super::db::get_time;
+use super::{to_ms, Result, Store, Tx};
 
 /// Audit action names (contract).
 pub mod action {
@@ -27,6 +30,15 @@ pub mod action {
     pub const CONVERSATION_REROUTED: &str = "conversation.rerouted";
 }
 
+/// The action that records a session ending for `reason`.
+pub fn ended_action(reason: EndReason) -> &'static str {
+    match reason {
+        EndReason::LoggedOut => action::SESSION_LOGOUT,
+        EndReason::Revoked => action::SESSION_REVOKED,
+        EndReason::IdleTimeout | EndReason::AbsoluteTimeout => action::SESSION_EXPIRED,
+    }
+}
+
 /// The actor recorded for what the server does on its own.
 pub const SYSTEM: &str = "system";
 
@@ -46,11 +58,7 @@ pub struct Event<'a> {
 }
 
 /// Writes an event inside the caller's transaction.
-pub async fn record(
-    conn: &mut AnyConnection,
-    at: OffsetDateTime,
-    e: Event<'_>,
-) -> sqlx::Result<()> {
+pub async fn record(tx: &mut Tx, at: OffsetDateTime, e: Event<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (account_id, at, actor, action, target, details) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -60,17 +68,13 @@ pub async fn record(
     .bind(e.action)
     .bind(e.target)
     .bind(e.details.to_string())
-    .execute(conn)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
 
 /// Writes many events with one statement, inside the caller's transaction.
-pub async fn record_many(
-    conn: &mut AnyConnection,
-    at: OffsetDateTime,
-    events: &[Event<'_>],
-) -> sqlx::Result<()> {
+pub async fn record_many(tx: &mut Tx, at: OffsetDateTime, events: &[Event<'_>]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
@@ -102,17 +106,17 @@ pub async fn record_many(
             .bind(e.target.clone())
             .bind(e.details.to_string());
     }
-    q.execute(conn).await?;
+    q.execute(tx.conn()).await?;
     Ok(())
 }
 
 /// Entries of an account, newest first, older than `before` when given.
 pub async fn list(
-    db: &Db,
+    store: &Store,
     account_id: i64,
     limit: i64,
     before: Option<i64>,
-) -> sqlx::Result<Vec<AuditEntry>> {
+) -> Result<Vec<AuditEntry>> {
     let rows = sqlx::query(
         "SELECT id, at, actor, action, target, details FROM audit_log
          WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
@@ -120,7 +124,7 @@ pub async fn list(
     .bind(account_id)
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
-    .fetch_all(&db.pool)
+    .fetch_all(store.pool())
     .await?;
     rows.iter()
         .map(|r| {

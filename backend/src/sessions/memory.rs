@@ -1,0 +1,461 @@
+//! Live sessions held in this process's memory, so that checking a session
+//! seen before touches no database.
+//!
+//! Three maps under one lock: sessions by token hash (and their ids), people
+//! by id, and each account's settings by account id — shared by every
+//! session of the account at that version, not copied into each. Nothing
+//! expires by age. An entry leaves when:
+//! - a committed change makes it stale ([`Memory::invalidated`]): a session
+//!   ended, an account's settings or a person changed — here or, heard over
+//!   PostgreSQL's LISTEN/NOTIFY, on another replica;
+//! - the memory is over its cap: the least recently used sessions go;
+//! - the replica stops trusting its memory (below).
+//!
+//! **Fills never resurrect what an invalidation removed.** Every
+//! invalidation bumps an epoch under the write lock; a check that read the
+//! database keeps what it read only if the epoch has not moved since it
+//! started reading ([`Memory::insert`]), so a check that read a session
+//! before its logout or revocation committed cannot put it back after.
+//!
+//! **Trust.** On PostgreSQL a replica trusts its memory only while its
+//! listening connection is up and it has heard its own heartbeat within
+//! [`STALE_AFTER`]; otherwise every check reads the database and nothing is
+//! kept. When trust returns the memory is emptied first, so no change missed
+//! while deaf survives. SQLite is one process: its memory is always trusted.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use vigil_policy::api::UserView;
+use vigil_policy::{Audience, SecuritySettings, SessionTimes};
+
+use crate::store::sessions::Loaded;
+use crate::store::{from_ms, to_ms, Invalidation, Subscriber};
+
+/// SHA-256 of a session token.
+pub type TokenKey = [u8; 32];
+
+/// How long a replica trusts its memory after last hearing its own
+/// heartbeat on the notification channel.
+pub const STALE_AFTER: Duration = Duration::from_secs(2);
+
+/// A live session as this process knows it. Its activity is kept here:
+/// the newest this process saw, and the newest known to be stored.
+#[derive(Debug)]
+pub struct Entry {
+    /// Public id.
+    pub id: String,
+    /// Account.
+    pub account_id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Which policy applies.
+    pub audience: Audience,
+    /// Sign-in.
+    pub created_at: OffsetDateTime,
+    persistent: AtomicBool,
+    last_activity_ms: AtomicI64,
+    stored_activity_ms: AtomicI64,
+    /// Activity held for the flusher (see `activity`).
+    pub(super) dirty: AtomicBool,
+    ended: AtomicBool,
+    last_used: AtomicU64,
+}
+
+impl Entry {
+    fn new(l: &Loaded) -> Entry {
+        let last = to_ms(l.row.last_activity_at);
+        Entry {
+            id: l.row.id.clone(),
+            account_id: l.row.account_id,
+            user_id: l.row.user_id,
+            audience: l.row.audience,
+            created_at: l.row.created_at,
+            persistent: AtomicBool::new(l.row.persistent),
+            last_activity_ms: AtomicI64::new(last),
+            stored_activity_ms: AtomicI64::new(last),
+            dirty: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+            last_used: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether the session has a persistent cookie.
+    pub fn persistent(&self) -> bool {
+        self.persistent.load(Ordering::Relaxed)
+    }
+
+    /// The session lives in a browser-session cookie from now on.
+    pub fn forget_persistence(&self) {
+        self.persistent.store(false, Ordering::Relaxed);
+    }
+
+    /// The newest activity this process knows of.
+    pub fn last_activity(&self) -> OffsetDateTime {
+        from_ms(self.last_activity_ms.load(Ordering::Acquire))
+    }
+
+    /// The newest activity known to be stored.
+    pub fn stored_activity(&self) -> OffsetDateTime {
+        from_ms(self.stored_activity_ms.load(Ordering::Acquire))
+    }
+
+    /// Records activity at `at` (never moves it back).
+    pub(super) fn saw_activity(&self, at: OffsetDateTime) {
+        self.last_activity_ms.fetch_max(to_ms(at), Ordering::AcqRel);
+    }
+
+    /// Records that the database holds activity at `at` (written here, or
+    /// read back from another replica's write).
+    pub fn stored(&self, at: OffsetDateTime) {
+        let ms = to_ms(at);
+        self.stored_activity_ms.fetch_max(ms, Ordering::AcqRel);
+        self.last_activity_ms.fetch_max(ms, Ordering::AcqRel);
+    }
+
+    /// Times for the deadline rule, with the newest activity known here.
+    pub fn times(&self) -> SessionTimes {
+        SessionTimes {
+            created_at: self.created_at,
+            last_activity_at: self.last_activity(),
+            persistent: self.persistent(),
+        }
+    }
+
+    /// Whether the session is known to have ended.
+    pub fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+}
+
+/// An account's settings at one version, shared by its sessions.
+#[derive(Debug)]
+pub struct AccountPolicy {
+    /// Account.
+    pub account_id: i64,
+    /// Settings version.
+    pub version: i64,
+    /// The settings.
+    pub settings: SecuritySettings,
+}
+
+/// A session with its person and its account's settings.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// The session.
+    pub entry: Arc<Entry>,
+    /// Its owner.
+    pub person: Arc<UserView>,
+    /// Its account's settings.
+    pub account: Arc<AccountPolicy>,
+}
+
+impl Hit {
+    /// A session read from the database and not kept in memory.
+    pub fn detached(l: &Loaded) -> Hit {
+        Hit {
+            entry: Arc::new(Entry::new(l)),
+            person: Arc::new(l.person.clone()),
+            account: Arc::new(AccountPolicy {
+                account_id: l.row.account_id,
+                version: l.settings_version,
+                settings: l.settings.clone(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    by_token: HashMap<TokenKey, Arc<Entry>>,
+    by_id: HashMap<String, TokenKey>,
+    people: HashMap<i64, Arc<UserView>>,
+    accounts: HashMap<i64, Arc<AccountPolicy>>,
+}
+
+#[derive(Debug)]
+enum Trust {
+    /// One process (SQLite): always trusted.
+    Local,
+    /// Replicas (PostgreSQL): trusted while the listener hears its heartbeat.
+    Listened {
+        listening: AtomicBool,
+        /// Milliseconds after `Memory::started` of the last heartbeat heard.
+        heard_ms: AtomicU64,
+    },
+}
+
+/// This process's live sessions. See the module docs.
+#[derive(Debug)]
+pub struct Memory {
+    inner: RwLock<Inner>,
+    epoch: AtomicU64,
+    capacity: usize,
+    uses: AtomicU64,
+    trust: Trust,
+    started: Instant,
+}
+
+impl Memory {
+    /// Memory for one process of a SQLite deployment.
+    pub fn local(capacity: usize) -> Memory {
+        Memory::with_trust(capacity, Trust::Local)
+    }
+
+    /// Memory for a replica that learns of other replicas' changes over a
+    /// listening connection; untrusted until that connection hears its
+    /// first heartbeat.
+    pub fn listened(capacity: usize) -> Memory {
+        Memory::with_trust(
+            capacity,
+            Trust::Listened {
+                listening: AtomicBool::new(false),
+                heard_ms: AtomicU64::new(0),
+            },
+        )
+    }
+
+    fn with_trust(capacity: usize, trust: Trust) -> Memory {
+        Memory {
+            inner: RwLock::default(),
+            epoch: AtomicU64::new(0),
+            capacity: capacity.max(1),
+            uses: AtomicU64::new(0),
+            trust,
+            started: Instant::now(),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether memory may answer checks now.
+    pub fn trusted(&self) -> bool {
+        match &self.trust {
+            Trust::Local => true,
+            Trust::Listened {
+                listening,
+                heard_ms,
+            } => {
+                listening.load(Ordering::Acquire) && {
+                    let heard = Duration::from_millis(heard_ms.load(Ordering::Acquire));
+                    self.started.elapsed().saturating_sub(heard) < STALE_AFTER
+                }
+            }
+        }
+    }
+
+    /// The listening connection is gone: stop trusting memory until it
+    /// hears its heartbeat again.
+    pub fn listener_lost(&self) {
+        if let Trust::Listened { listening, .. } = &self.trust {
+            listening.store(false, Ordering::Release);
+            self.clear();
+        }
+    }
+
+    /// The listener heard this replica's own heartbeat: every change
+    /// committed before it was sent has been heard. Coming back from a deaf
+    /// spell, memory is emptied first.
+    pub fn heard_heartbeat(&self) {
+        if let Trust::Listened {
+            listening,
+            heard_ms,
+        } = &self.trust
+        {
+            if !self.trusted() {
+                self.clear();
+            }
+            let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            heard_ms.store(now, Ordering::Release);
+            listening.store(true, Ordering::Release);
+        }
+    }
+
+    /// The current epoch; read it before reading the database for a fill.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// The session with this token hash, its person and account settings,
+    /// if all three are held and memory is trusted.
+    pub fn get(&self, key: &TokenKey) -> Option<Hit> {
+        if !self.trusted() {
+            return None;
+        }
+        let inner = self.read();
+        let entry = inner.by_token.get(key)?;
+        let hit = Hit {
+            person: inner.people.get(&entry.user_id)?.clone(),
+            account: inner.accounts.get(&entry.account_id)?.clone(),
+            entry: entry.clone(),
+        };
+        drop(inner);
+        hit.entry
+            .last_used
+            .store(self.uses.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        Some(hit)
+    }
+
+    /// Keeps what a check read from the database, unless an invalidation
+    /// happened since `epoch` (then `None`: read again) or memory is not
+    /// trusted. A session already held keeps its entry, and so its activity.
+    pub fn insert(&self, key: TokenKey, l: &Loaded, epoch: u64) -> Option<Hit> {
+        if !self.trusted() {
+            return None;
+        }
+        let mut inner = self.write();
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            return None;
+        }
+        let entry = match inner.by_token.get(&key) {
+            Some(e) => {
+                e.stored(l.row.last_activity_at);
+                if !l.row.persistent {
+                    e.forget_persistence();
+                }
+                e.clone()
+            }
+            None => {
+                let e = Arc::new(Entry::new(l));
+                inner.by_token.insert(key, e.clone());
+                inner.by_id.insert(e.id.clone(), key);
+                e
+            }
+        };
+        entry
+            .last_used
+            .store(self.uses.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        let person = Arc::new(l.person.clone());
+        inner.people.insert(l.person.id, person.clone());
+        let account = match inner.accounts.get(&l.row.account_id) {
+            Some(a) if a.version >= l.settings_version => a.clone(),
+            _ => {
+                let a = Arc::new(AccountPolicy {
+                    account_id: l.row.account_id,
+                    version: l.settings_version,
+                    settings: l.settings.clone(),
+                });
+                inner.accounts.insert(a.account_id, a.clone());
+                a
+            }
+        };
+        if inner.by_token.len() > self.capacity {
+            self.evict(&mut inner);
+        }
+        Some(Hit {
+            entry,
+            person,
+            account,
+        })
+    }
+
+    /// Drops the least recently used eighth of the sessions (at least one),
+    /// and the people and accounts no session refers to any more.
+    fn evict(&self, inner: &mut Inner) {
+        let mut ages: Vec<(u64, TokenKey)> = inner
+            .by_token
+            .iter()
+            .map(|(k, e)| (e.last_used.load(Ordering::Relaxed), *k))
+            .collect();
+        let n = (ages.len() / 8).max(1).min(ages.len());
+        ages.select_nth_unstable(n - 1);
+        for (_, key) in &ages[..n] {
+            if let Some(e) = inner.by_token.remove(key) {
+                inner.by_id.remove(&e.id);
+            }
+        }
+        let (people, accounts): (
+            std::collections::HashSet<i64>,
+            std::collections::HashSet<i64>,
+        ) = inner
+            .by_token
+            .values()
+            .map(|e| (e.user_id, e.account_id))
+            .unzip();
+        inner.people.retain(|id, _| people.contains(id));
+        inner.accounts.retain(|id, _| accounts.contains(id));
+    }
+
+    /// An account's settings, if held.
+    pub fn account(&self, account_id: i64) -> Option<Arc<AccountPolicy>> {
+        if !self.trusted() {
+            return None;
+        }
+        self.read().accounts.get(&account_id).cloned()
+    }
+
+    /// Keeps an account's settings read at `epoch` (see [`Memory::insert`]).
+    pub fn insert_account(&self, policy: Arc<AccountPolicy>, epoch: u64) {
+        if !self.trusted() {
+            return;
+        }
+        let mut inner = self.write();
+        if self.epoch.load(Ordering::Acquire) == epoch {
+            let newer = inner
+                .accounts
+                .get(&policy.account_id)
+                .is_some_and(|a| a.version > policy.version);
+            if !newer {
+                inner.accounts.insert(policy.account_id, policy);
+            }
+        }
+    }
+
+    /// The held session with this id, if any.
+    pub fn by_id(&self, session_id: &str) -> Option<Arc<Entry>> {
+        let inner = self.read();
+        let key = inner.by_id.get(session_id)?;
+        inner.by_token.get(key).cloned()
+    }
+
+    /// How many sessions are held.
+    pub fn len(&self) -> usize {
+        self.read().by_token.len()
+    }
+
+    /// Whether no session is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets everything (and bumps the epoch, so fills in flight are not
+    /// kept either).
+    pub fn clear(&self) {
+        let mut inner = self.write();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        *inner = Inner::default();
+    }
+}
+
+impl Subscriber for Memory {
+    fn invalidated(&self, what: &[Invalidation]) {
+        let mut inner = self.write();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        for w in what {
+            match w {
+                Invalidation::Session(id) => {
+                    if let Some(key) = inner.by_id.remove(id) {
+                        if let Some(e) = inner.by_token.remove(&key) {
+                            e.ended.store(true, Ordering::Release);
+                        }
+                    }
+                }
+                Invalidation::Account(id) => {
+                    inner.accounts.remove(id);
+                }
+                Invalidation::Person(id) => {
+                    inner.people.remove(id);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! The store: every SQL statement Vigil runs, one module per table, returning
+//! domain types and one error type ([`StoreError`]).
+//!
+//! - [`db`]: the pool, dialects, migrations and instant conversions;
+//! - [`accounts`]: accounts and the people in them;
+//! - [`settings`]: each account's versioned security settings;
+//! - [`sessions`]: session rows (sign-in, the check's load, activity, ending);
+//! - [`conversations`]: the desk's and the portal's conversations;
+//! - [`audit`]: the audit log;
+//! - [`throttle`]: sign-in throttle counters.
+//!
+//! Writes that other replicas must hear about run in a [`Tx`]: the change
+//! registers an [`Invalidation`], and [`Tx::commit`] publishes it — with
+//! `pg_notify` inside the transaction on PostgreSQL, so other replicas hear
+//! of it exactly when it commits, and to this process's [`Subscriber`] right
+//! after the commit.
+
+pub mod accounts;
+pub mod audit;
+pub mod conversations;
+pub mod db;
+pub mod sessions;
+pub mod settings;
+pub mod throttle;
+
+use std::sync::Arc;
+
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+
+pub use db::{from_ms, to_ms, Dialect};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached (or the pool is exhausted).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// A stored value cannot be read back (a bug or a hand-edited row).
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e)
+            }
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+                StoreError::Corrupt(e.to_string())
+            }
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether trying the whole transaction again may succeed: PostgreSQL
+    /// aborted it to break a deadlock or a serialisation conflict.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("40P01" | "40001"))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A store result.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// What a committed change makes stale in every replica's memory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Invalidation {
+    /// A session ended (by id).
+    Session(String),
+    /// An account's settings changed.
+    Account(i64),
+    /// A person changed (role, permissions).
+    Person(i64),
+}
+
+/// The channel replicas notify each other on (PostgreSQL).
+pub const CHANNEL: &str = "vigil_invalidate";
+
+/// Longest notification payload sent; PostgreSQL's limit is 8000 bytes.
+const PAYLOAD_MAX: usize = 7000;
+
+impl Invalidation {
+    fn encode(&self) -> String {
+        match self {
+            Invalidation::Session(id) => format!("s{id}"),
+            Invalidation::Account(id) => format!("a{id}"),
+            Invalidation::Person(id) => format!("p{id}"),
+        }
+    }
+
+    fn decode(word: &str) -> Option<Invalidation> {
+        let (kind, rest) = word.split_at_checked(1)?;
+        match kind {
+            "s" if !rest.is_empty() => Some(Invalidation::Session(rest.to_owned())),
+            "a" => rest.parse().ok().map(Invalidation::Account),
+            "p" => rest.parse().ok().map(Invalidation::Person),
+            _ => None,
+        }
+    }
+}
+
+/// A notification on [`CHANNEL`], decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A replica's heartbeat: `replica` proves its listener hears the channel.
+    Ping {
+        /// The sending replica.
+        replica: String,
+    },
+    /// Changes committed by `replica`.
+    Changes {
+        /// The sending replica.
+        replica: String,
+        /// What they make stale.
+        what: Vec<Invalidation>,
+    },
+}
+
+impl Notice {
+    /// Payloads for `what`, each within PostgreSQL's limit: the replica's
+    /// id, then one word per invalidation.
+    pub fn encode_changes(replica: &str, what: &[Invalidation]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current = replica.to_owned();
+        for w in what {
+            let word = w.encode();
+            if current.len() + 1 + word.len() > PAYLOAD_MAX && current.len() > replica.len() {
+                out.push(std::mem::replace(&mut current, replica.to_owned()));
+            }
+            current.push(' ');
+            current.push_str(&word);
+        }
+        if current.len() > replica.len() {
+            out.push(current);
+        }
+        out
+    }
+
+    /// The ping payload of `replica`.
+    pub fn encode_ping(replica: &str) -> String {
+        format!("{replica} ping")
+    }
+
+    /// Decodes a payload; `None` for anything not written by Vigil.
+    pub fn decode(payload: &str) -> Option<Notice> {
+        let mut words = payload.split(' ');
+        let replica = words.next().filter(|r| !r.is_empty())?.to_owned();
+        let rest: Vec<&str> = words.collect();
+        if rest == ["ping"] {
+            return Some(Notice::Ping { replica });
+        }
+        let what = rest
+            .into_iter()
+            .map(Invalidation::decode)
+            .collect::<Option<Vec<_>>>()?;
+        Some(Notice::Changes { replica, what })
+    }
+}
+
+/// Hears about committed changes in this process.
+pub trait Subscriber: Send + Sync + std::fmt::Debug {
+    /// Called right after a transaction that changed `what` committed.
+    fn invalidated(&self, what: &[Invalidation]);
+}
+
+/// The pool with its dialect, and who hears about committed changes.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: db::Db,
+    /// This process's id on the notification channel.
+    replica: Arc<str>,
+    subscriber: Option<Arc<dyn Subscriber>>,
+}
+
+impl Store {
+    /// Connects (lazily) to `url`.
+    pub async fn connect(url: &str, dialect: Dialect) -> anyhow::Result<Store> {
+        Ok(Store {
+            db: db::Db::connect(url, dialect).await?,
+            replica: crate::sessions::token::random_hex(8).into(),
+            subscriber: None,
+        })
+    }
+
+    /// The same store, telling `subscriber` about committed changes.
+    pub fn with_subscriber(&self, subscriber: Arc<dyn Subscriber>) -> Store {
+        Store {
+            subscriber: Some(subscriber),
+            ..self.clone()
+        }
+    }
+
+    /// Applies the dialect's migrations.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        self.db.migrate().await
+    }
+
+    /// The SQL dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.db.dialect
+    }
+
+    /// The pool (for reads outside a transaction, and for tests).
+    pub fn pool(&self) -> &AnyPool {
+        &self.db.pool
+    }
+
+    /// This process's id on the notification channel.
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.db.pool.close().await;
+    }
+
+    /// Sends this replica's heartbeat on the channel (PostgreSQL only).
+    pub async fn notify_ping(&self) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(Notice::encode_ping(&self.replica))
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write
+    /// lock up front (`BEGIN IMMEDIATE`): a transaction that reads first and
+    /// writes later would otherwise fail at once, instead of waiting its
+    /// turn, when another connection wrote in between.
+    pub async fn begin(&self) -> Result<Tx> {
+        let inner = match self.db.dialect {
+            Dialect::Sqlite => self.db.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.db.pool.begin().await?,
+        };
+        Ok(Tx {
+            inner,
+            store: self.clone(),
+            pending: Vec::new(),
+        })
+    }
+}
+
+/// A write transaction that publishes its invalidations when it commits.
+/// Dropped without [`Tx::commit`], it rolls back and publishes nothing.
+#[derive(Debug)]
+pub struct Tx {
+    inner: Transaction<'static, Any>,
+    store: Store,
+    pending: Vec<Invalidation>,
+}
+
+impl Tx {
+    /// The connection, for statements.
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+
+    /// The SQL dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.store.dialect()
+    }
+
+    /// Records that this transaction makes `what` stale once committed.
+    pub fn invalidate(&mut self, what: Invalidation) {
+        self.pending.push(what);
+    }
+
+    /// Commits; then every replica drops what the transaction made stale.
+    pub async fn commit(mut self) -> Result<()> {
+        if !self.pending.is_empty() && self.store.dialect() == Dialect::Postgres {
+            // Notifications sent inside the transaction are delivered when,
+            // and only if, it commits.
+            for payload in Notice::encode_changes(&self.store.replica, &self.pending) {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(payload)
+                    .execute(&mut *self.inner)
+                    .await?;
+            }
+        }
+        self.inner.commit().await?;
+        if let (Some(sub), false) = (&self.store.subscriber, self.pending.is_empty()) {
+            sub.invalidated(&self.pending);
+        }
+        Ok(())
+    }
+}
+
+/// `FOR UPDATE` where the dialect has row locks; SQLite's write transaction
+/// (`BEGIN IMMEDIATE`) already excludes every other writer.
+fn for_update(dialect: Dialect, clause: &str) -> &str {
+    match dialect {
+        Dialect::Postgres => clause,
+        Dialect::Sqlite => "",
+    }
+}
+
+/// `$first, $first+1, …` for `n` bind parameters.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Most ids one statement binds; well under both databases' limits.
+const CHUNK: usize = 500;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_round_trip_and_stay_under_the_payload_limit() {
+        let what: Vec<Invalidation> = (0..1000)
+            .map(|i| Invalidation::Session(format!("{i:032x}")))
+            .chain([Invalidation::Account(7), Invalidation::Person(42)])
+            .collect();
+        let payloads = Notice::encode_changes("r1", &what);
+        assert!(payloads.len() > 1, "split into several payloads");
+        let mut back = Vec::new();
+        for p in &payloads {
+            assert!(p.len() <= PAYLOAD_MAX, "{} bytes", p.len());
+            match Notice::decode(p) {
+                Some(Notice::Changes { replica, what }) => {
+                    assert_eq!(replica, "r1");
+                    back.extend(what);
+                }
+                other => panic!("not changes: {other:?}"),
+            }
+        }
+        assert_eq!(back, what);
+        assert_eq!(
+            Notice::decode(&Notice::encode_ping("r2")),
+            Some(Notice::Ping {
+                replica: "r2".into()
+            })
+        );
+        for junk in ["", " ping", "r1 x", "r1 a", "r1 pz"] {
+            assert_eq!(Notice::decode(junk), None, "{junk:?}");
+        }
+    }
+}

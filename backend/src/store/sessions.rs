@@ -1,0 +1,471 @@
+//! Session rows (`sessions`): sign-in, the check's load, activity writes,
+//! ending, and the read models for the admin pages and the sweeper.
+//!
+//! `expires_at` is an index for the sweeper: the earlier of the two
+//! deadlines under the policy last applied. Callers compute it with
+//! `vigil_policy::evaluate`; nothing here does deadline arithmetic.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use time::OffsetDateTime;
+use vigil_policy::api::{Role, UserRef, UserView};
+use vigil_policy::{Audience, EndReason, SecuritySettings, SessionTimes};
+
+use super::accounts::{person_from, role_of};
+use super::db::{get_bool, get_time};
+use super::{placeholders, to_ms, Invalidation, Result, Store, StoreError, Tx, CHUNK};
+
+/// A session row.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    /// Public id: 32 hex digits.
+    pub id: String,
+    /// Account.
+    pub account_id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Which policy applies.
+    pub audience: Audience,
+    /// Remembered ("Remember me").
+    pub persistent: bool,
+    /// Sign-in.
+    pub created_at: OffsetDateTime,
+    /// Last activity as stored.
+    pub last_activity_at: OffsetDateTime,
+    /// Client address at sign-in.
+    pub ip: Option<String>,
+    /// Browser at sign-in.
+    pub user_agent: Option<String>,
+}
+
+impl SessionRow {
+    /// Times for the deadline rule.
+    pub fn times(&self) -> SessionTimes {
+        SessionTimes {
+            created_at: self.created_at,
+            last_activity_at: self.last_activity_at,
+            persistent: self.persistent,
+        }
+    }
+}
+
+fn audience_of(row: &AnyRow) -> Result<Audience> {
+    let a: String = row.try_get("audience")?;
+    Audience::parse(&a).ok_or_else(|| StoreError::Corrupt(format!("unknown audience {a:?}")))
+}
+
+fn end_reason_of(row: &AnyRow) -> Result<Option<EndReason>> {
+    if row.try_get::<Option<i64>, _>("ended_at")?.is_none() {
+        return Ok(None);
+    }
+    let reason: Option<String> = row.try_get("end_reason")?;
+    // A row ended without a known reason still counts as ended.
+    Ok(Some(
+        reason
+            .as_deref()
+            .and_then(EndReason::parse)
+            .unwrap_or(EndReason::Revoked),
+    ))
+}
+
+const ROW_COLUMNS: &str = "s.id, s.account_id, s.user_id, s.audience, s.persistent, s.created_at,
+    s.last_activity_at, s.ip, s.user_agent";
+
+fn row_from(r: &AnyRow) -> Result<SessionRow> {
+    Ok(SessionRow {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        user_id: r.try_get("user_id")?,
+        audience: audience_of(r)?,
+        persistent: get_bool(r, "persistent")?,
+        created_at: get_time(r, "created_at")?,
+        last_activity_at: get_time(r, "last_activity_at")?,
+        ip: r.try_get("ip")?,
+        user_agent: r.try_get("user_agent")?,
+    })
+}
+
+/// A new session.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    /// The row (its last activity is its creation).
+    pub row: &'a SessionRow,
+    /// SHA-256 of the token, hex.
+    pub token_hash: &'a str,
+    /// When it ends under the policy at sign-in (from `evaluate`).
+    pub expires_at: OffsetDateTime,
+}
+
+/// Inserts a new session.
+pub async fn insert(tx: &mut Tx, s: NewSession<'_>) -> Result<()> {
+    let r = s.row;
+    sqlx::query(
+        "INSERT INTO sessions (id, token_hash, account_id, user_id, audience, persistent, created_at,
+             last_activity_at, expires_at, ended_at, end_reason, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11)",
+    )
+    .bind(&r.id)
+    .bind(s.token_hash)
+    .bind(r.account_id)
+    .bind(r.user_id)
+    .bind(r.audience.as_str())
+    .bind(r.persistent)
+    .bind(to_ms(r.created_at))
+    .bind(to_ms(r.last_activity_at))
+    .bind(to_ms(s.expires_at))
+    .bind(&r.ip)
+    .bind(&r.user_agent)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A session with its person and the account's settings, as the check
+/// loads it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The session.
+    pub row: SessionRow,
+    /// Why it ended, if it has.
+    pub ended: Option<EndReason>,
+    /// Its owner.
+    pub person: UserView,
+    /// The account's settings version.
+    pub settings_version: i64,
+    /// The account's settings.
+    pub settings: SecuritySettings,
+}
+
+/// The session whose token hashes to `token_hash` (hex), with its person
+/// and the account's settings, in one query.
+pub async fn load_by_token(store: &Store, token_hash: &str) -> Result<Option<Loaded>> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS}, s.ended_at, s.end_reason,
+            u.email, u.display_name, u.role, u.permissions, ss.version, ss.settings
+        FROM sessions s
+        JOIN users u ON u.id = s.user_id
+        JOIN security_settings ss ON ss.account_id = s.account_id
+        WHERE s.token_hash = $1"
+    );
+    let Some(r) = sqlx::query(&sql)
+        .bind(token_hash)
+        .fetch_optional(store.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Loaded {
+        row: row_from(&r)?,
+        ended: end_reason_of(&r)?,
+        person: person_from(&r)?,
+        settings_version: r.try_get("version")?,
+        settings: super::settings::parse(&r.try_get::<String, _>("settings")?)?,
+    }))
+}
+
+/// What may have changed in a session's row since it was loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct Fresh {
+    /// Last activity as stored (other replicas' included).
+    pub last_activity_at: OffsetDateTime,
+    /// Remembered.
+    pub persistent: bool,
+    /// Why it ended, if it has.
+    pub ended: Option<EndReason>,
+}
+
+/// Re-reads the parts of a session's row other replicas write.
+pub async fn reread(store: &Store, session_id: &str) -> Result<Option<Fresh>> {
+    let row = sqlx::query(
+        "SELECT last_activity_at, persistent, ended_at, end_reason FROM sessions WHERE id = $1",
+    )
+    .bind(session_id)
+    .fetch_optional(store.pool())
+    .await?;
+    row.map(|r| {
+        Ok(Fresh {
+            last_activity_at: get_time(&r, "last_activity_at")?,
+            persistent: get_bool(&r, "persistent")?,
+            ended: end_reason_of(&r)?,
+        })
+    })
+    .transpose()
+}
+
+/// Turns a remembered session into a browser-session one.
+pub async fn forget_persistence(store: &Store, session_id: &str) -> Result<()> {
+    sqlx::query("UPDATE sessions SET persistent = FALSE WHERE id = $1")
+        .bind(session_id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+/// One session's activity to write.
+#[derive(Debug, Clone)]
+pub struct ActivityWrite {
+    /// Session id.
+    pub session_id: String,
+    /// The settings version `expires_at` was computed under.
+    pub settings_version: i64,
+    /// The new last activity.
+    pub last_activity_at: OffsetDateTime,
+    /// When the session ends with that activity (from `evaluate`).
+    pub expires_at: OffsetDateTime,
+}
+
+/// Writes activity for many sessions, a statement per chunk. A row is
+/// written only while the session is live, the activity is newer than the
+/// stored one, and the account's settings are still at the version
+/// `expires_at` was computed under (so a write computed under old settings
+/// cannot undo the index a settings change rebuilt). Returns the ids written.
+pub async fn write_activity(store: &Store, writes: &[ActivityWrite]) -> Result<Vec<String>> {
+    let mut written = Vec::new();
+    for chunk in writes.chunks(CHUNK / 4) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(i * 4 + 1, 4)))
+            .collect();
+        let sql = format!(
+            "UPDATE sessions SET last_activity_at = v.column2, expires_at = v.column3
+             FROM (VALUES {}) AS v
+             WHERE sessions.id = v.column1 AND sessions.ended_at IS NULL
+               AND sessions.last_activity_at < v.column2
+               AND EXISTS (SELECT 1 FROM security_settings ss
+                           WHERE ss.account_id = sessions.account_id AND ss.version = v.column4)
+             RETURNING id",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for w in chunk {
+            q = q
+                .bind(&w.session_id)
+                .bind(to_ms(w.last_activity_at))
+                .bind(to_ms(w.expires_at))
+                .bind(w.settings_version);
+        }
+        for row in q.fetch_all(store.pool()).await? {
+            written.push(row.try_get("id")?);
+        }
+    }
+    Ok(written)
+}
+
+/// Sets the sweeper's index for live sessions: `(id, expires_at)`.
+pub async fn set_expiry(tx: &mut Tx, entries: &[(String, OffsetDateTime)]) -> Result<()> {
+    for chunk in entries.chunks(CHUNK / 2) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(i * 2 + 1, 2)))
+            .collect();
+        let sql = format!(
+            "UPDATE sessions SET expires_at = v.column2 FROM (VALUES {}) AS v
+             WHERE sessions.id = v.column1 AND sessions.ended_at IS NULL",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, at) in chunk {
+            q = q.bind(id).bind(to_ms(*at));
+        }
+        q.execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+/// The live sessions of an account (for rebuilding the sweeper's index
+/// after a settings change).
+pub async fn live_rows_in(tx: &mut Tx, account_id: i64) -> Result<Vec<SessionRow>> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM sessions s WHERE s.account_id = $1 AND s.ended_at IS NULL"
+    );
+    sqlx::query(&sql)
+        .bind(account_id)
+        .fetch_all(tx.conn())
+        .await?
+        .iter()
+        .map(row_from)
+        .collect()
+}
+
+/// A session about to end, with what the audit log and routing need.
+#[derive(Debug, Clone)]
+pub struct Ending {
+    /// Session id.
+    pub session_id: String,
+    /// Account.
+    pub account_id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Owner's email, for the audit log.
+    pub email: String,
+    /// Owner's role.
+    pub role: Role,
+}
+
+fn ending_from(r: &AnyRow) -> Result<Ending> {
+    Ok(Ending {
+        session_id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        user_id: r.try_get("user_id")?,
+        email: r.try_get("email")?,
+        role: role_of(r, "role")?,
+    })
+}
+
+/// Ends the live sessions among `ids` with `reason`; returns those it
+/// ended (others had ended already). Every replica forgets them when the
+/// transaction commits.
+pub async fn end(
+    tx: &mut Tx,
+    ids: &[&str],
+    reason: EndReason,
+    now: OffsetDateTime,
+) -> Result<Vec<String>> {
+    let mut ended = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "UPDATE sessions SET ended_at = $1, end_reason = $2
+             WHERE ended_at IS NULL AND id IN ({}) RETURNING id",
+            placeholders(3, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(to_ms(now)).bind(reason.as_str());
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(tx.conn()).await? {
+            let id: String = row.try_get("id")?;
+            tx.invalidate(Invalidation::Session(id.clone()));
+            ended.push(id);
+        }
+    }
+    Ok(ended)
+}
+
+/// How many live sessions a person has.
+pub async fn live_count_of(tx: &mut Tx, user_id: i64) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1 AND ended_at IS NULL")
+            .bind(user_id)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get("n")?,
+    )
+}
+
+/// Which live sessions of an account to end.
+#[derive(Debug, Clone, Copy)]
+pub enum Which<'a> {
+    /// One session.
+    Session(&'a str),
+    /// Every session of one person.
+    Person(i64),
+}
+
+/// Live sessions of an account matching `which`, oldest first.
+pub async fn live_endings(store: &Store, account_id: i64, which: Which<'_>) -> Result<Vec<Ending>> {
+    let clause = match which {
+        Which::Session(_) => "s.id = $2",
+        Which::Person(_) => "s.user_id = $2",
+    };
+    let sql = format!(
+        "SELECT s.id, s.account_id, s.user_id, u.email, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.account_id = $1 AND s.ended_at IS NULL AND {clause} ORDER BY s.created_at"
+    );
+    let q = sqlx::query(&sql).bind(account_id);
+    let q = match which {
+        Which::Session(id) => q.bind(id),
+        Which::Person(id) => q.bind(id),
+    };
+    q.fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(ending_from)
+        .collect()
+}
+
+/// A live session with its owner, for the admin pages.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    /// The row.
+    pub row: SessionRow,
+    /// Its owner.
+    pub user: UserRef,
+}
+
+/// Live sessions of an account (by the stored row: some may be past a
+/// deadline the sweeper has not acted on yet), newest first.
+pub async fn live_in_account(store: &Store, account_id: i64) -> Result<Vec<LiveSession>> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS}, u.email, u.display_name, u.role
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.account_id = $1 AND s.ended_at IS NULL
+         ORDER BY s.created_at DESC, s.id"
+    );
+    sqlx::query(&sql)
+        .bind(account_id)
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let row = row_from(r)?;
+            Ok(LiveSession {
+                user: UserRef {
+                    id: row.user_id,
+                    email: r.try_get("email")?,
+                    display_name: r.try_get("display_name")?,
+                    role: role_of(r, "role")?,
+                },
+                row,
+            })
+        })
+        .collect()
+}
+
+/// A live session whose indexed deadline has passed.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The row.
+    pub row: SessionRow,
+    /// What ending it needs.
+    pub ending: Ending,
+}
+
+/// Up to `limit` live sessions whose `expires_at` is at or before `now`,
+/// earliest first (the sweeper's work grows with expired sessions, not
+/// live ones).
+pub async fn expired_candidates(
+    store: &Store,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Candidate>> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS}, u.email, u.role
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.ended_at IS NULL AND s.expires_at <= $1
+         ORDER BY s.expires_at
+         LIMIT $2"
+    );
+    sqlx::query(&sql)
+        .bind(to_ms(now))
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Candidate {
+                row: row_from(r)?,
+                ending: ending_from(r)?,
+            })
+        })
+        .collect()
+}
+
+/// Live sessions in the whole database, by audience.
+pub async fn live_counts(store: &Store) -> Result<Vec<(String, i64)>> {
+    sqlx::query(
+        "SELECT audience, COUNT(*) AS n FROM sessions WHERE ended_at IS NULL GROUP BY audience",
+    )
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("audience")?, r.try_get("n")?)))
+    .collect()
+}

@@ -1,0 +1,211 @@
+//! Requests racing each other on one server, repeated: what SQLite's single
+//! writer serialises must hold on PostgreSQL under READ COMMITTED too (the
+//! suite runs on both).
+
+use std::time::Instant;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{spawn_app, Session, TestApp};
+
+async fn session_id(app: &TestApp, s: &Session) -> String {
+    app.session_view(s).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Makes agent1 the only one taking work, with two sessions and `n` new
+/// conversations.
+async fn busy_agent1(app: &TestApp, n: usize) -> (Session, Session) {
+    let first = app.login("agent1@demo.test").await;
+    let second = app.login("agent1@demo.test").await;
+    let res = app
+        .put("/api/desk/availability", &first, json!({"available": true}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let requester = app.login("requester@demo.test").await;
+    for i in 0..n {
+        let res = app
+            .post(
+                "/api/portal/conversations",
+                &requester,
+                json!({"subject": format!("Question {i}")}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    (first, second)
+}
+
+async fn agent2_takes_no_work(app: &TestApp) {
+    let s = app.login("agent2@demo.test").await;
+    let res = app
+        .put("/api/desk/availability", &s, json!({"available": false}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+async fn available(app: &TestApp, user_id: i64) -> bool {
+    app.scalar(&format!(
+        "SELECT COUNT(*) FROM users WHERE id = {user_id} AND available = TRUE"
+    ))
+    .await
+        == 1
+}
+
+/// Reroutes of `from`'s conversations recorded so far.
+async fn rerouted(app: &TestApp, from: i64) -> i64 {
+    app.scalar(&format!(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'conversation.rerouted' \
+         AND details LIKE '%\"from_user_id\":{from},%'"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn revoking_both_sessions_of_an_agent_at_once_always_takes_them_out_of_routing() {
+    let app = spawn_app().await;
+    agent2_takes_no_work(&app).await;
+    let agent1 = app.user_id("agent1@demo.test").await;
+    let admin1 = app.login("admin@demo.test").await;
+    let admin2 = app.login("admin@demo.test").await;
+    for round in 0..20 {
+        let (first, second) = busy_agent1(&app, 2).await;
+        let (id1, id2) = (
+            session_id(&app, &first).await,
+            session_id(&app, &second).await,
+        );
+        let open = app.open_assigned(agent1).await;
+        let before = rerouted(&app, agent1).await;
+        let (p1, p2) = (
+            format!("/api/admin/sessions/{id1}"),
+            format!("/api/admin/sessions/{id2}"),
+        );
+        let (r1, r2) = tokio::join!(app.delete(&p1, &admin1), app.delete(&p2, &admin2));
+        assert_eq!(r1.status(), StatusCode::NO_CONTENT, "round {round}");
+        assert_eq!(r2.status(), StatusCode::NO_CONTENT, "round {round}");
+        assert!(!available(&app, agent1).await, "round {round}: unavailable");
+        assert_eq!(
+            app.open_assigned(agent1).await,
+            0,
+            "round {round}: no work left"
+        );
+        assert_eq!(
+            rerouted(&app, agent1).await - before,
+            open,
+            "round {round}: each conversation rerouted exactly once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_sweeper_and_a_request_ending_one_session_at_once_end_it_once() {
+    let app = spawn_app().await;
+    agent2_takes_no_work(&app).await;
+    let agent1 = app.user_id("agent1@demo.test").await;
+    for round in 0..10 {
+        let (first, second) = busy_agent1(&app, 1).await;
+        // Only one session left, past its idle deadline.
+        app.post("/api/auth/logout", &second, json!({})).await;
+        let id = session_id(&app, &first).await;
+        let open = app.open_assigned(agent1).await;
+        let before = rerouted(&app, agent1).await;
+        app.advance(8 * 3600);
+        let (report, res) = tokio::join!(app.sweep(), app.get("/api/session", &first));
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "round {round}: {report:?}"
+        );
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["reason"], "idle_timeout", "round {round}");
+        assert_eq!(
+            app.scalar(&format!(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'session.expired' AND target = 'session:{id}'"
+            ))
+            .await,
+            1,
+            "round {round}: ended once"
+        );
+        assert!(!available(&app, agent1).await, "round {round}: unavailable");
+        assert_eq!(
+            rerouted(&app, agent1).await - before,
+            open,
+            "round {round}: rerouted once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_new_conversation_never_goes_to_an_agent_whose_last_session_is_ending() {
+    let app = spawn_app().await;
+    agent2_takes_no_work(&app).await;
+    let agent1 = app.user_id("agent1@demo.test").await;
+    let admin = app.login("admin@demo.test").await;
+    let requester = app.login("requester@demo.test").await;
+    for round in 0..20 {
+        let (first, second) = busy_agent1(&app, 0).await;
+        app.post("/api/auth/logout", &second, json!({})).await;
+        let id = session_id(&app, &first).await;
+        let path = format!("/api/admin/sessions/{id}");
+        let (revoked, created) = tokio::join!(
+            app.delete(&path, &admin),
+            app.post(
+                "/api/portal/conversations",
+                &requester,
+                json!({"subject": format!("Race {round}")})
+            ),
+        );
+        assert_eq!(revoked.status(), StatusCode::NO_CONTENT, "round {round}");
+        assert_eq!(created.status(), StatusCode::CREATED, "round {round}");
+        assert!(!available(&app, agent1).await, "round {round}: unavailable");
+        assert_eq!(
+            app.open_assigned(agent1).await,
+            0,
+            "round {round}: nothing assigned to an agent with no session"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_check_sent_after_a_logout_answered_is_accepted() {
+    let app = spawn_app().await;
+    for round in 0..10 {
+        let s = app.login("agent1@demo.test").await;
+        app.session_view(&s).await; // held in memory
+        let logged_out_at = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
+        let checks = (0..8).map(|_| {
+            let (app, s, logged_out_at) = (&app, s.clone(), logged_out_at.clone());
+            async move {
+                let mut late_accepts = 0;
+                loop {
+                    let sent = Instant::now();
+                    let status = app.poll("/api/session", &s).await.status();
+                    let after_logout = logged_out_at.lock().unwrap().is_some_and(|t| sent > t);
+                    match status {
+                        StatusCode::OK if after_logout => late_accepts += 1,
+                        StatusCode::OK => {}
+                        StatusCode::UNAUTHORIZED => return late_accepts,
+                        other => panic!("unexpected {other}"),
+                    }
+                }
+            }
+        });
+        let logout = async {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let res = app.post("/api/auth/logout", &s, json!({})).await;
+            *logged_out_at.lock().unwrap() = Some(Instant::now());
+            res.status()
+        };
+        let (status, late) = tokio::join!(logout, futures_util::future::join_all(checks));
+        assert_eq!(status, StatusCode::NO_CONTENT, "round {round}");
+        assert_eq!(
+            late.iter().sum::<usize>(),
+            0,
+            "round {round}: a check sent after the logout answered was accepted"
+        );
+        app.assert_signed_out(&s, "logged_out").await;
+    }
+}
