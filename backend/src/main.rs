@@ -11,6 +11,11 @@ use vigil_server::config::{Cli, Command, Config};
 use vigil_server::startup::{open_database, Application};
 use vigil_server::{cli, telemetry};
 
+/// mimalloc instead of glibc's malloc: the per-request allocations of many
+/// concurrent requests no longer wait on each other's arena locks.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Cli::parse();

@@ -1,6 +1,8 @@
-//! `cargo xtask bench`: P1 to P5 on this machine, printed and appended to
-//! bench/RESULTS.md with the machine's description. Load comes from wrk
-//! (Debian's package) on loopback; every request loop is bounded in time.
+//! `cargo xtask bench`: P1 to P5, P7 and P8 on this machine, printed and
+//! appended to bench/RESULTS.md with the machine's description. Load comes
+//! from wrk (Debian's package, 2 threads) on loopback, round-robin over
+//! 50,000 distinct live sessions as thousands of consoles would send it;
+//! every request loop is bounded in time.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -15,8 +17,13 @@ use crate::{cargo, ensure_postgres, have, root, status, step, Result};
 
 const PASSWORD: &str = "bench-password-1";
 const VIGIL_PORT: u16 = 18_480;
+const REPLICA_PORT: u16 = 18_481;
 const BASELINE_PORT: u16 = 18_490;
 const SECONDS: u32 = 10;
+/// Distinct live sessions the session check is driven over.
+const SESSIONS: usize = 50_000;
+/// Revocations P8 measures.
+const REVOCATIONS: usize = 100;
 
 /// What wrk measured.
 #[derive(Debug, Clone, Copy, Default)]
@@ -66,7 +73,7 @@ fn parse_wrk(out: &str) -> Load {
 fn wrk(url: &str, connections: u32, secs: u32, extra: &[&str]) -> Result<Load> {
     let mut c = Command::new("wrk");
     c.args([
-        "-t1",
+        "-t2",
         &format!("-c{connections}"),
         &format!("-d{secs}s"),
         "--latency",
@@ -146,6 +153,84 @@ impl Drop for Running {
     }
 }
 
+/// A wrk script sending `GET path` round-robin over the sessions in
+/// `tokens` (first word of each line) as cookie `name`, each thread from its
+/// own place in the list; `background` adds `X-Vigil-Background: 1`.
+fn rotate_script(
+    scratch: &Path,
+    tokens: &Path,
+    name: &str,
+    path: &str,
+    background: bool,
+) -> Result<String> {
+    let file = scratch.join(format!(
+        "rotate-{}-{}-{}{}.lua",
+        tokens
+            .file_stem()
+            .map_or(String::new(), |s| s.to_string_lossy().into_owned()),
+        name.trim_start_matches('_'),
+        path.trim_start_matches('/').replace('/', "-"),
+        if background { "-bg" } else { "" }
+    ));
+    let extra = if background {
+        ", [\"X-Vigil-Background\"] = \"1\""
+    } else {
+        ""
+    };
+    fs::write(
+        &file,
+        format!(
+            "local tokens = {{}}\n\
+             for line in io.lines(\"{tokens}\") do tokens[#tokens + 1] = line:match(\"^(%S+)\") end\n\
+             local threads = 0\n\
+             function setup(thread) thread:set(\"offset\", threads); threads = threads + 1 end\n\
+             local i = 0\n\
+             function init(args) i = (offset or 0) * math.floor(#tokens / 2) end\n\
+             request = function()\n\
+               i = i % #tokens + 1\n\
+               return wrk.format(\"GET\", \"{path}\", {{[\"Cookie\"] = \"{name}=\" .. tokens[i]{extra}}})\n\
+             end\n",
+            tokens = tokens.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(file.display().to_string())
+}
+
+/// The resident memory of a process, in MiB.
+fn rss_mib(pid: u32) -> Result<f64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .ok_or_else(|| format!("no VmRSS for process {pid}"))
+}
+
+/// Inserts `SESSIONS` live sessions of the demo people; returns the file
+/// of `TOKEN SESSION_ID` lines.
+fn make_sessions(url: &str, scratch: &Path, name: &str) -> Result<std::path::PathBuf> {
+    let file = scratch.join(format!("sessions-{name}.txt"));
+    let mut c = cargo();
+    c.args([
+        "bench",
+        "-q",
+        "-p",
+        "vigil-server",
+        "--bench",
+        "sessions",
+        "--",
+        url,
+        &SESSIONS.to_string(),
+    ])
+    .arg(&file)
+    .stdout(Stdio::null());
+    status(c, "creating the bench sessions")?;
+    Ok(file)
+}
+
 fn vigil_login(email: &str) -> Result<String> {
     let body =
         format!("{{\"account\":\"demo\",\"email\":\"{email}\",\"password\":\"{PASSWORD}\"}}");
@@ -176,60 +261,66 @@ fn metric(name: &str) -> Result<f64> {
 }
 
 struct DbRun {
+    /// The first seconds over the 50,000 sessions: every session's first
+    /// check reads the database.
+    p1_cold: Load,
     p1_health: Load,
     p1_session: Load,
+    p1_background: Load,
+    p7_rss_mib: f64,
     p3_writes_per_session_minute: f64,
     p3_interval_secs: u64,
     p3_sessions: usize,
     p4_session: Load,
     p4_logins: Load,
+    p8: Option<Latencies>,
 }
 
-fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Result<DbRun> {
-    step(&format!("P1, P3, P4 on {name}"));
-    let env = |c: &mut Command| {
-        c.env("VIGIL_DATABASE_URL", url)
-            .env("VIGIL_LISTEN", format!("127.0.0.1:{VIGIL_PORT}"))
-            .env("VIGIL_STATIC_DIR", scratch.join("no-console"))
-            .env("RUST_LOG", "warn");
-    };
-    let mut seed = Command::new(binary);
-    env(&mut seed);
-    seed.args(["seed-demo", "--password", PASSWORD])
-        .stdout(Stdio::null());
-    status(seed, "vigil seed-demo")?;
+/// P8: milliseconds from a revocation answered on one replica to the other
+/// replica refusing the session.
+#[derive(Debug, Clone, Copy)]
+struct Latencies {
+    median_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+fn start_vigil(binary: &Path, url: &str, port: u16, scratch: &Path) -> Result<Running> {
     let mut serve = Command::new(binary);
-    env(&mut serve);
     serve
+        .env("VIGIL_DATABASE_URL", url)
+        .env("VIGIL_LISTEN", format!("127.0.0.1:{port}"))
+        .env("VIGIL_STATIC_DIR", scratch.join("no-console"))
+        .env("RUST_LOG", "warn")
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut server = Running(serve.spawn().map_err(|e| format!("vigil serve: {e}"))?);
-    wait_healthy(VIGIL_PORT, &mut server.0)?;
+    wait_healthy(port, &mut server.0)?;
+    Ok(server)
+}
+
+fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Result<DbRun> {
+    step(&format!("P1, P3, P4, P7 on {name}"));
+    let mut seed = Command::new(binary);
+    seed.env("VIGIL_DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .args(["seed-demo", "--password", PASSWORD])
+        .stdout(Stdio::null());
+    status(seed, "vigil seed-demo")?;
+    let sessions_file = make_sessions(url, scratch, name)?;
+    let server = start_vigil(binary, url, VIGIL_PORT, scratch)?;
     let base = format!("http://127.0.0.1:{VIGIL_PORT}");
+    let script = |path: &str, background: bool| {
+        rotate_script(scratch, &sessions_file, "__Host-vigil", path, background)
+    };
 
-    // P1: the session check against the floor, same server, same run.
-    let token = vigil_login("agent1@demo.test")?;
-    let cookie_header = format!("Cookie: __Host-vigil={token}");
-    let p1_health = wrk(&format!("{base}/healthz"), 32, SECONDS, &[])?;
-    let p1_session = wrk(
-        &format!("{base}/api/session"),
-        32,
-        SECONDS,
-        &["-H", &cookie_header],
-    )?;
-
-    // P3: writes per session per minute with many sessions under steady load.
+    // P3 first, while nothing else holds activity: writes per session per
+    // minute with many sessions under steady load.
     let sessions = 40;
     let mut tokens = Vec::new();
-    for i in 0..sessions {
-        tokens.push(vigil_login(
-            [
-                "agent1@demo.test",
-                "agent2@demo.test",
-                "requester@demo.test",
-            ][i % 3],
-        )?);
+    for _ in 0..sessions {
+        tokens.push(vigil_login("agent2@demo.test")?);
     }
     let lua = scratch.join("rotate.lua");
     let list = tokens
@@ -255,6 +346,39 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
     )?;
     let after = metric("vigil_activity_writes_total")?;
     let p3 = (after - before) / sessions as f64 / (f64::from(p3_secs) / 60.0);
+
+    // P1: the session check over 50,000 distinct sessions against the
+    // floor (the same script and headers on /healthz), same server.
+    let session_script = script("/api/session", false)?;
+    let background_script = script("/api/session", true)?;
+    let health_script = script("/healthz", false)?;
+    let p1_cold = wrk(
+        &format!("{base}/api/session"),
+        32,
+        8,
+        &["-s", &background_script],
+    )?;
+    let p1_health = wrk(
+        &format!("{base}/healthz"),
+        32,
+        SECONDS,
+        &["-s", &health_script],
+    )?;
+    let p1_background = wrk(
+        &format!("{base}/api/session"),
+        32,
+        SECONDS,
+        &["-s", &background_script],
+    )?;
+    let p1_session = wrk(
+        &format!("{base}/api/session"),
+        32,
+        SECONDS,
+        &["-s", &session_script],
+    )?;
+    let p7_rss_mib = rss_mib(server.0.id())?;
+    let token = vigil_login("agent1@demo.test")?;
+    let cookie_header = format!("Cookie: __Host-vigil={token}");
 
     // P4: a flood of 64 concurrent sign-ins while the session check runs.
     let login_lua = scratch.join("login.lua");
@@ -285,20 +409,96 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
     let p4_logins = flood
         .join()
         .map_err(|_| "the sign-in flood panicked".to_owned())??;
+
+    // P8 (replicas share state on PostgreSQL only): revocations on this
+    // server, refused by a second one.
+    let p8 = if name == "PostgreSQL" {
+        Some(revocation_latency(binary, url, scratch, &sessions_file)?)
+    } else {
+        None
+    };
     drop(server);
     Ok(DbRun {
+        p1_cold,
         p1_health,
         p1_session,
+        p1_background,
+        p7_rss_mib,
         p3_writes_per_session_minute: p3,
         p3_interval_secs: 15,
         p3_sessions: sessions,
         p4_session,
         p4_logins,
+        p8,
+    })
+}
+
+/// P8: a second replica on the same database checks a session (so holds
+/// it in memory); the first revokes it; the time from the revocation's
+/// answer to the second replica's first refusal, over `REVOCATIONS`.
+fn revocation_latency(
+    binary: &Path,
+    url: &str,
+    scratch: &Path,
+    tokens: &Path,
+) -> Result<Latencies> {
+    step("P8: a revocation on one replica, refused by another");
+    let _replica = start_vigil(binary, url, REPLICA_PORT, scratch)?;
+    // The replica trusts its memory once it hears itself on the channel.
+    thread::sleep(Duration::from_secs(1));
+    let admin = format!("__Host-vigil={}", vigil_login("admin@demo.test")?);
+    let lines = fs::read_to_string(tokens).map_err(|e| e.to_string())?;
+    let mut took = Vec::new();
+    // The last sessions of the file: the loads above touched them least.
+    for line in lines.lines().rev().take(REVOCATIONS) {
+        let (token, id) = line.split_once(' ').ok_or("bad sessions file")?;
+        let cookie = format!("__Host-vigil={token}");
+        let check = || {
+            http(
+                REPLICA_PORT,
+                "GET",
+                "/api/session",
+                &[("Cookie", &cookie)],
+                "",
+            )
+        };
+        let (code, _, _) = check()?;
+        if code != 200 {
+            return Err(format!("the replica answered {code} before the revocation"));
+        }
+        let (code, _, body) = http(
+            VIGIL_PORT,
+            "DELETE",
+            &format!("/api/admin/sessions/{id}"),
+            &[("Cookie", &admin), ("X-Vigil-Request", "1")],
+            "",
+        )?;
+        if code != 204 {
+            return Err(format!("revocation answered {code}: {body}"));
+        }
+        let revoked = Instant::now();
+        loop {
+            let (code, _, _) = check()?;
+            if code == 401 {
+                took.push(revoked.elapsed().as_secs_f64() * 1000.0);
+                break;
+            }
+            if revoked.elapsed() > Duration::from_secs(10) {
+                return Err("the replica still accepted a revoked session after 10 s".into());
+            }
+        }
+    }
+    took.sort_by(f64::total_cmp);
+    let at = |q: f64| took[((took.len() as f64 * q).ceil() as usize).clamp(1, took.len()) - 1];
+    Ok(Latencies {
+        median_ms: at(0.5),
+        p99_ms: at(0.99),
+        max_ms: took.last().copied().unwrap_or(0.0),
     })
 }
 
 fn run_baseline(scratch: &Path) -> Result<(Load, Load)> {
-    step("P2: actix-session + Redis baseline");
+    step("P2: actix-session + Redis baseline over the same number of sessions");
     let binary = root()
         .join("target")
         .join("release")
@@ -315,18 +515,47 @@ fn run_baseline(scratch: &Path) -> Result<(Load, Load)> {
             .map_err(|e| format!("{}: {e}", binary.display()))?,
     );
     wait_healthy(BASELINE_PORT, &mut server.0)?;
-    let (code, head, _) = http(BASELINE_PORT, "POST", "/login", &[], "")?;
-    let id = cookie(&head, "id")
-        .ok_or_else(|| format!("baseline login answered {code} without a cookie"))?;
+    // SESSIONS sign-ins, four at a time.
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            thread::spawn(|| -> Result<Vec<String>> {
+                (0..SESSIONS / 4)
+                    .map(|_| {
+                        let (code, head, _) = http(BASELINE_PORT, "POST", "/login", &[], "")?;
+                        cookie(&head, "id").ok_or_else(|| {
+                            format!("baseline login answered {code} without a cookie")
+                        })
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for w in workers {
+        ids.extend(
+            w.join()
+                .map_err(|_| "a baseline sign-in thread panicked")??,
+        );
+    }
+    let tokens = scratch.join("sessions-baseline.txt");
+    fs::write(&tokens, ids.join("\n") + "\n").map_err(|e| e.to_string())?;
     let base = format!("http://127.0.0.1:{BASELINE_PORT}");
-    let health = wrk(&format!("{base}/healthz"), 32, SECONDS, &[])?;
+    let health_script = rotate_script(scratch, &tokens, "id", "/healthz", false)?;
+    let session_script = rotate_script(scratch, &tokens, "id", "/session", false)?;
+    // The same warm-up as Vigil gets.
+    wrk(&format!("{base}/session"), 32, 8, &["-s", &session_script])?;
+    let health = wrk(
+        &format!("{base}/healthz"),
+        32,
+        SECONDS,
+        &["-s", &health_script],
+    )?;
     let session = wrk(
         &format!("{base}/session"),
         32,
         SECONDS,
-        &["-H", &format!("Cookie: id={id}")],
+        &["-s", &session_script],
     )?;
-    let _ = scratch;
     Ok((health, session))
 }
 
@@ -514,31 +743,68 @@ pub fn run(args: &[String]) -> Result {
     let _ = writeln!(md, "\n## Run of {}\n", machine());
     let _ = writeln!(
         md,
-        "Command: `cargo xtask bench` (release build; each load {SECONDS} s, P3 30 s).\n"
+        "Command: `cargo xtask bench` (release build; wrk with 2 threads; P1 and P2 round-robin over {SESSIONS} distinct live sessions, each load {SECONDS} s after an 8 s first pass; P3 30 s).\n"
     );
     let _ = writeln!(md, "| | SQLite | PostgreSQL | goal |");
     let _ = writeln!(md, "|---|---|---|---|");
-    let ratio = |r: &DbRun| r.p1_session.rps / r.p1_health.rps.max(1.0);
+    let ratio = |l: &Load, r: &DbRun| l.rps / r.p1_health.rps.max(1.0);
     let _ = writeln!(
         md,
-        "| P1 `GET /healthz` (32 conns) | {} | {} | |",
+        "| P1 first pass: `GET /api/session`, every session's first check reads the database (8 s) | {} | {} | |",
+        row_load(&sqlite.p1_cold),
+        row_load(&pg.p1_cold)
+    );
+    let _ = writeln!(
+        md,
+        "| P1 `GET /healthz`, same script and headers (32 conns) | {} | {} | |",
         row_load(&sqlite.p1_health),
         row_load(&pg.p1_health)
     );
     let _ = writeln!(
         md,
-        "| P1 `GET /api/session` (32 conns) | {} | {} | |",
-        row_load(&sqlite.p1_session),
-        row_load(&pg.p1_session)
+        "| P1 `GET /api/session` with `X-Vigil-Background: 1` | {} | {} | |",
+        row_load(&sqlite.p1_background),
+        row_load(&pg.p1_background)
     );
     let _ = writeln!(
         md,
-        "| P1 throughput ratio session / healthz | {:.2} | {:.2} | >= 0.8: {} / {} |",
-        ratio(&sqlite),
-        ratio(&pg),
-        goal(ratio(&sqlite) >= 0.8),
-        goal(ratio(&pg) >= 0.8)
+        "| P1 `GET /api/session` counted as activity | {} | {} | |",
+        row_load(&sqlite.p1_session),
+        row_load(&pg.p1_session)
     );
+    for (label, pick) in [
+        (
+            "background",
+            (|r: &DbRun| r.p1_background) as fn(&DbRun) -> Load,
+        ),
+        ("activity", |r: &DbRun| r.p1_session),
+    ] {
+        let (a, b) = (ratio(&pick(&sqlite), &sqlite), ratio(&pick(&pg), &pg));
+        let _ = writeln!(
+            md,
+            "| P1 ratio session / healthz ({label}) | {a:.2} | {b:.2} | >= 0.8: {} / {} |",
+            goal(a >= 0.8),
+            goal(b >= 0.8)
+        );
+    }
+    let _ = writeln!(
+        md,
+        "| P7 server RSS after checking {SESSIONS} sessions | {:.0} MiB | {:.0} MiB | <= 150 MiB: {} / {} |",
+        sqlite.p7_rss_mib,
+        pg.p7_rss_mib,
+        goal(sqlite.p7_rss_mib <= 150.0),
+        goal(pg.p7_rss_mib <= 150.0)
+    );
+    if let Some(p8) = pg.p8 {
+        let _ = writeln!(
+            md,
+            "| P8 revocation on replica A refused by replica B ({REVOCATIONS} revocations) | | median {:.1} ms, p99 {:.1} ms, max {:.1} ms | p99 <= 50 ms: {} |",
+            p8.median_ms,
+            p8.p99_ms,
+            p8.max_ms,
+            goal(p8.p99_ms <= 50.0)
+        );
+    }
     let _ = writeln!(
         md,
         "| P3 activity writes per session per minute ({} sessions, write interval {} s, so at most {:.0}) | {:.2} | {:.2} | <= {:.0}: {} / {} |",
@@ -558,7 +824,7 @@ pub fn run(args: &[String]) -> Result {
         row_load(&sqlite.p4_logins),
         row_load(&pg.p4_logins)
     );
-    let _ = writeln!(md, "\nP2, the same check with actix-session and its Redis store (bench/baseline), same machine, same load:\n");
+    let _ = writeln!(md, "\nP2, the same {SESSIONS} distinct sessions against actix-session and its Redis store (bench/baseline, which records activity on every check), same machine, same load:\n");
     let _ = writeln!(
         md,
         "| | baseline (actix-session + Redis) | Vigil on SQLite | Vigil on PostgreSQL | goal |"
@@ -571,14 +837,17 @@ pub fn run(args: &[String]) -> Result {
         row_load(&sqlite.p1_health),
         row_load(&pg.p1_health)
     );
+    let x = |r: &DbRun| r.p1_session.rps / base_session.rps.max(1.0);
     let _ = writeln!(
         md,
-        "| session check | {} | {} | {} | Vigil at least as fast: {} / {} |",
+        "| session check counted as activity | {} | {} ({:.1}x) | {} ({:.1}x) | Vigil >= 2x: {} / {} |",
         row_load(&base_session),
         row_load(&sqlite.p1_session),
+        x(&sqlite),
         row_load(&pg.p1_session),
-        goal(sqlite.p1_session.rps >= base_session.rps),
-        goal(pg.p1_session.rps >= base_session.rps)
+        x(&pg),
+        goal(x(&sqlite) >= 2.0),
+        goal(x(&pg) >= 2.0)
     );
     let _ = writeln!(md, "\nP5, one sweeper pass (goal: under 1 s for 100k live / 10k expired, growing with the expired count):\n\n{p5_table}");
     println!("{md}");

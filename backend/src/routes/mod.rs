@@ -41,17 +41,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ))
         .service(
             web::scope("/api")
+                // The session check first: it is most of the traffic, and
+                // routes are tried in order.
+                .service(resource("/session", vec![web::get().to(session::get)]))
+                .service(resource(
+                    "/session/activity",
+                    vec![web::post().to(session::activity)],
+                ))
                 .service(resource(
                     "/accounts/{slug}/login-options",
                     vec![web::get().to(auth::login_options)],
                 ))
                 .service(resource("/auth/login", vec![web::post().to(auth::login)]))
                 .service(resource("/auth/logout", vec![web::post().to(auth::logout)]))
-                .service(resource("/session", vec![web::get().to(session::get)]))
-                .service(resource(
-                    "/session/activity",
-                    vec![web::post().to(session::activity)],
-                ))
                 .service(resource(
                     "/admin/security-settings",
                     vec![web::get().to(settings::get), web::put().to(settings::put)],

@@ -2,6 +2,7 @@
 //! SameSite=Strict, Path=/, no Domain; Max-Age only when remembered.
 
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::http::header::{HeaderMap, COOKIE};
 
 use super::token::SessionToken;
 
@@ -32,4 +33,39 @@ pub fn removal() -> Cookie<'static> {
     let mut c = base(String::new());
     c.make_removal();
     c
+}
+
+/// The session cookie's value in a request's `Cookie` headers, read in
+/// place (the check runs on every request; no cookie jar is built).
+pub fn value_in(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            (name.trim() == NAME).then(|| value.trim().trim_matches('"'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others_and_in_any_cookie_header() {
+        let mut h = HeaderMap::new();
+        assert_eq!(value_in(&h), None);
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("a=1; __Host-vigil-device=x"),
+        );
+        assert_eq!(value_in(&h), None, "a longer name is another cookie");
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("b=2;__Host-vigil=abc ; c=3"),
+        );
+        assert_eq!(value_in(&h), Some("abc"));
+    }
 }

@@ -194,7 +194,6 @@ pub struct Memory {
     inner: RwLock<Inner>,
     epoch: AtomicU64,
     capacity: usize,
-    uses: AtomicU64,
     trust: Trust,
     started: Instant,
 }
@@ -223,7 +222,6 @@ impl Memory {
             inner: RwLock::default(),
             epoch: AtomicU64::new(0),
             capacity: capacity.max(1),
-            uses: AtomicU64::new(0),
             trust,
             started: Instant::now(),
         }
@@ -299,9 +297,7 @@ impl Memory {
             entry: entry.clone(),
         };
         drop(inner);
-        hit.entry
-            .last_used
-            .store(self.uses.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        self.used(&hit.entry);
         Some(hit)
     }
 
@@ -331,9 +327,7 @@ impl Memory {
                 e
             }
         };
-        entry
-            .last_used
-            .store(self.uses.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        self.used(&entry);
         let person = Arc::new(l.person.clone());
         inner.people.insert(l.person.id, person.clone());
         let account = match inner.accounts.get(&l.row.account_id) {
@@ -356,6 +350,16 @@ impl Memory {
             person,
             account,
         })
+    }
+
+    /// Marks an entry used now, for eviction: a coarse clock (seconds), and
+    /// written only when it moved, so checks running at once on several
+    /// threads do not fight over one cache line.
+    fn used(&self, entry: &Entry) {
+        let now = self.started.elapsed().as_secs();
+        if entry.last_used.load(Ordering::Relaxed) != now {
+            entry.last_used.store(now, Ordering::Relaxed);
+        }
     }
 
     /// Drops the least recently used eighth of the sessions (at least one),

@@ -268,10 +268,10 @@ async fn authenticate(
     state: &AppState,
     mode: Mode,
 ) -> Result<Current, ApiError> {
-    let Some(cookie) = req.cookie(cookie::NAME) else {
+    let Some(value) = cookie::value_in(req.headers()) else {
         return Err(ApiError::Unauthenticated(UnauthenticatedReason::Missing));
     };
-    let Some(token) = SessionToken::from_cookie(cookie.value()) else {
+    let Some(token) = SessionToken::from_cookie(value) else {
         return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
     };
     let key = token.key();
@@ -318,9 +318,9 @@ async fn authenticate(
     Ok(current)
 }
 
-fn state_of(req: &HttpRequest) -> Result<AppState, ApiError> {
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
-        .map(|d| d.get_ref().clone())
+        .cloned()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))
 }
 

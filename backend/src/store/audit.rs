@@ -75,38 +75,26 @@ pub async fn record(tx: &mut Tx, at: OffsetDateTime, e: Event<'_>) -> Result<()>
 
 /// Writes many events with one statement, inside the caller's transaction.
 pub async fn record_many(tx: &mut Tx, at: OffsetDateTime, events: &[Event<'_>]) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
+    for chunk in events.chunks(super::CHUNK / 6) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", super::placeholders(i * 6 + 1, 6)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (account_id, at, actor, action, target, details) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.account_id)
+                .bind(to_ms(at))
+                .bind(e.actor)
+                .bind(e.action)
+                .bind(e.target.clone())
+                .bind(e.details.to_string());
+        }
+        q.execute(tx.conn()).await?;
     }
-    let rows: Vec<String> = (0..events.len())
-        .map(|i| {
-            let b = i * 6;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6
-            )
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO audit_log (account_id, at, actor, action, target, details) VALUES {}",
-        rows.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for e in events {
-        q = q
-            .bind(e.account_id)
-            .bind(to_ms(at))
-            .bind(e.actor)
-            .bind(e.action)
-            .bind(e.target.clone())
-            .bind(e.details.to_string());
-    }
-    q.execute(tx.conn()).await?;
     Ok(())
 }
 

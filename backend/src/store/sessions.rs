@@ -220,21 +220,24 @@ pub struct ActivityWrite {
 /// `expires_at` was computed under (so a write computed under old settings
 /// cannot undo the index a settings change rebuilt). Returns the ids written.
 pub async fn write_activity(store: &Store, writes: &[ActivityWrite]) -> Result<Vec<String>> {
+    // Always ROWS rows (padded with rows naming no session), so this is one
+    // prepared statement whatever the batch.
+    const ROWS: usize = CHUNK / 4;
+    let values: Vec<String> = (0..ROWS)
+        .map(|i| format!("({})", placeholders(i * 4 + 1, 4)))
+        .collect();
+    let sql = format!(
+        "UPDATE sessions SET last_activity_at = v.column2, expires_at = v.column3
+         FROM (VALUES {}) AS v
+         WHERE sessions.id = v.column1 AND sessions.ended_at IS NULL
+           AND sessions.last_activity_at < v.column2
+           AND EXISTS (SELECT 1 FROM security_settings ss
+                       WHERE ss.account_id = sessions.account_id AND ss.version = v.column4)
+         RETURNING id",
+        values.join(", ")
+    );
     let mut written = Vec::new();
-    for chunk in writes.chunks(CHUNK / 4) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", placeholders(i * 4 + 1, 4)))
-            .collect();
-        let sql = format!(
-            "UPDATE sessions SET last_activity_at = v.column2, expires_at = v.column3
-             FROM (VALUES {}) AS v
-             WHERE sessions.id = v.column1 AND sessions.ended_at IS NULL
-               AND sessions.last_activity_at < v.column2
-               AND EXISTS (SELECT 1 FROM security_settings ss
-                           WHERE ss.account_id = sessions.account_id AND ss.version = v.column4)
-             RETURNING id",
-            values.join(", ")
-        );
+    for chunk in writes.chunks(ROWS) {
         let mut q = sqlx::query(&sql);
         for w in chunk {
             q = q
@@ -242,6 +245,9 @@ pub async fn write_activity(store: &Store, writes: &[ActivityWrite]) -> Result<V
                 .bind(to_ms(w.last_activity_at))
                 .bind(to_ms(w.expires_at))
                 .bind(w.settings_version);
+        }
+        for _ in chunk.len()..ROWS {
+            q = q.bind("").bind(0_i64).bind(0_i64).bind(-1_i64);
         }
         for row in q.fetch_all(store.pool()).await? {
             written.push(row.try_get("id")?);
@@ -252,18 +258,23 @@ pub async fn write_activity(store: &Store, writes: &[ActivityWrite]) -> Result<V
 
 /// Sets the sweeper's index for live sessions: `(id, expires_at)`.
 pub async fn set_expiry(tx: &mut Tx, entries: &[(String, OffsetDateTime)]) -> Result<()> {
-    for chunk in entries.chunks(CHUNK / 2) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", placeholders(i * 2 + 1, 2)))
-            .collect();
-        let sql = format!(
-            "UPDATE sessions SET expires_at = v.column2 FROM (VALUES {}) AS v
-             WHERE sessions.id = v.column1 AND sessions.ended_at IS NULL",
-            values.join(", ")
-        );
+    // Padded to ROWS rows: one prepared statement whatever the batch.
+    const ROWS: usize = CHUNK / 2;
+    let values: Vec<String> = (0..ROWS)
+        .map(|i| format!("({})", placeholders(i * 2 + 1, 2)))
+        .collect();
+    let sql = format!(
+        "UPDATE sessions SET expires_at = v.column2 FROM (VALUES {}) AS v
+         WHERE sessions.id = v.column1 AND sessions.ended_at IS NULL",
+        values.join(", ")
+    );
+    for chunk in entries.chunks(ROWS) {
         let mut q = sqlx::query(&sql);
         for (id, at) in chunk {
             q = q.bind(id).bind(to_ms(*at));
+        }
+        for _ in chunk.len()..ROWS {
+            q = q.bind("").bind(0_i64);
         }
         q.execute(tx.conn()).await?;
     }
