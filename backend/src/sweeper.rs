@@ -49,7 +49,7 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
             let policy = match policies.get(&c.row.account_id) {
                 Some(p) => p.clone(),
                 None => {
-                    let p = account_policy(state, c.row.account_id, false).await?;
+                    let p = account_policy(state, c.row.account_id).await?;
                     policies.insert(c.row.account_id, p.clone());
                     p
                 }

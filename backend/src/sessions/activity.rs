@@ -4,9 +4,9 @@
 //! bottleneck of every click. Instead a request's activity is recorded in
 //! the session's memory entry, and a session's `last_activity_at` is written
 //! at most once per *write interval* W: the first activity after a write
-//! queues the session, due W after the activity last stored, and the flusher
-//! (four times a second) writes every due session in one statement per
-//! few hundred sessions.
+//! queues the session, due W after the activity last written, and the
+//! flusher (four times a second) writes every due session, sixty-four to a
+//! statement. Only `last_activity_at` is written (see `store::sessions`).
 //!
 //! Why this moves no deadline, not even by W:
 //! - this server evaluates a session with the newest activity it saw, so its
@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use time::{Duration, OffsetDateTime};
-use vigil_policy::{evaluate, AudiencePolicy, SessionTimes};
+use vigil_policy::AudiencePolicy;
 
 use super::memory::Entry;
 use crate::state::AppState;
@@ -105,7 +105,7 @@ impl Activity {
         if entry.dirty.swap(true, Ordering::AcqRel) {
             return; // queued already
         }
-        let due = entry.stored_activity() + self.interval_for(policy.idle_timeout_secs);
+        let due = entry.write_base() + self.interval_for(policy.idle_timeout_secs);
         self.queue(entry.clone(), due.max(now));
     }
 
@@ -139,64 +139,46 @@ pub async fn flush(state: &AppState, now: OffsetDateTime, all: bool) -> store::R
     }
     let mut pending: Vec<(Arc<Entry>, OffsetDateTime)> = Vec::with_capacity(due.len());
     for entry in due {
-        // Cleared before reading the activity: a touch from now on queues
-        // the session again.
+        // Cleared before reading the activity, so a touch from now on
+        // queues the session again; the activity read is claimed at once,
+        // so such a touch is due a whole interval after it, not now.
         entry.dirty.store(false, Ordering::SeqCst);
         let last = entry.last_activity();
+        entry.claim(last);
         if entry.is_ended() || last <= entry.stored_activity() {
             continue;
         }
         pending.push((entry, last));
     }
-    let mut written = 0;
-    // A second round re-reads settings that changed under the first.
-    for fresh_settings in [false, true] {
-        if pending.is_empty() {
-            break;
-        }
-        let mut writes = Vec::with_capacity(pending.len());
-        for (entry, last) in &pending {
-            let account = super::account_policy(state, entry.account_id, fresh_settings).await?;
-            let times = SessionTimes {
-                created_at: entry.created_at,
-                last_activity_at: *last,
-                persistent: entry.persistent(),
-            };
-            let e = evaluate(account.settings.policy(entry.audience), times, now);
-            writes.push(ActivityWrite {
-                session_id: entry.id.clone(),
-                settings_version: account.version,
-                last_activity_at: *last,
-                expires_at: e.ends_at,
-            });
-        }
-        let done = match write_activity(&state.store, &writes).await {
-            Ok(done) => done,
-            Err(e) => {
-                // Nothing is lost: queue them again for the next tick.
-                for (entry, _) in pending {
-                    if !entry.dirty.swap(true, Ordering::AcqRel) {
-                        state.activity.queue(entry, now);
-                    }
+    let writes: Vec<ActivityWrite> = pending
+        .iter()
+        .map(|(entry, last)| ActivityWrite {
+            session_id: entry.id.clone(),
+            last_activity_at: *last,
+        })
+        .collect();
+    let done = match write_activity(&state.store, &writes).await {
+        Ok(done) => done,
+        Err(e) => {
+            // Nothing is lost: queue them again for the next tick.
+            for (entry, _) in pending {
+                if !entry.dirty.swap(true, Ordering::AcqRel) {
+                    state.activity.queue(entry, now);
                 }
-                return Err(e);
             }
-        };
-        let done: std::collections::HashSet<String> = done.into_iter().collect();
-        written += done.len();
-        pending.retain(|(entry, last)| {
-            let ok = done.contains(&entry.id);
-            if ok {
-                entry.stored(*last);
-            }
-            // Not written: ended, already newer in the database, or the
-            // settings changed since they were read (tried once more).
-            !ok && !entry.is_ended()
-        });
+            return Err(e);
+        }
+    };
+    // Not written: ended, or newer activity is stored already.
+    let done: std::collections::HashSet<String> = done.into_iter().collect();
+    for (entry, last) in &pending {
+        if done.contains(&entry.id) {
+            entry.stored(*last);
+        }
     }
     state
         .activity
         .writes
-        .fetch_add(written as u64, Ordering::Relaxed);
-    Ok(written)
+        .fetch_add(done.len() as u64, Ordering::Relaxed);
+    Ok(done.len())
 }

@@ -59,6 +59,8 @@ pub struct Entry {
     persistent: AtomicBool,
     last_activity_ms: AtomicI64,
     stored_activity_ms: AtomicI64,
+    /// Activity a flush took to write (stored once the write returns).
+    claimed_activity_ms: AtomicI64,
     /// Activity held for the flusher (see `activity`).
     pub(super) dirty: AtomicBool,
     ended: AtomicBool,
@@ -77,6 +79,7 @@ impl Entry {
             persistent: AtomicBool::new(l.row.persistent),
             last_activity_ms: AtomicI64::new(last),
             stored_activity_ms: AtomicI64::new(last),
+            claimed_activity_ms: AtomicI64::new(last),
             dirty: AtomicBool::new(false),
             ended: AtomicBool::new(false),
             last_used: AtomicU64::new(0),
@@ -101,6 +104,22 @@ impl Entry {
     /// The newest activity known to be stored.
     pub fn stored_activity(&self) -> OffsetDateTime {
         from_ms(self.stored_activity_ms.load(Ordering::Acquire))
+    }
+
+    /// A flush is writing activity up to `at`.
+    pub(super) fn claim(&self, at: OffsetDateTime) {
+        self.claimed_activity_ms
+            .fetch_max(to_ms(at), Ordering::AcqRel);
+    }
+
+    /// What the next write interval counts from: the newest activity stored
+    /// or being written.
+    pub(super) fn write_base(&self) -> OffsetDateTime {
+        from_ms(
+            self.stored_activity_ms
+                .load(Ordering::Acquire)
+                .max(self.claimed_activity_ms.load(Ordering::Acquire)),
+        )
     }
 
     /// Records activity at `at` (never moves it back).

@@ -147,16 +147,13 @@ impl Current {
 }
 
 /// The account's settings: from memory, or read from the database (and
-/// kept) — always read when `fresh`.
+/// kept).
 pub async fn account_policy(
     state: &AppState,
     account_id: i64,
-    fresh: bool,
 ) -> store::Result<Arc<AccountPolicy>> {
-    if !fresh {
-        if let Some(a) = state.memory.account(account_id) {
-            return Ok(a);
-        }
+    if let Some(a) = state.memory.account(account_id) {
+        return Ok(a);
     }
     let epoch = state.memory.epoch();
     let stored = store::settings::load(&state.store, account_id).await?;

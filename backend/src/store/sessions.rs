@@ -1,9 +1,12 @@
 //! Session rows (`sessions`): sign-in, the check's load, activity writes,
 //! ending, and the read models for the admin pages and the sweeper.
 //!
-//! `expires_at` is an index for the sweeper: the earlier of the two
-//! deadlines under the policy last applied. Callers compute it with
-//! `vigil_policy::evaluate`; nothing here does deadline arithmetic.
+//! `expires_at` is the sweeper's index: a lower bound of when the session
+//! can end, computed by callers with `vigil_policy::evaluate` at sign-in,
+//! when settings change, and when the sweeper finds a session that is not
+//! expired after all. Activity only moves deadlines later, so activity
+//! writes leave it alone: they touch one unindexed column, which PostgreSQL
+//! updates in place. Nothing here does deadline arithmetic.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -206,33 +209,25 @@ pub async fn forget_persistence(store: &Store, session_id: &str) -> Result<()> {
 pub struct ActivityWrite {
     /// Session id.
     pub session_id: String,
-    /// The settings version `expires_at` was computed under.
-    pub settings_version: i64,
     /// The new last activity.
     pub last_activity_at: OffsetDateTime,
-    /// When the session ends with that activity (from `evaluate`).
-    pub expires_at: OffsetDateTime,
 }
 
-/// Writes activity for many sessions, a statement per chunk. A row is
-/// written only while the session is live, the activity is newer than the
-/// stored one, and the account's settings are still at the version
-/// `expires_at` was computed under (so a write computed under old settings
-/// cannot undo the index a settings change rebuilt). Returns the ids written.
+/// Writes activity for many sessions, a statement per chunk; a row is
+/// written only while the session is live and the activity is newer than
+/// the stored one. Returns the ids written.
 pub async fn write_activity(store: &Store, writes: &[ActivityWrite]) -> Result<Vec<String>> {
     // Always ROWS rows (padded with rows naming no session), so this is one
     // prepared statement whatever the batch.
-    const ROWS: usize = CHUNK / 4;
+    const ROWS: usize = CHUNK / 2;
     let values: Vec<String> = (0..ROWS)
-        .map(|i| format!("({})", placeholders(i * 4 + 1, 4)))
+        .map(|i| format!("({})", placeholders(i * 2 + 1, 2)))
         .collect();
     let sql = format!(
-        "UPDATE sessions SET last_activity_at = v.column2, expires_at = v.column3
+        "UPDATE sessions SET last_activity_at = v.column2
          FROM (VALUES {}) AS v
          WHERE sessions.id = v.column1 AND sessions.ended_at IS NULL
            AND sessions.last_activity_at < v.column2
-           AND EXISTS (SELECT 1 FROM security_settings ss
-                       WHERE ss.account_id = sessions.account_id AND ss.version = v.column4)
          RETURNING id",
         values.join(", ")
     );
@@ -240,14 +235,10 @@ pub async fn write_activity(store: &Store, writes: &[ActivityWrite]) -> Result<V
     for chunk in writes.chunks(ROWS) {
         let mut q = sqlx::query(&sql);
         for w in chunk {
-            q = q
-                .bind(&w.session_id)
-                .bind(to_ms(w.last_activity_at))
-                .bind(to_ms(w.expires_at))
-                .bind(w.settings_version);
+            q = q.bind(&w.session_id).bind(to_ms(w.last_activity_at));
         }
         for _ in chunk.len()..ROWS {
-            q = q.bind("").bind(0_i64).bind(0_i64).bind(-1_i64);
+            q = q.bind("").bind(0_i64);
         }
         for row in q.fetch_all(store.pool()).await? {
             written.push(row.try_get("id")?);

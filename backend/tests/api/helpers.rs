@@ -427,6 +427,30 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Signs agent1 in twice, makes them available, and opens `n` new
+    /// conversations as the requester (they go to agent1 when nobody else
+    /// takes work). Returns the two sessions.
+    pub async fn busy_agent1(&self, n: usize) -> (Session, Session) {
+        let first = self.login("agent1@demo.test").await;
+        let second = self.login("agent1@demo.test").await;
+        let res = self
+            .put("/api/desk/availability", &first, json!({"available": true}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let requester = self.login("requester@demo.test").await;
+        for i in 0..n {
+            let res = self
+                .post(
+                    "/api/portal/conversations",
+                    &requester,
+                    json!({"subject": format!("Question {i}")}),
+                )
+                .await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+        }
+        (first, second)
+    }
+
     /// Open conversations assigned to a user.
     pub async fn open_assigned(&self, user_id: i64) -> i64 {
         self.scalar(&format!(

@@ -16,29 +16,6 @@ async fn session_id(app: &TestApp, s: &Session) -> String {
         .to_owned()
 }
 
-/// Makes agent1 the only one taking work, with two sessions and `n` new
-/// conversations.
-async fn busy_agent1(app: &TestApp, n: usize) -> (Session, Session) {
-    let first = app.login("agent1@demo.test").await;
-    let second = app.login("agent1@demo.test").await;
-    let res = app
-        .put("/api/desk/availability", &first, json!({"available": true}))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let requester = app.login("requester@demo.test").await;
-    for i in 0..n {
-        let res = app
-            .post(
-                "/api/portal/conversations",
-                &requester,
-                json!({"subject": format!("Question {i}")}),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-    }
-    (first, second)
-}
-
 async fn agent2_takes_no_work(app: &TestApp) {
     let s = app.login("agent2@demo.test").await;
     let res = app
@@ -72,7 +49,7 @@ async fn revoking_both_sessions_of_an_agent_at_once_always_takes_them_out_of_rou
     let admin1 = app.login("admin@demo.test").await;
     let admin2 = app.login("admin@demo.test").await;
     for round in 0..20 {
-        let (first, second) = busy_agent1(&app, 2).await;
+        let (first, second) = app.busy_agent1(2).await;
         let (id1, id2) = (
             session_id(&app, &first).await,
             session_id(&app, &second).await,
@@ -106,7 +83,7 @@ async fn the_sweeper_and_a_request_ending_one_session_at_once_end_it_once() {
     agent2_takes_no_work(&app).await;
     let agent1 = app.user_id("agent1@demo.test").await;
     for round in 0..10 {
-        let (first, second) = busy_agent1(&app, 1).await;
+        let (first, second) = app.busy_agent1(1).await;
         // Only one session left, past its idle deadline.
         app.post("/api/auth/logout", &second, json!({})).await;
         let id = session_id(&app, &first).await;
@@ -146,7 +123,7 @@ async fn a_new_conversation_never_goes_to_an_agent_whose_last_session_is_ending(
     let admin = app.login("admin@demo.test").await;
     let requester = app.login("requester@demo.test").await;
     for round in 0..20 {
-        let (first, second) = busy_agent1(&app, 0).await;
+        let (first, second) = app.busy_agent1(0).await;
         app.post("/api/auth/logout", &second, json!({})).await;
         let id = session_id(&app, &first).await;
         let path = format!("/api/admin/sessions/{id}");

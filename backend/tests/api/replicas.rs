@@ -278,33 +278,6 @@ async fn a_replica_that_cannot_hear_other_replicas_never_accepts_a_revoked_sessi
     b.session_view(&second).await;
 }
 
-/// Signs the agent in twice, makes them the only one taking work, and
-/// gives them `n` new conversations.
-async fn agent_with_two_sessions_and_work(app: &TestApp, n: usize) -> (Session, Session) {
-    let first = app.login("agent1@demo.test").await;
-    let second = app.login("agent1@demo.test").await;
-    let res = app
-        .put(
-            "/api/desk/availability",
-            &first,
-            serde_json::json!({"available": true}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let requester = app.login("requester@demo.test").await;
-    for i in 0..n {
-        let res = app
-            .post(
-                "/api/portal/conversations",
-                &requester,
-                serde_json::json!({"subject": format!("Question {i}")}),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-    }
-    (first, second)
-}
-
 #[tokio::test]
 async fn revoking_both_sessions_of_an_agent_at_once_on_two_replicas_always_takes_them_out_of_routing(
 ) {
@@ -323,7 +296,7 @@ async fn revoking_both_sessions_of_an_agent_at_once_on_two_replicas_always_takes
     let admin_a = a.login("admin@demo.test").await;
     let admin_b = b.login("admin@demo.test").await;
     for round in 0..25 {
-        let (first, second) = agent_with_two_sessions_and_work(&a, 2).await;
+        let (first, second) = a.busy_agent1(2).await;
         let id = |s: Session| {
             let a = &a;
             async move {
