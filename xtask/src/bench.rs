@@ -644,7 +644,7 @@ fn machine() -> String {
         .map_or(String::new(), |o| {
             String::from_utf8_lossy(&o.stdout).trim().to_owned()
         });
-    format!("{date}; {cpu}, {cores} cores, {mem} RAM; load from wrk -t1 on loopback, server and load on the same machine")
+    format!("{date}; {cpu}, {cores} cores, {mem} RAM; load from wrk -t2 on loopback, server and load on the same machine")
 }
 
 fn row_load(l: &Load) -> String {
