@@ -63,38 +63,89 @@ pub enum Command {
 #[derive(Debug, Args, Default)]
 pub struct RawSettings {
     /// Database: sqlite://PATH or postgres://…
-    #[arg(long, env = "VIGIL_DATABASE_URL", global = true)]
+    #[arg(
+        long,
+        env = "VIGIL_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Address to listen on.
-    #[arg(long, env = "VIGIL_LISTEN", global = true)]
+    #[arg(long, env = "VIGIL_LISTEN", global = true, hide_env_values = true)]
     pub listen: Option<String>,
+    /// Address of the management listener (/metrics, /livez, /healthz, /readyz).
+    #[arg(
+        long,
+        env = "VIGIL_MANAGEMENT_LISTEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub management_listen: Option<String>,
     /// Directory of the built console.
-    #[arg(long, env = "VIGIL_STATIC_DIR", global = true)]
+    #[arg(long, env = "VIGIL_STATIC_DIR", global = true, hide_env_values = true)]
     pub static_dir: Option<String>,
     /// The origin browsers use to reach Vigil, e.g. https://desk.example.com.
-    #[arg(long, env = "VIGIL_PUBLIC_ORIGIN", global = true)]
+    #[arg(
+        long,
+        env = "VIGIL_PUBLIC_ORIGIN",
+        global = true,
+        hide_env_values = true
+    )]
     pub public_origin: Option<String>,
     /// Shortest idle timeout an admin may choose, in seconds.
-    #[arg(long, env = "VIGIL_IDLE_MIN_SECS", global = true)]
+    #[arg(
+        long,
+        env = "VIGIL_IDLE_MIN_SECS",
+        global = true,
+        hide_env_values = true
+    )]
     pub idle_min_secs: Option<String>,
     /// Longest idle timeout an admin may choose, in seconds.
-    #[arg(long, env = "VIGIL_IDLE_MAX_SECS", global = true)]
+    #[arg(
+        long,
+        env = "VIGIL_IDLE_MAX_SECS",
+        global = true,
+        hide_env_values = true
+    )]
     pub idle_max_secs: Option<String>,
     /// Seconds between sweeps for expired sessions.
-    #[arg(long, env = "VIGIL_SWEEP_INTERVAL_SECS", global = true)]
+    #[arg(
+        long,
+        env = "VIGIL_SWEEP_INTERVAL_SECS",
+        global = true,
+        hide_env_values = true
+    )]
     pub sweep_interval_secs: Option<String>,
     /// Longest gap, in seconds, between writes of a session's last activity.
-    #[arg(long, env = "VIGIL_ACTIVITY_WRITE_SECS", global = true)]
+    #[arg(
+        long,
+        env = "VIGIL_ACTIVITY_WRITE_SECS",
+        global = true,
+        hide_env_values = true
+    )]
     pub activity_write_secs: Option<String>,
     /// Most sessions each server keeps in memory (the least recently used
     /// leave first).
-    #[arg(long, env = "VIGIL_SESSION_MEMORY", global = true)]
+    #[arg(
+        long,
+        env = "VIGIL_SESSION_MEMORY",
+        global = true,
+        hide_env_values = true
+    )]
     pub session_memory: Option<String>,
     /// How many password hashes may run at once.
-    #[arg(long, env = "VIGIL_HASH_CONCURRENCY", global = true)]
+    #[arg(
+        long,
+        env = "VIGIL_HASH_CONCURRENCY",
+        global = true,
+        hide_env_values = true
+    )]
     pub hash_concurrency: Option<String>,
+    /// How many sign-ins may wait for a password hash; more get 503 at once.
+    #[arg(long, env = "VIGIL_HASH_QUEUE", global = true, hide_env_values = true)]
+    pub hash_queue: Option<String>,
     /// Log format: text or json.
-    #[arg(long, env = "VIGIL_LOG_FORMAT", global = true)]
+    #[arg(long, env = "VIGIL_LOG_FORMAT", global = true, hide_env_values = true)]
     pub log_format: Option<String>,
 }
 
@@ -107,6 +158,8 @@ pub struct Config {
     pub dialect: Dialect,
     /// Listen address (port 0 picks a free port).
     pub listen: SocketAddr,
+    /// The management listener's address (port 0 picks a free port).
+    pub management_listen: SocketAddr,
     /// Directory of the built console.
     pub static_dir: PathBuf,
     /// The origin unsafe requests must come from, when set.
@@ -124,6 +177,8 @@ pub struct Config {
     pub listen_url: Option<String>,
     /// Concurrent password hashes.
     pub hash_concurrency: usize,
+    /// Sign-ins allowed to wait for a hash.
+    pub hash_queue: usize,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -179,6 +234,19 @@ impl Config {
                 "VIGIL_LISTEN",
                 "listen",
                 format!("{listen_raw:?} is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+
+        let management_raw = raw
+            .management_listen
+            .as_deref()
+            .unwrap_or("127.0.0.1:9000")
+            .trim();
+        let management_listen: SocketAddr = management_raw.parse().map_err(|_| {
+            bad(
+                "VIGIL_MANAGEMENT_LISTEN",
+                "management-listen",
+                format!("{management_raw:?} is not an address like 127.0.0.1:9000"),
             )
         })?;
 
@@ -290,6 +358,15 @@ impl Config {
             ));
         }
 
+        let hash_queue = parse_u64(&raw.hash_queue, "VIGIL_HASH_QUEUE", "hash-queue", 64)?;
+        if hash_queue > 100_000 {
+            return Err(bad(
+                "VIGIL_HASH_QUEUE",
+                "hash-queue",
+                format!("{hash_queue} is above 100000"),
+            ));
+        }
+
         let log_format = match raw.log_format.as_deref().map(str::trim) {
             None | Some("") | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -306,6 +383,7 @@ impl Config {
             database_url,
             dialect,
             listen,
+            management_listen,
             static_dir,
             public_origin,
             limits: Limits::with_idle_bounds(idle_min, idle_max),
@@ -314,6 +392,7 @@ impl Config {
             session_memory: usize::try_from(session_memory).unwrap_or(usize::MAX),
             listen_url: None,
             hash_concurrency: hash_concurrency as usize,
+            hash_queue: hash_queue as usize,
             log_format,
         })
     }
@@ -351,6 +430,7 @@ mod tests {
     fn defaults_follow_the_spec() {
         let c = Config::from_raw(&RawSettings::default()).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.management_listen.to_string(), "127.0.0.1:9000");
         assert_eq!(c.static_dir, PathBuf::from("dist"));
         assert_eq!(c.dialect, Dialect::Sqlite);
         assert_eq!(c.sweep_interval, Duration::from_secs(5));
@@ -361,6 +441,10 @@ mod tests {
     fn each_bad_setting_is_named_in_one_line() {
         let cases: Vec<(&str, RawSettings)> = vec![
             ("VIGIL_LISTEN", raw(|r| r.listen = Some("nowhere".into()))),
+            (
+                "VIGIL_MANAGEMENT_LISTEN",
+                raw(|r| r.management_listen = Some("9000".into())),
+            ),
             (
                 "VIGIL_DATABASE_URL",
                 raw(|r| r.database_url = Some("mysql://x".into())),

@@ -62,9 +62,26 @@ pub enum ApiError {
     /// The database did not answer.
     #[error("the database is not answering")]
     Unavailable,
+    /// Too many sign-ins are waiting for a password check.
+    #[error("too many sign-ins at once")]
+    Busy {
+        /// When to try again.
+        retry_after_secs: u64,
+    },
     /// A bug or an outage; logged with its cause chain, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::auth::password::HashError> for ApiError {
+    fn from(e: crate::auth::password::HashError) -> Self {
+        match e {
+            crate::auth::password::HashError::Busy => ApiError::Busy {
+                retry_after_secs: 1,
+            },
+            crate::auth::password::HashError::Failed(e) => ApiError::Internal(e),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -111,7 +128,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
-            ApiError::Unavailable => ErrorCode::Unavailable,
+            ApiError::Unavailable | ApiError::Busy { .. } => ErrorCode::Unavailable,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -125,6 +142,9 @@ impl ApiError {
             }
             ApiError::TooManyAttempts { retry_after_secs } => format!(
                 "Too many failed sign-ins. Try again in {retry_after_secs} seconds."
+            ),
+            ApiError::Busy { retry_after_secs } => format!(
+                "Too many people are signing in at once. Try again in {retry_after_secs} seconds."
             ),
             ApiError::Validation(fields) => match fields.as_slice() {
                 [one] => one.message.clone(),
@@ -156,7 +176,8 @@ impl ApiError {
                 _ => None,
             },
             retry_after_secs: match self {
-                ApiError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+                ApiError::TooManyAttempts { retry_after_secs }
+                | ApiError::Busy { retry_after_secs } => Some(*retry_after_secs),
                 _ => None,
             },
         }
@@ -209,7 +230,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -221,7 +242,8 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CACHE_CONTROL, "no-store"));
         match self {
-            ApiError::TooManyAttempts { retry_after_secs } => {
+            ApiError::TooManyAttempts { retry_after_secs }
+            | ApiError::Busy { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             // A cookie that names no live session is useless to the browser.
@@ -274,6 +296,13 @@ mod tests {
             ),
             (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
             (ApiError::Unavailable, 503, "unavailable"),
+            (
+                ApiError::Busy {
+                    retry_after_secs: 1,
+                },
+                503,
+                "unavailable",
+            ),
             (
                 ApiError::Internal(anyhow::anyhow!("secret detail")),
                 500,

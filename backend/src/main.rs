@@ -42,7 +42,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => {
             let listen = config.listen;
             let app = Application::build(config, clock).await?;
-            tracing::info!("serving on http://{}:{}", listen.ip(), app.port());
+            tracing::info!(
+                "serving on http://{}:{}; management (metrics, health) on http://{}:{}",
+                listen.ip(),
+                app.port(),
+                app.state().config.management_listen.ip(),
+                app.management_port()
+            );
             app.run_until_stopped().await
         }
         Command::Migrate => {
@@ -56,7 +62,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::SeedDemo { password } => {
             let db = open_database(&config).await?;
-            let hasher = Hasher::new(config.hash_concurrency).await?;
+            let hasher = Hasher::new(config.hash_concurrency, config.hash_queue).await?;
             let seeded = cli::seed_demo(&db, &hasher, password, clock.now()).await?;
             cli::print_seeded(&seeded);
             Ok(())
@@ -68,7 +74,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             admin_name,
         } => {
             let db = open_database(&config).await?;
-            let hasher = Hasher::new(config.hash_concurrency).await?;
+            let hasher = Hasher::new(config.hash_concurrency, config.hash_queue).await?;
             let new = cli::NewAccount {
                 slug: &slug,
                 name: &name,

@@ -161,6 +161,17 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "Password hashes waiting for a slot.",
     );
     let _ = writeln!(out, "vigil_password_hash_queue {}", state.hasher.waiting());
+    family(
+        &mut out,
+        "vigil_password_hash_rejected_total",
+        "counter",
+        "Sign-ins refused with 503 because too many were waiting for a password hash.",
+    );
+    let _ = writeln!(
+        out,
+        "vigil_password_hash_rejected_total {}",
+        state.hasher.rejected()
+    );
 
     family(
         &mut out,

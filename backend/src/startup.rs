@@ -20,10 +20,13 @@ use crate::store::{Dialect, Store};
 use crate::web::{console, content_security_policy, edge, spa_fallback, Edge};
 use crate::{routes, sweeper};
 
-/// A bound, ready-to-run server.
+/// A bound, ready-to-run server: the public listener and the management
+/// listener.
 pub struct Application {
     port: u16,
     server: Server,
+    management_port: u16,
+    management: Server,
     state: AppState,
 }
 
@@ -49,10 +52,21 @@ impl Application {
         let listener = TcpListener::bind(state.config.listen)
             .with_context(|| format!("cannot listen on {}", state.config.listen))?;
         let port = listener.local_addr()?.port();
+        let management_listener =
+            TcpListener::bind(state.config.management_listen).with_context(|| {
+                format!(
+                    "cannot listen on {} (VIGIL_MANAGEMENT_LISTEN)",
+                    state.config.management_listen
+                )
+            })?;
+        let management_port = management_listener.local_addr()?.port();
         let server = serve(listener, state.clone())?;
+        let management = serve_management(management_listener, state.clone())?;
         Ok(Application {
             port,
             server,
+            management_port,
+            management,
             state,
         })
     }
@@ -60,6 +74,11 @@ impl Application {
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The management listener's port.
+    pub fn management_port(&self) -> u16 {
+        self.management_port
     }
 
     /// A handle to stop the server (tests stop replicas with it).
@@ -97,7 +116,14 @@ impl Application {
                 self.state.clone(),
             )));
         }
+        let management = self.management.handle();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = self.management.await {
+                tracing::error!(error = %e, "management listener failed");
+            }
+        }));
         let result = self.server.await;
+        management.stop(true).await;
         for t in &tasks {
             t.abort();
         }
@@ -109,6 +135,20 @@ impl Application {
     }
 }
 
+fn serve_management(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let data = web::Data::new(state);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(routes::configure_management)
+    })
+    .workers(1)
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .disable_signals()
+    .run())
+}
+
 fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let static_dir = state.config.static_dir.clone();
     let index_html = std::fs::read_to_string(static_dir.join("index.html")).ok();
@@ -116,6 +156,11 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         tracing::warn!(dir = %static_dir.display(), "no built console found; serving the API only");
     }
     let edge_settings = web::Data::new(Edge {
+        https: state
+            .config
+            .public_origin
+            .as_deref()
+            .is_some_and(|o| o.starts_with("https://")),
         public_origin: state.config.public_origin.clone(),
         csp: content_security_policy(index_html.as_deref()),
     });

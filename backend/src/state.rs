@@ -34,7 +34,7 @@ impl AppState {
     /// PostgreSQL once the listener started by `startup` hears itself).
     pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
         let store = crate::startup::open_database(&config).await?;
-        let hasher = Hasher::new(config.hash_concurrency).await?;
+        let hasher = Hasher::new(config.hash_concurrency, config.hash_queue).await?;
         let memory = Arc::new(match config.dialect {
             Dialect::Sqlite => Memory::local(config.session_memory),
             Dialect::Postgres => Memory::listened(config.session_memory),

@@ -23,11 +23,15 @@ pub struct Edge {
     pub public_origin: Option<String>,
     /// The Content-Security-Policy header value.
     pub csp: String,
+    /// Whether browsers reach Vigil over https (`VIGIL_PUBLIC_ORIGIN`):
+    /// then every response carries HSTS.
+    pub https: bool,
 }
 
-/// The CSP: only this origin's scripts, styles and connections; wasm may
-/// compile (`'wasm-unsafe-eval'`) but no `eval` and no inline script except
-/// the exact inline scripts of the built index.html, allowed by hash.
+/// The CSP: nothing by default; then only this origin's scripts, styles,
+/// images, fonts and connections — what the console uses. Wasm may compile
+/// (`'wasm-unsafe-eval'`) but no `eval` and no inline script except the
+/// exact inline scripts of the built index.html, allowed by hash.
 pub fn content_security_policy(index_html: Option<&str>) -> String {
     let hashes: Vec<String> = index_html
         .map(inline_scripts)
@@ -42,8 +46,8 @@ pub fn content_security_policy(index_html: Option<&str>) -> String {
         })
         .collect();
     format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{}; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{}; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; \
          frame-ancestors 'none'",
         hashes.concat()
     )
@@ -103,9 +107,13 @@ pub async fn edge(
         });
         state.metrics.request(&route, res.status().as_u16());
     }
+    // A remember-me downgrade reaches the browser whatever the status, but a
+    // response sets the session cookie at most once: when the handler set
+    // (or cleared) it, that decision stands.
     let reissue = res.request().extensions().get::<ReissueCookie>().cloned();
     if let Some(ReissueCookie(cookie)) = reissue {
-        if res.status().is_success() {
+        let decided = res.response().cookies().any(|c| c.name() == cookie.name());
+        if !decided {
             let _ = res.response_mut().add_cookie(&cookie);
         }
     }
@@ -124,6 +132,12 @@ pub async fn edge(
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if edge.as_ref().is_some_and(|e| e.https) {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     headers.insert(
         header::HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
@@ -196,5 +210,6 @@ mod tests {
         assert!(csp.contains("'wasm-unsafe-eval'"));
         assert!(!csp.contains("unsafe-inline"));
         assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(csp.starts_with("default-src 'none';"), "{csp}");
     }
 }

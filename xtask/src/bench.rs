@@ -250,8 +250,13 @@ fn vigil_login(email: &str) -> Result<String> {
     cookie(&head, "__Host-vigil").ok_or_else(|| "sign-in set no cookie".to_owned())
 }
 
+/// The management listener of the server on `port`.
+fn management_port(port: u16) -> u16 {
+    port + 100
+}
+
 fn metric(name: &str) -> Result<f64> {
-    let (_, _, text) = http(VIGIL_PORT, "GET", "/metrics", &[], "")?;
+    let (_, _, text) = http(management_port(VIGIL_PORT), "GET", "/metrics", &[], "")?;
     text.lines()
         .find_map(|l| {
             l.strip_prefix(name)
@@ -290,6 +295,10 @@ fn start_vigil(binary: &Path, url: &str, port: u16, scratch: &Path) -> Result<Ru
     serve
         .env("VIGIL_DATABASE_URL", url)
         .env("VIGIL_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "VIGIL_MANAGEMENT_LISTEN",
+            format!("127.0.0.1:{}", management_port(port)),
+        )
         .env("VIGIL_STATIC_DIR", scratch.join("no-console"))
         .env("RUST_LOG", "warn")
         .arg("serve")

@@ -291,12 +291,15 @@ fn run(args: &[String]) -> Result {
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| format!("sqlite://{}", state_dir.join("vigil.db").display()));
     let listen = env::var("VIGIL_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let management =
+        env::var("VIGIL_MANAGEMENT_LISTEN").unwrap_or_else(|_| "127.0.0.1:9000".into());
     let static_dir = env::var("VIGIL_STATIC_DIR").unwrap_or_else(|_| console.display().to_string());
     let vigil = |sub: &[&str]| {
         let mut c = Command::new(&binary);
         c.current_dir(&root)
             .env("VIGIL_DATABASE_URL", &database_url)
             .env("VIGIL_LISTEN", &listen)
+            .env("VIGIL_MANAGEMENT_LISTEN", &management)
             .env("VIGIL_STATIC_DIR", &static_dir)
             .args(sub);
         c
@@ -342,6 +345,7 @@ fn run(args: &[String]) -> Result {
     } else {
         println!("  password: {password}");
     }
+    println!("  metrics and health: http://{management}/metrics, /livez, /readyz");
     println!("Press Ctrl-C to stop.");
     println!();
     status(vigil(&["serve"]), "vigil serve")

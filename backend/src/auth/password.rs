@@ -32,19 +32,35 @@ fn argon2() -> anyhow::Result<Argon2<'static>> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Hashes and verifies passwords, a bounded number at a time.
+/// Why a password could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// More sign-ins are waiting for a hash slot than the queue allows:
+    /// refused at once rather than delaying everybody.
+    #[error("too many passwords waiting to be checked")]
+    Busy,
+    /// Hashing itself failed.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+/// Hashes and verifies passwords, a bounded number at a time, with a
+/// bounded queue.
 #[derive(Debug, Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
+    queue: usize,
+    rejected: Arc<std::sync::atomic::AtomicU64>,
     /// A real hash of a random password, verified against when the user does
     /// not exist so that the answer takes as long as for a real user.
     dummy_hash: Arc<String>,
 }
 
 impl Hasher {
-    /// A hasher allowing `concurrency` hashes at once.
-    pub async fn new(concurrency: usize) -> anyhow::Result<Hasher> {
+    /// A hasher allowing `concurrency` hashes at once and `queue` more
+    /// waiting for a slot.
+    pub async fn new(concurrency: usize, queue: usize) -> anyhow::Result<Hasher> {
         let permits = Arc::new(Semaphore::new(concurrency.max(1)));
         let dummy = crate::sessions::token::random_hex(16);
         let dummy_hash = tokio::task::spawn_blocking(move || hash_blocking(&dummy))
@@ -53,6 +69,8 @@ impl Hasher {
         Ok(Hasher {
             permits,
             waiting: Arc::new(AtomicUsize::new(0)),
+            queue,
+            rejected: Arc::default(),
             dummy_hash: Arc::new(dummy_hash),
         })
     }
@@ -62,27 +80,45 @@ impl Hasher {
         self.waiting.load(Ordering::Relaxed)
     }
 
-    async fn slot(&self) -> anyhow::Result<tokio::sync::SemaphorePermit<'_>> {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
+    /// How many sign-ins were refused because the queue was full.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HashError> {
+        if let Ok(permit) = self.permits.try_acquire() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+            return Err(HashError::Busy);
+        }
         let permit = self.permits.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
-        permit.context("hasher closed")
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        Ok(permit.context("hasher closed")?)
     }
 
     /// Hashes a new password.
     #[tracing::instrument(name = "hash password", skip_all)]
-    pub async fn hash(&self, password: Password) -> anyhow::Result<String> {
+    pub async fn hash(&self, password: Password) -> Result<String, HashError> {
         let _permit = self.slot().await?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| hash_blocking(&password.0)))
-            .await
-            .context("hashing task failed")?
+        Ok(
+            tokio::task::spawn_blocking(move || span.in_scope(|| hash_blocking(&password.0)))
+                .await
+                .context("hashing task failed")??,
+        )
     }
 
     /// Checks a password against a stored hash, or against the dummy hash
     /// when there is none; `false` in that case whatever the password.
     #[tracing::instrument(name = "verify password", skip_all)]
-    pub async fn verify(&self, password: Password, stored: Option<String>) -> anyhow::Result<bool> {
+    pub async fn verify(
+        &self,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<bool, HashError> {
         let _permit = self.slot().await?;
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy_hash.as_str().to_owned());

@@ -113,30 +113,26 @@ pub async fn login(
             throttle::record_failure(&state.store, &keys, now).await?;
             state.metrics.login_failed();
             if let Some(account) = account {
+                // Never what was typed: people type passwords into the
+                // email field. A known person is named by their stored email.
+                let (actor, email, reason) = match &user {
+                    Some(u) => (
+                        u.view.email.as_str(),
+                        Some(u.view.email.as_str()),
+                        "wrong_password",
+                    ),
+                    None => ("unknown person", None, "unknown_user"),
+                };
                 let mut tx = state.store.begin().await?;
-                // What was typed, minus control characters (a NUL byte is
-                // not text to PostgreSQL), as long as an email can be.
-                let attempted: String = body
-                    .email
-                    .trim()
-                    .to_lowercase()
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(254)
-                    .collect();
                 audit::record(
                     &mut tx,
                     now,
                     Event {
                         account_id: account.id,
-                        actor: &attempted,
+                        actor,
                         action: action::LOGIN_FAILED,
                         target: user.as_ref().map(|u| format!("user:{}", u.view.id)),
-                        details: json!({
-                            "email": attempted,
-                            "ip": ip,
-                            "reason": if user.is_some() { "wrong_password" } else { "unknown_user" },
-                        }),
+                        details: json!({"email": email, "ip": ip, "reason": reason}),
                     },
                 )
                 .await?;
@@ -234,5 +230,11 @@ pub async fn logout(state: web::Data<AppState>, Peek(s): Peek) -> Result<HttpRes
     s.end(&state, EndReason::LoggedOut, &s.user().email, now)
         .await?;
     tracing::info!(session = %s.session_id(), "signed out");
-    Ok(HttpResponse::NoContent().cookie(cookie::removal()).finish())
+    // The browser forgets the session's data too; not its cookies, which
+    // would take the device cookie with them (the session cookie is
+    // cleared by its own Set-Cookie).
+    Ok(HttpResponse::NoContent()
+        .cookie(cookie::removal())
+        .insert_header(("Clear-Site-Data", "\"cache\", \"storage\""))
+        .finish())
 }

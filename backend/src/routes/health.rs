@@ -8,6 +8,18 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// `GET /livez` (management): the process answers; restart it if not.
+pub async fn livez() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "alive"}))
+}
+
+/// `GET /metrics` on the public listener: not here.
+pub async fn metrics_elsewhere() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(
+        "metrics are served on the management listener (VIGIL_MANAGEMENT_LISTEN)",
+    ))
+}
+
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))

@@ -31,13 +31,28 @@ fn resource(path: &str, routes: Vec<Route>) -> actix_web::Resource {
     r
 }
 
-/// Mounts every route.
+/// Mounts the management listener's routes: metrics and health, for the
+/// platform, never for browsers.
+pub fn configure_management(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource(
+        "/metrics",
+        vec![web::get().to(crate::metrics::metrics)],
+    ))
+    .service(resource("/livez", vec![web::get().to(health::livez)]))
+    .service(resource("/healthz", vec![web::get().to(health::healthz)]))
+    .service(resource("/readyz", vec![web::get().to(health::readyz)]))
+    .default_service(web::to(|| async {
+        Err::<actix_web::HttpResponse, _>(ApiError::NotFound("no such management endpoint"))
+    }));
+}
+
+/// Mounts every public route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz", vec![web::get().to(health::healthz)]))
         .service(resource("/readyz", vec![web::get().to(health::readyz)]))
         .service(resource(
             "/metrics",
-            vec![web::get().to(crate::metrics::metrics)],
+            vec![web::get().to(health::metrics_elsewhere)],
         ))
         .service(
             web::scope("/api")

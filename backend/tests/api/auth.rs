@@ -96,6 +96,100 @@ async fn failed_logins_look_the_same_for_unknown_account_unknown_user_and_wrong_
 }
 
 #[tokio::test]
+async fn a_failed_sign_in_never_audits_what_was_typed_as_the_email() {
+    use sqlx::Row;
+    let app = spawn_app().await;
+    // People type passwords into the email field.
+    for email in ["Tr0ub4dor&3@demo.test", "Tr0ub4dor&3"] {
+        let res = app
+            .post_login(json!({"account": "demo", "email": email, "password": "x"}))
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = app
+        .post_login(json!({"account": "demo", "email": "Agent1@Demo.test", "password": "wrong"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let rows = sqlx::query(
+        "SELECT actor, details FROM audit_log WHERE action = 'login.failed' ORDER BY id",
+    )
+    .fetch_all(app.state.store.pool())
+    .await
+    .unwrap();
+    let rows: Vec<(String, Value)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<String, _>("actor"),
+                serde_json::from_str(&r.get::<String, _>("details")).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 3);
+    for (actor, details) in &rows[..2] {
+        assert_eq!(actor, "unknown person");
+        assert_eq!(details["reason"], "unknown_user");
+        assert_eq!(details["ip"], "127.0.0.1");
+        assert!(!details.to_string().contains("Tr0ub4dor"), "{details}");
+    }
+    assert_eq!(
+        rows[2].0, "agent1@demo.test",
+        "a known person by their email"
+    );
+    assert_eq!(rows[2].1["email"], "agent1@demo.test");
+    assert_eq!(rows[2].1["reason"], "wrong_password");
+}
+
+#[tokio::test]
+async fn sign_ins_beyond_the_hash_queue_are_refused_at_once_with_retry_after() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        hash_queue: Some(0),
+        ..Default::default()
+    })
+    .await;
+    // Two hashes run at once (the tests' VIGIL_HASH_CONCURRENCY) and none
+    // may wait: of twelve at once, some are refused without hashing.
+    let attempts = (0..12).map(|i| {
+        let app = &app;
+        async move {
+            app.post_login(json!({"account": "demo", "email": format!("nobody{i}@demo.test"), "password": "x"}))
+                .await
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let busy: Vec<_> = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(!busy.is_empty(), "some refused");
+    assert!(
+        answers.iter().all(
+            |r| [StatusCode::SERVICE_UNAVAILABLE, StatusCode::UNAUTHORIZED].contains(&r.status())
+        ),
+        "the rest checked"
+    );
+    for r in &busy {
+        assert_eq!(r.headers()["retry-after"], "1");
+    }
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.management))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "vigil_password_hash_rejected_total {}",
+            busy.len()
+        )),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn repeated_failures_are_throttled_with_retry_after_and_the_lock_is_short() {
     let app = spawn_app().await;
     let wrong = json!({"account": "demo", "email": "agent1@demo.test", "password": "wrong"});

@@ -35,6 +35,27 @@ fn bad_configuration_exits_non_zero_with_one_line_naming_the_setting() {
 }
 
 #[test]
+fn help_never_prints_a_value_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["--help"][..], &["serve", "--help"]] {
+        let out = vigil(&dir.path().join("x.db"))
+            .env("VIGIL_DATABASE_URL", "postgres://vigil:s3cr3t-pw@db/vigil")
+            .env("VIGIL_PUBLIC_ORIGIN", "https://secret-host.example")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("VIGIL_DATABASE_URL"),
+            "{args:?}: names the setting"
+        );
+        assert!(!text.contains("s3cr3t"), "{args:?}: {text}");
+        assert!(!text.contains("secret-host"), "{args:?}: {text}");
+    }
+}
+
+#[test]
 fn seed_demo_creates_the_demo_account_once_and_prints_the_password() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.db");

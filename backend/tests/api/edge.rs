@@ -192,7 +192,29 @@ async fn metrics_count_requests_sessions_expiries_and_failures() {
     assert_eq!(app.sweep().await.ended, 2);
     let _again = app.login("agent2@demo.test").await;
 
+    // Not on the public listener...
     let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    for path in ["/livez", "/healthz", "/readyz"] {
+        let res = app
+            .client
+            .get(format!("{}{path}", app.management))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{path} on the management listener"
+        );
+    }
+    // ...on the management listener.
+    let res = app
+        .client
+        .get(format!("{}/metrics", app.management))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()["content-type"]
         .to_str()
@@ -208,6 +230,7 @@ async fn metrics_count_requests_sessions_expiries_and_failures() {
         "vigil_sessions_ended_total{reason=\"idle_timeout\"} 2",
         "vigil_login_failures_total 1",
         "vigil_password_hash_queue 0",
+        "vigil_password_hash_rejected_total 0",
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
     }
@@ -220,4 +243,32 @@ async fn metrics_count_requests_sessions_expiries_and_failures() {
         .parse()
         .unwrap();
     assert!(sweeps >= 1, "{sweeps}");
+}
+
+#[tokio::test]
+async fn hsts_is_sent_only_when_browsers_reach_vigil_over_https() {
+    let plain = spawn_app().await;
+    let res = plain
+        .client
+        .get(plain.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("strict-transport-security").is_none());
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.starts_with("default-src 'none';"), "{csp}");
+
+    let https = crate::helpers::spawn_app_with(crate::helpers::Options {
+        public_origin: Some("https://desk.example.com".into()),
+        ..Default::default()
+    })
+    .await;
+    for path in ["/healthz", "/api/session", "/login"] {
+        let res = https.client.get(https.url(path)).send().await.unwrap();
+        assert_eq!(
+            res.headers()["strict-transport-security"],
+            "max-age=31536000",
+            "{path}"
+        );
+    }
 }

@@ -88,6 +88,8 @@ pub async fn fresh_postgres_database() -> String {
 /// A running server.
 pub struct TestApp {
     pub address: String,
+    /// The management listener (`/metrics`, `/livez`, …).
+    pub management: String,
     /// The database it uses (replicas share it).
     pub database_url: String,
     pub handle: actix_web::dev::ServerHandle,
@@ -119,6 +121,10 @@ pub struct Options {
     pub postgres: bool,
     /// Where the replica listener connects instead of the database URL.
     pub listen_url: Option<String>,
+    /// Sign-ins allowed to wait for a password hash.
+    pub hash_queue: Option<u64>,
+    /// `VIGIL_PUBLIC_ORIGIN`.
+    pub public_origin: Option<String>,
 }
 
 impl Default for Options {
@@ -133,6 +139,8 @@ impl Default for Options {
             clock: None,
             postgres: false,
             listen_url: None,
+            hash_queue: None,
+            public_origin: None,
         }
     }
 }
@@ -171,6 +179,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let raw = RawSettings {
         database_url: Some(database_url.clone()),
         listen: Some("127.0.0.1:0".into()),
+        management_listen: Some("127.0.0.1:0".into()),
+        hash_queue: options.hash_queue.map(|q| q.to_string()),
+        public_origin: options.public_origin,
         static_dir: Some(options.static_dir.unwrap_or(dist).display().to_string()),
         idle_min_secs: Some(options.idle_min_secs.to_string()),
         sweep_interval_secs: Some(options.sweep_interval_secs.to_string()),
@@ -187,6 +198,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     };
     let app = Application::build(config, shared).await.unwrap();
     let port = app.port();
+    let management_port = app.management_port();
     let state = app.state();
     let handle = app.handle();
     if !replica {
@@ -208,6 +220,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     }
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        management: format!("http://127.0.0.1:{management_port}"),
         database_url,
         handle,
         clock,

@@ -270,6 +270,56 @@ async fn turning_remember_me_off_reissues_a_browser_session_cookie() {
     assert!(set_cookie(&app.get("/api/session", &s).await).is_none());
 }
 
+/// Every `Set-Cookie: __Host-vigil=…` header of a response.
+fn session_cookies(res: &reqwest::Response) -> Vec<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|c| c.starts_with("__Host-vigil="))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_remember_me_downgrade_reaches_the_browser_even_on_a_refused_request() {
+    let app = spawn_app().await;
+    let s = app.login_as("agent1@demo.test", true).await;
+    let admin = app.login("admin@demo.test").await;
+    let res = app
+        .change_settings(&admin, |s| s.agents.remember_me = false)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // The agent's first request after it is one they may not make.
+    let res = app.get("/api/admin/security-settings", &s).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let cookies = session_cookies(&res);
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    assert!(cookies[0].starts_with(&format!("__Host-vigil={};", s.token)));
+    assert!(!cookies[0].contains("Max-Age"), "{}", cookies[0]);
+}
+
+#[tokio::test]
+async fn logout_sets_the_session_cookie_once_clearing_it_even_during_a_downgrade() {
+    let app = spawn_app().await;
+    let s = app.login_as("agent1@demo.test", true).await;
+    let admin = app.login("admin@demo.test").await;
+    app.change_settings(&admin, |s| s.agents.remember_me = false)
+        .await;
+    // The logout is the first request after remember-me was turned off.
+    let res = app.post("/api/auth/logout", &s, json!({})).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let cookies = session_cookies(&res);
+    assert_eq!(cookies.len(), 1, "one decision: {cookies:?}");
+    assert!(
+        cookies[0].starts_with("__Host-vigil=;"),
+        "the last decision wins: cleared ({})",
+        cookies[0]
+    );
+    assert_eq!(res.headers()["clear-site-data"], "\"cache\", \"storage\"");
+    app.assert_signed_out(&s, "logged_out").await;
+}
+
 #[tokio::test]
 async fn coalesced_activity_writes_never_end_a_session_early() {
     let app = spawn_app().await;
