@@ -144,6 +144,14 @@ pub struct RawSettings {
     /// How many sign-ins may wait for a password hash; more get 503 at once.
     #[arg(long, env = "VIGIL_HASH_QUEUE", global = true, hide_env_values = true)]
     pub hash_queue: Option<String>,
+    /// Proxies (comma-separated CIDRs) allowed to name the client in X-Forwarded-For.
+    #[arg(
+        long,
+        env = "VIGIL_TRUSTED_PROXIES",
+        global = true,
+        hide_env_values = true
+    )]
+    pub trusted_proxies: Option<String>,
     /// Log format: text or json.
     #[arg(long, env = "VIGIL_LOG_FORMAT", global = true, hide_env_values = true)]
     pub log_format: Option<String>,
@@ -179,6 +187,8 @@ pub struct Config {
     pub hash_concurrency: usize,
     /// Sign-ins allowed to wait for a hash.
     pub hash_queue: usize,
+    /// Peers allowed to name the client in `X-Forwarded-For`.
+    pub trusted_proxies: Vec<crate::net::Cidr>,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -367,6 +377,10 @@ impl Config {
             ));
         }
 
+        let trusted_proxies =
+            crate::net::Cidr::parse_list(raw.trusted_proxies.as_deref().unwrap_or(""))
+                .map_err(|m| bad("VIGIL_TRUSTED_PROXIES", "trusted-proxies", m))?;
+
         let log_format = match raw.log_format.as_deref().map(str::trim) {
             None | Some("") | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -393,6 +407,7 @@ impl Config {
             listen_url: None,
             hash_concurrency: hash_concurrency as usize,
             hash_queue: hash_queue as usize,
+            trusted_proxies,
             log_format,
         })
     }
@@ -475,6 +490,10 @@ mod tests {
             (
                 "VIGIL_LOG_FORMAT",
                 raw(|r| r.log_format = Some("xml".into())),
+            ),
+            (
+                "VIGIL_TRUSTED_PROXIES",
+                raw(|r| r.trusted_proxies = Some("10.0.0.0/8, nginx".into())),
             ),
             (
                 "VIGIL_SESSION_MEMORY",

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod json;
 pub mod metrics;
+pub mod net;
 pub mod routes;
 pub mod routing;
 pub mod sessions;

@@ -59,10 +59,13 @@ pub async fn login(
         )));
     }
     let now = state.clock.now();
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let ip = crate::net::client_address(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers(),
+        &state.config.trusted_proxies,
+    )
+    .map(|ip| ip.to_string())
+    .unwrap_or_default();
     let keys = throttle::Keys::new(&body.account, &body.email, &ip);
     if let Some(retry_after_secs) = throttle::locked_for(&state.store, &keys, now).await? {
         state.metrics.login_failed();

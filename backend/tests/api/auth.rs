@@ -384,3 +384,70 @@ async fn concurrent_sign_ins_and_requests_all_succeed() {
         24
     );
 }
+
+/// A sign-in sent through a proxy that says the client is `client`.
+async fn login_via(
+    app: &crate::helpers::TestApp,
+    client: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/login"))
+        .header("X-Vigil-Request", "1")
+        .header("X-Forwarded-For", client)
+        .json(&json!({"account": "demo", "email": "agent1@demo.test", "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_attacker_is_locked_and_other_clients_are_not() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        trusted_proxies: Some("127.0.0.1/32".into()),
+        ..Default::default()
+    })
+    .await;
+    for _ in 0..5 {
+        let res = login_via(&app, "203.0.113.5", "wrong").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = login_via(&app, "203.0.113.5", PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the attacker's address"
+    );
+    // Another client behind the same proxy signs in.
+    let res = login_via(&app, "198.51.100.7", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let admin = app.login("admin@demo.test").await;
+    let sessions: Value = app
+        .get("/api/admin/sessions", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let agent = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["user"]["email"] == "agent1@demo.test")
+        .unwrap();
+    assert_eq!(agent["ip"], "198.51.100.7", "the client, not the proxy");
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forged_forwarded_for_changes_nothing() {
+    let app = spawn_app().await;
+    for i in 0..5 {
+        let res = login_via(&app, &format!("203.0.113.{i}"), "wrong").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = login_via(&app, "198.51.100.9", PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "every attempt came from 127.0.0.1"
+    );
+}

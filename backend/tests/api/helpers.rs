@@ -125,6 +125,8 @@ pub struct Options {
     pub hash_queue: Option<u64>,
     /// `VIGIL_PUBLIC_ORIGIN`.
     pub public_origin: Option<String>,
+    /// `VIGIL_TRUSTED_PROXIES`.
+    pub trusted_proxies: Option<String>,
 }
 
 impl Default for Options {
@@ -141,6 +143,7 @@ impl Default for Options {
             listen_url: None,
             hash_queue: None,
             public_origin: None,
+            trusted_proxies: None,
         }
     }
 }
@@ -182,6 +185,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         management_listen: Some("127.0.0.1:0".into()),
         hash_queue: options.hash_queue.map(|q| q.to_string()),
         public_origin: options.public_origin,
+        trusted_proxies: options.trusted_proxies,
         static_dir: Some(options.static_dir.unwrap_or(dist).display().to_string()),
         idle_min_secs: Some(options.idle_min_secs.to_string()),
         sweep_interval_secs: Some(options.sweep_interval_secs.to_string()),
