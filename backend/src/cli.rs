@@ -200,3 +200,13 @@ pub async fn create_account(
 pub fn ms(t: OffsetDateTime) -> i64 {
     to_ms(t)
 }
+
+/// Replaces the key device cookies are signed with: every browser counts as
+/// unknown until it signs in again. Running servers read the key at start:
+/// restart them after rotating.
+pub async fn rotate_device_key(store: &Store, now: OffsetDateTime) -> anyhow::Result<()> {
+    use crate::auth::device::{DeviceKey, KEY_NAME};
+    crate::store::keys::replace(store, KEY_NAME, &DeviceKey::generate_hex(), now).await?;
+    println!("Replaced the device-cookie key. Restart every `vigil serve` to use it.");
+    Ok(())
+}

@@ -42,6 +42,8 @@ pub enum Command {
         #[arg(long)]
         password: Option<String>,
     },
+    /// Replace the key device cookies are signed with (restart servers afterwards).
+    RotateDeviceKey,
     /// Create an account and its admin; the admin password is read from standard input.
     CreateAccount {
         /// URL name of the account: 2 to 40 lowercase letters, digits and dashes.

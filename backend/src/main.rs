@@ -60,6 +60,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::RotateDeviceKey => {
+            let store = open_database(&config).await?;
+            cli::rotate_device_key(&store, clock.now()).await
+        }
         Command::SeedDemo { password } => {
             let db = open_database(&config).await?;
             let hasher = Hasher::new(config.hash_concurrency, config.hash_queue).await?;

@@ -26,6 +26,8 @@ pub struct AppState {
     pub activity: Arc<Activity>,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Signs device cookies.
+    pub device_key: crate::auth::device::DeviceKey,
 }
 
 impl AppState {
@@ -39,7 +41,9 @@ impl AppState {
             Dialect::Sqlite => Memory::local(config.session_memory),
             Dialect::Postgres => Memory::listened(config.session_memory),
         });
+        let device_key = device_key(&store, clock.now()).await?;
         Ok(AppState {
+            device_key,
             store: store.with_subscriber(memory.clone()),
             clock,
             hasher,
@@ -49,4 +53,17 @@ impl AppState {
             config: Arc::new(config),
         })
     }
+}
+
+/// The device-cookie key every replica shares (created on first start).
+async fn device_key(
+    store: &Store,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<crate::auth::device::DeviceKey> {
+    use crate::auth::device::{DeviceKey, KEY_NAME};
+    let stored =
+        crate::store::keys::get_or_create(store, KEY_NAME, DeviceKey::generate_hex, now).await?;
+    DeviceKey::from_hex(&stored).ok_or_else(|| {
+        anyhow::anyhow!("the stored device-cookie key is unreadable; run `vigil rotate-device-key`")
+    })
 }

@@ -1,112 +1,250 @@
 //! Sign-in throttling, kept in the database so every replica sees it.
 //!
-//! Two counters per attempt, each over a 15-minute window:
-//! - per account, email and client address: after 5 failures that address is
-//!   locked out of that sign-in for 30 s, doubling with each further failure
-//!   up to 15 minutes. It stops guessing from one place without touching
-//!   anybody else.
-//! - per account and email from anywhere: after 50 failures every address is
-//!   locked out of that sign-in for 30 s at a time. It slows guessing spread
-//!   over many addresses, and is short on purpose so an attacker cannot use
-//!   it to keep the real person out for long.
+//! Every attempt is *reserved* before its password is checked: the counter
+//! is read and bumped under a row lock, so N attempts at once are counted
+//! one after another and at most the budget of them reach the password
+//! check. Three budgets:
 //!
-//! A successful sign-in clears the first counter for that address.
+//! - **per address** (account, email and client address) for browsers that
+//!   never signed in as that person: 5 checks in 15 minutes; the fifth locks
+//!   that address out of that sign-in for 30 s, each later one for twice as
+//!   long, up to 15 minutes. It stops guessing from one place without
+//!   touching anybody else.
+//! - **per person** (account and email) for those browsers, from anywhere:
+//!   at most 100 checks in any rolling hour (NIST 800-63B 5.2.2): a check is
+//!   allowed only while this hour-long window's count and the last one's
+//!   together stay within 100, and any hour overlaps at most those two.
+//!   Past it, 429 until the window ends.
+//! - **per known browser**: a browser presenting a valid device cookie for
+//!   that person (see `device`) counts against its own budget of 10 checks
+//!   in 15 minutes (locked like an address), and neither of the above: an
+//!   attack on the person cannot lock them out of their own browser.
+//!
+//! A successful sign-in clears the address's (or the device's) counter and
+//! gives back its reservation on the person's budget: only failures count.
 
 use time::OffsetDateTime;
 
-use crate::store::{throttle, to_ms, Result, Store};
+use crate::store::throttle::{self, Counter};
+use crate::store::{to_ms, Result, Store};
 
-const WINDOW_MS: i64 = 15 * 60 * 1000;
-const PER_ADDRESS_LIMIT: i64 = 5;
-const PER_ADDRESS_FIRST_LOCK_MS: i64 = 30_000;
-const PER_ADDRESS_MAX_LOCK_MS: i64 = 15 * 60 * 1000;
-const PER_USER_LIMIT: i64 = 50;
-const PER_USER_LOCK_MS: i64 = 30_000;
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 60 * MINUTE_MS;
+
+/// A budget that locks when spent.
+#[derive(Debug, Clone, Copy)]
+struct Lockout {
+    limit: i64,
+    window_ms: i64,
+    first_lock_ms: i64,
+    max_lock_ms: i64,
+}
+
+/// Browsers that never signed in as the person, per client address.
+const PER_ADDRESS: Lockout = Lockout {
+    limit: 5,
+    window_ms: 15 * MINUTE_MS,
+    first_lock_ms: 30_000,
+    max_lock_ms: 15 * MINUTE_MS,
+};
+
+/// A browser that signed in as the person before.
+const PER_DEVICE: Lockout = Lockout {
+    limit: 10,
+    window_ms: 15 * MINUTE_MS,
+    first_lock_ms: 30_000,
+    max_lock_ms: 15 * MINUTE_MS,
+};
+
+/// Checks per person per rolling hour from browsers that never signed in
+/// as them.
+pub const PER_PERSON_PER_HOUR: i64 = 100;
+
+/// What a reservation allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Check the password.
+    Allowed,
+    /// Refuse without checking; try again in this many seconds.
+    Refused {
+        /// Seconds.
+        retry_after_secs: u64,
+    },
+}
+
+fn secs(ms: i64) -> u64 {
+    u64::try_from(ms.max(1)).unwrap_or(1).div_ceil(1000)
+}
+
+fn reserve_lockout(rule: Lockout, mut c: Counter, now: i64) -> (Counter, Decision) {
+    if c.locked_until > now {
+        return (
+            c,
+            Decision::Refused {
+                retry_after_secs: secs(c.locked_until - now),
+            },
+        );
+    }
+    if now - c.window_start >= rule.window_ms {
+        c.failures = 0;
+        c.window_start = now;
+    }
+    c.failures += 1;
+    if c.failures >= rule.limit {
+        let doublings = u32::try_from((c.failures - rule.limit).min(16)).unwrap_or(16);
+        c.locked_until = now + (rule.first_lock_ms << doublings).min(rule.max_lock_ms);
+    }
+    (c, Decision::Allowed)
+}
+
+/// Moves an hour-long window forward to `now`.
+fn roll(mut c: Counter, now: i64) -> Counter {
+    let elapsed = now - c.window_start;
+    if elapsed >= 2 * HOUR_MS {
+        c.previous = 0;
+        c.failures = 0;
+        c.window_start = now;
+    } else if elapsed >= HOUR_MS {
+        c.previous = c.failures;
+        c.failures = 0;
+        c.window_start += HOUR_MS;
+    }
+    c
+}
+
+fn reserve_person(c: Counter, now: i64) -> (Counter, Decision) {
+    let mut c = roll(c, now);
+    if c.previous + c.failures < PER_PERSON_PER_HOUR {
+        c.failures += 1;
+        return (c, Decision::Allowed);
+    }
+    let retry_after_secs = secs(c.window_start + HOUR_MS - now);
+    (c, Decision::Refused { retry_after_secs })
+}
 
 /// The throttle keys of one sign-in attempt.
 #[derive(Debug, Clone)]
 pub struct Keys {
     address: String,
-    user: String,
+    person: String,
+    device: Option<String>,
+}
+
+fn hash(s: String) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 impl Keys {
-    /// Keys for an attempt on `account`/`email` from `ip`. Inputs are
-    /// normalised so that case changes do not dodge the counter, and stored
-    /// as SHA-256 hex: bounded in length, and safe whatever bytes a client
-    /// sends.
-    pub fn new(account: &str, email: &str, ip: &str) -> Keys {
-        use sha2::{Digest, Sha256};
+    /// Keys for an attempt on `account`/`email` from `ip`; `device` is the
+    /// id of a valid device cookie for that very person, if the browser
+    /// sent one. Inputs are normalised so that case changes do not dodge a
+    /// counter, and stored as SHA-256 hex: bounded in length, and safe
+    /// whatever bytes a client sends.
+    pub fn new(account: &str, email: &str, ip: &str, device: Option<&str>) -> Keys {
         let account = account.trim().to_lowercase();
         let email = email.trim().to_lowercase();
-        let hash = |s: String| hex::encode(Sha256::digest(s.as_bytes()));
         Keys {
             address: hash(format!("a|{account}|{email}|{ip}")),
-            user: hash(format!("u|{account}|{email}")),
+            person: hash(format!("u|{account}|{email}")),
+            device: device.map(|d| hash(format!("d|{d}|{account}|{email}"))),
         }
     }
 }
 
-/// Seconds until an attempt with these keys is allowed, if it is locked.
-pub async fn locked_for(store: &Store, keys: &Keys, now: OffsetDateTime) -> Result<Option<u64>> {
-    let now_ms = to_ms(now);
-    let until = throttle::locked_until(store, [&keys.address, &keys.user]).await?;
-    Ok(until
-        .filter(|u| *u > now_ms)
-        .map(|u| ((u - now_ms) as u64).div_ceil(1000)))
-}
-
-/// Counts a failed attempt.
-pub async fn record_failure(store: &Store, keys: &Keys, now: OffsetDateTime) -> Result<()> {
-    bump(store, &keys.address, now, |failures| {
-        (failures >= PER_ADDRESS_LIMIT).then(|| {
-            let doublings = (failures - PER_ADDRESS_LIMIT).min(16) as u32;
-            (PER_ADDRESS_FIRST_LOCK_MS << doublings).min(PER_ADDRESS_MAX_LOCK_MS)
-        })
+/// Reserves a password check for this attempt.
+pub async fn reserve(store: &Store, keys: &Keys, now: OffsetDateTime) -> Result<Decision> {
+    let now = to_ms(now);
+    if let Some(device) = &keys.device {
+        return throttle::update(store, device, now, |c| reserve_lockout(PER_DEVICE, c, now)).await;
+    }
+    let address = throttle::update(store, &keys.address, now, |c| {
+        reserve_lockout(PER_ADDRESS, c, now)
     })
     .await?;
-    bump(store, &keys.user, now, |failures| {
-        (failures >= PER_USER_LIMIT && failures % PER_USER_LIMIT == 0).then_some(PER_USER_LOCK_MS)
+    if address != Decision::Allowed {
+        return Ok(address);
+    }
+    throttle::update(store, &keys.person, now, |c| reserve_person(c, now)).await
+}
+
+/// After a successful sign-in: this browser's counter is cleared and the
+/// reservation on the person's budget given back.
+pub async fn succeeded(store: &Store, keys: &Keys, now: OffsetDateTime) -> Result<()> {
+    if let Some(device) = &keys.device {
+        return throttle::delete(store, device).await;
+    }
+    throttle::delete(store, &keys.address).await?;
+    let now = to_ms(now);
+    throttle::update(store, &keys.person, now, |c| {
+        let mut c = roll(c, now);
+        c.failures = (c.failures - 1).max(0);
+        (c, ())
     })
     .await
 }
 
-/// Clears the per-address counter after a successful sign-in.
-pub async fn record_success(store: &Store, keys: &Keys) -> Result<()> {
-    throttle::delete(store, &keys.address).await
-}
-
-/// Forgets counters whose window and lock have both passed.
+/// Forgets counters whose windows and lock have all passed.
 pub async fn prune(store: &Store, now: OffsetDateTime) -> Result<u64> {
     let now_ms = to_ms(now);
-    throttle::prune(store, now_ms - WINDOW_MS, now_ms).await
+    throttle::prune(store, now_ms - 2 * HOUR_MS, now_ms).await
 }
 
-async fn bump(
-    store: &Store,
-    key: &str,
-    now: OffsetDateTime,
-    lock_ms: impl Fn(i64) -> Option<i64>,
-) -> Result<()> {
-    let now_ms = to_ms(now);
-    let (failures, window_start, locked_until) = match throttle::get(store, key).await? {
-        Some(c) if now_ms - c.window_start < WINDOW_MS => {
-            (c.failures + 1, c.window_start, c.locked_until)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(d: Decision) -> bool {
+        d == Decision::Allowed
+    }
+
+    #[test]
+    fn an_address_gets_five_checks_then_doubling_locks() {
+        let mut c = Counter::default();
+        for i in 0..5 {
+            let (next, d) = reserve_lockout(PER_ADDRESS, c, 1_000);
+            assert!(allowed(d), "check {i}");
+            c = next;
         }
-        _ => (1, now_ms, 0),
-    };
-    let locked_until = match lock_ms(failures) {
-        Some(ms) => locked_until.max(now_ms + ms),
-        None => locked_until,
-    };
-    throttle::put(
-        store,
-        key,
-        throttle::Counter {
-            failures,
-            window_start,
-            locked_until,
-        },
-    )
-    .await
+        assert_eq!(c.locked_until, 1_000 + 30_000, "the fifth locks for 30 s");
+        let (_, d) = reserve_lockout(PER_ADDRESS, c, 2_000);
+        assert_eq!(
+            d,
+            Decision::Refused {
+                retry_after_secs: 29
+            }
+        );
+        let (c, d) = reserve_lockout(PER_ADDRESS, c, 31_000);
+        assert!(allowed(d), "one more once the lock is over");
+        assert_eq!(c.locked_until, 31_000 + 60_000, "then twice as long");
+    }
+
+    #[test]
+    fn a_person_gets_at_most_a_hundred_checks_in_any_hour() {
+        let mut c = Counter::default();
+        let mut checks = 0;
+        // Attempts every 10 s for six hours, in bursts of one a second at
+        // the end of each hour: never more than 100 in any hour.
+        let mut times = Vec::new();
+        let moments = (0..6 * 360).map(|step| step * 10_000).chain(
+            (0..6).flat_map(|h| (0..300).map(move |s| h * HOUR_MS + HOUR_MS - 300_000 + s * 1_000)),
+        );
+        let mut moments: Vec<i64> = moments.collect();
+        moments.sort_unstable();
+        for now in moments {
+            let (next, d) = reserve_person(c, now);
+            c = next;
+            if allowed(d) {
+                checks += 1;
+                times.push(now);
+            } else if let Decision::Refused { retry_after_secs } = d {
+                assert!((1..=3600).contains(&retry_after_secs));
+            }
+        }
+        for (i, t) in times.iter().enumerate() {
+            let in_hour = times[i..].iter().take_while(|u| **u < t + HOUR_MS).count();
+            assert!(in_hour <= 100, "{in_hour} checks in the hour from {t}");
+        }
+        assert!(checks >= 200, "the budget refills: {checks}");
+    }
 }

@@ -5,6 +5,7 @@ use serde_json::json;
 use vigil_policy::api::{LoginOption, LoginOptions, LoginRequest, SessionView};
 use vigil_policy::{evaluate, EndReason, FieldError, FieldErrorCode, SessionTimes};
 
+use crate::auth::device;
 use crate::auth::password::Password;
 use crate::auth::throttle;
 use crate::domain::{Email, Slug, MAX_PASSWORD_BYTES};
@@ -66,12 +67,6 @@ pub async fn login(
     )
     .map(|ip| ip.to_string())
     .unwrap_or_default();
-    let keys = throttle::Keys::new(&body.account, &body.email, &ip);
-    if let Some(retry_after_secs) = throttle::locked_for(&state.store, &keys, now).await? {
-        state.metrics.login_failed();
-        return Err(ApiError::TooManyAttempts { retry_after_secs });
-    }
-
     let account = match Slug::parse(&body.account) {
         Ok(slug) => accounts::find_account(&state.store, slug.as_str()).await?,
         Err(_) => None,
@@ -81,6 +76,28 @@ pub async fn login(
         (Some(a), Some(e)) => accounts::find_user(&state.store, a.id, e.as_str()).await?,
         _ => None,
     };
+    // A browser that signed in as this very person before.
+    let known = crate::sessions::cookie::named_value(req.headers(), device::NAME)
+        .and_then(|v| state.device_key.verify(v, now))
+        .filter(|d| {
+            account.as_ref().map(|a| a.id) == Some(d.account_id)
+                && user.as_ref().map(|u| u.view.id) == Some(d.user_id)
+        });
+    let keys = throttle::Keys::new(
+        &body.account,
+        &body.email,
+        &ip,
+        known.as_ref().map(|d| d.id.as_str()),
+    );
+    // Reserved before the password is checked: attempts at once are
+    // counted one after another, and only the budget reaches the hash.
+    if let throttle::Decision::Refused { retry_after_secs } =
+        throttle::reserve(&state.store, &keys, now).await?
+    {
+        state.metrics.login_failed();
+        return Err(ApiError::TooManyAttempts { retry_after_secs });
+    }
+
     let verified = state
         .hasher
         .verify(
@@ -91,7 +108,12 @@ pub async fn login(
 
     match (account, user) {
         (Some(account), Some(user)) if verified => {
-            throttle::record_success(&state.store, &keys).await?;
+            throttle::succeeded(&state.store, &keys, now).await?;
+            let device = crate::auth::device::Device {
+                account_id: account.id,
+                user_id: user.view.id,
+                id: known.map_or_else(|| random_hex(16), |d| d.id),
+            };
             let user_agent = req
                 .headers()
                 .get("user-agent")
@@ -110,10 +132,10 @@ pub async fn login(
             tracing::info!(session = %view.session_id, user = view.user.id, "signed in");
             Ok(HttpResponse::Ok()
                 .cookie(cookie::issue(&token, max_age))
+                .cookie(device::cookie(state.device_key.sign(&device, now)))
                 .json(view))
         }
         (account, user) => {
-            throttle::record_failure(&state.store, &keys, now).await?;
             state.metrics.login_failed();
             if let Some(account) = account {
                 // Never what was typed: people type passwords into the

@@ -38,13 +38,18 @@ pub fn removal() -> Cookie<'static> {
 /// The session cookie's value in a request's `Cookie` headers, read in
 /// place (the check runs on every request; no cookie jar is built).
 pub fn value_in(headers: &HeaderMap) -> Option<&str> {
+    named_value(headers, NAME)
+}
+
+/// The value of the cookie called `name` in a request's `Cookie` headers.
+pub fn named_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
         .filter_map(|h| h.to_str().ok())
         .flat_map(|h| h.split(';'))
         .find_map(|pair| {
-            let (name, value) = pair.split_once('=')?;
-            (name.trim() == NAME).then(|| value.trim().trim_matches('"'))
+            let (key, value) = pair.split_once('=')?;
+            (key.trim() == name).then(|| value.trim().trim_matches('"'))
         })
 }
 

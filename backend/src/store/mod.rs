@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod audit;
 pub mod conversations;
 pub mod db;
+pub mod keys;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;

@@ -1,65 +1,70 @@
 //! Sign-in throttle counters (`login_throttle`), one row per key. The rules
-//! that read and bump them live in `auth::throttle`.
+//! that decide what a counter allows live in `auth::throttle`; here a
+//! counter is read and changed under a row lock (SQLite: its one writer),
+//! so concurrent attempts are counted one after another, never lost.
 
 use sqlx::Row;
 
-use super::{Result, Store};
+use super::{for_update, Result, Store};
 
-/// One key's failures in its window, and any lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One key's counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counter {
-    /// Failures in the window.
+    /// Attempts counted in the current window.
     pub failures: i64,
     /// Window start, milliseconds since the epoch.
     pub window_start: i64,
     /// Locked until, milliseconds since the epoch (0: never locked).
     pub locked_until: i64,
+    /// Attempts counted in the window before (for sliding windows).
+    pub previous: i64,
 }
 
-/// The latest lock of any of `keys`, in milliseconds since the epoch.
-pub async fn locked_until(store: &Store, keys: [&str; 2]) -> Result<Option<i64>> {
-    let row = sqlx::query(
-        "SELECT MAX(locked_until) AS until FROM login_throttle WHERE key = $1 OR key = $2",
-    )
-    .bind(keys[0])
-    .bind(keys[1])
-    .fetch_one(store.pool())
-    .await?;
-    Ok(row.try_get("until")?)
-}
-
-/// A key's counter.
-pub async fn get(store: &Store, key: &str) -> Result<Option<Counter>> {
-    let row = sqlx::query(
-        "SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1",
-    )
-    .bind(key)
-    .fetch_optional(store.pool())
-    .await?;
-    row.map(|r| {
-        Ok(Counter {
-            failures: r.try_get("failures")?,
-            window_start: r.try_get("window_start")?,
-            locked_until: r.try_get("locked_until")?,
-        })
-    })
-    .transpose()
-}
-
-/// Stores a key's counter.
-pub async fn put(store: &Store, key: &str, c: Counter) -> Result<()> {
+/// Reads `key`'s counter (a fresh one starting at `now_ms` when missing),
+/// lets `decide` change it, and stores the change — atomically: a second
+/// attempt on the same key waits for the first to be counted.
+pub async fn update<T>(
+    store: &Store,
+    key: &str,
+    now_ms: i64,
+    decide: impl FnOnce(Counter) -> (Counter, T),
+) -> Result<T> {
+    let mut tx = store.begin().await?;
     sqlx::query(
-        "INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-             window_start = excluded.window_start, locked_until = excluded.locked_until",
+        "INSERT INTO login_throttle (key, failures, window_start, locked_until, previous)
+         VALUES ($1, 0, $2, 0, 0) ON CONFLICT (key) DO NOTHING",
     )
     .bind(key)
-    .bind(c.failures)
-    .bind(c.window_start)
-    .bind(c.locked_until)
-    .execute(store.pool())
+    .bind(now_ms)
+    .execute(tx.conn())
     .await?;
-    Ok(())
+    let sql = format!(
+        "SELECT failures, window_start, locked_until, previous FROM login_throttle WHERE key = $1 {}",
+        for_update(tx.dialect(), "FOR UPDATE")
+    );
+    let row = sqlx::query(&sql).bind(key).fetch_one(tx.conn()).await?;
+    let current = Counter {
+        failures: row.try_get("failures")?,
+        window_start: row.try_get("window_start")?,
+        locked_until: row.try_get("locked_until")?,
+        previous: row.try_get("previous")?,
+    };
+    let (next, out) = decide(current);
+    if next != current {
+        sqlx::query(
+            "UPDATE login_throttle SET failures = $1, window_start = $2, locked_until = $3, previous = $4
+             WHERE key = $5",
+        )
+        .bind(next.failures)
+        .bind(next.window_start)
+        .bind(next.locked_until)
+        .bind(next.previous)
+        .bind(key)
+        .execute(tx.conn())
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// Forgets a key.

@@ -246,6 +246,16 @@ pub fn cookie_token(res: &Response) -> Option<String> {
     })
 }
 
+/// The value of the `Set-Cookie: NAME=…` header of a response, if any.
+pub fn named_cookie(res: &Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_owned))
+        .and_then(|rest| rest.split(';').next().map(str::to_owned))
+}
+
 /// The raw `Set-Cookie` header.
 pub fn set_cookie(res: &Response) -> Option<String> {
     res.headers()
@@ -342,6 +352,29 @@ impl TestApp {
     pub async fn post_login(&self, body: Value) -> Response {
         self.request(Method::POST, "/api/auth/login", None, Some(body))
             .await
+    }
+
+    /// A sign-in as `email` that a trusted proxy says comes from `client`,
+    /// with the device cookie `device` when given.
+    pub async fn login_from(
+        &self,
+        client: &str,
+        email: &str,
+        password: &str,
+        device: Option<&str>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .post(self.url("/api/auth/login"))
+            .header("X-Vigil-Request", "1")
+            .header("X-Forwarded-For", client);
+        if let Some(d) = device {
+            req = req.header("Cookie", format!("__Host-vigil-device={d}"));
+        }
+        req.json(&json!({"account": "demo", "email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Signs a demo user in (account `demo`).
