@@ -295,6 +295,9 @@ fn start_vigil(binary: &Path, url: &str, port: u16, scratch: &Path) -> Result<Ru
     serve
         .env("VIGIL_DATABASE_URL", url)
         .env("VIGIL_LISTEN", format!("127.0.0.1:{port}"))
+        // The sign-in flood (P4) comes from many clients, as a proxy says:
+        // one client's sign-ins at once are throttled to five checks.
+        .env("VIGIL_TRUSTED_PROXIES", "127.0.0.1/32")
         .env(
             "VIGIL_MANAGEMENT_LISTEN",
             format!("127.0.0.1:{}", management_port(port)),
@@ -389,12 +392,19 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
     let token = vigil_login("agent1@demo.test")?;
     let cookie_header = format!("Cookie: __Host-vigil={token}");
 
-    // P4: a flood of 64 concurrent sign-ins while the session check runs.
+    // P4: a flood of 64 concurrent sign-ins (from many client addresses)
+    // while the session check runs.
     let login_lua = scratch.join("login.lua");
     fs::write(
         &login_lua,
         format!(
-            "wrk.method = \"POST\"\nwrk.body = '{{\"account\":\"demo\",\"email\":\"agent2@demo.test\",\"password\":\"{PASSWORD}\"}}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"X-Vigil-Request\"] = \"1\"\n"
+            "local n = 0\n\
+             request = function()\n\
+               n = n + 1\n\
+               return wrk.format(\"POST\", nil, {{[\"Content-Type\"] = \"application/json\", [\"X-Vigil-Request\"] = \"1\", \
+                 [\"X-Forwarded-For\"] = \"10.\" .. (n % 250) .. \".\" .. (math.floor(n / 250) % 250) .. \".1\"}}, \
+                 '{{\"account\":\"demo\",\"email\":\"agent2@demo.test\",\"password\":\"{PASSWORD}\"}}')\n\
+             end\n"
         ),
     )
     .map_err(|e| e.to_string())?;
