@@ -398,6 +398,72 @@ pub struct SessionSummary {
     pub user_agent: Option<String>,
 }
 
+/// One of the caller's own live sessions (`GET /api/me/sessions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MySession {
+    /// Public id.
+    pub session_id: String,
+    /// Whether it is the session making the request.
+    pub current: bool,
+    /// Sign-in instant.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last activity that counted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_activity_at: OffsetDateTime,
+    /// Idle deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    pub idle_expires_at: OffsetDateTime,
+    /// Absolute deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    pub absolute_expires_at: OffsetDateTime,
+    /// Remembered or not.
+    pub persistent: bool,
+    /// Client address at sign-in.
+    pub ip: Option<String>,
+    /// The browser in words, e.g. "Chrome on Linux".
+    pub browser: String,
+}
+
+/// A browser's `User-Agent` in words ("Firefox on Windows"), for people
+/// looking at their sessions: the browser family and the system, nothing
+/// finer. Order matters: Edge and Opera also say Chrome, Chrome also says
+/// Safari.
+pub fn browser_in_words(user_agent: Option<&str>) -> String {
+    let ua = user_agent.unwrap_or("");
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("FxiOS/", "Firefox"),
+        ("CriOS/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(token, _)| ua.contains(token))
+    .map(|(_, name)| name);
+    let system = [
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Android", "Android"),
+        ("CrOS", "ChromeOS"),
+        ("Windows", "Windows"),
+        ("Macintosh", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(token, _)| ua.contains(token))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => format!("A browser on {s}"),
+        (None, None) => "An unknown browser".to_owned(),
+    }
+}
+
 /// `POST /api/admin/users/{user_id}/revoke-sessions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokeResult {
@@ -527,5 +593,22 @@ mod tests {
             "idle_timeout"
         );
         assert!(serde_json::from_str::<UnauthenticatedReason>("\"nope\"").is_err());
+    }
+
+    #[test]
+    fn browsers_are_named_in_words() {
+        let cases = [
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36", "Chrome on Linux"),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0", "Edge on Windows"),
+            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15", "Safari on macOS"),
+            ("Mozilla/5.0 (Windows NT 10.0; rv:121.0) Gecko/20100101 Firefox/121.0", "Firefox on Windows"),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0 Mobile/15E148 Safari/604.1", "Chrome on iOS"),
+            ("Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36", "Chrome on Android"),
+            ("curl/8.5.0", "An unknown browser"),
+        ];
+        for (ua, words) in cases {
+            assert_eq!(browser_in_words(Some(ua)), words, "{ua}");
+        }
+        assert_eq!(browser_in_words(None), "An unknown browser");
     }
 }

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod desk;
 pub mod health;
+pub mod me;
 pub mod portal;
 pub mod session;
 pub mod settings;
@@ -69,6 +70,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 ))
                 .service(resource("/auth/login", vec![web::post().to(auth::login)]))
                 .service(resource("/auth/logout", vec![web::post().to(auth::logout)]))
+                .service(resource("/me/sessions", vec![web::get().to(me::list)]))
+                .service(resource(
+                    "/me/sessions/revoke-others",
+                    vec![web::post().to(me::revoke_others)],
+                ))
+                .service(resource(
+                    "/me/sessions/{session_id}",
+                    vec![web::delete().to(me::revoke)],
+                ))
                 .service(resource(
                     "/admin/security-settings",
                     vec![web::get().to(settings::get), web::put().to(settings::put)],

@@ -383,6 +383,27 @@ pub async fn live_endings(store: &Store, account_id: i64, which: Which<'_>) -> R
         .collect()
 }
 
+/// A person's live sessions (by the stored row), newest first.
+pub async fn live_of_person(
+    store: &Store,
+    account_id: i64,
+    user_id: i64,
+) -> Result<Vec<SessionRow>> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM sessions s
+         WHERE s.account_id = $1 AND s.user_id = $2 AND s.ended_at IS NULL
+         ORDER BY s.created_at DESC, s.id"
+    );
+    sqlx::query(&sql)
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(row_from)
+        .collect()
+}
+
 /// A live session with its owner, for the admin pages.
 #[derive(Debug, Clone)]
 pub struct LiveSession {
