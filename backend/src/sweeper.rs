@@ -55,9 +55,7 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
                 }
             };
             let mut times = c.row.times();
-            if let Some(held) = state.memory.by_id(&c.row.id) {
-                times.last_activity_at = times.last_activity_at.max(held.last_activity());
-            }
+            times.last_activity_at = state.memory.last_activity_of(&c.row);
             let e = evaluate(policy.settings.policy(c.row.audience), times, now);
             match e.verdict {
                 Verdict::Expired(reason) => expired.push((c.ending, reason)),

@@ -24,9 +24,7 @@ pub async fn live_sessions(
 ) -> Result<Vec<LiveSession>, ApiError> {
     let mut rows = crate::store::sessions::live_in_account(&state.store, account_id).await?;
     for s in &mut rows {
-        if let Some(held) = state.memory.by_id(&s.row.id) {
-            s.row.last_activity_at = s.row.last_activity_at.max(held.last_activity());
-        }
+        s.row.last_activity_at = state.memory.last_activity_of(&s.row);
     }
     rows.retain(|s| {
         let verdict = evaluate(settings.policy(s.row.audience), s.row.times(), now).verdict;

@@ -32,9 +32,7 @@ pub async fn list(
     let out: Vec<MySession> = rows
         .into_iter()
         .filter_map(|mut row| {
-            if let Some(held) = state.memory.by_id(&row.id) {
-                row.last_activity_at = row.last_activity_at.max(held.last_activity());
-            }
+            row.last_activity_at = state.memory.last_activity_of(&row);
             let e = evaluate(s.settings().policy(row.audience), row.times(), now);
             if matches!(e.verdict, Verdict::Expired(_)) {
                 return None; // the sweeper has not got to it yet

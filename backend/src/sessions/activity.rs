@@ -90,11 +90,6 @@ impl Activity {
         self.writes.load(Ordering::Relaxed)
     }
 
-    /// How many sessions have activity waiting to be written.
-    pub fn held(&self) -> usize {
-        self.lock().len()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, BinaryHeap<Due>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }

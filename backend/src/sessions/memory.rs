@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 use vigil_policy::api::UserView;
 use vigil_policy::{Audience, SecuritySettings, SessionTimes};
 
-use crate::store::sessions::Loaded;
+use crate::store::sessions::{Loaded, SessionRow};
 use crate::store::{from_ms, to_ms, Invalidation, Subscriber};
 
 /// SHA-256 of a session token.
@@ -438,6 +438,14 @@ impl Memory {
         let inner = self.read();
         let key = inner.by_id.get(session_id)?;
         inner.by_token.get(key).cloned()
+    }
+
+    /// A stored row's last activity, or later activity this process holds
+    /// for it and has not written yet.
+    pub fn last_activity_of(&self, row: &SessionRow) -> OffsetDateTime {
+        self.by_id(&row.id).map_or(row.last_activity_at, |held| {
+            row.last_activity_at.max(held.last_activity())
+        })
     }
 
     /// How many sessions are held.

@@ -180,9 +180,7 @@ pub async fn reindex(
         .into_iter()
         .map(|row| {
             let mut times = row.times();
-            if let Some(held) = state.memory.by_id(&row.id) {
-                times.last_activity_at = times.last_activity_at.max(held.last_activity());
-            }
+            times.last_activity_at = state.memory.last_activity_of(&row);
             let e = evaluate(settings.policy(row.audience), times, now);
             (row.id, e.ends_at)
         })
