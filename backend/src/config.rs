@@ -182,6 +182,9 @@ pub struct Config {
     pub activity_write_secs: u64,
     /// Most sessions kept in memory.
     pub session_memory: usize,
+    /// Longest silence on a live channel before a heartbeat comment (20 s;
+    /// tests shorten it).
+    pub live_heartbeat: Duration,
     /// Where the listener for other replicas' changes connects (PostgreSQL);
     /// the database URL unless a test points it through a proxy to cut it.
     pub listen_url: Option<String>,
@@ -406,6 +409,7 @@ impl Config {
             sweep_interval: Duration::from_secs(sweep),
             activity_write_secs: write,
             session_memory: usize::try_from(session_memory).unwrap_or(usize::MAX),
+            live_heartbeat: Duration::from_secs(20),
             listen_url: None,
             hash_concurrency: hash_concurrency as usize,
             hash_queue: hash_queue as usize,

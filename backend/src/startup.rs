@@ -82,8 +82,11 @@ impl Application {
     }
 
     /// A handle to stop the server (tests stop replicas with it).
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
+    pub fn handle(&self) -> StopHandle {
+        StopHandle {
+            server: self.server.handle(),
+            state: self.state.clone(),
+        }
     }
 
     /// The shared state (tests use it to drive the sweeper and clock).
@@ -91,7 +94,8 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until the server stops (SIGINT/SIGTERM, or a stop handle),
+    /// Serves until the server stops (SIGINT/SIGTERM, or a stop handle:
+    /// both drain first, see [`AppState::begin_draining`]),
     /// running the sweeper, the activity flusher and (on PostgreSQL) the
     /// listener for other replicas' changes meanwhile. On the way out, held
     /// activity is written so a restart loses none.
@@ -116,6 +120,15 @@ impl Application {
                 self.state.clone(),
             )));
         }
+        let stop = self.handle();
+        tasks.push(tokio::spawn(async move {
+            let signal = shutdown_signal().await;
+            tracing::info!(
+                signal,
+                "shutting down: not ready, finishing requests in flight"
+            );
+            stop.stop(true).await;
+        }));
         let management = self.management.handle();
         tasks.push(tokio::spawn(async move {
             if let Err(e) = self.management.await {
@@ -133,6 +146,44 @@ impl Application {
         self.state.store.close().await;
         result.context("server failed")
     }
+}
+
+/// Stops a running server: drains first (not ready, live channels closed),
+/// then stops the listener, gracefully or not.
+#[derive(Clone)]
+pub struct StopHandle {
+    server: actix_web::dev::ServerHandle,
+    state: AppState,
+}
+
+impl std::fmt::Debug for StopHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StopHandle").finish_non_exhaustive()
+    }
+}
+
+impl StopHandle {
+    /// Drains at once; the returned future completes when the server stopped.
+    pub fn stop(&self, graceful: bool) -> impl std::future::Future<Output = ()> {
+        self.state.begin_draining();
+        self.server.stop(graceful)
+    }
+}
+
+/// Waits for SIGTERM or SIGINT; names the one that came.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
 }
 
 fn serve_management(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
@@ -187,6 +238,9 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     })
     .listen(listener)?
     .shutdown_timeout(10)
+    // Signals are ours: the server drains before it stops (see
+    // `shutdown_signal`).
+    .disable_signals()
     .run();
     Ok(server)
 }

@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::auth::password::Hasher;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Signs device cookies.
     pub device_key: crate::auth::device::DeviceKey,
+    /// Set when the server starts shutting down.
+    draining: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -51,7 +54,21 @@ impl AppState {
             activity: Arc::new(Activity::new(config.activity_write_secs)),
             metrics: Arc::default(),
             config: Arc::new(config),
+            draining: Arc::default(),
         })
+    }
+
+    /// The server is shutting down: `/readyz` answers 503 from now on, and
+    /// live channels close so browsers reconnect to another server, while
+    /// requests in flight finish.
+    pub fn begin_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+        self.memory.live.close_all();
+    }
+
+    /// Whether the server is shutting down.
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 }
 

@@ -86,6 +86,10 @@ pub struct Evaluation {
     pub ends_at: OffsetDateTime,
     /// When the warning appears: the warning lead before `ends_at`.
     pub warn_at: OffsetDateTime,
+    /// When the person is told the absolute limit is coming: the heads-up
+    /// lead ([`AudiencePolicy::heads_up_lead_ms`]) before the absolute
+    /// deadline. It matters only while [`Evaluation::ends_by_limit`].
+    pub heads_up_at: OffsetDateTime,
     /// The verdict at `now`.
     pub verdict: Verdict,
     /// Whether the session may keep a persistent cookie. False for a
@@ -94,12 +98,33 @@ pub struct Evaluation {
     pub keep_persistent_cookie: bool,
 }
 
+impl Evaluation {
+    /// Whether the absolute limit, not inactivity, ends the session as
+    /// things stand: activity cannot help any more, so the person gets the
+    /// heads-up instead of the idle warning.
+    pub fn ends_by_limit(&self) -> bool {
+        self.absolute_expires_at <= self.idle_expires_at
+    }
+}
+
+/// Adds milliseconds, saturating instead of overflowing.
+pub fn add_ms(at: OffsetDateTime, ms: u64) -> OffsetDateTime {
+    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+    at.checked_add(Duration::milliseconds(ms))
+        .unwrap_or_else(far_future)
+}
+
 /// Adds whole seconds, saturating instead of overflowing: an absurd timeout
 /// means "far in the future", never a panic.
 pub fn add_secs(at: OffsetDateTime, secs: u64) -> OffsetDateTime {
     let secs = i64::try_from(secs).unwrap_or(i64::MAX);
     at.checked_add(Duration::seconds(secs))
         .unwrap_or_else(far_future)
+}
+
+fn sub_ms(at: OffsetDateTime, ms: u64) -> OffsetDateTime {
+    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+    at.checked_sub(Duration::milliseconds(ms)).unwrap_or(at)
 }
 
 fn far_future() -> OffsetDateTime {
@@ -120,8 +145,8 @@ pub fn evaluate(policy: &AudiencePolicy, session: SessionTimes, now: OffsetDateT
     let idle_expires_at = add_secs(last, policy.idle_timeout_secs);
     let absolute_expires_at = add_secs(session.created_at, policy.absolute_timeout_secs);
     let ends_at = idle_expires_at.min(absolute_expires_at);
-    let lead = Duration::seconds(i64::try_from(policy.warning_lead_secs()).unwrap_or(i64::MAX));
-    let warn_at = ends_at.checked_sub(lead).unwrap_or(ends_at);
+    let warn_at = sub_ms(ends_at, policy.warning_lead_ms());
+    let heads_up_at = sub_ms(absolute_expires_at, policy.heads_up_lead_ms());
     let verdict = if now >= ends_at {
         if absolute_expires_at <= idle_expires_at {
             Verdict::Expired(EndReason::AbsoluteTimeout)
@@ -138,6 +163,7 @@ pub fn evaluate(policy: &AudiencePolicy, session: SessionTimes, now: OffsetDateT
         absolute_expires_at,
         ends_at,
         warn_at,
+        heads_up_at,
         verdict,
         keep_persistent_cookie: session.persistent && policy.remember_me,
     }
@@ -210,6 +236,38 @@ mod tests {
     }
 
     #[test]
+    fn percent_warnings_keep_their_milliseconds() {
+        let p = policy(6, HOUR, Warning::Percent { percent: 80 });
+        let e = evaluate(&p, times(0, 0), at(0));
+        assert_eq!(e.warn_at, at(0) + Duration::milliseconds(4_800));
+        assert_eq!(
+            evaluate(&p, times(0, 0), at(0) + Duration::milliseconds(4_799)).verdict,
+            Verdict::Active
+        );
+        assert_eq!(
+            evaluate(&p, times(0, 0), at(0) + Duration::milliseconds(4_800)).verdict,
+            Verdict::Warning
+        );
+    }
+
+    #[test]
+    fn the_limit_heads_up_comes_ten_minutes_ahead_or_with_the_warning() {
+        let p = policy(8 * HOUR, 12 * HOUR, Warning::Before { secs: 60 });
+        // Active an hour before the limit: the limit ends it, not inactivity.
+        let e = evaluate(&p, times(0, 11 * 3600), at(11 * 3600));
+        assert!(e.ends_by_limit());
+        assert_eq!(e.heads_up_at, at(12 * 3600 - 600));
+        // Idle since the start: inactivity ends it first.
+        assert!(!evaluate(&p, times(0, 0), at(0)).ends_by_limit());
+        // A warning lead longer than ten minutes brings the heads-up forward.
+        let long = policy(8 * HOUR, 12 * HOUR, Warning::Before { secs: 3600 });
+        assert_eq!(
+            evaluate(&long, times(0, 11 * 3600), at(0)).heads_up_at,
+            at(11 * 3600)
+        );
+    }
+
+    #[test]
     fn remembered_session_loses_its_persistent_cookie_when_remember_me_is_off() {
         let mut p = policy(HOUR, DAY, Warning::Before { secs: 60 });
         let mut s = times(0, 0);
@@ -276,6 +334,7 @@ mod tests {
             prop_assert!(e.warn_at < e.idle_expires_at);
             prop_assert!(e.warn_at < e.ends_at);
             prop_assert!(e.ends_at <= e.idle_expires_at);
+            prop_assert!(e.heads_up_at < e.absolute_expires_at);
         }
     }
 }

@@ -123,25 +123,47 @@ pub struct AudiencePolicy {
 }
 
 impl AudiencePolicy {
-    /// How long before the idle deadline the warning appears.
+    /// How long before the idle deadline the warning appears, in
+    /// milliseconds.
     ///
     /// `before` gives its seconds; `percent` warns once that share of the
-    /// idle timeout has passed. Never zero, never the whole idle timeout, so
-    /// the warning always comes strictly before the deadline (for any policy,
+    /// idle timeout has passed, to the millisecond (a 6 s timeout at 80%
+    /// warns at 4.8 s). Never zero, never the whole idle timeout, so the
+    /// warning always comes strictly before the deadline (for any policy,
     /// valid or not, with a positive idle timeout).
-    pub fn warning_lead_secs(&self) -> u64 {
-        let idle = self.idle_timeout_secs;
+    pub fn warning_lead_ms(&self) -> u64 {
+        let idle = self.idle_timeout_secs.saturating_mul(1000);
         let lead = match self.warning {
-            Warning::Before { secs } => secs,
+            Warning::Before { secs } => secs.saturating_mul(1000),
             Warning::Percent { percent } => {
-                let percent = u64::from(percent.min(100));
+                let percent = u128::from(percent.min(100));
                 // Round the warning instant down, so the lead rounds up.
-                idle - idle.saturating_mul(percent) / 100
+                let warned_after = u128::from(idle) * percent / 100;
+                idle - u64::try_from(warned_after).unwrap_or(idle)
             }
         };
         lead.clamp(1, idle.max(1))
     }
 }
+
+impl AudiencePolicy {
+    /// How long before the absolute deadline the person hears of it:
+    /// [`LIMIT_HEADS_UP_MS`] (ten minutes), or the warning lead when that is
+    /// longer, so the limit is never announced later than inactivity would be.
+    pub fn heads_up_lead_ms(&self) -> u64 {
+        LIMIT_HEADS_UP_MS.max(self.warning_lead_ms())
+    }
+
+    /// The shortest gap between two input reports from one browser:
+    /// a twentieth of the idle timeout, at most a minute. Each report moves
+    /// the idle deadline, so this loses at most 5% of the timeout.
+    pub fn input_report_gap_ms(&self) -> u64 {
+        (self.idle_timeout_secs.saturating_mul(50)).clamp(1, 60_000)
+    }
+}
+
+/// How long before the absolute limit its heads-up appears, by default.
+pub const LIMIT_HEADS_UP_MS: u64 = 10 * 60 * 1000;
 
 /// When the warning appears before an idle sign-out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,6 +348,21 @@ mod tests {
     }
 
     #[test]
+    fn input_reports_scale_with_the_idle_timeout() {
+        let mut p = AudiencePolicy {
+            idle_timeout_secs: 8 * HOUR,
+            absolute_timeout_secs: DAY,
+            warning: Warning::Before { secs: 60 },
+            remember_me: false,
+        };
+        assert_eq!(p.input_report_gap_ms(), 60_000);
+        p.idle_timeout_secs = 15 * 60;
+        assert_eq!(p.input_report_gap_ms(), 45_000);
+        p.idle_timeout_secs = 5;
+        assert_eq!(p.input_report_gap_ms(), 250);
+    }
+
+    #[test]
     fn percent_warning_lead_is_the_rest_of_the_idle_timeout() {
         let policy = AudiencePolicy {
             idle_timeout_secs: 10,
@@ -333,6 +370,11 @@ mod tests {
             warning: Warning::Percent { percent: 80 },
             remember_me: false,
         };
-        assert_eq!(policy.warning_lead_secs(), 2);
+        assert_eq!(policy.warning_lead_ms(), 2_000);
+        let six = AudiencePolicy {
+            idle_timeout_secs: 6,
+            ..policy
+        };
+        assert_eq!(six.warning_lead_ms(), 1_200);
     }
 }

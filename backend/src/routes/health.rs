@@ -25,9 +25,14 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: the database answers within two seconds. Recovers by
-/// itself: every call tries the database afresh.
+/// `GET /readyz`: the database answers within two seconds, and the server
+/// is not shutting down (503 from the moment SIGTERM arrives, while requests
+/// in flight finish). Recovers by itself: every call tries the database
+/// afresh.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.draining() {
+        return Err(ApiError::Unavailable);
+    }
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(true) => Ok(HttpResponse::Ok().json(json!({"status": "ready"}))),
         _ => Err(ApiError::Unavailable),

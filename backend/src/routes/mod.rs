@@ -61,6 +61,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 // routes are tried in order.
                 .service(resource("/session", vec![web::get().to(session::get)]))
                 .service(resource(
+                    "/session/events",
+                    vec![web::get().to(session::events)],
+                ))
+                .service(resource(
                     "/session/activity",
                     vec![web::post().to(session::activity)],
                 ))

@@ -1,11 +1,14 @@
 //! The caller's own session.
 
 use actix_web::{web, HttpResponse};
-use vigil_policy::api::{ActivityRequest, ActivitySource};
+use vigil_policy::api::{ActivityRequest, ActivitySource, SessionView, UnauthenticatedReason};
+use vigil_policy::Evaluation;
 
 use crate::error::ApiError;
 use crate::json::ApiJson;
-use crate::sessions::{Authenticated, Peek};
+use crate::sessions::live::Watch;
+use crate::sessions::token::SessionToken;
+use crate::sessions::{check, Authenticated, Peek};
 use crate::state::AppState;
 
 /// `GET /api/session`.
@@ -31,4 +34,164 @@ pub async fn activity(
         s.touch(&state, now);
     }
     Ok(HttpResponse::Ok().json(s.view(now)))
+}
+
+/// `GET /api/session/events`: the live channel (Server-Sent Events).
+///
+/// Sends the session view at once and whenever it changes (activity here
+/// or on another device, a settings or permission change), `ended` with the
+/// reason when the session ends (revoked or signed out anywhere, or past a
+/// deadline), and a comment line as heartbeat. Opening it is not activity.
+/// The channel wakes when told (see `sessions::live`) and at the session's
+/// own instants: just before the warning, when it re-reads the row (activity
+/// another replica wrote moves the deadline), every two seconds during the
+/// warning, and at the deadline, when the check ends the session.
+pub async fn events(state: web::Data<AppState>, Peek(s): Peek) -> HttpResponse {
+    let now = state.clock.now();
+    let watch = s.watch(&state);
+    let first = s.view(now);
+    let channel = Channel {
+        state: state.into_inner(),
+        token: s.token.clone(),
+        evaluation: None,
+        watch,
+        last: None,
+        pending: Some(Event::Session(Box::new(first))),
+        heartbeat_at: tokio::time::Instant::now(),
+        done: false,
+    };
+    let stream = futures_util::stream::unfold(channel, |mut ch| async move {
+        let bytes = ch.next().await?;
+        Some((Ok::<_, std::convert::Infallible>(bytes), ch))
+    });
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(stream)
+}
+
+enum Event {
+    Session(Box<SessionView>),
+    Ended(UnauthenticatedReason),
+    Heartbeat,
+}
+
+impl Event {
+    fn encode(&self) -> web::Bytes {
+        let text = match self {
+            Event::Session(view) => format!(
+                "event: session\ndata: {}\n\n",
+                serde_json::to_string(view).unwrap_or_default()
+            ),
+            Event::Ended(reason) => format!(
+                "event: ended\ndata: {}\n\n",
+                serde_json::json!({ "reason": reason })
+            ),
+            Event::Heartbeat => ": heartbeat\n\n".to_owned(),
+        };
+        web::Bytes::from(text)
+    }
+}
+
+struct Channel {
+    state: std::sync::Arc<AppState>,
+    token: SessionToken,
+    watch: Watch,
+    /// The session's instants as last evaluated.
+    evaluation: Option<Evaluation>,
+    /// The last view sent, its `server_time` aside.
+    last: Option<SessionView>,
+    pending: Option<Event>,
+    heartbeat_at: tokio::time::Instant,
+    done: bool,
+}
+
+impl Channel {
+    async fn next(&mut self) -> Option<web::Bytes> {
+        if self.done {
+            return None;
+        }
+        if let Some(event) = self.pending.take() {
+            return Some(self.sent(event));
+        }
+        loop {
+            let now = self.state.clock.now();
+            let wake = self.next_instant(now);
+            let reread = tokio::select! {
+                _ = self.watch.woken() => false,
+                _ = tokio::time::sleep(wake) => true,
+                _ = tokio::time::sleep_until(self.heartbeat_at) => {
+                    return Some(self.sent(Event::Heartbeat));
+                }
+            };
+            if self.state.memory.live.closing() {
+                // Shutting down: the browser reconnects to another server.
+                self.done = true;
+                return None;
+            }
+            match check(&self.state, self.token.clone(), reread).await {
+                Ok((current, evaluation)) => {
+                    current.rewatch();
+                    self.evaluation = Some(evaluation);
+                    let view = current.view(self.state.clock.now());
+                    if !self.same_as_sent(&view) {
+                        return Some(self.sent(Event::Session(Box::new(view))));
+                    }
+                }
+                Err(ApiError::Unauthenticated(reason)) => {
+                    self.done = true;
+                    return Some(Event::Ended(reason).encode());
+                }
+                Err(e) => {
+                    // The database is away: try again shortly; the browser
+                    // keeps its own countdown meanwhile.
+                    tracing::warn!(error = %e, "live channel could not check its session");
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                        _ = tokio::time::sleep_until(self.heartbeat_at) => {
+                            return Some(self.sent(Event::Heartbeat));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records what is sent, and when the next heartbeat is due.
+    fn sent(&mut self, event: Event) -> web::Bytes {
+        if let Event::Session(view) = &event {
+            self.evaluation = None;
+            self.last = Some((**view).clone());
+        }
+        self.heartbeat_at = tokio::time::Instant::now() + self.state.config.live_heartbeat;
+        event.encode()
+    }
+
+    fn same_as_sent(&self, view: &SessionView) -> bool {
+        self.last.as_ref().is_some_and(|last| {
+            let mut view = view.clone();
+            view.server_time = last.server_time;
+            &view == last
+        })
+    }
+
+    /// How long until the session's next instant worth a check: a second
+    /// before the warning, every two seconds during it, the deadline.
+    fn next_instant(&self, now: time::OffsetDateTime) -> std::time::Duration {
+        let (warn_at, ends_at) = match (&self.evaluation, &self.last) {
+            (Some(e), _) => (e.warn_at, e.ends_at),
+            (None, Some(v)) => (v.warn_at, v.idle_expires_at.min(v.absolute_expires_at)),
+            (None, None) => return std::time::Duration::from_secs(1),
+        };
+        let before_warning = warn_at - time::Duration::seconds(1);
+        let at = if now < before_warning {
+            before_warning
+        } else if now < ends_at {
+            (now + time::Duration::seconds(2)).min(ends_at)
+        } else {
+            now
+        };
+        let wait = (at - now).max(time::Duration::milliseconds(10));
+        std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(3600))
+    }
 }

@@ -18,6 +18,11 @@
 //!   replica, or the sweeper, never sees a stale deadline in time to act on it;
 //! - the absolute deadline does not depend on activity at all.
 //!
+//! One exception makes a write sooner: activity arriving within a second of
+//! the warning instant computed from the stored activity is written at once,
+//! so that a live channel on another replica, which re-reads the row just
+//! before it would let its browser warn, sees it (see `live`).
+//!
 //! What can be lost is only held activity of a replica that crashes (a
 //! graceful shutdown flushes it): at most W of activity, so such a session
 //! can end at most W early.
@@ -28,7 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use time::{Duration, OffsetDateTime};
-use vigil_policy::AudiencePolicy;
+use vigil_policy::{evaluate, AudiencePolicy, SessionTimes};
 
 use super::memory::Entry;
 use crate::state::AppState;
@@ -100,8 +105,17 @@ impl Activity {
         if entry.dirty.swap(true, Ordering::AcqRel) {
             return; // queued already
         }
-        let due = entry.write_base() + self.interval_for(policy.idle_timeout_secs);
-        self.queue(entry.clone(), due.max(now));
+        let base = entry.write_base();
+        let regular = base + self.interval_for(policy.idle_timeout_secs);
+        // Another replica's live channel warns from the stored activity:
+        // write before that warning would show, so it never shows wrongly.
+        let stored = SessionTimes {
+            created_at: entry.created_at,
+            last_activity_at: base,
+            persistent: false,
+        };
+        let warned = evaluate(policy, stored, now).warn_at - Duration::seconds(1);
+        self.queue(entry.clone(), regular.min(warned).max(now));
     }
 
     fn queue(&self, entry: Arc<Entry>, at: OffsetDateTime) {

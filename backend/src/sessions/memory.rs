@@ -32,6 +32,7 @@ use time::OffsetDateTime;
 use vigil_policy::api::UserView;
 use vigil_policy::{Audience, SecuritySettings, SessionTimes};
 
+use super::live::Live;
 use crate::store::sessions::{Loaded, SessionRow};
 use crate::store::{from_ms, to_ms, Invalidation, Subscriber};
 
@@ -64,6 +65,8 @@ pub struct Entry {
     /// Activity held for the flusher (see `activity`).
     pub(super) dirty: AtomicBool,
     ended: AtomicBool,
+    /// A live channel follows this session (activity wakes it).
+    watched: AtomicBool,
     last_used: AtomicU64,
 }
 
@@ -82,6 +85,7 @@ impl Entry {
             claimed_activity_ms: AtomicI64::new(last),
             dirty: AtomicBool::new(false),
             ended: AtomicBool::new(false),
+            watched: AtomicBool::new(false),
             last_used: AtomicU64::new(0),
         }
     }
@@ -142,6 +146,18 @@ impl Entry {
             last_activity_at: self.last_activity(),
             persistent: self.persistent(),
         }
+    }
+
+    /// A live channel follows this session: activity recorded here wakes it.
+    pub fn watch(&self) {
+        if !self.watched.load(Ordering::Relaxed) {
+            self.watched.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a live channel followed this session here.
+    pub fn watched(&self) -> bool {
+        self.watched.load(Ordering::Relaxed)
     }
 
     /// Whether the session is known to have ended.
@@ -215,6 +231,8 @@ pub struct Memory {
     capacity: usize,
     trust: Trust,
     started: Instant,
+    /// The live channels, woken by what changes here.
+    pub live: Arc<Live>,
 }
 
 impl Memory {
@@ -243,6 +261,7 @@ impl Memory {
             capacity: capacity.max(1),
             trust,
             started: Instant::now(),
+            live: Arc::default(),
         }
     }
 
@@ -288,12 +307,17 @@ impl Memory {
             heard_ms,
         } = &self.trust
         {
-            if !self.trusted() {
+            let regained = !self.trusted();
+            if regained {
                 self.clear();
             }
             let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
             heard_ms.store(now, Ordering::Release);
             listening.store(true, Ordering::Release);
+            if regained {
+                // Changes may have been missed while deaf.
+                self.live.wake_all();
+            }
         }
     }
 
@@ -488,5 +512,7 @@ impl Subscriber for Memory {
                 }
             }
         }
+        drop(inner);
+        self.live.invalidated(what);
     }
 }

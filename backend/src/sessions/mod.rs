@@ -13,6 +13,7 @@ pub mod activity;
 pub mod cookie;
 pub mod end;
 pub mod listener;
+pub mod live;
 pub mod memory;
 pub mod token;
 
@@ -127,9 +128,30 @@ impl Current {
         }
     }
 
-    /// Records activity at `now` (coalesced).
+    /// Records activity at `now` (coalesced), and tells a live channel
+    /// following the session that its deadline moved.
     pub fn touch(&self, state: &AppState, now: OffsetDateTime) {
-        state.activity.touch(&self.hit.entry, self.policy(), now);
+        let entry = &self.hit.entry;
+        state.activity.touch(entry, self.policy(), now);
+        if entry.watched() {
+            state.memory.live.session_changed(&entry.id);
+        }
+    }
+
+    /// A live channel follows this session from now on.
+    pub fn watch(&self, state: &AppState) -> live::Watch {
+        let entry = &self.hit.entry;
+        entry.watch();
+        state
+            .memory
+            .live
+            .watch(&entry.id, entry.account_id, entry.user_id)
+    }
+
+    /// Marks the session's memory entry as followed again (a channel calls
+    /// this after each check: the entry may have been replaced).
+    pub fn rewatch(&self) {
+        self.hit.entry.watch();
     }
 
     /// Ends this session in a transaction of its own; false when it had
@@ -258,6 +280,39 @@ async fn refresh(state: &AppState, current: &Current) -> Result<(), ApiError> {
     }
 }
 
+/// Checks a session the way every request does: from memory, or loaded
+/// (and kept); evaluated at the server's time; its row re-read before it is
+/// warned or ended from memory (other replicas may have seen newer
+/// activity), or whenever `reread`; ended on the spot past a deadline. The
+/// error says why there is no live session.
+pub async fn check(
+    state: &AppState,
+    token: SessionToken,
+    reread: bool,
+) -> Result<(Current, Evaluation), ApiError> {
+    let key = token.key();
+    let (hit, fresh) = match state.memory.get(&key) {
+        Some(hit) => (hit, false),
+        None => load(state, key).await?,
+    };
+    let current = Current { hit, token };
+
+    let now = state.clock.now();
+    let mut evaluation = current.evaluate(now);
+    if !fresh && (reread || evaluation.verdict != Verdict::Active) {
+        refresh(state, &current).await?;
+        evaluation = current.evaluate(now);
+    }
+    if let Verdict::Expired(reason) = evaluation.verdict {
+        current
+            .end(state, reason, crate::store::audit::SYSTEM, now)
+            .await?;
+        tracing::info!(session = %current.session_id(), reason = reason.as_str(), "session expired at request");
+        return Err(ApiError::Unauthenticated(reason.into()));
+    }
+    Ok((current, evaluation))
+}
+
 async fn authenticate(
     req: &HttpRequest,
     state: &AppState,
@@ -269,28 +324,8 @@ async fn authenticate(
     let Some(token) = SessionToken::from_cookie(value) else {
         return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
     };
-    let key = token.key();
-    let (hit, fresh) = match state.memory.get(&key) {
-        Some(hit) => (hit, false),
-        None => load(state, key).await?,
-    };
-    let current = Current { hit, token };
-
+    let (current, evaluation) = check(state, token, false).await?;
     let now = state.clock.now();
-    let mut evaluation = current.evaluate(now);
-    if !fresh && evaluation.verdict != Verdict::Active {
-        // Memory may lag activity other replicas saw: before warning or
-        // ending a session, read its row.
-        refresh(state, &current).await?;
-        evaluation = current.evaluate(now);
-    }
-    if let Verdict::Expired(reason) = evaluation.verdict {
-        current
-            .end(state, reason, crate::store::audit::SYSTEM, now)
-            .await?;
-        tracing::info!(session = %current.session_id(), reason = reason.as_str(), "session expired at request");
-        return Err(ApiError::Unauthenticated(reason.into()));
-    }
 
     if mode == Mode::Request {
         let background = req

@@ -92,7 +92,7 @@ pub struct TestApp {
     pub management: String,
     /// The database it uses (replicas share it).
     pub database_url: String,
-    pub handle: actix_web::dev::ServerHandle,
+    pub handle: vigil_server::startup::StopHandle,
     pub clock: ManualClock,
     pub state: AppState,
     pub client: reqwest::Client,
@@ -127,6 +127,8 @@ pub struct Options {
     pub public_origin: Option<String>,
     /// `VIGIL_TRUSTED_PROXIES`.
     pub trusted_proxies: Option<String>,
+    /// Longest silence on a live channel.
+    pub live_heartbeat: Option<std::time::Duration>,
 }
 
 impl Default for Options {
@@ -144,6 +146,7 @@ impl Default for Options {
             hash_queue: None,
             public_origin: None,
             trusted_proxies: None,
+            live_heartbeat: None,
         }
     }
 }
@@ -194,6 +197,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     };
     let mut config = Config::from_raw(&raw).unwrap();
     config.listen_url = options.listen_url;
+    if let Some(h) = options.live_heartbeat {
+        config.live_heartbeat = h;
+    }
     let clock = options.clock.unwrap_or_else(|| ManualClock::new(T0));
     let shared: vigil_server::clock::SharedClock = if options.real_clock {
         Arc::new(vigil_server::clock::SystemClock)
@@ -557,5 +563,110 @@ impl Proxy {
 
     pub fn restore(&self) {
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// One Server-Sent Event (a comment line comes as event `comment`).
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub event: String,
+    pub data: String,
+}
+
+impl SseEvent {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.data).unwrap()
+    }
+}
+
+/// An open live channel (`GET /api/session/events`).
+pub struct EventStream {
+    res: Response,
+    buf: String,
+    pub ended: bool,
+}
+
+impl EventStream {
+    /// The next event within `within`; `None` when the stream ended or
+    /// nothing came in time.
+    pub async fn next_within(&mut self, within: std::time::Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(at) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..at + 2).collect();
+                let mut event = SseEvent {
+                    event: "message".into(),
+                    data: String::new(),
+                };
+                for line in block.lines() {
+                    if let Some(rest) = line.strip_prefix("event: ") {
+                        event.event = rest.into();
+                    } else if let Some(rest) = line.strip_prefix("data: ") {
+                        event.data.push_str(rest);
+                    } else if line.starts_with(':') {
+                        event.event = "comment".into();
+                    }
+                }
+                return Some(event);
+            }
+            if self.ended {
+                return None;
+            }
+            match tokio::time::timeout_at(deadline, self.res.chunk()).await {
+                Err(_) => return None,
+                Ok(Ok(Some(bytes))) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(Ok(None)) | Ok(Err(_)) => self.ended = true,
+            }
+        }
+    }
+
+    /// The next event that is not a heartbeat.
+    pub async fn next_event(&mut self, within: std::time::Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let e = self.next_within(left).await?;
+            if e.event != "comment" {
+                return Some(e);
+            }
+        }
+    }
+
+    /// Whether the server closed the stream within `within`.
+    pub async fn closes_within(&mut self, within: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while !self.ended {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            if self.next_within(left).await.is_none() && !self.ended {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+impl TestApp {
+    /// Opens the live channel of `session`, asserting 200 and the content type.
+    pub async fn events(&self, session: &Session) -> EventStream {
+        let res = self
+            .client
+            .get(self.url("/api/session/events"))
+            .header("Cookie", format!("__Host-vigil={}", session.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        EventStream {
+            res,
+            buf: String::new(),
+            ended: false,
+        }
     }
 }

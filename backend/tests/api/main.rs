@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod edge;
 mod helpers;
+mod live;
 mod me;
 mod postgres_only;
 mod races;

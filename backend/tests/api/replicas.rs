@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{spawn_postgres_app, Options, Proxy, Session, TestApp, T0};
+use crate::helpers::{spawn_app_with, spawn_postgres_app, Options, Proxy, Session, TestApp, T0};
 
 #[tokio::test]
 async fn a_session_created_through_one_replica_is_enforced_by_the_other() {
@@ -343,5 +343,91 @@ async fn revoking_both_sessions_of_an_agent_at_once_on_two_replicas_always_takes
         a.open_assigned(agent2).await,
         2,
         "agent2 (unavailable) kept their own two and took none"
+    );
+}
+
+#[tokio::test]
+async fn a_revocation_on_one_replica_reaches_a_channel_on_the_other_within_a_second() {
+    let a = spawn_postgres_app().await;
+    let b = a.replica().await;
+    let admin = a.login("admin@demo.test").await;
+    let agent = b.login("agent1@demo.test").await;
+    let mut events = b.events(&agent).await;
+    let view = events
+        .next_event(Duration::from_secs(1))
+        .await
+        .unwrap()
+        .json();
+    let id = view["session_id"].as_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    let res = a.delete(&format!("/api/admin/sessions/{id}"), &admin).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let ended = events
+        .next_event(Duration::from_secs(1))
+        .await
+        .expect("ended within a second");
+    println!(
+        "revocation on replica a reached the channel on b in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(ended.json()["reason"], "revoked");
+}
+
+#[tokio::test]
+async fn activity_written_by_another_replica_reaches_the_channel_before_its_warning() {
+    // Idle 20 s, warned 10 s before: replica a holds the channel, the
+    // person is active on replica b 5 s in; a re-reads the row a second
+    // before it would warn at 10 s and pushes the moved deadline.
+    let a = spawn_app_with(Options {
+        postgres: true,
+        real_clock: true,
+        ..Options::default()
+    })
+    .await;
+    let b = a
+        .replica_with(Options {
+            real_clock: true,
+            ..Options::default()
+        })
+        .await;
+    let admin = a.login("admin@demo.test").await;
+    let res = a
+        .change_settings(&admin, |s| {
+            s.agents.idle_timeout_secs = 20;
+            s.agents.warning = vigil_policy::Warning::Before { secs: 10 };
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let agent = a.login("agent1@demo.test").await;
+    let mut events = a.events(&agent).await;
+    let first = events
+        .next_event(Duration::from_secs(1))
+        .await
+        .unwrap()
+        .json();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let res = b
+        .post(
+            "/api/session/activity",
+            &agent,
+            serde_json::json!({"source": "input"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let moved = events
+        .next_event(Duration::from_secs(6))
+        .await
+        .expect("the moved deadline before the warning");
+    assert_eq!(moved.event, "session");
+    let moved = moved.json();
+    assert!(moved["idle_expires_at"].as_str() > first["idle_expires_at"].as_str());
+    let warn_at = time::OffsetDateTime::parse(
+        first["warn_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        a.state.clock.now() < warn_at,
+        "pushed before the old warning instant"
     );
 }

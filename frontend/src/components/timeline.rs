@@ -14,7 +14,7 @@ const RIGHT: f64 = 580.0;
 /// function, not a component: it has no state, and components cost bundle size.)
 pub fn timeline(p: &AudiencePolicy, audience: &str) -> Html {
     let idle = p.idle_timeout_secs.max(1) as f64;
-    let lead = p.warning_lead_secs() as f64;
+    let lead = p.warning_lead_ms() as f64 / 1000.0;
     let span = RIGHT - LEFT;
     let idle_x = LEFT + span * 0.7;
     let warn_x = LEFT + span * 0.7 * ((idle - lead).max(0.0) / idle);
