@@ -34,7 +34,19 @@ impl Metrics {
         *map.entry((route.to_owned(), status)).or_insert(0) += 1;
     }
 
-    /// Counts ended sessions.
+    /// Requests answered on API routes so far (tests count a page's
+    /// requests with it).
+    pub fn api_requests(&self) -> u64 {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|((route, _), _)| route.starts_with("/api/"))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Counts sessions that ended.
     pub fn ended(&self, why: EndReason, n: u64) {
         if let Some(i) = EndReason::ALL.iter().position(|r| *r == why) {
             self.ended[i].fetch_add(n, Ordering::Relaxed);

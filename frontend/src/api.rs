@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vigil_policy::api::{
     ActivityRequest, ActivitySource, AuditEntry, Availability, Conversation, ErrorBody, ErrorCode,
-    LoginOptions, LoginRequest, NewConversation, PreviewResponse, RevokeResult, SessionSummary,
-    SessionView, SettingsEnvelope, SettingsUpdate,
+    LoginOptions, LoginRequest, MySession, NewConversation, PreviewResponse, RevokeResult,
+    SessionSummary, SessionView, SettingsEnvelope, SettingsUpdate,
 };
 
 use crate::error::ApiError;
@@ -213,4 +213,25 @@ pub async fn open_conversation(subject: &str) -> Result<Conversation, ApiError> 
         },
     )
     .await
+}
+
+/// The caller's own live sessions.
+pub async fn my_sessions() -> Result<Vec<MySession>, ApiError> {
+    get("/api/me/sessions", Kind::Foreground).await
+}
+
+/// Ends one of the caller's own sessions.
+pub async fn revoke_mine(id: &str) -> Result<(), ApiError> {
+    request::<(), ()>(
+        Method::DELETE,
+        &format!("/api/me/sessions/{id}"),
+        None,
+        Kind::Foreground,
+    )
+    .await
+}
+
+/// Ends all the caller's sessions but this one.
+pub async fn revoke_my_others() -> Result<RevokeResult, ApiError> {
+    send(Method::POST, "/api/me/sessions/revoke-others", &Empty {}).await
 }

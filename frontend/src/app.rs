@@ -5,7 +5,8 @@ use yew_router::prelude::*;
 
 use crate::components::SessionGate;
 use crate::pages::{
-    audit::Audit, desk::Desk, login::Login, portal::Portal, security::Security, sessions::Sessions,
+    audit::Audit, desk::Desk, login::Login, me_sessions::MySessions, portal::Portal,
+    security::Security, sessions::Sessions,
 };
 
 /// Every page of the console.
@@ -35,6 +36,9 @@ pub enum Route {
     /// Requester portal.
     #[at("/portal")]
     Portal,
+    /// Everyone's own sessions.
+    #[at("/me/sessions")]
+    MySessions,
     /// Anything else.
     #[not_found]
     #[at("/404")]
@@ -51,6 +55,7 @@ fn switch(route: Route) -> Html {
         Route::AdminAudit => html! { <SessionGate><Audit /></SessionGate> },
         Route::Desk => html! { <SessionGate><Desk /></SessionGate> },
         Route::Portal => html! { <SessionGate requester=true><Portal /></SessionGate> },
+        Route::MySessions => html! { <SessionGate><MySessions /></SessionGate> },
         Route::NotFound => html! {
             <main class="center"><section class="card">
                 <h1>{ "Page not found" }</h1>

@@ -53,3 +53,10 @@ pub fn stamp(t: OffsetDateTime) -> String {
         t.second()
     )
 }
+
+/// An epoch-milliseconds instant as the person's own wall-clock time,
+/// "17:00".
+pub fn local_clock(ms: f64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}

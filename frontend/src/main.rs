@@ -6,6 +6,7 @@ mod api;
 mod app;
 mod clock;
 mod components;
+mod drafts;
 mod error;
 mod hooks;
 mod pages;

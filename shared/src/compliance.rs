@@ -70,6 +70,16 @@ fn limit_words(secs: u64) -> String {
     }
 }
 
+/// The heads-up before the absolute limit: "Your session reaches its
+/// 12-hour limit at 17:00 — save your work." (`at` in the person's own
+/// time, formatted by the caller).
+pub fn limit_heads_up_message(absolute_secs: u64, at: &str) -> String {
+    format!(
+        "Your session reaches its {} limit at {at} — save your work.",
+        limit_words(absolute_secs)
+    )
+}
+
 /// What the signed-out screen says, given why and the policy in force.
 pub fn signed_out_message(
     reason: UnauthenticatedReason,
@@ -130,6 +140,14 @@ mod tests {
         assert!(best_practice_hint(&policy(30 * MINUTE, DAY))
             .unwrap()
             .contains("15 minutes"));
+    }
+
+    #[test]
+    fn the_limit_heads_up_names_the_limit_and_the_time() {
+        assert_eq!(
+            limit_heads_up_message(12 * 3600, "17:00"),
+            "Your session reaches its 12-hour limit at 17:00 — save your work."
+        );
     }
 
     #[test]

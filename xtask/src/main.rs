@@ -351,8 +351,10 @@ fn run(args: &[String]) -> Result {
     status(vigil(&["serve"]), "vigil serve")
 }
 
-/// The budget for the console's wasm + js + css, gzipped.
-const CONSOLE_BUDGET_BYTES: u64 = 250 * 1024;
+/// The budget for the console's wasm + js + css, gzipped (the goal is
+/// [`CONSOLE_GOAL_BYTES`]; the build says when it is over the goal).
+const CONSOLE_BUDGET_BYTES: u64 = 300 * 1024;
+const CONSOLE_GOAL_BYTES: u64 = 250 * 1024;
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
 
@@ -495,9 +497,15 @@ fn build_console() -> Result<PathBuf> {
         total += size;
     }
     println!(
-        "    console: {:.1} KB gzipped (budget {} KB)",
+        "    console: {:.1} KB gzipped (budget {} KB, goal {} KB{})",
         total as f64 / 1024.0,
-        CONSOLE_BUDGET_BYTES / 1024
+        CONSOLE_BUDGET_BYTES / 1024,
+        CONSOLE_GOAL_BYTES / 1024,
+        if total > CONSOLE_GOAL_BYTES {
+            ": over the goal"
+        } else {
+            ""
+        }
     );
     if total > CONSOLE_BUDGET_BYTES {
         return Err(format!(

@@ -526,6 +526,13 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
     let agent = Browser::launch().await;
     agent.sign_in(&app, "/login", "agent1@demo.test").await;
     agent.wait_for("#available", 20).await;
+    // A second tab of the agent's browser follows the first.
+    let first = agent.client.window().await.unwrap();
+    let second = agent.client.new_window(true).await.unwrap().handle;
+    agent.client.switch_to_window(second.clone()).await.unwrap();
+    agent.goto(&app, "/desk").await;
+    agent.wait_for("#available", 20).await;
+    agent.client.switch_to_window(first).await.unwrap();
 
     let admin = Browser::launch().await;
     admin.sign_in(&app, "/login", "admin@demo.test").await;
@@ -539,20 +546,28 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
         .await;
     admin.screenshot("sessions").await;
     revoke.click().await.unwrap();
-    admin.wait_for("[role=status]", 10).await;
+    let clicked = Instant::now();
+    let screen = agent.wait_for(".signed-out", 5).await;
+    let took = clicked.elapsed();
+    println!("the revoked desk showed the signed-out screen {took:?} after the click");
     assert!(
-        !admin
-            .exists("button[aria-label='Revoke session of agent1@demo.test']")
-            .await
+        took < Duration::from_secs(1),
+        "the desk learned of the revocation after {took:?}"
     );
-
-    let screen = agent.wait_for(".signed-out", 12).await;
     assert!(screen
         .text()
         .await
         .unwrap()
         .contains("because an admin ended your session"));
     agent.screenshot("revoked").await;
+    agent.client.switch_to_window(second).await.unwrap();
+    agent.wait_for(".signed-out", 2).await;
+    admin.wait_for("[role=status]", 10).await;
+    assert!(
+        !admin
+            .exists("button[aria-label='Revoke session of agent1@demo.test']")
+            .await
+    );
 
     admin.goto(&app, "/admin/audit").await;
     admin
@@ -567,6 +582,256 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
     admin.screenshot("audit").await;
     agent.close().await;
     admin.close().await;
+}
+
+#[tokio::test]
+async fn a_revocation_on_another_replica_reaches_the_desk_within_a_second() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let a = spawn_app_with(Options {
+        real_clock: true,
+        postgres: true,
+        static_dir: Some(dist()),
+        ..Options::default()
+    })
+    .await;
+    let b = a
+        .replica_with(Options {
+            real_clock: true,
+            static_dir: Some(dist()),
+            ..Options::default()
+        })
+        .await;
+    let agent = Browser::launch().await;
+    agent.sign_in(&b, "/login", "agent1@demo.test").await;
+    agent.wait_for("#available", 20).await;
+    let (_, view) = agent.session_from_page().await;
+    let id = view["session_id"].as_str().unwrap().to_owned();
+    let admin = a.login("admin@demo.test").await;
+    let started = Instant::now();
+    let res = a.delete(&format!("/api/admin/sessions/{id}"), &admin).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    agent.wait_for(".signed-out", 5).await;
+    let took = started.elapsed();
+    println!("a revocation on replica a reached the desk served by b in {took:?}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    agent.close().await;
+}
+
+#[tokio::test]
+async fn my_sessions_lists_both_browsers_and_signs_out_the_other() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let laptop = Browser::launch().await;
+    laptop.sign_in(&app, "/login", "agent1@demo.test").await;
+    laptop.wait_for("#available", 20).await;
+    let phone = Browser::launch().await;
+    phone.sign_in(&app, "/login", "agent1@demo.test").await;
+    phone.wait_for("#available", 20).await;
+
+    laptop
+        .client
+        .find(Locator::LinkText("My sessions"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    laptop.wait_for("ul.my-sessions li:nth-child(2)", 10).await;
+    let rows = laptop
+        .client
+        .find_all(Locator::Css("ul.my-sessions li"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let marked = laptop.text("li[aria-current=true]").await;
+    assert!(marked.contains("This browser"), "{marked}");
+    assert!(marked.contains("Chrome on Linux"), "{marked}");
+    laptop.screenshot("my-sessions").await;
+    laptop
+        .wait_for("button[aria-label='Sign out Chrome on Linux']", 5)
+        .await
+        .click()
+        .await
+        .unwrap();
+    let screen = phone.wait_for(".signed-out", 5).await;
+    assert!(screen.text().await.unwrap().contains("Signed out"));
+    laptop
+        .client
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath(
+            "//p[@role='status'][normalize-space()='Signed out that session.']",
+        ))
+        .await
+        .unwrap();
+    let rows = laptop
+        .client
+        .find_all(Locator::Css("ul.my-sessions li"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "only this browser is left");
+    laptop.close().await;
+    phone.close().await;
+}
+
+#[tokio::test]
+async fn the_absolute_limit_gives_a_heads_up_and_the_page_locks_even_without_the_server() {
+    use vigil_server::store::{Invalidation, Subscriber};
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let admin = app.login("admin@demo.test").await;
+    let res = app
+        .change_settings(&admin, |s| {
+            s.agents.idle_timeout_secs = 1800;
+            s.agents.absolute_timeout_secs = 3600;
+            s.agents.warning = Warning::Before { secs: 60 };
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "agent1@demo.test").await;
+    b.wait_for("#available", 20).await;
+    let (_, view) = b.session_from_page().await;
+    let id = view["session_id"].as_str().unwrap().to_owned();
+    // Move the sign-in back so the hour is up in 15 s.
+    sqlx::query("UPDATE sessions SET created_at = created_at - 3585000 WHERE id = $1")
+        .bind(&id)
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    app.state
+        .memory
+        .invalidated(&[Invalidation::Session(id.clone())]);
+
+    let dialog = b.wait_for("[role=alertdialog]", 5).await;
+    let text = dialog.text().await.unwrap();
+    assert!(
+        text.contains("Your session reaches its 1-hour limit at"),
+        "{text}"
+    );
+    assert!(text.contains("save your work"), "{text}");
+    assert!(text.contains("Sign in again now"), "{text}");
+    assert!(!text.contains("Stay signed in"), "{text}");
+    b.screenshot("heads-up").await;
+    // Input now reports no activity: it cannot move the limit.
+    let before = app.state.metrics.api_requests();
+    for _ in 0..5 {
+        b.press_key().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        app.state.metrics.api_requests(),
+        before,
+        "input under the heads-up sent requests"
+    );
+
+    // The server goes away; at the limit the page locks by itself.
+    app.handle.stop(false).await;
+    let lock = b.wait_for(".locked", 20).await;
+    assert!(lock.text().await.unwrap().contains("Checking with the server"));
+    assert!(!b.exists("#available").await, "the desk is hidden");
+    b.screenshot("locked").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(b.exists(".locked").await, "still locked without the server");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_draft_survives_an_idle_sign_out_and_signing_in_again_returns_to_the_page() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let admin = app.login("admin@demo.test").await;
+    let res = app
+        .change_settings(&admin, |s| s.requesters.idle_timeout_secs = 10)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/portal/login", "requester@demo.test")
+        .await;
+    b.fill("#subject", "Half-written question").await;
+    b.wait_for(".signed-out", 30).await;
+    b.client
+        .find(Locator::LinkText("Sign in again"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.fill("#account", "demo").await;
+    b.fill("#email", "requester@demo.test").await;
+    b.fill("#password", PASSWORD).await;
+    b.client
+        .find(Locator::XPath("//button[normalize-space()='Sign in']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let subject = b.wait_for("#subject", 20).await;
+    assert!(b.client.current_url().await.unwrap().path() == "/portal");
+    let restored = b
+        .client
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("#subject"))
+        .await
+        .unwrap();
+    let _ = subject;
+    let mut value = String::new();
+    for _ in 0..20 {
+        value = restored.prop("value").await.unwrap().unwrap_or_default();
+        if !value.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(value, "Half-written question");
+
+    // An explicit sign-out forgets it.
+    b.client
+        .find(Locator::XPath("//button[normalize-space()='Sign out']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for(".signed-out", 5).await;
+    b.sign_in(&app, "/portal/login", "requester@demo.test")
+        .await;
+    let field = b.wait_for("#subject", 20).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(field.prop("value").await.unwrap().unwrap_or_default(), "");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn an_idle_desk_sends_at_most_two_requests_a_minute_and_ten_tabs_three() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "agent2@demo.test").await;
+    b.wait_for("#available", 20).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let count = |app: &TestApp| app.state.metrics.api_requests();
+    let before = count(&app);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let one = count(&app) - before;
+    println!("an idle desk tab sent {one} requests in a minute");
+    assert!(one <= 2, "{one} requests a minute from one idle tab");
+
+    for _ in 0..9 {
+        let tab = b.client.new_window(true).await.unwrap().handle;
+        b.client.switch_to_window(tab).await.unwrap();
+        b.goto(&app, "/desk").await;
+        b.wait_for("#available", 20).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = count(&app);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let ten = count(&app) - before;
+    println!("ten idle desk tabs of one browser sent {ten} requests in a minute");
+    assert!(ten <= 3, "{ten} requests a minute from ten idle tabs");
+    b.close().await;
 }
 
 #[tokio::test]

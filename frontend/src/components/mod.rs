@@ -10,4 +10,4 @@ pub use duration_field::DurationField;
 pub use nav::nav;
 pub use session_gate::{use_current_session, SessionGate};
 pub use timeline::timeline;
-pub use warning_dialog::warning_dialog;
+pub use warning_dialog::{heads_up_dialog, warning_dialog};

@@ -34,6 +34,7 @@ pub fn nav(session: Option<&SessionHandle>) -> Html {
                 } else {
                     <Link<Route> to={Route::Portal}>{ "My conversations" }</Link<Route>>
                 }
+                <Link<Route> to={Route::MySessions}>{ "My sessions" }</Link<Route>>
             </nav>
             <span class="who">{ &view.user.display_name }</span>
             <button class="link" {onclick}>{ "Sign out" }</button>

@@ -1,12 +1,15 @@
-//! Wraps signed-in pages: runs the session behaviour, shows the warning
-//! over the page, and replaces the page with the signed-out screen.
+//! Wraps signed-in pages: runs the session behaviour, shows the warning or
+//! the limit's heads-up over the page, locks the page at the deadline, and
+//! replaces it with the signed-out screen.
 
 use vigil_policy::api::{Role, UnauthenticatedReason};
+use vigil_policy::compliance::limit_heads_up_message;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::app::Route;
-use crate::components::warning_dialog;
+use crate::clock::{local_clock, to_ms};
+use crate::components::{heads_up_dialog, warning_dialog};
 use crate::hooks::{use_session, Phase, SessionHandle};
 
 /// Props of [`SessionGate`].
@@ -26,30 +29,62 @@ pub fn use_current_session() -> Option<SessionHandle> {
     use_context::<SessionHandle>()
 }
 
+/// The sign-in page for `login`, returning here afterwards.
+fn sign_in_again(login: &Route) -> String {
+    let here = web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default();
+    let next: String = js_sys::encode_uri_component(&here).into();
+    format!("{}?next={next}", login.to_path())
+}
+
 /// Runs the session for its children.
 #[component]
 pub fn SessionGate(props: &Props) -> Html {
     let session = use_session();
-    let stay_button = use_node_ref();
-    // Focus "Stay signed in" when the warning opens, for keyboard users.
+    let dialog_button = use_node_ref();
+    // Focus the dialog's button when it opens, for keyboard users.
     {
-        let warning = matches!(session.snapshot.phase, Phase::Warning(_));
-        let stay_button = stay_button.clone();
-        use_effect_with(warning, move |warning| {
-            if *warning {
-                if let Some(b) = stay_button.cast::<web_sys::HtmlElement>() {
+        let open = matches!(
+            session.snapshot.phase,
+            Phase::Warning(_) | Phase::HeadsUp { .. }
+        );
+        let dialog_button = dialog_button.clone();
+        use_effect_with(open, move |open| {
+            if *open {
+                if let Some(b) = dialog_button.cast::<web_sys::HtmlElement>() {
                     let _ = b.focus();
                 }
             }
         });
     }
-    let login = if props.requester {
-        Route::PortalLogin
-    } else {
-        Route::Login
+    let login = match session.snapshot.view.as_ref().map(|v| v.user.role) {
+        Some(Role::Requester) => Route::PortalLogin,
+        Some(_) => Route::Login,
+        None if props.requester => Route::PortalLogin,
+        None => Route::Login,
+    };
+    let banners = html! {
+        <>
+            if !session.snapshot.online {
+                <p class="banner offline" role="status">{ "You are offline. Vigil will catch up when the connection is back." }</p>
+            }
+            if session.snapshot.logout_pending {
+                <p class="banner offline" role="alert">{ "Vigil could not be reached, so you are not signed out yet. Trying again…" }</p>
+            }
+        </>
     };
     match session.snapshot.phase.clone() {
-        Phase::Loading => html! { <main class="center"><p>{ "Loading…" }</p></main> },
+        Phase::Loading => html! { <main class="center"><p>{ "Loading…" }</p>{ banners }</main> },
+        Phase::Locked => html! {
+            <main class="center">
+                { banners }
+                <section class="card locked" role="status" aria-live="assertive">
+                    <h1>{ "Session ended" }</h1>
+                    <p class="reason">{ "Checking with the server…" }</p>
+                </section>
+            </main>
+        },
         Phase::SignedOut { reason, message } => {
             if matches!(
                 reason,
@@ -59,36 +94,46 @@ pub fn SessionGate(props: &Props) -> Html {
                 // Never signed in here: go to the sign-in page.
                 return html! { <Redirect<Route> to={login} /> };
             }
-            let login = match session.snapshot.view.as_ref().map(|v| v.user.role) {
-                Some(Role::Requester) => Route::PortalLogin,
-                Some(_) => Route::Login,
-                None => login,
-            };
             html! {
                 <main class="center">
                     <section class="card signed-out" role="status" aria-live="assertive">
                         <h1>{ "Signed out" }</h1>
                         <p class="reason">{ message }</p>
-                        <Link<Route> to={login} classes="button primary">{ "Sign in again" }</Link<Route>>
+                        <a href={sign_in_again(&login)} class="button primary">{ "Sign in again" }</a>
                     </section>
                 </main>
             }
         }
-        Phase::Active | Phase::Warning(_) => {
-            let warning = match session.snapshot.phase {
+        Phase::Active | Phase::Warning(_) | Phase::HeadsUp { .. } => {
+            let dialog = match session.snapshot.phase {
                 Phase::Warning(seconds_left) => {
                     let on_stay = {
                         let session = session.clone();
                         Callback::from(move |_| session.stay_signed_in())
                     };
-                    warning_dialog(seconds_left, on_stay, stay_button.clone())
+                    warning_dialog(seconds_left, on_stay, dialog_button.clone())
+                }
+                Phase::HeadsUp { at, seconds_left } => {
+                    let limit = session
+                        .snapshot
+                        .view
+                        .as_ref()
+                        .map_or(0, |v| v.policy.absolute_timeout_secs);
+                    let message = limit_heads_up_message(limit, &local_clock(to_ms(at)));
+                    heads_up_dialog(
+                        &message,
+                        seconds_left,
+                        &sign_in_again(&login),
+                        dialog_button.clone(),
+                    )
                 }
                 _ => html! {},
             };
             html! {
                 <ContextProvider<SessionHandle> context={session.clone()}>
+                    { banners }
                     { props.children.clone() }
-                    { warning }
+                    { dialog }
                 </ContextProvider<SessionHandle>>
             }
         }

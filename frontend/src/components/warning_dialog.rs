@@ -1,4 +1,5 @@
-//! The idle warning: a live countdown and "Stay signed in".
+//! The idle warning (a live countdown and "Stay signed in") and the
+//! absolute limit's heads-up ("Sign in again now").
 
 use yew::prelude::*;
 
@@ -25,6 +26,28 @@ pub fn warning_dialog(seconds_left: i64, on_stay: Callback<()>, button: NodeRef)
                     { " because of inactivity." }
                 </p>
                 <button ref={button} class="primary" {onclick}>{ "Stay signed in" }</button>
+            </div>
+        </div>
+    }
+}
+
+/// The heads-up before the absolute limit: activity cannot help, so it
+/// offers signing in again (returning to this page) instead of staying.
+pub fn heads_up_dialog(message: &str, seconds_left: i64, sign_in: &str, link: NodeRef) -> Html {
+    let s = seconds_left.max(0);
+    let left = if s >= 60 {
+        format!("{} min", (s + 59) / 60)
+    } else {
+        format!("{s} seconds")
+    };
+    html! {
+        <div class="backdrop">
+            <div class="dialog" role="alertdialog" aria-modal="true"
+                 aria-labelledby="limit-title" aria-describedby="limit-text">
+                <h2 id="limit-title">{ "Session limit ahead" }</h2>
+                <p id="limit-text">{ message }</p>
+                <p class="muted">{ format!("Signed out in {left}.") }</p>
+                <a ref={link} class="button primary" href={sign_in.to_owned()}>{ "Sign in again now" }</a>
             </div>
         </div>
     }

@@ -5,9 +5,17 @@ use vigil_policy::api::{Conversation, Role};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use wasm_bindgen::JsCast;
+
 use crate::api::{self, Kind};
 use crate::clock::stamp;
 use crate::components::{nav, use_current_session};
+use crate::drafts::use_draft;
+
+/// How often the desk's list is refreshed (by one tab of the browser).
+const REFRESH_MS: u32 = 60_000;
+/// Where that tab shares the list with the others.
+const DESK_CHANNEL: &str = "vigil-desk";
 
 /// The page.
 #[component]
@@ -24,21 +32,38 @@ pub fn Desk() -> Html {
             status.clone(),
             session.clone(),
         );
+        let conversations_for_others = conversations.clone();
+        let leader = session.clone();
         use_effect_with((), move |_| {
-            let fetch = move |kind: Kind| {
-                let (conversations, status, session) =
-                    (conversations.clone(), status.clone(), session.clone());
-                wasm_bindgen_futures::spawn_local(async move {
-                    match api::desk_conversations(kind).await {
-                        Ok(c) => conversations.set(Some(c)),
-                        Err(e) => {
-                            if let Some(s) = &session {
-                                s.check(&e);
+            // One tab of the browser (the live channel's holder) refreshes
+            // the list every minute and shares it with the others.
+            let shared = web_sys::BroadcastChannel::new(DESK_CHANNEL).ok();
+            let fetch = {
+                let shared = shared.clone();
+                move |kind: Kind| {
+                    let (conversations, status, session, shared) = (
+                        conversations.clone(),
+                        status.clone(),
+                        session.clone(),
+                        shared.clone(),
+                    );
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match api::desk_conversations(kind).await {
+                            Ok(c) => {
+                                if let (Some(ch), Ok(text)) = (&shared, serde_json::to_string(&c)) {
+                                    let _ = ch.post_message(&text.into());
+                                }
+                                conversations.set(Some(c));
                             }
-                            status.set(Some(e.message()));
+                            Err(e) => {
+                                if let Some(s) = &session {
+                                    s.check(&e);
+                                }
+                                status.set(Some(e.message()));
+                            }
                         }
-                    }
-                });
+                    });
+                }
             };
             fetch(Kind::Foreground);
             wasm_bindgen_futures::spawn_local(async move {
@@ -46,15 +71,46 @@ pub fn Desk() -> Html {
                     available.set(Some(a.available));
                 }
             });
-            // New and rerouted conversations show up without a reload.
-            let refresh = Interval::new(15_000, move || fetch(Kind::Background));
-            move || drop(refresh)
+            let heard = shared.as_ref().map(|ch| {
+                let conversations = conversations_for_others.clone();
+                gloo_events::EventListener::new(ch, "message", move |e| {
+                    let text = e
+                        .dyn_ref::<web_sys::MessageEvent>()
+                        .and_then(|m| m.data().as_string());
+                    if let Some(c) = text.and_then(|t| serde_json::from_str(&t).ok()) {
+                        conversations.set(Some(c));
+                    }
+                })
+            });
+            let refresh = Interval::new(REFRESH_MS, move || {
+                if leader.as_ref().is_none_or(|s| s.is_leader()) {
+                    fetch(Kind::Background);
+                }
+            });
+            move || {
+                drop(refresh);
+                drop(heard);
+                if let Some(ch) = shared {
+                    ch.close();
+                }
+            }
         });
     }
+    let person = session
+        .as_ref()
+        .and_then(|s| s.snapshot.view.as_ref().map(|v| v.user.id));
+    let (notes, set_notes) = use_draft("desk-notes", person);
     let Some(session) = session else {
         return html! {};
     };
     let role = session.snapshot.view.as_ref().map(|v| v.user.role);
+    let on_notes = {
+        let set_notes = set_notes.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: web_sys::HtmlTextAreaElement = e.target_unchecked_into();
+            set_notes.emit(input.value());
+        })
+    };
     if role == Some(Role::Requester) {
         return html! { <>{ nav(Some(&session)) }<main class="page"><p>{ "The desk is for agents." }</p></main></> };
     }
@@ -116,6 +172,11 @@ pub fn Desk() -> Html {
                 <section class="card" aria-label="My conversations">
                     <h2>{ "My conversations" }</h2>
                     { list }
+                </section>
+                <section class="card" aria-label="Notes">
+                    <label for="desk-notes"><h2>{ "Notes" }</h2></label>
+                    <textarea id="desk-notes" rows="4" value={notes} oninput={on_notes}
+                              placeholder="Kept in this browser until you sign out" />
                 </section>
             </main>
         </>

@@ -128,6 +128,7 @@ pub fn Login(props: &Props) -> Html {
                             Role::Agent => Route::Desk,
                             Role::Requester => Route::Portal,
                         };
+                        let to = next_route(view.user.role).unwrap_or(to);
                         if let Some(n) = navigator {
                             n.push(&to);
                         }
@@ -193,4 +194,27 @@ pub fn Login(props: &Props) -> Html {
             </form>
         </main>
     }
+}
+
+/// Where to go after signing in: `?next=` when it names a page of this
+/// console that the person's role uses (never another origin: only paths
+/// the router recognises are taken).
+fn next_route(role: Role) -> Option<Route> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let raw = search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("next="))?;
+    let path: String = js_sys::decode_uri_component(raw).ok()?.into();
+    if !path.starts_with('/') || path.starts_with("//") || path.contains('\\') {
+        return None;
+    }
+    let route = Route::recognize(&path)?;
+    let fits = match route {
+        Route::Home | Route::Login | Route::PortalLogin | Route::NotFound => false,
+        Route::Portal => role == Role::Requester,
+        Route::MySessions => true,
+        _ => role != Role::Requester,
+    };
+    fits.then_some(route)
 }

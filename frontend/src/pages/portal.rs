@@ -7,13 +7,18 @@ use yew::prelude::*;
 use crate::api;
 use crate::clock::stamp;
 use crate::components::{nav, use_current_session};
+use crate::drafts::use_draft;
 
 /// The page.
 #[component]
 pub fn Portal() -> Html {
     let session = use_current_session();
     let conversations = use_state(|| None::<Vec<Conversation>>);
-    let subject = use_state(String::new);
+    let person = session
+        .as_ref()
+        .and_then(|s| s.snapshot.view.as_ref().map(|v| v.user.id));
+    // The new conversation is a draft until sent: a sign-out keeps it.
+    let (subject, set_subject) = use_draft("portal-subject", person);
     let status = use_state(|| None::<String>);
     let reload = use_state(|| 0u32);
     {
@@ -34,23 +39,25 @@ pub fn Portal() -> Html {
         });
     }
     let oninput = {
-        let subject = subject.clone();
+        let set_subject = set_subject.clone();
         Callback::from(move |e: InputEvent| {
             let input: HtmlInputElement = e.target_unchecked_into();
-            subject.set(input.value());
+            set_subject.emit(input.value());
         })
     };
     let onsubmit = {
-        let (subject, status, reload, session) = (
+        let (subject, set_subject, status, reload, session) = (
             subject.clone(),
+            set_subject.clone(),
             status.clone(),
             reload.clone(),
             session.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (subject, status, reload, session) = (
+            let (subject, set_subject, status, reload, session) = (
                 subject.clone(),
+                set_subject.clone(),
                 status.clone(),
                 reload.clone(),
                 session.clone(),
@@ -58,7 +65,7 @@ pub fn Portal() -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 match api::open_conversation(&subject).await {
                     Ok(c) => {
-                        subject.set(String::new());
+                        set_subject.emit(String::new());
                         status.set(Some(if c.assignee_id.is_some() {
                             "Sent. An agent has it.".to_owned()
                         } else {
@@ -83,7 +90,7 @@ pub fn Portal() -> Html {
                 <h1>{ "My conversations" }</h1>
                 <form class="card row" {onsubmit}>
                     <label for="subject">{ "New conversation" }</label>
-                    <input id="subject" value={(*subject).clone()} {oninput} maxlength="200" placeholder="What do you need help with?" />
+                    <input id="subject" value={subject.clone()} {oninput} maxlength="200" placeholder="What do you need help with?" />
                     <button type="submit" class="primary">{ "Send" }</button>
                 </form>
                 if let Some(s) = (*status).clone() { <p role="status">{ s }</p> }
