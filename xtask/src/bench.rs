@@ -22,6 +22,8 @@ const BASELINE_PORT: u16 = 18_490;
 const SECONDS: u32 = 10;
 /// Distinct live sessions the session check is driven over.
 const SESSIONS: usize = 50_000;
+/// Live channels held open for P9.
+const CHANNELS: usize = 10_000;
 /// Revocations P8 measures.
 const REVOCATIONS: usize = 100;
 
@@ -266,6 +268,8 @@ fn metric(name: &str) -> Result<f64> {
 }
 
 struct DbRun {
+    p9_rss_extra_mib: f64,
+    p9_background: Load,
     /// The first seconds over the 50,000 sessions: every session's first
     /// check reads the database.
     p1_cold: Load,
@@ -389,6 +393,56 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
         &["-s", &session_script],
     )?;
     let p7_rss_mib = rss_mib(server.0.id())?;
+
+    // P9: CHANNELS open live channels (distinct sessions), each on its own
+    // connection: the memory they add, and P1 while they stay open.
+    step(&format!("P9 on {name}: {CHANNELS} open live channels"));
+    let rss_before = rss_mib(server.0.id())?;
+    let mut holder = cargo();
+    holder
+        .args([
+            "bench",
+            "-q",
+            "-p",
+            "vigil-server",
+            "--bench",
+            "channels",
+            "--",
+        ])
+        .arg(VIGIL_PORT.to_string())
+        .arg(CHANNELS.to_string())
+        .arg(&sessions_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut holder = holder
+        .spawn()
+        .map_err(|e| format!("starting the channels bench: {e}"))?;
+    {
+        use std::io::BufRead;
+        let out = holder
+            .stdout
+            .take()
+            .ok_or("no output from the channels bench")?;
+        let opened = std::io::BufReader::new(out)
+            .lines()
+            .map_while(std::result::Result::ok)
+            .any(|l| l.starts_with("open "));
+        if !opened {
+            let _ = holder.kill();
+            return Err("the channels bench did not open its channels".into());
+        }
+    }
+    thread::sleep(Duration::from_secs(2));
+    let p9_rss_extra_mib = rss_mib(server.0.id())? - rss_before;
+    let p9_background = wrk(
+        &format!("{base}/api/session"),
+        32,
+        SECONDS,
+        &["-s", &background_script],
+    )?;
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+
     let token = vigil_login("agent1@demo.test")?;
     let cookie_header = format!("Cookie: __Host-vigil={token}");
 
@@ -443,6 +497,8 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
         p1_session,
         p1_background,
         p7_rss_mib,
+        p9_rss_extra_mib,
+        p9_background,
         p3_writes_per_session_minute: p3,
         p3_interval_secs: 15,
         p3_sessions: sessions,
@@ -813,6 +869,25 @@ pub fn run(args: &[String]) -> Result {
         pg.p7_rss_mib,
         goal(sqlite.p7_rss_mib <= 150.0),
         goal(pg.p7_rss_mib <= 150.0)
+    );
+    let drop_pct = |r: &DbRun| 100.0 * (1.0 - r.p9_background.rps / r.p1_background.rps.max(1.0));
+    let _ = writeln!(
+        md,
+        "| P9 extra server RSS with {CHANNELS} open live channels | {:.0} MiB | {:.0} MiB | <= 200 MiB: {} / {} |",
+        sqlite.p9_rss_extra_mib,
+        pg.p9_rss_extra_mib,
+        goal(sqlite.p9_rss_extra_mib <= 200.0),
+        goal(pg.p9_rss_extra_mib <= 200.0)
+    );
+    let _ = writeln!(
+        md,
+        "| P9 P1 background check while they are open (drop against P1 above) | {} ({:.1}%) | {} ({:.1}%) | drop <= 10%: {} / {} |",
+        row_load(&sqlite.p9_background),
+        drop_pct(&sqlite),
+        row_load(&pg.p9_background),
+        drop_pct(&pg),
+        goal(drop_pct(&sqlite) <= 10.0),
+        goal(drop_pct(&pg) <= 10.0)
     );
     if let Some(p8) = pg.p8 {
         let _ = writeln!(

@@ -728,7 +728,11 @@ async fn the_absolute_limit_gives_a_heads_up_and_the_page_locks_even_without_the
     // The server goes away; at the limit the page locks by itself.
     app.handle.stop(false).await;
     let lock = b.wait_for(".locked", 20).await;
-    assert!(lock.text().await.unwrap().contains("Checking with the server"));
+    assert!(lock
+        .text()
+        .await
+        .unwrap()
+        .contains("Checking with the server"));
     assert!(!b.exists("#available").await, "the desk is hidden");
     b.screenshot("locked").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
