@@ -83,7 +83,9 @@ pub struct RawSettings {
         hide_env_values = true
     )]
     pub management_listen: Option<String>,
-    /// Directory of the built console.
+    /// Directory of the built console (default: `dist` in the working
+    /// directory, else `dist` beside the binary, as `cargo xtask dist` lays
+    /// it out).
     #[arg(long, env = "VIGIL_STATIC_DIR", global = true, hide_env_values = true)]
     pub static_dir: Option<String>,
     /// The origin browsers use to reach Vigil, e.g. https://desk.example.com.
@@ -265,7 +267,10 @@ impl Config {
             )
         })?;
 
-        let static_dir = PathBuf::from(raw.static_dir.as_deref().unwrap_or("dist"));
+        let static_dir = raw
+            .static_dir
+            .as_deref()
+            .map_or_else(default_static_dir, PathBuf::from);
 
         let public_origin = match raw.public_origin.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -435,6 +440,20 @@ pub fn parse_origin(s: &str) -> Option<String> {
         return None;
     }
     Some(format!("{scheme}://{}", rest.to_ascii_lowercase()))
+}
+
+/// `dist` in the working directory when there is one, else `dist` beside
+/// the binary (an unpacked `cargo xtask dist` archive), else `dist`.
+fn default_static_dir() -> PathBuf {
+    let here = PathBuf::from("dist");
+    if here.is_dir() {
+        return here;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("dist")))
+        .filter(|beside| beside.is_dir())
+        .unwrap_or(here)
 }
 
 #[cfg(test)]

@@ -180,6 +180,8 @@ impl ApiError {
                 | ApiError::Busy { retry_after_secs } => Some(*retry_after_secs),
                 _ => None,
             },
+            // Added at the edge, which knows the request.
+            request_id: None,
         }
     }
 }

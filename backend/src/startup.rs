@@ -191,6 +191,7 @@ fn serve_management(listener: TcpListener, state: AppState) -> anyhow::Result<Se
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(from_fn(edge))
             .configure(routes::configure_management)
     })
     .workers(1)

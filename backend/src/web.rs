@@ -1,5 +1,6 @@
-//! The edge of every response: the CSRF check, security headers, session
-//! cookie re-issue, request logs; and the built console with SPA fallback.
+//! The edge of every response: the request id, the CSRF check, security
+//! headers, session cookie re-issue, request logs and metrics; and the
+//! built console with SPA fallback.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,6 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use base64::Engine;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use crate::auth::csrf;
 use crate::error::ApiError;
@@ -74,10 +76,82 @@ fn inline_scripts(html: &str) -> Vec<String> {
     out
 }
 
-/// The middleware at the edge of every request.
+/// The request's id, in the request's extensions for handlers.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The header that carries it, both ways.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Whether a proxy's request id may be taken as it is: 1 to 128 visible
+/// characters from a conservative set (a UUID, a trace id, a ULID…).
+pub fn valid_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'+' | b'=')
+        })
+}
+
+/// The id of this request: a trusted proxy's `X-Request-Id` when it is
+/// valid, else a new random one.
+fn request_id(req: &ServiceRequest, trusted: &[crate::net::Cidr]) -> String {
+    let from_proxy = req
+        .peer_addr()
+        .is_some_and(|peer| trusted.iter().any(|c| c.contains(peer.ip())));
+    if from_proxy {
+        if let Some(id) = req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| valid_request_id(id))
+        {
+            return id.to_owned();
+        }
+    }
+    crate::sessions::token::random_hex(8)
+}
+
+/// Adds `request_id` to a 5xx JSON error body, so a person's error can be
+/// found in the logs.
+async fn with_request_id(res: ServiceResponse<BoxBody>, id: &str) -> ServiceResponse<BoxBody> {
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        serde_json::json!({"error": "internal", "message": "Something went wrong on our side."})
+    });
+    if let Some(map) = value.as_object_mut() {
+        map.insert("request_id".into(), id.into());
+    }
+    let body = serde_json::to_vec(&value).unwrap_or_default();
+    let mut res = head.set_body(BoxBody::new(body));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    ServiceResponse::new(req, res)
+}
+
+/// The middleware at the edge of every request: everything it and the
+/// handler log happens in a `request` span that carries the request id.
 pub async fn edge(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let trusted = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .map(|s| s.config.trusted_proxies.clone())
+        .unwrap_or_default();
+    let id = request_id(&req, &trusted);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id);
+    handle(req, next, id).instrument(span).await
+}
+
+async fn handle(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    id: String,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let edge = req.app_data::<web::Data<Edge>>().cloned();
@@ -94,6 +168,9 @@ pub async fn edge(
         // actix itself and is answered by it.
         Ok(()) => next.call(req).await?.map_into_boxed_body(),
     };
+    if res.status().is_server_error() {
+        res = with_request_id(res, &id).await;
+    }
     if let Some(state) = res
         .request()
         .app_data::<web::Data<crate::state::AppState>>()
@@ -105,7 +182,9 @@ pub async fn edge(
                 "/{console}".to_owned()
             }
         });
-        state.metrics.request(&route, res.status().as_u16());
+        state
+            .metrics
+            .request(&route, res.status().as_u16(), started.elapsed());
     }
     // A remember-me downgrade reaches the browser whatever the status, but a
     // response sets the session cookie at most once: when the handler set
@@ -118,6 +197,9 @@ pub async fn edge(
         }
     }
     let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(header::HeaderName::from_static(REQUEST_ID), v);
+    }
     if let Some(edge) = &edge {
         if let Ok(v) = HeaderValue::from_str(&edge.csp) {
             headers.insert(header::CONTENT_SECURITY_POLICY, v);
@@ -211,5 +293,68 @@ mod tests {
         assert!(!csp.contains("unsafe-inline"));
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(csp.starts_with("default-src 'none';"), "{csp}");
+    }
+
+    #[test]
+    fn proxy_request_ids_are_taken_only_when_plain() {
+        assert!(valid_request_id("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert!(valid_request_id("req-1:2/3+4=5_6.7"));
+        for bad in ["", "has space", "semi;colon", "quote\"", "é"] {
+            assert!(!valid_request_id(bad), "{bad:?}");
+        }
+        assert!(!valid_request_id(&"a".repeat(129)));
+    }
+
+    /// Captures log output for one test.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[actix_web::test]
+    async fn every_log_line_of_a_request_carries_its_id() {
+        use actix_web::middleware::from_fn;
+        use actix_web::test;
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(actix_web::App::new().wrap(from_fn(edge)).route(
+            "/x",
+            web::get().to(|| async {
+                tracing::info!("inside the handler");
+                HttpResponse::Ok().finish()
+            }),
+        ))
+        .await;
+        let res = test::call_service(&app, test::TestRequest::get().uri("/x").to_request()).await;
+        let id = res
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(id.len(), 16);
+        let text = String::from_utf8(captured.0.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() >= 2, "{text}");
+        for line in lines {
+            assert!(line.contains(&format!("request_id={id}")), "{line}");
+        }
     }
 }

@@ -72,6 +72,7 @@ pub async fn request<B: Serialize, T: DeserializeOwned>(
             fields: None,
             current_version: None,
             retry_after_secs: None,
+            request_id: None,
         });
         Err(ApiError::Http { status, body })
     }

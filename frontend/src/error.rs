@@ -24,7 +24,11 @@ impl ApiError {
             ApiError::Network(_) => {
                 "Vigil could not be reached. Check your connection and try again.".to_owned()
             }
-            ApiError::Http { body, .. } => body.message.clone(),
+            ApiError::Http { body, .. } => match &body.request_id {
+                // A server fault: the id finds it in the logs.
+                Some(id) => format!("{} (request id {id})", body.message),
+                None => body.message.clone(),
+            },
         }
     }
 

@@ -10,6 +10,7 @@ use crate::validate::FieldError;
 
 /// A person's role in an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Account admin: a team member with every permission.
@@ -54,6 +55,7 @@ pub const PERMISSION_MANAGE_SECURITY: &str = "manage_security";
 
 /// Machine codes of error bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No valid session (see `reason`).
@@ -125,6 +127,29 @@ impl From<EndReason> for UnauthenticatedReason {
     }
 }
 
+/// One string on the wire, like the serde impls below.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for UnauthenticatedReason {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some([
+                "missing",
+                "invalid",
+                "idle_timeout",
+                "absolute_timeout",
+                "revoked",
+                "logged_out",
+            ]))
+            .description(Some("Why there is no live session."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for UnauthenticatedReason {}
+
 impl Serialize for UnauthenticatedReason {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -141,6 +166,7 @@ impl<'de> Deserialize<'de> for UnauthenticatedReason {
 
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Machine code.
     pub error: ErrorCode,
@@ -158,10 +184,14 @@ pub struct ErrorBody {
     /// With `too_many_attempts`: seconds until a sign-in may be tried again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
+    /// With every 5xx: the request's id (`X-Request-Id`), as in the logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// `POST /api/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Account slug.
@@ -177,6 +207,7 @@ pub struct LoginRequest {
 
 /// An account's public identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountRef {
     /// URL name.
     pub slug: String,
@@ -186,6 +217,7 @@ pub struct AccountRef {
 
 /// Whether one login page offers "Remember me".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginOption {
     /// Offer the box.
     pub remember_me: bool,
@@ -193,6 +225,7 @@ pub struct LoginOption {
 
 /// `GET /api/accounts/{slug}/login-options`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginOptions {
     /// The account.
     pub account: AccountRef,
@@ -204,6 +237,7 @@ pub struct LoginOptions {
 
 /// The signed-in person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     /// User id.
     pub id: i64,
@@ -220,6 +254,7 @@ pub struct UserView {
 /// The policy that governs one session: the audience's policy plus the
 /// account's activity rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionPolicy {
     /// Idle timeout.
     pub idle_timeout_secs: u64,
@@ -259,6 +294,7 @@ impl SessionPolicy {
 
 /// The caller's session, as the server sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     /// Public id of the session (not the token).
     pub session_id: String,
@@ -292,6 +328,7 @@ pub struct SessionView {
 
 /// Sources of `POST /api/session/activity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActivitySource {
     /// Key, mouse, wheel or touch input: always counts.
@@ -304,6 +341,7 @@ pub enum ActivitySource {
 
 /// `POST /api/session/activity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ActivityRequest {
     /// What happened.
@@ -312,6 +350,7 @@ pub struct ActivityRequest {
 
 /// `GET /api/admin/security-settings` and the answer to PUT.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettingsEnvelope {
     /// Version, incremented by every stored change.
     pub version: i64,
@@ -328,6 +367,7 @@ pub struct SettingsEnvelope {
 
 /// `PUT /api/admin/security-settings` and its preview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SettingsUpdate {
     /// The version the change was made from.
@@ -338,6 +378,7 @@ pub struct SettingsUpdate {
 
 /// The effect of proposed settings on one audience's live sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Impact {
     /// Sessions that would end at once.
     pub end_now: u64,
@@ -349,6 +390,7 @@ pub struct Impact {
 
 /// `POST /api/admin/security-settings/preview`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreviewResponse {
     /// Team members.
     pub agents: Impact,
@@ -358,6 +400,7 @@ pub struct PreviewResponse {
 
 /// A user as listed with a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRef {
     /// User id.
     pub id: i64,
@@ -371,6 +414,7 @@ pub struct UserRef {
 
 /// One live session in `GET /api/admin/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionSummary {
     /// Public id.
     pub session_id: String,
@@ -400,6 +444,7 @@ pub struct SessionSummary {
 
 /// One of the caller's own live sessions (`GET /api/me/sessions`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MySession {
     /// Public id.
     pub session_id: String,
@@ -466,6 +511,7 @@ pub fn browser_in_words(user_agent: Option<&str>) -> String {
 
 /// `POST /api/admin/users/{user_id}/revoke-sessions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeResult {
     /// How many live sessions were ended.
     pub revoked: u64,
@@ -473,6 +519,7 @@ pub struct RevokeResult {
 
 /// One entry of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Increasing id; pass it as `before` to page back.
     pub id: i64,
@@ -491,6 +538,7 @@ pub struct AuditEntry {
 
 /// One team member in `GET /api/admin/agents`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentRow {
     /// User id.
     pub user_id: i64,
@@ -510,6 +558,7 @@ pub struct AgentRow {
 
 /// A help-desk conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     /// Id.
     pub id: i64,
@@ -528,6 +577,7 @@ pub struct Conversation {
 
 /// `PUT /api/desk/availability`, and its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Availability {
     /// Takes new conversations.
@@ -536,6 +586,7 @@ pub struct Availability {
 
 /// `POST /api/portal/conversations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewConversation {
     /// What it is about (1 to 200 characters).
@@ -555,6 +606,7 @@ mod tests {
             fields: None,
             current_version: None,
             retry_after_secs: None,
+            request_id: None,
         };
         assert_eq!(
             serde_json::to_value(&body).unwrap(),

@@ -10,6 +10,7 @@ use crate::settings::AudiencePolicy;
 /// the live channel's `ended` event, the audit log, the stored row and the
 /// metrics. [`evaluate`] only ever yields the two timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
     /// Nobody was active for the idle timeout.

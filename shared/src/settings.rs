@@ -28,6 +28,7 @@ pub const DEFAULT_ABSOLUTE_SECS: u64 = 30 * DAY;
 
 /// Who a policy applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// Admins and agents (team members).
@@ -60,6 +61,7 @@ impl Audience {
 
 /// An account's whole session-security configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SecuritySettings {
     /// Policy for admins and agents.
@@ -110,6 +112,7 @@ impl SecuritySettings {
 
 /// The timeouts and options of one audience.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AudiencePolicy {
     /// Seconds without activity after which the session ends.
@@ -167,6 +170,7 @@ pub const LIMIT_HEADS_UP_MS: u64 = 10 * 60 * 1000;
 
 /// When the warning appears before an idle sign-out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Warning {
     /// `secs` seconds before the deadline.
@@ -183,6 +187,7 @@ pub enum Warning {
 
 /// What keeps a session alive besides user input, which always does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ActivityRules {
     /// Requests sent with `X-Vigil-Background: 1` (polling) count as activity.
@@ -206,6 +211,7 @@ impl Default for ActivityRules {
 /// The platform's bounds on what an admin may choose; ops can move the idle
 /// bounds, the rest are fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Limits {
     /// Shortest idle timeout.
     pub idle_min_secs: u64,

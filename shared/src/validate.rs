@@ -7,6 +7,7 @@ use crate::settings::{describe_secs, Audience, AudiencePolicy, Limits, SecurityS
 
 /// Why a field was rejected (machine-readable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldErrorCode {
     /// Below the smallest allowed value.
@@ -27,6 +28,7 @@ pub enum FieldErrorCode {
 
 /// One rejected field: where, why, and what to tell a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Dotted path from the root of the settings, e.g. `agents.idle_timeout_secs`.
     pub path: String,

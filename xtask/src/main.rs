@@ -1,9 +1,12 @@
-//! `cargo xtask run | test`: everything a fresh machine needs, in one place.
+//! `cargo xtask run | test | bench | dist`: everything a fresh machine
+//! needs, in one place.
 //!
 //! - `run`: installs what is missing, builds the server, migrates, seeds the
 //!   demo account if missing, prints the URL and the demo sign-in, serves.
 //! - `test`: installs what is missing, then formatting, clippy (native and
 //!   wasm32) and every test.
+//! - `bench`: the load benchmarks (see `bench.rs`).
+//! - `dist`: the release archive (see `dist.rs`).
 //!
 //! Only the standard library, so this builds in seconds on a new machine.
 
@@ -13,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod dist;
 
 pub(crate) type Result<T = ()> = std::result::Result<T, String>;
 
@@ -22,8 +26,9 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("dist") => dist::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask run [--release] | test | bench");
+            eprintln!("usage: cargo xtask run [--release] | test | bench | dist");
             return ExitCode::from(2);
         }
     };
@@ -73,7 +78,7 @@ fn output(mut c: Command) -> Option<String> {
 
 /// Adds the wasm32 target when missing (the policy crate and the console
 /// are checked for it).
-fn ensure_wasm_target() -> Result {
+pub(crate) fn ensure_wasm_target() -> Result {
     let mut list = Command::new("rustup");
     list.args(["target", "list", "--installed"]);
     match output(list) {
@@ -449,7 +454,7 @@ fn gzipped(path: &Path) -> Result<u64> {
 
 /// Builds the console into dist/ with Trunk, shrinks the wasm with wasm-opt
 /// when available, prints its gzipped size and checks the budget.
-fn build_console() -> Result<PathBuf> {
+pub(crate) fn build_console() -> Result<PathBuf> {
     let wasm_opt = ensure_console_tools()?;
     step("building the console (trunk build --release --offline)");
     let mut trunk = Command::new("trunk");

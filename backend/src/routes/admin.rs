@@ -50,6 +50,17 @@ fn summary(s: LiveSession, settings: &SecuritySettings, now: OffsetDateTime) -> 
 }
 
 /// `GET /api/admin/sessions`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/sessions",
+    tag = "admin",
+    summary = "The account's live sessions",
+    responses(
+        (status = 200, description = "Live sessions", body = Vec<vigil_policy::api::SessionSummary>),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn list_sessions(
     state: web::Data<AppState>,
     SecurityAdmin(s): SecurityAdmin,
@@ -80,6 +91,19 @@ async fn revoke(
 }
 
 /// `DELETE /api/admin/sessions/{session_id}`.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/sessions/{session_id}",
+    tag = "admin",
+    summary = "Ends a session of the account",
+    params(("session_id" = String, Path, description = "A session id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 404, description = "No such live session in this account", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn revoke_session(
     state: web::Data<AppState>,
     SecurityAdmin(s): SecurityAdmin,
@@ -104,6 +128,19 @@ pub async fn revoke_session(
 }
 
 /// `POST /api/admin/users/{user_id}/revoke-sessions`.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{user_id}/revoke-sessions",
+    tag = "admin",
+    summary = "Ends every session of a person",
+    params(("user_id" = i64, Path, description = "A person's id")),
+    responses(
+        (status = 200, description = "How many ended", body = vigil_policy::api::RevokeResult),
+        (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn revoke_user_sessions(
     state: web::Data<AppState>,
     SecurityAdmin(s): SecurityAdmin,
@@ -151,6 +188,18 @@ fn query_number(
 }
 
 /// `GET /api/admin/audit?limit=&before=`: newest first; `before` is an entry id.
+#[utoipa::path(
+    get,
+    path = "/api/admin/audit",
+    tag = "admin",
+    summary = "The audit log, newest first",
+    responses(
+        (status = 200, description = "Entries", body = Vec<vigil_policy::api::AuditEntry>),
+        (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn audit(
     state: web::Data<AppState>,
     SecurityAdmin(s): SecurityAdmin,
@@ -163,6 +212,17 @@ pub async fn audit(
 }
 
 /// `GET /api/admin/agents`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/agents",
+    tag = "admin",
+    summary = "The team: availability, sessions, open conversations",
+    responses(
+        (status = 200, description = "The team", body = Vec<vigil_policy::api::AgentRow>),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn agents(
     state: web::Data<AppState>,
     SecurityAdmin(s): SecurityAdmin,

@@ -19,6 +19,17 @@ use crate::store::audit::{self, action, Event};
 use crate::store::sessions::{NewSession, SessionRow};
 
 /// `GET /api/accounts/{slug}/login-options`.
+#[utoipa::path(
+    get,
+    path = "/api/accounts/{slug}/login-options",
+    tag = "auth",
+    summary = "What an account's login pages offer",
+    params(("slug" = String, Path, description = "The account's slug")),
+    responses(
+        (status = 200, description = "The options", body = vigil_policy::api::LoginOptions),
+        (status = 404, description = "No such account", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn login_options(
     state: web::Data<AppState>,
     slug: web::Path<String>,
@@ -47,6 +58,21 @@ const USER_AGENT_MAX: usize = 512;
 /// `POST /api/auth/login`. Unknown account, unknown user and wrong password
 /// get the same answer after the same work (a hash is verified either way).
 #[tracing::instrument(name = "login", skip_all)]
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    summary = "Signs in; sets the session and device cookies",
+    request_body = vigil_policy::api::LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = vigil_policy::api::SessionView),
+        (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "Wrong account, email or password (one answer for all)", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        (status = 429, description = "Too many attempts; see Retry-After", body = vigil_policy::api::ErrorBody),
+        (status = 503, description = "Too many sign-ins waiting for a password hash; see Retry-After", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -250,6 +276,17 @@ async fn start_session(
 }
 
 /// `POST /api/auth/logout`: ends the session on the server and clears the cookie.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    summary = "Signs out: ends the session, clears the cookie",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn logout(state: web::Data<AppState>, Peek(s): Peek) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     s.end(&state, EndReason::LoggedOut, &s.user().email, now)

@@ -20,6 +20,17 @@ fn team_member(s: &Current) -> Result<(), ApiError> {
 }
 
 /// `GET /api/desk/conversations`: open conversations assigned to the caller.
+#[utoipa::path(
+    get,
+    path = "/api/desk/conversations",
+    tag = "desk",
+    summary = "The agent's open conversations",
+    responses(
+        (status = 200, description = "Conversations", body = Vec<vigil_policy::api::Conversation>),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn conversations(
     state: web::Data<AppState>,
     Authenticated(s): Authenticated,
@@ -29,6 +40,17 @@ pub async fn conversations(
 }
 
 /// `GET /api/desk/availability`: whether the caller takes new conversations.
+#[utoipa::path(
+    get,
+    path = "/api/desk/availability",
+    tag = "desk",
+    summary = "Whether the agent takes new conversations",
+    responses(
+        (status = 200, description = "Availability", body = vigil_policy::api::Availability),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn availability(
     state: web::Data<AppState>,
     Authenticated(s): Authenticated,
@@ -39,6 +61,19 @@ pub async fn availability(
 }
 
 /// `PUT /api/desk/availability`.
+#[utoipa::path(
+    put,
+    path = "/api/desk/availability",
+    tag = "desk",
+    summary = "Sets the agent's availability",
+    request_body = vigil_policy::api::Availability,
+    responses(
+        (status = 200, description = "Availability", body = vigil_policy::api::Availability),
+        (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn set_availability(
     state: web::Data<AppState>,
     Authenticated(s): Authenticated,

@@ -21,6 +21,15 @@ pub async fn metrics_elsewhere() -> Result<HttpResponse, ApiError> {
 }
 
 /// `GET /healthz`: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    summary = "The process is up",
+    responses(
+        (status = 200, description = "Up", body = crate::routes::openapi::Status),
+    )
+)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
@@ -29,6 +38,16 @@ pub async fn healthz() -> HttpResponse {
 /// is not shutting down (503 from the moment SIGTERM arrives, while requests
 /// in flight finish). Recovers by itself: every call tries the database
 /// afresh.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    summary = "The database answers and the server is not draining",
+    responses(
+        (status = 200, description = "Ready", body = crate::routes::openapi::Status),
+        (status = 503, description = "Not ready (database away, or shutting down)", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.draining() {
         return Err(ApiError::Unavailable);

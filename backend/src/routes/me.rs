@@ -23,6 +23,16 @@ async fn my_endings(state: &AppState, s: &Current) -> Result<Vec<Ending>, ApiErr
 
 /// `GET /api/me/sessions`: the caller's live sessions, newest first, this
 /// one marked.
+#[utoipa::path(
+    get,
+    path = "/api/me/sessions",
+    tag = "me",
+    summary = "The caller's live sessions",
+    responses(
+        (status = 200, description = "Their sessions", body = Vec<vigil_policy::api::MySession>),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     Authenticated(s): Authenticated,
@@ -55,6 +65,19 @@ pub async fn list(
 
 /// `DELETE /api/me/sessions/{session_id}`: ends one of the caller's
 /// sessions; anyone else's is a 404.
+#[utoipa::path(
+    delete,
+    path = "/api/me/sessions/{session_id}",
+    tag = "me",
+    summary = "Ends one of the caller's sessions",
+    params(("session_id" = String, Path, description = "A session id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 404, description = "Not one of the caller's live sessions", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     Authenticated(s): Authenticated,
@@ -80,6 +103,17 @@ pub async fn revoke(
 
 /// `POST /api/me/sessions/revoke-others`: ends every live session of the
 /// caller's but this one.
+#[utoipa::path(
+    post,
+    path = "/api/me/sessions/revoke-others",
+    tag = "me",
+    summary = "Ends all the caller's sessions but this one",
+    responses(
+        (status = 200, description = "How many ended", body = vigil_policy::api::RevokeResult),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn revoke_others(
     state: web::Data<AppState>,
     Authenticated(s): Authenticated,

@@ -5,10 +5,12 @@ pub mod auth;
 pub mod desk;
 pub mod health;
 pub mod me;
+pub mod openapi;
 pub mod portal;
 pub mod session;
 pub mod settings;
 
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, Route};
 
 use crate::error::ApiError;
@@ -47,82 +49,134 @@ pub fn configure_management(cfg: &mut web::ServiceConfig) {
     }));
 }
 
+/// Every public route: path, and each method with its handler. The one
+/// table [`configure`] mounts and [`mounted`] lists (the OpenAPI document
+/// is checked against it). Under `/api` unless the path says otherwise.
+fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
+    use Method as M;
+    let to = |m: Method| web::method(m);
+    vec![
+        ("/healthz", vec![(M::GET, to(M::GET).to(health::healthz))]),
+        ("/readyz", vec![(M::GET, to(M::GET).to(health::readyz))]),
+        // The session check first: it is most of the traffic, and routes are
+        // tried in order.
+        ("/api/session", vec![(M::GET, to(M::GET).to(session::get))]),
+        (
+            "/api/session/events",
+            vec![(M::GET, to(M::GET).to(session::events))],
+        ),
+        (
+            "/api/session/activity",
+            vec![(M::POST, to(M::POST).to(session::activity))],
+        ),
+        (
+            "/api/accounts/{slug}/login-options",
+            vec![(M::GET, to(M::GET).to(auth::login_options))],
+        ),
+        (
+            "/api/auth/login",
+            vec![(M::POST, to(M::POST).to(auth::login))],
+        ),
+        (
+            "/api/auth/logout",
+            vec![(M::POST, to(M::POST).to(auth::logout))],
+        ),
+        ("/api/me/sessions", vec![(M::GET, to(M::GET).to(me::list))]),
+        (
+            "/api/me/sessions/revoke-others",
+            vec![(M::POST, to(M::POST).to(me::revoke_others))],
+        ),
+        (
+            "/api/me/sessions/{session_id}",
+            vec![(M::DELETE, to(M::DELETE).to(me::revoke))],
+        ),
+        (
+            "/api/admin/security-settings",
+            vec![
+                (M::GET, to(M::GET).to(settings::get)),
+                (M::PUT, to(M::PUT).to(settings::put)),
+            ],
+        ),
+        (
+            "/api/admin/security-settings/preview",
+            vec![(M::POST, to(M::POST).to(settings::preview))],
+        ),
+        (
+            "/api/admin/sessions",
+            vec![(M::GET, to(M::GET).to(admin::list_sessions))],
+        ),
+        (
+            "/api/admin/sessions/{session_id}",
+            vec![(M::DELETE, to(M::DELETE).to(admin::revoke_session))],
+        ),
+        (
+            "/api/admin/users/{user_id}/revoke-sessions",
+            vec![(M::POST, to(M::POST).to(admin::revoke_user_sessions))],
+        ),
+        (
+            "/api/admin/audit",
+            vec![(M::GET, to(M::GET).to(admin::audit))],
+        ),
+        (
+            "/api/admin/agents",
+            vec![(M::GET, to(M::GET).to(admin::agents))],
+        ),
+        (
+            "/api/desk/conversations",
+            vec![(M::GET, to(M::GET).to(desk::conversations))],
+        ),
+        (
+            "/api/desk/availability",
+            vec![
+                (M::GET, to(M::GET).to(desk::availability)),
+                (M::PUT, to(M::PUT).to(desk::set_availability)),
+            ],
+        ),
+        (
+            "/api/portal/conversations",
+            vec![
+                (M::GET, to(M::GET).to(portal::list)),
+                (M::POST, to(M::POST).to(portal::create)),
+            ],
+        ),
+        (
+            "/api/openapi.json",
+            vec![(M::GET, to(M::GET).to(openapi::document))],
+        ),
+    ]
+}
+
+/// Every public route the server mounts, as (method, path).
+pub fn mounted() -> Vec<(Method, String)> {
+    table()
+        .into_iter()
+        .flat_map(|(path, routes)| {
+            routes
+                .into_iter()
+                .map(move |(method, _)| (method, path.to_owned()))
+        })
+        .collect()
+}
+
 /// Mounts every public route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz", vec![web::get().to(health::healthz)]))
-        .service(resource("/readyz", vec![web::get().to(health::readyz)]))
-        .service(resource(
-            "/metrics",
-            vec![web::get().to(health::metrics_elsewhere)],
-        ))
-        .service(
-            web::scope("/api")
-                // The session check first: it is most of the traffic, and
-                // routes are tried in order.
-                .service(resource("/session", vec![web::get().to(session::get)]))
-                .service(resource(
-                    "/session/events",
-                    vec![web::get().to(session::events)],
-                ))
-                .service(resource(
-                    "/session/activity",
-                    vec![web::post().to(session::activity)],
-                ))
-                .service(resource(
-                    "/accounts/{slug}/login-options",
-                    vec![web::get().to(auth::login_options)],
-                ))
-                .service(resource("/auth/login", vec![web::post().to(auth::login)]))
-                .service(resource("/auth/logout", vec![web::post().to(auth::logout)]))
-                .service(resource("/me/sessions", vec![web::get().to(me::list)]))
-                .service(resource(
-                    "/me/sessions/revoke-others",
-                    vec![web::post().to(me::revoke_others)],
-                ))
-                .service(resource(
-                    "/me/sessions/{session_id}",
-                    vec![web::delete().to(me::revoke)],
-                ))
-                .service(resource(
-                    "/admin/security-settings",
-                    vec![web::get().to(settings::get), web::put().to(settings::put)],
-                ))
-                .service(resource(
-                    "/admin/security-settings/preview",
-                    vec![web::post().to(settings::preview)],
-                ))
-                .service(resource(
-                    "/admin/sessions",
-                    vec![web::get().to(admin::list_sessions)],
-                ))
-                .service(resource(
-                    "/admin/sessions/{session_id}",
-                    vec![web::delete().to(admin::revoke_session)],
-                ))
-                .service(resource(
-                    "/admin/users/{user_id}/revoke-sessions",
-                    vec![web::post().to(admin::revoke_user_sessions)],
-                ))
-                .service(resource("/admin/audit", vec![web::get().to(admin::audit)]))
-                .service(resource(
-                    "/admin/agents",
-                    vec![web::get().to(admin::agents)],
-                ))
-                .service(resource(
-                    "/desk/conversations",
-                    vec![web::get().to(desk::conversations)],
-                ))
-                .service(resource(
-                    "/desk/availability",
-                    vec![
-                        web::get().to(desk::availability),
-                        web::put().to(desk::set_availability),
-                    ],
-                ))
-                .service(resource(
-                    "/portal/conversations",
-                    vec![web::get().to(portal::list), web::post().to(portal::create)],
-                ))
-                .default_service(web::to(api_not_found)),
-        );
+    let (outside, api): (Vec<_>, Vec<_>) = table()
+        .into_iter()
+        .partition(|(path, _)| !path.starts_with("/api/"));
+    for (path, routes) in outside {
+        cfg.service(resource(path, routes.into_iter().map(|(_, r)| r).collect()));
+    }
+    cfg.service(resource(
+        "/metrics",
+        vec![web::get().to(health::metrics_elsewhere)],
+    ));
+    let mut scope = web::scope("/api");
+    for (path, routes) in api {
+        let inner = path.strip_prefix("/api").unwrap_or(path);
+        scope = scope.service(resource(
+            inner,
+            routes.into_iter().map(|(_, r)| r).collect(),
+        ));
+    }
+    cfg.service(scope.default_service(web::to(api_not_found)));
 }

@@ -22,6 +22,17 @@ fn requester(s: &Current) -> Result<(), ApiError> {
 }
 
 /// `GET /api/portal/conversations`: the caller's conversations.
+#[utoipa::path(
+    get,
+    path = "/api/portal/conversations",
+    tag = "portal",
+    summary = "The requester's conversations",
+    responses(
+        (status = 200, description = "Conversations", body = Vec<vigil_policy::api::Conversation>),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     Authenticated(s): Authenticated,
@@ -32,6 +43,19 @@ pub async fn list(
 
 /// `POST /api/portal/conversations`: opens a conversation routed to the
 /// least-loaded available agent, or queued when none is available.
+#[utoipa::path(
+    post,
+    path = "/api/portal/conversations",
+    tag = "portal",
+    summary = "Opens a conversation (assigned to the least-loaded available agent, or queued)",
+    request_body = vigil_policy::api::NewConversation,
+    responses(
+        (status = 201, description = "Opened", body = vigil_policy::api::Conversation),
+        (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     Authenticated(s): Authenticated,

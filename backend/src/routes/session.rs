@@ -12,12 +12,35 @@ use crate::sessions::{check, Authenticated, Peek};
 use crate::state::AppState;
 
 /// `GET /api/session`.
+#[utoipa::path(
+    get,
+    path = "/api/session",
+    tag = "session",
+    summary = "The caller's session (counts as activity unless X-Vigil-Background: 1)",
+    responses(
+        (status = 200, description = "The session", body = vigil_policy::api::SessionView),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn get(state: web::Data<AppState>, Authenticated(s): Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(s.view(state.clock.now()))
 }
 
 /// `POST /api/session/activity`: input always counts; a call counts under
 /// `active_call_extends`; a hidden-tab heartbeat when hidden tabs are not idle.
+#[utoipa::path(
+    post,
+    path = "/api/session/activity",
+    tag = "session",
+    summary = "Reports activity (input, call or hidden-tab heartbeat)",
+    request_body = vigil_policy::api::ActivityRequest,
+    responses(
+        (status = 200, description = "The session after it", body = vigil_policy::api::SessionView),
+        (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn activity(
     state: web::Data<AppState>,
     Peek(s): Peek,
@@ -46,6 +69,16 @@ pub async fn activity(
 /// own instants: just before the warning, when it re-reads the row (activity
 /// another replica wrote moves the deadline), every two seconds during the
 /// warning, and at the deadline, when the check ends the session.
+#[utoipa::path(
+    get,
+    path = "/api/session/events",
+    tag = "session",
+    summary = "The live channel: Server-Sent Events `session` (SessionView), `ended` ({\"reason\"}) and heartbeat comments; not activity",
+    responses(
+        (status = 200, description = "An event stream", body = String, content_type = "text/event-stream"),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn events(state: web::Data<AppState>, Peek(s): Peek) -> HttpResponse {
     let now = state.clock.now();
     let watch = s.watch(&state);

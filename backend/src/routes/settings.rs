@@ -19,6 +19,17 @@ fn etag(version: i64) -> String {
 }
 
 /// `GET /api/admin/security-settings`, with an ETag (and 304 on a match).
+#[utoipa::path(
+    get,
+    path = "/api/admin/security-settings",
+    tag = "admin",
+    summary = "The account's security settings (with ETag)",
+    responses(
+        (status = 200, description = "The settings", body = vigil_policy::api::SettingsEnvelope),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -56,6 +67,20 @@ fn checked(state: &AppState, bytes: &[u8]) -> Result<SettingsUpdate, ApiError> {
 
 /// `PUT /api/admin/security-settings`: stores valid settings if `version`
 /// is still current; audits the change with the fields before and after.
+#[utoipa::path(
+    put,
+    path = "/api/admin/security-settings",
+    tag = "admin",
+    summary = "Stores new settings (version must match)",
+    request_body = vigil_policy::api::SettingsUpdate,
+    responses(
+        (status = 200, description = "Stored, version + 1", body = vigil_policy::api::SettingsEnvelope),
+        (status = 400, description = "Not valid: every field at fault, nothing stored", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        (status = 409, description = "Changed by someone else meanwhile", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn put(
     state: web::Data<AppState>,
     SecurityAdmin(s): SecurityAdmin,
@@ -122,6 +147,19 @@ pub async fn put(
 
 /// `POST /api/admin/security-settings/preview`: what the proposed settings
 /// would do to live sessions right now. Stores nothing.
+#[utoipa::path(
+    post,
+    path = "/api/admin/security-settings/preview",
+    tag = "admin",
+    summary = "What settings would do to live sessions; stores nothing",
+    request_body = vigil_policy::api::SettingsUpdate,
+    responses(
+        (status = 200, description = "The impact", body = vigil_policy::api::PreviewResponse),
+        (status = 400, description = "Not valid", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+    )
+)]
 pub async fn preview(
     state: web::Data<AppState>,
     SecurityAdmin(s): SecurityAdmin,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, INDEX_HTML, PASSWORD};
+use crate::helpers::{spawn_app, spawn_app_with, Options, INDEX_HTML, PASSWORD};
 
 #[tokio::test]
 async fn unsafe_requests_without_the_csrf_header_are_refused_and_change_nothing() {
@@ -231,6 +231,12 @@ async fn metrics_count_requests_sessions_expiries_and_failures() {
         "vigil_login_failures_total 1",
         "vigil_password_hash_queue 0",
         "vigil_password_hash_rejected_total 0",
+        "vigil_http_request_duration_seconds_bucket{route=\"/api/session\",status=\"200\",le=\"+Inf\"} 1",
+        "vigil_http_request_duration_seconds_count{route=\"/api/auth/login\",status=\"200\"} 3",
+        "vigil_live_channels 0",
+        concat!("vigil_build_info{version=\"", env!("CARGO_PKG_VERSION"), "\"} 1"),
+        "# TYPE vigil_sweep_duration_seconds histogram",
+        "# TYPE vigil_http_request_duration_seconds histogram",
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
     }
@@ -271,4 +277,70 @@ async fn hsts_is_sent_only_when_browsers_reach_vigil_over_https() {
             "{path}"
         );
     }
+}
+
+fn request_id(res: &reqwest::Response) -> String {
+    res.headers()["x-request-id"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_server_errors_name_it() {
+    let app = spawn_app().await;
+    let mut seen = std::collections::HashSet::new();
+    for url in [
+        app.url("/healthz"),
+        app.url("/api/session"),
+        app.url("/api/nowhere"),
+        app.url("/admin/security"),
+        format!("{}/livez", app.management),
+    ] {
+        let res = app.client.get(&url).send().await.unwrap();
+        let id = request_id(&res);
+        assert_eq!(id.len(), 16, "{url}: {id}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{url}: {id}");
+        assert!(seen.insert(id), "ids are not reused");
+    }
+    // Not from a trusted proxy: a client's id is not taken.
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("X-Request-Id", "client-chosen")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(request_id(&res), "client-chosen");
+
+    // A 5xx body names the request (here: readiness while draining).
+    app.state.begin_draining();
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let id = request_id(&res);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["request_id"], id.as_str());
+    assert_eq!(body["error"], "unavailable");
+}
+
+#[tokio::test]
+async fn a_trusted_proxys_request_id_is_kept_when_valid() {
+    let app = spawn_app_with(Options {
+        trusted_proxies: Some("127.0.0.1/32".into()),
+        ..Options::default()
+    })
+    .await;
+    let with = |id: &'static str| {
+        app.client
+            .get(app.url("/api/session"))
+            .header("X-Request-Id", id)
+            .send()
+    };
+    let res = with("4bf92f3577b34da6a3ce929d0e0e4736").await.unwrap();
+    assert_eq!(request_id(&res), "4bf92f3577b34da6a3ce929d0e0e4736");
+    for bad in ["has space", "quote\"d", "<script>"] {
+        let res = with(bad).await.unwrap();
+        let id = request_id(&res);
+        assert_ne!(id, bad);
+        assert_eq!(id.len(), 16);
+    }
+    let long: &'static str = Box::leak("a".repeat(129).into_boxed_str());
+    assert_eq!(request_id(&with(long).await.unwrap()).len(), 16);
 }

@@ -14,6 +14,7 @@ mod edge;
 mod helpers;
 mod live;
 mod me;
+mod openapi;
 mod postgres_only;
 mod races;
 mod replicas;
