@@ -219,6 +219,8 @@ fn test(args: &[String]) -> Result {
     let (p, f) = counted(browser, "browser tests")?;
     passed += p;
     failed += f;
+    // The release archive, checked unpacked as ops would run it.
+    crate::dist::run(&[])?;
     println!("All checks passed. Screenshots are in target/e2e/.");
     println!("tests: {passed} passed, {failed} failed");
     Ok(())
