@@ -42,8 +42,12 @@ async fn open(port: u16, token: &str) -> std::io::Result<TcpStream> {
             }
             continue;
         }
-        if text.contains("event: session") && text.ends_with("\n\n") {
-            return Ok(s);
+        // The body is chunked: the event is complete at its blank line,
+        // whatever chunk framing follows.
+        if let Some(at) = text.find("event: session") {
+            if text[at..].contains("\n\n") {
+                return Ok(s);
+            }
         }
     }
 }

@@ -118,6 +118,10 @@ fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
             vec![(M::GET, to(M::GET).to(admin::audit))],
         ),
         (
+            "/api/admin/audit.csv",
+            vec![(M::GET, to(M::GET).to(admin::audit_csv))],
+        ),
+        (
             "/api/admin/agents",
             vec![(M::GET, to(M::GET).to(admin::agents))],
         ),

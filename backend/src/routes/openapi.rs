@@ -44,6 +44,7 @@ pub struct Status {
         admin::revoke_session,
         admin::revoke_user_sessions,
         admin::audit,
+        admin::audit_csv,
         admin::agents,
         desk::conversations,
         desk::availability,

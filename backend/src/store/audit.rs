@@ -98,22 +98,79 @@ pub async fn record_many(tx: &mut Tx, at: OffsetDateTime, events: &[Event<'_>]) 
     Ok(())
 }
 
-/// Entries of an account, newest first, older than `before` when given.
+/// Every action name, for filters.
+pub const ACTIONS: [&str; 8] = [
+    action::SETTINGS_UPDATED,
+    action::SESSION_LOGIN,
+    action::SESSION_LOGOUT,
+    action::SESSION_EXPIRED,
+    action::SESSION_REVOKED,
+    action::LOGIN_FAILED,
+    action::AGENT_AVAILABILITY,
+    action::CONVERSATION_REROUTED,
+];
+
+/// Which entries to list: each part exact, `from` and `to` inclusive.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// One of [`ACTIONS`].
+    pub action: Option<&'static str>,
+    /// An actor (email, or [`SYSTEM`]).
+    pub actor: Option<String>,
+    /// At or after.
+    pub from: Option<OffsetDateTime>,
+    /// At or before.
+    pub to: Option<OffsetDateTime>,
+}
+
+/// Entries of an account matching `filter`, newest first, older than
+/// `before` (an entry id) when given.
 pub async fn list(
     store: &Store,
     account_id: i64,
+    filter: &Filter,
     limit: i64,
     before: Option<i64>,
 ) -> Result<Vec<AuditEntry>> {
-    let rows = sqlx::query(
+    let mut sql = String::from(
         "SELECT id, at, actor, action, target, details FROM audit_log
-         WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-    )
-    .bind(account_id)
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(limit)
-    .fetch_all(store.pool())
-    .await?;
+         WHERE account_id = $1 AND id < $2",
+    );
+    let mut n = 2;
+    let mut clause = |sql: &mut String, what: &str| {
+        n += 1;
+        sql.push_str(&format!(" AND {what} ${n}"));
+    };
+    if filter.action.is_some() {
+        clause(&mut sql, "action =");
+    }
+    if filter.actor.is_some() {
+        clause(&mut sql, "actor =");
+    }
+    if filter.from.is_some() {
+        clause(&mut sql, "at >=");
+    }
+    if filter.to.is_some() {
+        clause(&mut sql, "at <=");
+    }
+    n += 1;
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${n}"));
+    let mut q = sqlx::query(&sql)
+        .bind(account_id)
+        .bind(before.unwrap_or(i64::MAX));
+    if let Some(a) = filter.action {
+        q = q.bind(a);
+    }
+    if let Some(a) = &filter.actor {
+        q = q.bind(a.clone());
+    }
+    if let Some(t) = filter.from {
+        q = q.bind(to_ms(t));
+    }
+    if let Some(t) = filter.to {
+        q = q.bind(to_ms(t));
+    }
+    let rows = q.bind(limit).fetch_all(store.pool()).await?;
     rows.iter()
         .map(|r| {
             Ok(AuditEntry {

@@ -281,3 +281,155 @@ async fn agents_list_shows_availability_sessions_and_open_conversations() {
     assert_eq!(a1["open_conversations"], 2);
     assert!(a1["user_id"].is_i64() && a1["display_name"].is_string());
 }
+
+#[tokio::test]
+async fn the_audit_log_filters_by_action_actor_and_time() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@demo.test").await;
+    let agent = app.login("agent1@demo.test").await;
+    app.advance(3600);
+    let id = app.session_view(&agent).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .delete(&format!("/api/admin/sessions/{id}"), &admin)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let list = |q: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let res = app.get(&format!("/api/admin/audit{q}"), &admin).await;
+            assert_eq!(res.status(), StatusCode::OK, "{q}");
+            res.json::<Vec<Value>>().await.unwrap()
+        }
+    };
+    let revoked = list("?action=session.revoked").await;
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0]["actor"], "admin@demo.test");
+    let logins = list("?action=session.login&actor=agent1%40demo.test").await;
+    assert_eq!(logins.len(), 1);
+    assert!(logins.iter().all(|e| e["actor"] == "agent1@demo.test"));
+    // The sign-ins were at T0, the revocation an hour later.
+    let later = list("?from=2026-01-05T09:30:00Z").await;
+    assert!(!later.is_empty());
+    assert!(
+        later.iter().all(|e| e["action"] != "session.login"),
+        "{later:?}"
+    );
+    let earlier = list("?to=2026-01-05T09:30:00Z&action=session.login").await;
+    assert_eq!(earlier.len(), 2);
+    assert!(list("?actor=nobody%40demo.test").await.is_empty());
+
+    for (bad, field) in [
+        ("?action=session.exploded", "action"),
+        ("?from=yesterday", "from"),
+        ("?to=2026-13-01T00:00:00Z", "to"),
+        ("?from=2026-01-06T00:00:00Z&to=2026-01-05T00:00:00Z", "from"),
+    ] {
+        let res = app.get(&format!("/api/admin/audit{bad}"), &admin).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["fields"][0]["path"], field, "{bad}");
+        let res = app.get(&format!("/api/admin/audit.csv{bad}"), &admin).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad} (csv)");
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_exports_the_filtered_entries_as_csv() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@demo.test").await;
+    // More than one page of the export (500 rows a query).
+    for _ in 0..3 {
+        app.login("agent2@demo.test").await;
+    }
+    // A value a spreadsheet would run as a formula.
+    sqlx::query(
+        "INSERT INTO audit_log (account_id, at, actor, action, target, details)
+         SELECT account_id, at, '=cmd|'' /C calc''!A0', 'login.failed', NULL, '{}' FROM audit_log
+         WHERE action = 'session.login' AND actor = 'admin@demo.test'",
+    )
+    .execute(app.state.store.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO audit_log (account_id, at, actor, action, target, details)
+         SELECT account_id, at, actor, action, target, details FROM audit_log
+         WHERE action = 'session.login' AND actor = 'agent2@demo.test'",
+    )
+    .execute(app.state.store.pool())
+    .await
+    .unwrap();
+    for _ in 0..8 {
+        sqlx::query(
+            "INSERT INTO audit_log (account_id, at, actor, action, target, details)
+             SELECT account_id, at, actor, action, target, details FROM audit_log
+             WHERE action = 'session.login' AND actor = 'agent2@demo.test'",
+        )
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    }
+    let expected = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'session.login' AND actor = 'agent2@demo.test'")
+        .await;
+    assert!(expected > 500, "{expected}");
+
+    let res = app
+        .get(
+            "/api/admin/audit.csv?action=session.login&actor=agent2%40demo.test",
+            &admin,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    let text = res.text().await.unwrap();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines[0], "id,at,actor,action,target,details");
+    assert_eq!(lines.len() as i64 - 1, expected);
+    assert!(lines[1..]
+        .iter()
+        .all(|l| l.contains(",agent2@demo.test,session.login,")));
+    let ids: Vec<i64> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats"
+    );
+
+    // A formula in a cell is defused.
+    let failed = app
+        .get("/api/admin/audit.csv?action=login.failed", &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(failed.contains(",'=cmd|' /C calc'!A0,"), "{failed}");
+    assert!(!failed.contains(",=cmd"), "{failed}");
+
+    // Not for agents; and an admin of another account sees none of these.
+    let agent = app.login("agent1@demo.test").await;
+    assert_eq!(
+        app.get("/api/admin/audit.csv", &agent).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let other = other_account(&app).await;
+    let theirs = app
+        .get("/api/admin/audit.csv?actor=agent2%40demo.test", &other)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(theirs.trim_end(), "id,at,actor,action,target,details");
+}

@@ -414,6 +414,23 @@ async fn every_route_answers_as_the_document_says() {
     conforms(
         &doc,
         "GET",
+        "/api/admin/audit.csv",
+        app.get("/api/admin/audit.csv?action=session.login", &admin)
+            .await,
+        200,
+    )
+    .await;
+    conforms(
+        &doc,
+        "GET",
+        "/api/admin/audit.csv",
+        app.get("/api/admin/audit.csv?from=never", &admin).await,
+        400,
+    )
+    .await;
+    conforms(
+        &doc,
+        "GET",
         "/api/admin/agents",
         app.get("/api/admin/agents", &admin).await,
         200,
