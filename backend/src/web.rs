@@ -145,7 +145,10 @@ pub async fn edge(
     let id = request_id(&req, &trusted);
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id);
-    handle(req, next, id).instrument(span).await
+    // Boxed: this future is part of every open connection's state in
+    // actix-http (a live channel holds its connection for hours), and its
+    // inner states are large; boxed, each connection carries a pointer.
+    Box::pin(handle(req, next, id).instrument(span)).await
 }
 
 async fn handle(

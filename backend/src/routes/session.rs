@@ -1,6 +1,7 @@
 //! The caller's own session.
 
 use actix_web::{web, HttpResponse};
+use time::OffsetDateTime;
 use vigil_policy::api::{ActivityRequest, ActivitySource, SessionView, UnauthenticatedReason};
 use vigil_policy::Evaluation;
 
@@ -88,7 +89,8 @@ pub async fn events(state: web::Data<AppState>, Peek(s): Peek) -> HttpResponse {
         token: s.token.clone(),
         evaluation: None,
         watch,
-        last: None,
+        sent_instants: None,
+        sent_fingerprint: 0,
         pending: Some(Event::Session(Box::new(first))),
         heartbeat_at: tokio::time::Instant::now(),
         done: false,
@@ -126,14 +128,27 @@ impl Event {
     }
 }
 
+/// A view's fingerprint, its `server_time` aside (which changes every time).
+fn fingerprint(view: &SessionView) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut v = view.clone();
+    v.server_time = OffsetDateTime::UNIX_EPOCH;
+    serde_json::to_string(&v).unwrap_or_default().hash(&mut h);
+    h.finish()
+}
+
 struct Channel {
     state: std::sync::Arc<AppState>,
     token: SessionToken,
     watch: Watch,
-    /// The session's instants as last evaluated.
+    /// The session's instants: as last evaluated, or as last sent.
     evaluation: Option<Evaluation>,
-    /// The last view sent, its `server_time` aside.
-    last: Option<SessionView>,
+    /// The last view sent: its warning instant and end, and a fingerprint
+    /// of the rest (its `server_time` aside), kept instead of the view so an
+    /// idle channel stays small.
+    sent_instants: Option<(OffsetDateTime, OffsetDateTime)>,
+    sent_fingerprint: u64,
     pending: Option<Event>,
     heartbeat_at: tokio::time::Instant,
     done: bool,
@@ -162,7 +177,10 @@ impl Channel {
                 self.done = true;
                 return None;
             }
-            match check(&self.state, self.token.clone(), reread).await {
+            // Boxed: the check's future is large, and a channel waits far
+            // more than it checks; unboxed it would be part of every idle
+            // channel's state.
+            match Box::pin(check(&self.state, self.token.clone(), reread)).await {
                 Ok((current, evaluation)) => {
                     current.rewatch();
                     self.evaluation = Some(evaluation);
@@ -194,26 +212,26 @@ impl Channel {
     fn sent(&mut self, event: Event) -> web::Bytes {
         if let Event::Session(view) = &event {
             self.evaluation = None;
-            self.last = Some((**view).clone());
+            self.sent_instants = Some((
+                view.warn_at,
+                view.idle_expires_at.min(view.absolute_expires_at),
+            ));
+            self.sent_fingerprint = fingerprint(view);
         }
         self.heartbeat_at = tokio::time::Instant::now() + self.state.config.live_heartbeat;
         event.encode()
     }
 
     fn same_as_sent(&self, view: &SessionView) -> bool {
-        self.last.as_ref().is_some_and(|last| {
-            let mut view = view.clone();
-            view.server_time = last.server_time;
-            &view == last
-        })
+        self.sent_instants.is_some() && fingerprint(view) == self.sent_fingerprint
     }
 
     /// How long until the session's next instant worth a check: a second
     /// before the warning, every two seconds during it, the deadline.
-    fn next_instant(&self, now: time::OffsetDateTime) -> std::time::Duration {
-        let (warn_at, ends_at) = match (&self.evaluation, &self.last) {
+    fn next_instant(&self, now: OffsetDateTime) -> std::time::Duration {
+        let (warn_at, ends_at) = match (&self.evaluation, self.sent_instants) {
             (Some(e), _) => (e.warn_at, e.ends_at),
-            (None, Some(v)) => (v.warn_at, v.idle_expires_at.min(v.absolute_expires_at)),
+            (None, Some(instants)) => instants,
             (None, None) => return std::time::Duration::from_secs(1),
         };
         let before_warning = warn_at - time::Duration::seconds(1);
