@@ -6,9 +6,9 @@ use gloo_net::http::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vigil_policy::api::{
-    ActivityRequest, ActivitySource, AuditEntry, Availability, Conversation, ErrorBody, ErrorCode,
-    LoginOptions, LoginRequest, MySession, NewConversation, PreviewResponse, RevokeResult,
-    SessionSummary, SessionView, SettingsEnvelope, SettingsUpdate,
+    ActivityRequest, ActivitySource, AgentRow, AuditEntry, Availability, Conversation, ErrorBody,
+    ErrorCode, LoginOptions, LoginRequest, MySession, NewConversation, PreviewResponse,
+    RevokeResult, SessionSummary, SessionView, SettingsEnvelope, SettingsUpdate,
 };
 
 use crate::error::ApiError;
@@ -170,13 +170,26 @@ pub async fn revoke_user(user_id: i64) -> Result<RevokeResult, ApiError> {
     .await
 }
 
-/// A page of the audit log.
-pub async fn audit(limit: u32, before: Option<i64>) -> Result<Vec<AuditEntry>, ApiError> {
-    let path = match before {
-        Some(b) => format!("/api/admin/audit?limit={limit}&before={b}"),
-        None => format!("/api/admin/audit?limit={limit}"),
-    };
+/// A page of the audit log; `filters` is a query string (`action=…&…`).
+pub async fn audit(
+    limit: u32,
+    before: Option<i64>,
+    filters: &str,
+) -> Result<Vec<AuditEntry>, ApiError> {
+    let mut path = format!("/api/admin/audit?limit={limit}");
+    if let Some(b) = before {
+        path.push_str(&format!("&before={b}"));
+    }
+    if !filters.is_empty() {
+        path.push('&');
+        path.push_str(filters);
+    }
     get(&path, Kind::Foreground).await
+}
+
+/// The team: availability, live sessions, open conversations.
+pub async fn agents() -> Result<Vec<AgentRow>, ApiError> {
+    get("/api/admin/agents", Kind::Foreground).await
 }
 
 /// The agent's conversations.
@@ -235,4 +248,14 @@ pub async fn revoke_mine(id: &str) -> Result<(), ApiError> {
 /// Ends all the caller's sessions but this one.
 pub async fn revoke_my_others() -> Result<RevokeResult, ApiError> {
     send(Method::POST, "/api/me/sessions/revoke-others", &Empty {}).await
+}
+
+/// What a page does with a failed call, in one place: a 401 signs the
+/// browser out (every tab, with the reason); the returned sentence is for
+/// the page to show.
+pub fn failed(session: Option<&crate::hooks::SessionHandle>, e: &ApiError) -> String {
+    if let Some(s) = session {
+        s.check(e);
+    }
+    e.message()
 }

@@ -6,7 +6,7 @@ use yew_router::prelude::*;
 use crate::components::SessionGate;
 use crate::pages::{
     audit::Audit, desk::Desk, login::Login, me_sessions::MySessions, portal::Portal,
-    security::Security, sessions::Sessions,
+    security::Security, sessions::Sessions, team::Team,
 };
 
 /// Every page of the console.
@@ -30,6 +30,9 @@ pub enum Route {
     /// Audit log.
     #[at("/admin/audit")]
     AdminAudit,
+    /// The team.
+    #[at("/admin/team")]
+    AdminTeam,
     /// Agent desk.
     #[at("/desk")]
     Desk,
@@ -45,7 +48,26 @@ pub enum Route {
     NotFound,
 }
 
+/// The browser tab's title for a page.
+fn title(route: &Route) -> &'static str {
+    match route {
+        Route::Home | Route::Login => "Sign in",
+        Route::PortalLogin => "Sign in to the portal",
+        Route::AdminSecurity => "Session security",
+        Route::AdminSessions => "Live sessions",
+        Route::AdminAudit => "Audit log",
+        Route::AdminTeam => "Team",
+        Route::Desk => "Desk",
+        Route::Portal => "My conversations",
+        Route::MySessions => "My sessions",
+        Route::NotFound => "Page not found",
+    }
+}
+
 fn switch(route: Route) -> Html {
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        doc.set_title(&format!("{} — Vigil", title(&route)));
+    }
     match route {
         Route::Home => html! { <Redirect<Route> to={Route::Login} /> },
         Route::Login => html! { <Login /> },
@@ -53,6 +75,7 @@ fn switch(route: Route) -> Html {
         Route::AdminSecurity => html! { <SessionGate><Security /></SessionGate> },
         Route::AdminSessions => html! { <SessionGate><Sessions /></SessionGate> },
         Route::AdminAudit => html! { <SessionGate><Audit /></SessionGate> },
+        Route::AdminTeam => html! { <SessionGate><Team /></SessionGate> },
         Route::Desk => html! { <SessionGate><Desk /></SessionGate> },
         Route::Portal => html! { <SessionGate requester=true><Portal /></SessionGate> },
         Route::MySessions => html! { <SessionGate><MySessions /></SessionGate> },

@@ -60,3 +60,17 @@ pub fn local_clock(ms: f64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
+
+/// A time in the person's own time zone, "2026-01-05 10:00:00".
+pub fn local_stamp(t: OffsetDateTime) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(to_ms(t)));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes(),
+        d.get_seconds()
+    )
+}

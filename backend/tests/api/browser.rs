@@ -546,6 +546,20 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
         .await;
     admin.screenshot("sessions").await;
     revoke.click().await.unwrap();
+    // A confirmation names what follows before anything happens.
+    let dialog = admin.wait_for("[role=alertdialog]", 5).await;
+    let said = dialog.text().await.unwrap();
+    assert!(said.contains("last session"), "{said}");
+    assert!(said.contains("unavailable"), "{said}");
+    admin.screenshot("sessions-confirm").await;
+    let end = admin
+        .client
+        .find(Locator::XPath(
+            "//div[@role='alertdialog']//button[normalize-space()='End session']",
+        ))
+        .await
+        .unwrap();
+    end.click().await.unwrap();
     let clicked = Instant::now();
     let screen = agent.wait_for(".signed-out", 5).await;
     let took = clicked.elapsed();
@@ -575,7 +589,7 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
         .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::XPath(
-            "//code[normalize-space()='session.revoked']",
+            "//td[@title='session.revoked'][normalize-space()='Session ended by someone']",
         ))
         .await
         .unwrap();
@@ -861,5 +875,217 @@ async fn a_requester_opens_a_conversation_in_the_portal() {
         .unwrap();
     assert!(b.text("[role=status]").await.contains("An agent has it"));
     b.screenshot("portal").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_team_page_signs_a_person_out_everywhere_after_saying_what_follows() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let laptop = app.login("agent1@demo.test").await;
+    let _phone = app.login("agent1@demo.test").await;
+    let admin = Browser::launch().await;
+    admin.sign_in(&app, "/login", "admin@demo.test").await;
+    admin.wait_for("section[aria-label='Agents']", 20).await;
+    admin
+        .client
+        .find(Locator::LinkText("Team"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let button = admin
+        .wait_for(
+            "button[aria-label='Sign out everywhere: agent1@demo.test']",
+            10,
+        )
+        .await;
+    assert_eq!(admin.client.title().await.unwrap(), "Team — Vigil");
+    admin.screenshot("team").await;
+    button.click().await.unwrap();
+    let said = admin
+        .wait_for("[role=alertdialog]", 5)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(said.contains("All 2 of their live sessions end."), "{said}");
+    assert!(said.contains("open conversation"), "{said}");
+    // Cancel changes nothing.
+    admin
+        .client
+        .find(Locator::XPath(
+            "//div[@role='alertdialog']//button[normalize-space()='Cancel']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(!admin.exists("[role=alertdialog]").await);
+    assert_eq!(
+        app.get("/api/session", &laptop).await.status(),
+        StatusCode::OK
+    );
+    button.click().await.unwrap();
+    admin
+        .client
+        .find(Locator::XPath(
+            "//div[@role='alertdialog']//button[normalize-space()='Sign out everywhere']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let status = admin.wait_for("p[role=status]", 10).await;
+    assert!(status.text().await.unwrap().contains("out of 2 session(s)"));
+    app.assert_signed_out(&laptop, "revoked").await;
+    admin.close().await;
+}
+
+#[tokio::test]
+async fn an_admin_finds_the_revocations_in_the_audit_log_and_exports_them() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let api_admin = app.login("admin@demo.test").await;
+    for _ in 0..2 {
+        let agent = app.login("agent1@demo.test").await;
+        let id = app.session_view(&agent).await["session_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let res = app
+            .delete(&format!("/api/admin/sessions/{id}"), &api_admin)
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "admin@demo.test").await;
+    b.wait_for("section[aria-label='Agents']", 20).await;
+    b.goto(&app, "/admin/audit").await;
+    b.wait_for("table tbody tr", 20).await;
+    assert_eq!(b.client.title().await.unwrap(), "Audit log — Vigil");
+    // Labels in words, the raw code on hover.
+    b.wait_for("td[title='session.login']", 5).await;
+    let action = b.wait_for("#audit-action", 5).await;
+    action.select_by_value("session.revoked").await.unwrap();
+    let started = Instant::now();
+    loop {
+        let rows = b
+            .client
+            .find_all(Locator::Css("table tbody tr"))
+            .await
+            .unwrap();
+        let mut texts = Vec::new();
+        for r in &rows {
+            texts.push(r.text().await.unwrap());
+        }
+        if texts.len() == 2 && texts.iter().all(|t| t.contains("Session ended by someone")) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "filtered rows: {texts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.screenshot("audit").await;
+    let href = b
+        .wait_for("a[download]", 5)
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(href.contains("action=session.revoked"), "{href}");
+    let csv = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0]).then(r => r.text()).then(done);",
+            vec![json!(href)],
+        )
+        .await
+        .unwrap();
+    let csv = csv.as_str().unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "id,at,actor,action,target,details");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1..].iter().all(|l| l.contains("session.revoked")));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_security_page_offers_only_allowed_presets_converts_units_and_discards() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    // Ops narrowed the bounds: idle timeouts of at least an hour.
+    let app = console_app(3600).await;
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "admin@demo.test").await;
+    let slider = b
+        .wait_for("section[aria-label='Agents'] input[type=range]", 20)
+        .await;
+    assert_eq!(b.client.title().await.unwrap(), "Session security — Vigil");
+    assert!(b.text("main").await.contains("The defaults, never changed"));
+    // 1 h, 2 h, 4 h, 8 h, 24 h: the 15 and 30 minute presets are gone.
+    assert_eq!(slider.attr("max").await.unwrap().as_deref(), Some("4"));
+    slider.send_keys("\u{E011}").await.unwrap();
+    b.wait_for(
+        "section[aria-label='Agents'] input[aria-valuetext='1 hour']",
+        5,
+    )
+    .await;
+    // Changing the unit keeps the duration: 1 hour is 60 minutes.
+    let custom = b.wait_for("#agents-idle-custom", 5).await;
+    assert_eq!(custom.prop("value").await.unwrap().as_deref(), Some("1"));
+    b.wait_for("#agents-idle-custom-unit", 5)
+        .await
+        .select_by_value("minutes")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while custom.prop("value").await.unwrap().as_deref() != Some("60") {
+        assert!(started.elapsed() < Duration::from_secs(5), "not converted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        b.exists("section[aria-label='Agents'] input[aria-valuetext='1 hour']")
+            .await
+    );
+    // Switching the warning to a share keeps about the same instant: a
+    // minute before an hour is the 95% most allowed.
+    b.client
+        .find(Locator::Css("label[for='agents-warn-percent']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let percent = b.wait_for("#agents-warning-percent", 5).await;
+    assert_eq!(percent.prop("value").await.unwrap().as_deref(), Some("95"));
+    // Discard: back to what is stored.
+    b.client
+        .find(Locator::XPath(
+            "//button[normalize-space()='Discard changes']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for(
+        "section[aria-label='Agents'] input[aria-valuetext='8 hours']",
+        5,
+    )
+    .await;
+    assert!(b.exists("#agents-warning-secs").await);
+    let save = b
+        .client
+        .find(Locator::XPath("//button[normalize-space()='Save']"))
+        .await
+        .unwrap();
+    assert!(!save.is_enabled().await.unwrap(), "nothing to save");
     b.close().await;
 }

@@ -85,9 +85,19 @@ pub fn DurationField(props: &Props) -> Html {
         Callback::from(move |e: Event| {
             let select: HtmlSelectElement = e.target_unchecked_into();
             let i = select.selected_index().max(0) as usize;
+            let old = units.get(*unit).map_or(1, |u| u.1).max(1);
+            let new = units.get(i).map_or(1, |u| u.1).max(1);
             unit.set(i);
-            let size = units.get(i).map_or(1, |u| u.1);
-            on_change.emit(parse(&text, size));
+            // The same duration in the new unit (15 minutes stays 15
+            // minutes: 900 seconds, or 0.25 hours shown as the nearest
+            // whole number, which is then the value).
+            if let Some(base) = parse(&text, old) {
+                let converted = ((base + new / 2) / new).max(u64::from(base > 0));
+                text.set(converted.to_string());
+                on_change.emit(Some(converted.saturating_mul(new)));
+            } else {
+                on_change.emit(None);
+            }
         })
     };
     let typed_ok = text.trim().parse::<u64>().is_ok();

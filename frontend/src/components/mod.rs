@@ -1,11 +1,13 @@
 //! Pieces shared by pages.
 
+pub mod confirm_dialog;
 pub mod duration_field;
 pub mod nav;
 pub mod session_gate;
 pub mod timeline;
 pub mod warning_dialog;
 
+pub use confirm_dialog::confirm_dialog;
 pub use duration_field::DurationField;
 pub use nav::nav;
 pub use session_gate::{use_current_session, SessionGate};

@@ -27,6 +27,7 @@ pub fn nav(session: Option<&SessionHandle>) -> Html {
                 if admin {
                     <Link<Route> to={Route::AdminSecurity}>{ "Security" }</Link<Route>>
                     <Link<Route> to={Route::AdminSessions}>{ "Sessions" }</Link<Route>>
+                    <Link<Route> to={Route::AdminTeam}>{ "Team" }</Link<Route>>
                     <Link<Route> to={Route::AdminAudit}>{ "Audit log" }</Link<Route>>
                 }
                 if view.user.role != Role::Requester {

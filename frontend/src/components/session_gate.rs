@@ -10,7 +10,7 @@ use yew_router::prelude::*;
 use crate::app::Route;
 use crate::clock::{local_clock, to_ms};
 use crate::components::{heads_up_dialog, warning_dialog};
-use crate::hooks::{use_session, Phase, SessionHandle};
+use crate::hooks::{use_modal, use_session, Phase, SessionHandle};
 
 /// Props of [`SessionGate`].
 #[derive(Properties, PartialEq)]
@@ -54,6 +54,37 @@ pub fn SessionGate(props: &Props) -> Html {
             if *open {
                 if let Some(b) = dialog_button.cast::<web_sys::HtmlElement>() {
                     let _ = b.focus();
+                }
+            }
+        });
+    }
+    let open = matches!(
+        session.snapshot.phase,
+        Phase::Warning(_) | Phase::HeadsUp { .. }
+    );
+    use_modal(open);
+    // The tab's title tells of the warning too (people work in other tabs).
+    {
+        let saved = use_mut_ref(|| None::<String>);
+        let warning = match session.snapshot.phase {
+            Phase::Warning(s) => Some(format!("Signed out in {}:{:02} — Vigil", s / 60, s % 60)),
+            Phase::HeadsUp { .. } => Some("Session limit ahead — Vigil".to_owned()),
+            _ => None,
+        };
+        use_effect_with(warning, move |warning| {
+            if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+                match warning {
+                    Some(t) => {
+                        if saved.borrow().is_none() {
+                            *saved.borrow_mut() = Some(doc.title());
+                        }
+                        doc.set_title(t);
+                    }
+                    None => {
+                        if let Some(t) = saved.borrow_mut().take() {
+                            doc.set_title(&t);
+                        }
+                    }
                 }
             }
         });
@@ -132,7 +163,7 @@ pub fn SessionGate(props: &Props) -> Html {
             html! {
                 <ContextProvider<SessionHandle> context={session.clone()}>
                     { banners }
-                    { props.children.clone() }
+                    <div inert={open}>{ props.children.clone() }</div>
                     { dialog }
                 </ContextProvider<SessionHandle>>
             }

@@ -42,7 +42,10 @@ pub fn timeline(p: &AudiencePolicy, audience: &str) -> Html {
             <circle cx={px(idle_x)} cy="45" r="5" class="tl-dot end" />
             <circle cx={px(abs_x)} cy="45" r="5" class="tl-dot end" />
             { label(LEFT, 25.0, "signed in".into(), "start") }
-            { label(warn_x, 75.0, format!("warned at {}", describe_secs((idle - lead).max(0.0) as u64)), "middle") }
+            // Below the axis: the warning ends at its dot (its text runs left)
+            // and the limit at the right edge, so the two never meet; above,
+            // "signed in" at the left and the idle end in the middle.
+            { label(warn_x, 75.0, format!("warned at {}", describe_secs((idle - lead).max(0.0) as u64)), "end") }
             { label(idle_x, 25.0, format!("signed out at {} idle", describe_secs(p.idle_timeout_secs)), "middle") }
             { label(abs_x, 75.0, format!("limit {}", describe_secs(p.absolute_timeout_secs)), "end") }
         </svg>

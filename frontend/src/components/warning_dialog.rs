@@ -15,6 +15,14 @@ pub fn warning_dialog(seconds_left: i64, on_stay: Callback<()>, button: NodeRef)
     } else {
         format!("{s} seconds")
     };
+    // Screen readers hear the time left at 60, 30 and 10 seconds, not every
+    // second: this text changes only at those marks.
+    let announce = match s {
+        0..=10 => "10 seconds left before you are signed out.",
+        11..=30 => "30 seconds left before you are signed out.",
+        31..=60 => "1 minute left before you are signed out.",
+        _ => "",
+    };
     html! {
         <div class="backdrop">
             <div class="dialog" role="alertdialog" aria-modal="true"
@@ -22,9 +30,10 @@ pub fn warning_dialog(seconds_left: i64, on_stay: Callback<()>, button: NodeRef)
                 <h2 id="warning-title">{ "Are you still there?" }</h2>
                 <p id="warning-text">
                     { "You will be signed out in " }
-                    <strong class="countdown" aria-live="polite">{ left }</strong>
+                    <strong class="countdown" role="timer" aria-live="off">{ left }</strong>
                     { " because of inactivity." }
                 </p>
+                <p class="sr-only" aria-live="assertive">{ announce }</p>
                 <button ref={button} class="primary" {onclick}>{ "Stay signed in" }</button>
             </div>
         </div>

@@ -1,5 +1,7 @@
 //! Hooks, one per file.
 
+pub mod use_modal;
 pub mod use_session;
 
+pub use use_modal::use_modal;
 pub use use_session::{use_session, Phase, SessionHandle};

@@ -1,62 +1,224 @@
-//! `/admin/audit`: the account's audit log, newest first, settings changes
-//! shown as old → new.
+//! `/admin/audit`: the account's audit log, newest first, in words: labels
+//! for actions, the person or session acted on, settings changes as
+//! durations ("8 hours → 15 minutes"), local times with UTC on hover.
+//! Filters by action, person and date range, and a CSV export of exactly
+//! what is filtered.
 
-use vigil_policy::api::AuditEntry;
+use std::collections::HashMap;
+
+use vigil_policy::api::{AgentRow, AuditEntry};
+use vigil_policy::settings::describe_secs;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::api;
-use crate::clock::stamp;
+use crate::api::{self, failed};
+use crate::clock::{local_stamp, stamp};
 use crate::components::{nav, use_current_session};
 
 const PAGE: u32 = 50;
 
-fn describe(e: &AuditEntry) -> Html {
-    if e.action == "settings.updated" {
-        let changes = e.details["changes"].as_array().cloned().unwrap_or_default();
-        return html! {
-            <ul class="changes">
-                { for changes.iter().map(|c| html! {
-                    <li><code>{ c["path"].as_str().unwrap_or("") }</code>{ ": " }
-                        { c["before"].to_string() }{ " → " }{ c["after"].to_string() }</li>
-                }) }
-            </ul>
-        };
+/// Every action with its label, in the order the filter offers them.
+const ACTIONS: [(&str, &str); 8] = [
+    ("session.login", "Signed in"),
+    ("session.logout", "Signed out"),
+    ("session.expired", "Session expired"),
+    ("session.revoked", "Session ended by someone"),
+    ("login.failed", "Failed sign-in"),
+    ("settings.updated", "Settings changed"),
+    ("agent.availability", "Availability changed"),
+    ("conversation.rerouted", "Conversation rerouted"),
+];
+
+fn label(action: &str) -> &str {
+    ACTIONS
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map_or(action, |(_, l)| l)
+}
+
+/// A settings value in words: durations for `…_secs`, percentages, yes/no.
+fn value_in_words(path: &str, v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Number(n) if path.ends_with("secs") => n
+            .as_u64()
+            .map(describe_secs)
+            .unwrap_or_else(|| n.to_string()),
+        serde_json::Value::Number(n) if path.ends_with("percent") => format!("{n}%"),
+        serde_json::Value::Bool(b) => if *b { "on" } else { "off" }.to_owned(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(o) => match (o.get("mode"), o.get("secs"), o.get("percent")) {
+            (_, Some(secs), _) => format!(
+                "{} before",
+                secs.as_u64().map(describe_secs).unwrap_or_default()
+            ),
+            (_, _, Some(p)) => format!("at {p}% of the idle timeout"),
+            _ => v.to_string(),
+        },
+        other => other.to_string(),
     }
+}
+
+/// A settings path in words: `agents.idle_timeout_secs` → "Agents: idle timeout".
+fn path_in_words(path: &str) -> String {
+    let mut parts = path.split('.');
+    let first = parts.next().unwrap_or_default();
+    let who = match first {
+        "agents" => "Agents",
+        "requesters" => "Requesters",
+        "activity" => "Activity",
+        other => other,
+    };
+    let rest: Vec<String> = parts
+        .map(|p| {
+            p.trim_end_matches("_secs")
+                .trim_end_matches("_percent")
+                .replace('_', " ")
+        })
+        .collect();
+    format!("{who}: {}", rest.join(" "))
+}
+
+fn person(names: &HashMap<i64, String>, id: Option<i64>) -> String {
+    match id {
+        Some(id) => names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("person #{id}")),
+        None => "the queue".to_owned(),
+    }
+}
+
+fn describe(e: &AuditEntry, names: &HashMap<i64, String>) -> Html {
     let d = &e.details;
-    let mut parts = Vec::new();
-    for key in [
-        "email",
-        "reason",
-        "available",
-        "conversation_id",
-        "to_user_id",
-        "ip",
-    ] {
-        if let Some(v) = d.get(key).filter(|v| !v.is_null()) {
-            parts.push(format!(
-                "{key}: {}",
-                v.as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| v.to_string())
-            ));
+    let id = |key: &str| d.get(key).and_then(serde_json::Value::as_i64);
+    match e.action.as_str() {
+        "settings.updated" => {
+            let changes = d["changes"].as_array().cloned().unwrap_or_default();
+            html! {
+                <ul class="changes">
+                    { for changes.iter().map(|c| {
+                        let path = c["path"].as_str().unwrap_or("");
+                        html! { <li>{ format!("{}: {} → {}", path_in_words(path),
+                            value_in_words(path, &c["before"]), value_in_words(path, &c["after"])) }</li> }
+                    }) }
+                </ul>
+            }
+        }
+        "agent.availability" => {
+            let available = d["available"].as_bool().unwrap_or(false);
+            let why = match d["reason"].as_str() {
+                Some("set_by_agent") => " (by themselves)".to_owned(),
+                Some(r) => format!(" ({})", r.replace('_', " ")),
+                None => String::new(),
+            };
+            html! { { format!("{} {}{why}", person(names, id("user_id")),
+            if available { "became available" } else { "became unavailable" }) } }
+        }
+        "conversation.rerouted" => html! {
+            { format!("Conversation #{} from {} to {}", id("conversation_id").unwrap_or_default(),
+                person(names, id("from_user_id")), person(names, id("to_user_id"))) }
+        },
+        _ => {
+            let mut parts = Vec::new();
+            for (key, name) in [("email", "email"), ("reason", "why"), ("ip", "address")] {
+                if let Some(v) = d.get(key).and_then(serde_json::Value::as_str) {
+                    parts.push(format!("{name}: {}", v.replace('_', " ")));
+                }
+            }
+            html! { <span class="muted">{ parts.join(", ") }</span> }
         }
     }
-    html! { <span class="muted">{ parts.join(", ") }</span> }
+}
+
+/// The target in words: people by name, sessions by a short id.
+fn target(e: &AuditEntry, names: &HashMap<i64, String>) -> String {
+    let Some(t) = &e.target else {
+        return String::new();
+    };
+    match t.split_once(':') {
+        Some(("user", id)) => person(names, id.parse().ok()),
+        Some(("session", id)) => format!("session {}…", &id[..id.len().min(8)]),
+        Some(("conversation", id)) => format!("conversation #{id}"),
+        _ => t.clone(),
+    }
+}
+
+/// The filters as a query string (`action=…&actor=…&from=…&to=…`).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Filters {
+    action: String,
+    actor: String,
+    /// `YYYY-MM-DD` from the date inputs (local days).
+    from: String,
+    to: String,
+}
+
+/// A local calendar day's start (or end) as an RFC 3339 UTC instant.
+fn day_bound(day: &str, end: bool) -> Option<String> {
+    if day.is_empty() {
+        return None;
+    }
+    let time = if end { "T23:59:59.999" } else { "T00:00:00" };
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&format!("{day}{time}")));
+    let ms = d.get_time();
+    if ms.is_nan() {
+        return None;
+    }
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms))
+        .to_iso_string()
+        .as_string()
+}
+
+impl Filters {
+    fn query(&self) -> String {
+        let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
+        let mut q = Vec::new();
+        if !self.action.is_empty() {
+            q.push(format!("action={}", enc(&self.action)));
+        }
+        if !self.actor.trim().is_empty() {
+            q.push(format!("actor={}", enc(self.actor.trim())));
+        }
+        if let Some(f) = day_bound(&self.from, false) {
+            q.push(format!("from={}", enc(&f)));
+        }
+        if let Some(t) = day_bound(&self.to, true) {
+            q.push(format!("to={}", enc(&t)));
+        }
+        q.join("&")
+    }
 }
 
 /// The page.
 #[component]
 pub fn Audit() -> Html {
     let session = use_current_session();
-    let entries = use_state(Vec::<AuditEntry>::new);
-    let more = use_state(|| true);
+    let entries = use_state(|| None::<Vec<AuditEntry>>);
+    let more = use_state(|| false);
     let status = use_state(|| None::<String>);
+    let filters = use_state(Filters::default);
+    let names = use_state(HashMap::<i64, String>::new);
+    {
+        let names = names.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(team) = api::agents().await {
+                    names.set(
+                        team.into_iter()
+                            .map(|a: AgentRow| (a.user_id, a.display_name))
+                            .collect(),
+                    );
+                }
+            });
+        });
+    }
     let load = {
-        let (entries, more, status, session) = (
+        let (entries, more, status, session, filters) = (
             entries.clone(),
             more.clone(),
             status.clone(),
             session.clone(),
+            filters.clone(),
         );
         Callback::from(move |before: Option<i64>| {
             let (entries, more, status, session) = (
@@ -65,57 +227,114 @@ pub fn Audit() -> Html {
                 status.clone(),
                 session.clone(),
             );
+            let query = filters.query();
             wasm_bindgen_futures::spawn_local(async move {
-                match api::audit(PAGE, before).await {
+                match api::audit(PAGE, before, &query).await {
                     Ok(page) => {
+                        status.set(None);
                         more.set(page.len() == PAGE as usize);
-                        let mut all = if before.is_some() {
-                            (*entries).clone()
-                        } else {
-                            Vec::new()
+                        let mut all = match before {
+                            Some(_) => (*entries).clone().unwrap_or_default(),
+                            None => Vec::new(),
                         };
                         all.extend(page);
-                        entries.set(all);
+                        entries.set(Some(all));
                     }
-                    Err(e) => {
-                        if let Some(s) = &session {
-                            s.check(&e);
-                        }
-                        status.set(Some(e.message()));
-                    }
+                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
                 }
             });
         })
     };
     {
         let load = load.clone();
-        use_effect_with((), move |_| load.emit(None));
+        use_effect_with((*filters).clone(), move |_| load.emit(None));
     }
     let older = {
         let (load, entries) = (load.clone(), entries.clone());
-        Callback::from(move |_: MouseEvent| load.emit(entries.last().map(|e| e.id)))
+        Callback::from(move |_: MouseEvent| {
+            load.emit(entries.as_ref().and_then(|e| e.last()).map(|e| e.id))
+        })
+    };
+    let on_action = {
+        let filters = filters.clone();
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            filters.set(Filters {
+                action: select.value(),
+                ..(*filters).clone()
+            });
+        })
+    };
+    let on_text = |field: fn(&mut Filters) -> &mut String| {
+        let filters = filters.clone();
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let mut next = (*filters).clone();
+            *field(&mut next) = input.value();
+            filters.set(next);
+        })
+    };
+    let csv = format!("/api/admin/audit.csv?{}", filters.query());
+    let filtered = *filters != Filters::default();
+    let names_now = (*names).clone();
+    let table = match entries.as_ref() {
+        None => html! { <p>{ "Loading…" }</p> },
+        Some(list) if list.is_empty() => html! {
+            <p class="muted">{ if filtered { "Nothing matches these filters." } else { "Nothing has happened yet." } }</p>
+        },
+        Some(list) => html! {
+            <div class="table-scroll">
+            <table>
+                <thead><tr><th scope="col">{ "When" }</th><th scope="col">{ "Who" }</th>
+                    <th scope="col">{ "What" }</th><th scope="col">{ "To whom" }</th><th scope="col">{ "Details" }</th></tr></thead>
+                <tbody>
+                { for list.iter().map(|e| html! {
+                    <tr>
+                        <td class="nowrap"><time datetime={stamp(e.at)} title={stamp(e.at)}>{ local_stamp(e.at) }</time></td>
+                        <td>{ &e.actor }</td>
+                        <td title={e.action.clone()}>{ label(&e.action) }</td>
+                        <td>{ target(e, &names_now) }</td>
+                        <td>{ describe(e, &names_now) }</td>
+                    </tr>
+                }) }
+                </tbody>
+            </table>
+            </div>
+        },
     };
     html! {
         <>
             { nav(session.as_ref()) }
             <main class="page">
                 <h1>{ "Audit log" }</h1>
+                <form class="card filters" aria-label="Filters" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+                    <div class="field">
+                        <label for="audit-action">{ "Action" }</label>
+                        <select id="audit-action" onchange={on_action}>
+                            <option value="" selected={filters.action.is_empty()}>{ "All actions" }</option>
+                            { for ACTIONS.iter().map(|(a, l)| html! {
+                                <option value={*a} selected={filters.action == *a}>{ *l }</option>
+                            }) }
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="audit-actor">{ "Who (email, or system)" }</label>
+                        <input id="audit-actor" type="search" value={filters.actor.clone()}
+                               onchange={on_text(|f| &mut f.actor)} />
+                    </div>
+                    <div class="field">
+                        <label for="audit-from">{ "From" }</label>
+                        <input id="audit-from" type="date" value={filters.from.clone()} onchange={on_text(|f| &mut f.from)} />
+                    </div>
+                    <div class="field">
+                        <label for="audit-to">{ "To" }</label>
+                        <input id="audit-to" type="date" value={filters.to.clone()} onchange={on_text(|f| &mut f.to)} />
+                    </div>
+                    <a class="button" href={csv} download="vigil-audit.csv">{ "Export CSV" }</a>
+                </form>
                 if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> }
-                <table>
-                    <thead><tr><th scope="col">{ "When" }</th><th scope="col">{ "Who" }</th>
-                        <th scope="col">{ "What" }</th><th scope="col">{ "Details" }</th></tr></thead>
-                    <tbody>
-                    { for entries.iter().map(|e| html! {
-                        <tr>
-                            <td class="nowrap">{ stamp(e.at) }</td>
-                            <td>{ &e.actor }</td>
-                            <td><code>{ &e.action }</code></td>
-                            <td>{ describe(e) }</td>
-                        </tr>
-                    }) }
-                    </tbody>
-                </table>
-                if *more && !entries.is_empty() { <button onclick={older}>{ "Load older entries" }</button> }
+                { table }
+                if *more { <button onclick={older}>{ "Load older entries" }</button> }
             </main>
         </>
     }

@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use wasm_bindgen::JsCast;
 
-use crate::api::{self, Kind};
+use crate::api::{self, failed, Kind};
 use crate::clock::stamp;
 use crate::components::{nav, use_current_session};
 use crate::drafts::use_draft;
@@ -17,13 +17,33 @@ const REFRESH_MS: u32 = 60_000;
 /// Where that tab shares the list with the others.
 const DESK_CHANNEL: &str = "vigil-desk";
 
+/// Where "On a call" is kept for the tab (sessionStorage).
+const ON_CALL_KEY: &str = "vigil-on-call";
+
 /// The page.
 #[component]
 pub fn Desk() -> Html {
     let session = use_current_session();
     let conversations = use_state(|| None::<Vec<Conversation>>);
     let available = use_state(|| None::<bool>);
-    let on_call = use_state(|| false);
+    // "On a call" lasts for the tab's life, reloads included.
+    let on_call = use_state(|| {
+        web_sys::window()
+            .and_then(|w| w.session_storage().ok().flatten())
+            .and_then(|s| s.get_item(ON_CALL_KEY).ok().flatten())
+            .is_some_and(|v| v == "1")
+    });
+    {
+        let (on_call, session) = (*on_call, session.clone());
+        let ready = session.as_ref().is_some_and(|s| s.snapshot.view.is_some());
+        use_effect_with(ready, move |ready| {
+            if *ready && on_call {
+                if let Some(s) = &session {
+                    s.set_on_call(true);
+                }
+            }
+        });
+    }
     let status = use_state(|| None::<String>);
     {
         let (conversations, available, status, session) = (
@@ -55,12 +75,7 @@ pub fn Desk() -> Html {
                                 }
                                 conversations.set(Some(c));
                             }
-                            Err(e) => {
-                                if let Some(s) = &session {
-                                    s.check(&e);
-                                }
-                                status.set(Some(e.message()));
-                            }
+                            Err(e) => status.set(Some(failed(session.as_ref(), &e))),
                         }
                     });
                 }
@@ -123,10 +138,7 @@ pub fn Desk() -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 match api::set_availability(want).await {
                     Ok(a) => available.set(Some(a.available)),
-                    Err(e) => {
-                        session.check(&e);
-                        status.set(Some(e.message()));
-                    }
+                    Err(e) => status.set(Some(failed(Some(&session), &e))),
                 }
             });
         })
@@ -137,8 +149,16 @@ pub fn Desk() -> Html {
             let input: HtmlInputElement = e.target_unchecked_into();
             session.set_on_call(input.checked());
             on_call.set(input.checked());
+            if let Some(s) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+                let _ = s.set_item(ON_CALL_KEY, if input.checked() { "1" } else { "0" });
+            }
         })
     };
+    let calls_count = session
+        .snapshot
+        .view
+        .as_ref()
+        .is_some_and(|v| v.policy.activity.active_call_extends);
     let list = match conversations.as_ref() {
         None => html! { <p>{ "Loading…" }</p> },
         Some(c) if c.is_empty() => {
@@ -163,11 +183,18 @@ pub fn Desk() -> Html {
                                disabled={available.is_none()} onchange={on_available} />
                         <label for="available">{ "Available for new conversations" }</label>
                     </div>
-                    <div class="check">
-                        <input type="checkbox" id="on-call" role="switch" checked={*on_call} onchange={on_call_change} />
-                        <label for="on-call">{ "On a call" }</label>
-                    </div>
+                    if calls_count {
+                        <div class="check">
+                            <input type="checkbox" id="on-call" role="switch" checked={*on_call} onchange={on_call_change} />
+                            <label for="on-call">{ "On a call" }</label>
+                        </div>
+                    }
                 </section>
+                if *available == Some(false) {
+                    <p class="notice" role="status">
+                        { "You are unavailable: no new conversations are assigned to you until you switch \"Available\" on." }
+                    </p>
+                }
                 if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> }
                 <section class="card" aria-label="My conversations">
                     <h2>{ "My conversations" }</h2>

@@ -5,7 +5,7 @@
 use vigil_policy::api::MySession;
 use yew::prelude::*;
 
-use crate::api;
+use crate::api::{self, failed};
 use crate::clock::{local_ms, relative, stamp, to_ms};
 use crate::components::{nav, use_current_session};
 
@@ -23,12 +23,7 @@ pub fn MySessions() -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 match api::my_sessions().await {
                     Ok(r) => rows.set(Some(r)),
-                    Err(e) => {
-                        if let Some(s) = &session {
-                            s.check(&e);
-                        }
-                        status.set(Some(e.message()));
-                    }
+                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
                 }
             });
         });
@@ -74,10 +69,7 @@ pub fn MySessions() -> Html {
                 busy.set(false);
                 match outcome {
                     Ok(message) => status.set(Some(message)),
-                    Err(e) => {
-                        session.check(&e);
-                        status.set(Some(e.message()));
-                    }
+                    Err(e) => status.set(Some(failed(Some(&session), &e))),
                 }
                 reload.set(*reload + 1);
             });

@@ -7,3 +7,4 @@ pub mod me_sessions;
 pub mod portal;
 pub mod security;
 pub mod sessions;
+pub mod team;

@@ -4,7 +4,7 @@ use vigil_policy::api::Conversation;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::api;
+use crate::api::{self, failed};
 use crate::clock::stamp;
 use crate::components::{nav, use_current_session};
 use crate::drafts::use_draft;
@@ -28,12 +28,7 @@ pub fn Portal() -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 match api::portal_conversations().await {
                     Ok(c) => conversations.set(Some(c)),
-                    Err(e) => {
-                        if let Some(s) = &session {
-                            s.check(&e);
-                        }
-                        status.set(Some(e.message()));
-                    }
+                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
                 }
             });
         });
@@ -73,12 +68,7 @@ pub fn Portal() -> Html {
                         }));
                         reload.set(*reload + 1);
                     }
-                    Err(e) => {
-                        if let Some(s) = &session {
-                            s.check(&e);
-                        }
-                        status.set(Some(e.message()));
-                    }
+                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
                 }
             });
         })

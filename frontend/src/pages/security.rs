@@ -17,11 +17,28 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::api;
-use crate::components::{nav, timeline, use_current_session, DurationField};
+use crate::clock::local_stamp;
+use crate::components::{confirm_dialog, nav, timeline, use_current_session, DurationField};
 use crate::error::ApiError;
+use crate::hooks::use_modal;
 
-fn nearest_preset(secs: u64) -> usize {
-    IDLE_PRESETS_SECS
+/// The slider's presets: those within ops' bounds (a custom value covers
+/// the rest).
+fn presets(limits: &Limits) -> Vec<u64> {
+    let within: Vec<u64> = IDLE_PRESETS_SECS
+        .iter()
+        .copied()
+        .filter(|p| (limits.idle_min_secs..=limits.idle_max_secs).contains(p))
+        .collect();
+    if within.is_empty() {
+        vec![limits.idle_min_secs]
+    } else {
+        within
+    }
+}
+
+fn nearest_preset(presets: &[u64], secs: u64) -> usize {
+    presets
         .iter()
         .enumerate()
         .min_by_key(|(_, p)| p.abs_diff(secs))
@@ -81,18 +98,20 @@ fn audience_section(props: &SectionProps) -> Html {
         })
     };
 
-    let index = nearest_preset(p.idle_timeout_secs);
-    let is_preset = IDLE_PRESETS_SECS.contains(&p.idle_timeout_secs);
+    let offered = presets(&props.limits);
+    let index = nearest_preset(&offered, p.idle_timeout_secs);
+    let is_preset = offered.contains(&p.idle_timeout_secs);
     let idle_words = describe_secs(p.idle_timeout_secs);
     let on_slider = {
         let set = change(|p, v| p.idle_timeout_secs = v);
+        let offered = offered.clone();
         Callback::from(move |e: InputEvent| {
             let input: HtmlInputElement = e.target_unchecked_into();
             if let Some(v) = input
                 .value()
                 .parse::<usize>()
                 .ok()
-                .and_then(|i| IDLE_PRESETS_SECS.get(i))
+                .and_then(|i| offered.get(i))
             {
                 set.emit(*v);
             }
@@ -101,12 +120,18 @@ fn audience_section(props: &SectionProps) -> Html {
     let on_mode = |percent: bool| {
         let (p, on_change) = (p.clone(), props.on_change.clone());
         Callback::from(move |_: Event| {
+            // The same warning instant, as near as the other mode allows.
             let mut next = p.clone();
+            let idle = p.idle_timeout_secs.max(1);
+            let lead = p.warning_lead_ms() / 1000;
             next.warning = if percent {
-                Warning::Percent { percent: 80 }
+                let share = 100 - (lead.saturating_mul(100) / idle).min(100);
+                Warning::Percent {
+                    percent: u32::try_from(share.clamp(50, 95)).unwrap_or(80),
+                }
             } else {
                 Warning::Before {
-                    secs: 60.min(p.idle_timeout_secs / 2).max(10),
+                    secs: lead.clamp(10, (idle / 2).max(10)),
                 }
             };
             on_change.emit(next);
@@ -136,17 +161,22 @@ fn audience_section(props: &SectionProps) -> Html {
         },
     };
     let earned = badges(&p);
-    let hint = best_practice_hint(&p);
+    // The 15-minute best practice is about team members' access to
+    // customer data; requesters are not asked to meet it.
+    let hint = match props.audience {
+        Audience::Agents => best_practice_hint(&p),
+        Audience::Requesters => None,
+    };
     html! {
         <section class="card audience" aria-label={title}>
             <h2>{ title }</h2>
             <div class="field">
                 <label for={id("idle-slider")}>{ "Idle timeout" }</label>
-                <input id={id("idle-slider")} type="range" min="0" max={(IDLE_PRESETS_SECS.len() - 1).to_string()}
+                <input id={id("idle-slider")} type="range" min="0" max={(offered.len().max(1) - 1).to_string()}
                        step="1" value={index.to_string()} aria-label="Idle timeout"
                        aria-valuetext={idle_words.clone()} oninput={on_slider} />
                 <div class="ticks" aria-hidden="true">
-                    { for IDLE_PRESETS_SECS.iter().map(|s| html! { <span>{ short(*s) }</span> }) }
+                    { for offered.iter().map(|s| html! { <span>{ short(*s) }</span> }) }
                 </div>
                 <p class="value">
                     { format!("Signed out after {idle_words} without activity") }
@@ -155,7 +185,7 @@ fn audience_section(props: &SectionProps) -> Html {
                 if let Some(hint) = hint { <p class="hint">{ hint }</p> }
             </div>
             <DurationField id={id("idle-custom")} label="Custom idle timeout" value={p.idle_timeout_secs}
-                units={vec![("seconds", 1), ("minutes", MINUTE), ("hours", HOUR)]}
+                units={vec![("seconds", 1), ("minutes", MINUTE), ("hours", HOUR), ("days", DAY)]}
                 on_change={typed("idle_timeout_secs", |p, v| p.idle_timeout_secs = v)}
                 error={error_for(&props.errors, &path("idle_timeout_secs"))} />
             <p class="muted small">{ format!("Allowed: {} to {}.", describe_secs(props.limits.idle_min_secs), describe_secs(props.limits.idle_max_secs)) }</p>
@@ -250,6 +280,10 @@ pub fn Security() -> Html {
     let saving = use_state(|| false);
     let preview = use_state(|| None::<PreviewResponse>);
     let reload = use_state(|| 0u32);
+    let confirming = use_state(|| false);
+    use_modal(*confirming);
+    // Leaving the page drops the unsaved-changes guard.
+    use_effect_with((), |_| || set_unsaved(false));
 
     let fail = {
         let (session, status) = (session.clone(), status.clone());
@@ -322,8 +356,8 @@ pub fn Security() -> Html {
     }
 
     let (Some(env), Some(current)) = ((*loaded).clone(), (*draft).clone()) else {
-        return html! { <>{ nav(session.as_ref()) }<main class="page"><h1>{ "Session security" }</h1><p>{ "Loading…" }</p>
-        if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> }</main></> };
+        return html! { <>{ nav(session.as_ref()) }<main class="page"><h1>{ "Session security" }</h1>
+        if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> } else { <p>{ "Loading…" }</p> }</main></> };
     };
 
     let set_policy = |audience: Audience| {
@@ -363,8 +397,9 @@ pub fn Security() -> Html {
         })
     };
     let changed = current != env.settings;
+    set_unsaved(changed);
     let can_save = changed && errors.is_empty() && bad_text.is_empty() && !*saving;
-    let on_save = {
+    let do_save = {
         let (loaded, draft, server_errors, conflict, status, saving, fail) = (
             loaded.clone(),
             draft.clone(),
@@ -378,7 +413,7 @@ pub fn Security() -> Html {
             version: env.version,
             settings: current.clone(),
         };
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |()| {
             let (loaded, draft, server_errors, conflict, status, saving, fail, update) = (
                 loaded.clone(),
                 draft.clone(),
@@ -394,6 +429,7 @@ pub fn Security() -> Html {
                 match api::save_settings(&update).await {
                     Ok(env) => {
                         status.set(Some(format!("Saved (version {}).", env.version)));
+                        set_unsaved(false);
                         draft.set(Some(env.settings.clone()));
                         loaded.set(Some(env));
                     }
@@ -413,6 +449,61 @@ pub fn Security() -> Html {
     let on_reload = {
         let reload = reload.clone();
         Callback::from(move |_: MouseEvent| reload.set(*reload + 1))
+    };
+    // Sessions that would end at once if saved: ask first.
+    let ending = preview
+        .as_ref()
+        .map_or(0, |p| p.agents.end_now + p.requesters.end_now);
+    let on_save = {
+        let (do_save, confirming) = (do_save.clone(), confirming.clone());
+        Callback::from(move |_: MouseEvent| {
+            if ending > 0 {
+                confirming.set(true);
+            } else {
+                do_save.emit(());
+            }
+        })
+    };
+    let on_discard = {
+        let (draft, server_errors, bad_text, status, saved) = (
+            draft.clone(),
+            server_errors.clone(),
+            bad_text.clone(),
+            status.clone(),
+            env.settings.clone(),
+        );
+        Callback::from(move |_: MouseEvent| {
+            draft.set(Some(saved.clone()));
+            server_errors.set(Vec::new());
+            bad_text.set(BTreeSet::new());
+            status.set(Some("Changes discarded.".to_owned()));
+        })
+    };
+    let dialog = if *confirming {
+        let confirm = {
+            let (do_save, confirming) = (do_save.clone(), confirming.clone());
+            Callback::from(move |()| {
+                confirming.set(false);
+                do_save.emit(());
+            })
+        };
+        let cancel = {
+            let confirming = confirming.clone();
+            Callback::from(move |()| confirming.set(false))
+        };
+        confirm_dialog(
+            "Sign people out now?",
+            &format!(
+                "Saving ends {ending} live session{} at once: {} signed out immediately and must sign in again.",
+                if ending == 1 { "" } else { "s" },
+                if ending == 1 { "that person is" } else { "those people are" }
+            ),
+            "Save and sign them out",
+            confirm,
+            cancel,
+        )
+    } else {
+        html! {}
     };
     let section = |audience: Audience| {
         let prefix = format!("{}.", audience.as_str());
@@ -438,11 +529,15 @@ pub fn Security() -> Html {
     let problems = errors.len() + bad_text.len();
     html! {
         <>
+            <div inert={*confirming}>
             { nav(session.as_ref()) }
             <main class="page">
                 <h1>{ "Session security" }</h1>
-                <p class="muted">{ format!("Version {}", env.version) }
-                    if let Some(by) = &env.updated_by { { format!(", last changed by {by}") } }
+                <p class="muted">
+                    { match &env.updated_by {
+                        Some(by) => format!("Saved by {by} at {} (version {}).", local_stamp(env.updated_at), env.version),
+                        None => format!("The defaults, never changed (version {}).", env.version),
+                    } }
                 </p>
                 if *conflict {
                     <div class="banner" role="alert">
@@ -455,6 +550,7 @@ pub fn Security() -> Html {
                 { activity_section(current.activity, &on_rules) }
                 <div class="actions">
                     <button class="primary" disabled={!can_save} onclick={on_save}>{ "Save" }</button>
+                    <button disabled={!changed || *saving} onclick={on_discard}>{ "Discard changes" }</button>
                     if problems > 0 {
                         <span class="error">{ format!("Fix {problems} field{} to save.", if problems == 1 { "" } else { "s" }) }</span>
                     } else if !changed {
@@ -463,6 +559,34 @@ pub fn Security() -> Html {
                     if let Some(s) = (*status).clone() { <span role="status">{ s }</span> }
                 </div>
             </main>
+            </div>
+            { dialog }
         </>
     }
+}
+
+/// While there are unsaved changes, the browser asks before the page is
+/// closed or reloaded.
+fn set_unsaved(unsaved: bool) {
+    thread_local! {
+        static GUARD: std::cell::RefCell<Option<gloo_events::EventListener>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    GUARD.with(|g| {
+        let mut g = g.borrow_mut();
+        match (unsaved, g.is_some()) {
+            (true, false) => {
+                if let Some(w) = web_sys::window() {
+                    *g = Some(gloo_events::EventListener::new_with_options(
+                        &w,
+                        "beforeunload",
+                        gloo_events::EventListenerOptions::enable_prevent_default(),
+                        |e| e.prevent_default(),
+                    ));
+                }
+            }
+            (false, true) => *g = None,
+            _ => {}
+        }
+    });
 }

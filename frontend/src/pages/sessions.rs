@@ -1,36 +1,85 @@
-//! `/admin/sessions`: live sessions of the account, with Revoke and
-//! "Sign out everywhere".
+//! `/admin/sessions`: live sessions of the account — who, browser in words,
+//! address, signed in, last activity, when it ends and why (idle or the
+//! limit), the admin's own marked — filtered by person and audience, with
+//! "Revoke" and "Sign out everywhere", each confirmed with its
+//! consequences first.
 
-use vigil_policy::api::SessionSummary;
+use std::collections::HashMap;
+
+use vigil_policy::api::{browser_in_words, AgentRow, Role, SessionSummary};
 use vigil_policy::Audience;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::api;
-use crate::clock::{local_ms, relative, to_ms};
-use crate::components::{nav, use_current_session};
-use crate::error::ApiError;
+use crate::api::{self, failed};
+use crate::clock::{local_ms, relative, stamp, to_ms};
+use crate::components::{confirm_dialog, nav, use_current_session};
+use crate::hooks::use_modal;
 
-type Action = std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, ApiError>>>>;
+/// An action waiting for confirmation.
+#[derive(Debug, Clone, PartialEq)]
+enum Ask {
+    /// End one session.
+    One(SessionSummary),
+    /// End every session of a person.
+    Everywhere(SessionSummary),
+}
+
+/// What ending sessions does to their owner, in words.
+fn consequences(ask: &Ask, rows: &[SessionSummary], team: &HashMap<i64, AgentRow>) -> String {
+    let (s, all) = match ask {
+        Ask::One(s) => (s, false),
+        Ask::Everywhere(s) => (s, true),
+    };
+    let theirs = rows.iter().filter(|r| r.user.id == s.user.id).count();
+    let left = if all { 0 } else { theirs.saturating_sub(1) };
+    let ends = if all {
+        format!("All {theirs} of {}'s sessions end.", s.user.display_name)
+    } else {
+        format!(
+            "{}'s session in {} ends.",
+            s.user.display_name,
+            browser_in_words(s.user_agent.as_deref())
+        )
+    };
+    let team_member = s.user.role != Role::Requester;
+    let after = if left > 0 {
+        format!(" They stay signed in elsewhere ({left} session(s)).")
+    } else if team_member {
+        match team.get(&s.user.id).map_or(0, |a| a.open_conversations) {
+            0 => " It is their last session: they become unavailable for new conversations.".to_owned(),
+            n => format!(" It is their last session: they become unavailable, and their {n} open conversation(s) go to other available agents (or the queue)."),
+        }
+    } else {
+        " They will have to sign in again.".to_owned()
+    };
+    format!("{ends}{after}")
+}
 
 /// The page.
 #[component]
 pub fn Sessions() -> Html {
     let session = use_current_session();
     let rows = use_state(|| None::<Vec<SessionSummary>>);
+    let team = use_state(HashMap::<i64, AgentRow>::new);
     let status = use_state(|| None::<String>);
+    let asking = use_state(|| None::<Ask>);
+    let busy = use_state(|| None::<String>);
+    let search = use_state(String::new);
+    let audience = use_state(String::new);
     let reload = use_state(|| 0u32);
+    use_modal(asking.is_some());
     {
-        let (rows, status, session) = (rows.clone(), status.clone(), session.clone());
+        let (rows, team, status, session) =
+            (rows.clone(), team.clone(), status.clone(), session.clone());
         use_effect_with(*reload, move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 match api::sessions().await {
                     Ok(r) => rows.set(Some(r)),
-                    Err(e) => {
-                        if let Some(s) = &session {
-                            s.check(&e);
-                        }
-                        status.set(Some(e.message()));
-                    }
+                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
+                }
+                if let Ok(t) = api::agents().await {
+                    team.set(t.into_iter().map(|a| (a.user_id, a)).collect());
                 }
             });
         });
@@ -40,84 +89,190 @@ pub fn Sessions() -> Html {
         .and_then(|s| s.snapshot.view.as_ref().map(|v| to_ms(v.server_time)))
         .map_or(0.0, |server| server - local_ms());
     let now_ms = local_ms() + offset;
-    // Runs an admin action, shows its outcome and reloads the list.
-    let run = {
-        let (status, reload, session) = (status.clone(), reload.clone(), session.clone());
-        move |action: Action| {
-            let (status, reload, session) = (status.clone(), reload.clone(), session.clone());
+    let mine = session
+        .as_ref()
+        .and_then(|s| s.snapshot.view.as_ref().map(|v| v.session_id.clone()));
+    let confirm = {
+        let (asking, busy, status, reload, session) = (
+            asking.clone(),
+            busy.clone(),
+            status.clone(),
+            reload.clone(),
+            session.clone(),
+        );
+        Callback::from(move |()| {
+            let Some(ask) = (*asking).clone() else { return };
+            asking.set(None);
+            let key = match &ask {
+                Ask::One(s) | Ask::Everywhere(s) => s.session_id.clone(),
+            };
+            busy.set(Some(key));
+            let (busy, status, reload, session) = (
+                busy.clone(),
+                status.clone(),
+                reload.clone(),
+                session.clone(),
+            );
             wasm_bindgen_futures::spawn_local(async move {
-                match action.await {
+                let outcome = match &ask {
+                    Ask::One(s) => api::revoke_session(&s.session_id)
+                        .await
+                        .map(|()| "Session ended.".to_owned()),
+                    Ask::Everywhere(s) => api::revoke_user(s.user.id)
+                        .await
+                        .map(|n| format!("Signed out of {} session(s).", n.revoked)),
+                };
+                busy.set(None);
+                match outcome {
                     Ok(message) => status.set(Some(message)),
-                    Err(e) => {
-                        if let Some(s) = &session {
-                            s.check(&e);
-                        }
-                        status.set(Some(e.message()));
-                    }
+                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
                 }
                 reload.set(*reload + 1);
             });
-        }
+        })
     };
+    let cancel = {
+        let asking = asking.clone();
+        Callback::from(move |()| asking.set(None))
+    };
+    let on_search = {
+        let search = search.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            search.set(input.value());
+        })
+    };
+    let on_audience = {
+        let audience = audience.clone();
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            audience.set(select.value());
+        })
+    };
+    let refresh = {
+        let reload = reload.clone();
+        Callback::from(move |_: MouseEvent| reload.set(*reload + 1))
+    };
+    let needle = search.trim().to_lowercase();
     let body = match rows.as_ref() {
         None => html! { <p>{ "Loading…" }</p> },
-        Some(rows) if rows.is_empty() => html! { <p>{ "No live sessions." }</p> },
-        Some(rows) => html! {
-            <table>
-                <thead><tr>
-                    <th scope="col">{ "Who" }</th><th scope="col">{ "Audience" }</th>
-                    <th scope="col">{ "Remembered" }</th><th scope="col">{ "Last activity" }</th>
-                    <th scope="col">{ "Expires" }</th><th scope="col">{ "Actions" }</th>
-                </tr></thead>
-                <tbody>
-                { for rows.iter().map(|r| {
-                    let expires = to_ms(r.idle_expires_at.min(r.absolute_expires_at));
-                    let revoke = {
-                        let (run, id) = (run.clone(), r.session_id.clone());
-                        Callback::from(move |_: MouseEvent| {
-                            let id = id.clone();
-                            run(Box::pin(async move {
-                                api::revoke_session(&id).await.map(|()| "Session ended.".to_owned())
-                            }))
-                        })
-                    };
-                    let everywhere = {
-                        let (run, user_id) = (run.clone(), r.user.id);
-                        Callback::from(move |_: MouseEvent| {
-                            run(Box::pin(async move {
-                                api::revoke_user(user_id)
-                                    .await
-                                    .map(|n| format!("Signed out of {} session(s).", n.revoked))
-                            }))
-                        })
-                    };
-                    let who = r.user.email.clone();
-                    html! {
-                        <tr>
-                            <td>{ &r.user.display_name }<br /><span class="muted small">{ &r.user.email }</span></td>
-                            <td>{ match r.audience { Audience::Agents => "Agents", Audience::Requesters => "Requesters" } }</td>
-                            <td>{ if r.persistent { "Yes" } else { "No" } }</td>
-                            <td>{ relative(((to_ms(r.last_activity_at) - now_ms) / 1000.0) as i64) }</td>
-                            <td>{ relative(((expires - now_ms) / 1000.0) as i64) }</td>
-                            <td class="row">
-                                <button onclick={revoke} aria-label={format!("Revoke session of {who}")}>{ "Revoke" }</button>
-                                <button onclick={everywhere} aria-label={format!("Sign out everywhere: {who}")}>{ "Sign out everywhere" }</button>
-                            </td>
-                        </tr>
-                    }
-                }) }
-                </tbody>
-            </table>
-        },
+        Some(rows) if rows.is_empty() => html! { <p class="muted">{ "No live sessions." }</p> },
+        Some(all) => {
+            let shown: Vec<&SessionSummary> = all
+                .iter()
+                .filter(|r| {
+                    needle.is_empty()
+                        || r.user.email.to_lowercase().contains(&needle)
+                        || r.user.display_name.to_lowercase().contains(&needle)
+                })
+                .filter(|r| match audience.as_str() {
+                    "agents" => r.audience == Audience::Agents,
+                    "requesters" => r.audience == Audience::Requesters,
+                    _ => true,
+                })
+                .collect();
+            if shown.is_empty() {
+                html! { <p class="muted">{ "No session matches." }</p> }
+            } else {
+                html! {
+                    <ul class="session-list">
+                    { for shown.into_iter().map(|r| {
+                        let by_limit = r.absolute_expires_at <= r.idle_expires_at;
+                        let ends = r.idle_expires_at.min(r.absolute_expires_at);
+                        let working = busy.as_deref() == Some(r.session_id.as_str());
+                        let yours = mine.as_deref() == Some(r.session_id.as_str());
+                        let ask_one = {
+                            let (asking, r) = (asking.clone(), r.clone());
+                            Callback::from(move |_: MouseEvent| asking.set(Some(Ask::One(r.clone()))))
+                        };
+                        let ask_all = {
+                            let (asking, r) = (asking.clone(), r.clone());
+                            Callback::from(move |_: MouseEvent| asking.set(Some(Ask::Everywhere(r.clone()))))
+                        };
+                        let who = r.user.email.clone();
+                        let rel = |t: time::OffsetDateTime| relative(((to_ms(t) - now_ms) / 1000.0) as i64);
+                        html! {
+                            <li class="card" aria-current={yours.then_some("true")}>
+                                <div>
+                                    <strong>{ &r.user.display_name }</strong>
+                                    if yours { <span class="badge">{ "you, this session" }</span> }
+                                    <span class="muted small">{ format!(" {} · {}", r.user.email,
+                                        match r.audience { Audience::Agents => "agent console", Audience::Requesters => "portal" }) }</span>
+                                </div>
+                                <dl class="facts">
+                                    <dt>{ "Browser" }</dt><dd>{ browser_in_words(r.user_agent.as_deref()) }</dd>
+                                    <dt>{ "Address" }</dt><dd>{ r.ip.clone().unwrap_or_else(|| "unknown".into()) }</dd>
+                                    <dt>{ "Signed in" }</dt><dd title={stamp(r.created_at)}>{ rel(r.created_at) }
+                                        { if r.persistent { " (remembered)" } else { "" } }</dd>
+                                    <dt>{ "Last activity" }</dt><dd title={stamp(r.last_activity_at)}>{ rel(r.last_activity_at) }</dd>
+                                    <dt>{ "Ends" }</dt><dd title={stamp(ends)}>{ format!("{} ({})", rel(ends),
+                                        if by_limit { "session limit" } else { "if idle until then" }) }</dd>
+                                </dl>
+                                <div class="row">
+                                    <button onclick={ask_one} disabled={working} aria-label={format!("Revoke session of {who}")}>
+                                        { if working { "Ending…" } else { "Revoke" } }</button>
+                                    <button onclick={ask_all} disabled={working} aria-label={format!("Sign out everywhere: {who}")}>
+                                        { "Sign out everywhere" }</button>
+                                </div>
+                            </li>
+                        }
+                    }) }
+                    </ul>
+                }
+            }
+        }
+    };
+    let dialog = match ((*asking).clone(), rows.as_ref()) {
+        (Some(ask), Some(all)) => {
+            let (title, label) = match &ask {
+                Ask::One(s) => (
+                    format!("End {}'s session?", s.user.display_name),
+                    "End session",
+                ),
+                Ask::Everywhere(s) => (
+                    format!("Sign {} out everywhere?", s.user.display_name),
+                    "Sign out everywhere",
+                ),
+            };
+            confirm_dialog(
+                &title,
+                &consequences(&ask, all, &team),
+                label,
+                confirm,
+                cancel,
+            )
+        }
+        _ => html! {},
     };
     html! {
         <>
+            <div inert={asking.is_some()}>
             { nav(session.as_ref()) }
             <main class="page">
-                <h1>{ "Live sessions" }</h1>
+                <div class="row spread">
+                    <h1>{ "Live sessions" }</h1>
+                    <button onclick={refresh}>{ "Refresh" }</button>
+                </div>
+                <div class="card filters" role="search">
+                    <div class="field">
+                        <label for="session-search">{ "Person" }</label>
+                        <input id="session-search" type="search" value={(*search).clone()} oninput={on_search}
+                               placeholder="Name or email" />
+                    </div>
+                    <div class="field">
+                        <label for="session-audience">{ "Audience" }</label>
+                        <select id="session-audience" onchange={on_audience}>
+                            <option value="" selected={audience.is_empty()}>{ "Everyone" }</option>
+                            <option value="agents" selected={*audience == "agents"}>{ "Agents and admins" }</option>
+                            <option value="requesters" selected={*audience == "requesters"}>{ "Requesters" }</option>
+                        </select>
+                    </div>
+                </div>
                 if let Some(s) = (*status).clone() { <p role="status">{ s }</p> }
                 { body }
             </main>
+            </div>
+            { dialog }
         </>
     }
 }
