@@ -167,6 +167,25 @@ impl Browser {
             .click()
             .await
             .unwrap();
+        // Signed in once the page leaves the sign-in page; a refusal says why.
+        let started = Instant::now();
+        loop {
+            let path = self.client.current_url().await.unwrap().path().to_owned();
+            if !path.ends_with("/login") {
+                return;
+            }
+            if let Ok(e) = self.client.find(Locator::Css("[role=alert]")).await {
+                let text = e.text().await.unwrap_or_default();
+                if !text.is_empty() {
+                    panic!("signing in as {email} was refused: {text}");
+                }
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                self.screenshot("sign-in-stuck").await;
+                panic!("signing in as {email} did not leave {path} in 20 s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// `GET /api/session` from inside the page, as a background request.
@@ -340,14 +359,20 @@ async fn a_custom_value_below_the_limit_shows_the_error_and_keeps_save_disabled(
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "admin@demo.test").await;
     b.wait_for("#agents-idle-custom", 20).await;
-    // 8 hours shows as "8" hours; make it 5 minutes.
-    b.fill("#agents-idle-custom", "5").await;
+    // 8 hours shows as "8" hours: in minutes it is 480; make it 5 minutes.
     let unit = b
         .client
         .find(Locator::Css("#agents-idle-custom-unit"))
         .await
         .unwrap();
     unit.select_by_value("minutes").await.unwrap();
+    let custom = b.wait_for("#agents-idle-custom", 5).await;
+    let started = Instant::now();
+    while custom.prop("value").await.unwrap().as_deref() != Some("480") {
+        assert!(started.elapsed() < Duration::from_secs(5), "not converted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.fill("#agents-idle-custom", "5").await;
     let error = b.wait_for("#agents-idle-custom-error", 5).await;
     assert_eq!(
         error.text().await.unwrap(),
@@ -1087,5 +1112,48 @@ async fn the_security_page_offers_only_allowed_presets_converts_units_and_discar
         .await
         .unwrap();
     assert!(!save.is_enabled().await.unwrap(), "nothing to save");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn offline_shows_a_banner_and_a_sign_out_that_cannot_reach_the_server_says_so() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "agent2@demo.test").await;
+    b.wait_for("#available", 20).await;
+    // The browser's own offline and online events drive the banner.
+    b.client
+        .execute("window.dispatchEvent(new Event('offline'))", vec![])
+        .await
+        .unwrap();
+    let banner = b.wait_for(".banner.offline", 5).await;
+    assert!(banner.text().await.unwrap().contains("You are offline"));
+    b.client
+        .execute("window.dispatchEvent(new Event('online'))", vec![])
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while b.exists(".banner.offline").await {
+        assert!(started.elapsed() < Duration::from_secs(5), "banner stayed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The server goes away; signing out cannot reach it, and says so.
+    app.handle.stop(false).await;
+    b.client
+        .find(Locator::XPath("//button[normalize-space()='Sign out']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let alert = b.wait_for(".banner.offline[role=alert]", 10).await;
+    assert!(alert
+        .text()
+        .await
+        .unwrap()
+        .contains("could not be reached, so you are not signed out yet"));
+    assert!(!b.exists(".signed-out").await, "not told it signed out");
+    b.screenshot("offline-sign-out").await;
     b.close().await;
 }

@@ -204,3 +204,79 @@ fn logs_are_json_lines_when_asked() {
     }
     assert!(logs.contains("migrations applied"));
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// SIGTERM: `/readyz` answers 503 at once while a request in flight (a
+/// sign-in, waiting for its password hash) still finishes; then the
+/// process exits cleanly.
+#[tokio::test]
+async fn sigterm_makes_readiness_fail_at_once_while_requests_in_flight_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let seeded = vigil(&db)
+        .args(["seed-demo", "--password", "a long enough password"])
+        .output()
+        .unwrap();
+    assert!(seeded.status.success());
+    let (port, management) = (free_port(), free_port());
+    let mut server = vigil(&db)
+        .env("VIGIL_LISTEN", format!("127.0.0.1:{port}"))
+        .env("VIGIL_MANAGEMENT_LISTEN", format!("127.0.0.1:{management}"))
+        .env("VIGIL_HASH_CONCURRENCY", "1")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let ready = || {
+        client
+            .get(format!("http://127.0.0.1:{management}/readyz"))
+            .send()
+    };
+    let started = std::time::Instant::now();
+    while !ready().await.is_ok_and(|r| r.status() == 200) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "never ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // A request in flight: its body is still arriving.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = br#"{"account": "demo", "email": "agent1@demo.test", "password": "a long enough password"}"#;
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Vigil-Request: 1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&body[..10]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let res = ready()
+        .await
+        .expect("the management listener answers while draining");
+    assert_eq!(res.status(), 503, "not ready once SIGTERM arrived");
+    // The request in flight finishes.
+    slow.write_all(&body[10..]).await.unwrap();
+    let mut answer = String::new();
+    slow.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
