@@ -546,6 +546,8 @@ pub struct AgentRow {
     pub email: String,
     /// Name to show.
     pub display_name: String,
+    /// Admin or agent.
+    pub role: Role,
     /// Takes new conversations now.
     pub available: bool,
     /// Takes part in auto-assignment at all.
@@ -554,6 +556,10 @@ pub struct AgentRow {
     pub live_sessions: u64,
     /// Open conversations assigned.
     pub open_conversations: u64,
+    /// The newest activity stored for any of their live sessions (written
+    /// at most a write interval after it happened); none without one.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_activity_at: Option<OffsetDateTime>,
 }
 
 /// A help-desk conversation.

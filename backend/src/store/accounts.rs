@@ -275,8 +275,9 @@ pub async fn least_loaded_agent(
 /// The account's team members with their load.
 pub async fn team(store: &Store, account_id: i64) -> Result<Vec<AgentRow>> {
     let rows = sqlx::query(
-        "SELECT u.id, u.email, u.display_name, u.available, u.auto_assign,
+        "SELECT u.id, u.email, u.display_name, u.role, u.available, u.auto_assign,
                 (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.ended_at IS NULL) AS live_sessions,
+                (SELECT MAX(s.last_activity_at) FROM sessions s WHERE s.user_id = u.id AND s.ended_at IS NULL) AS last_activity_ms,
                 (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = 'open') AS open_conversations
          FROM users u WHERE u.account_id = $1 AND u.role IN ('admin', 'agent') ORDER BY u.id",
     )
@@ -289,6 +290,10 @@ pub async fn team(store: &Store, account_id: i64) -> Result<Vec<AgentRow>> {
                 user_id: r.try_get("id")?,
                 email: r.try_get("email")?,
                 display_name: r.try_get("display_name")?,
+                role: role_of(r, "role")?,
+                last_activity_at: r
+                    .try_get::<Option<i64>, _>("last_activity_ms")?
+                    .map(super::from_ms),
                 available: get_bool(r, "available")?,
                 auto_assign: get_bool(r, "auto_assign")?,
                 live_sessions: u64::try_from(r.try_get::<i64, _>("live_sessions")?).unwrap_or(0),

@@ -280,6 +280,18 @@ async fn agents_list_shows_availability_sessions_and_open_conversations() {
     assert_eq!(a1["live_sessions"], 1);
     assert_eq!(a1["open_conversations"], 2);
     assert!(a1["user_id"].is_i64() && a1["display_name"].is_string());
+    assert_eq!(a1["role"], "agent");
+    assert_eq!(a1["last_activity_at"], "2026-01-05T09:00:00Z");
+    let a2 = rows
+        .iter()
+        .find(|a| a["email"] == "agent2@demo.test")
+        .unwrap();
+    assert_eq!(a2["last_activity_at"], Value::Null, "not signed in");
+    let boss = rows
+        .iter()
+        .find(|a| a["email"] == "admin@demo.test")
+        .unwrap();
+    assert_eq!(boss["role"], "admin");
 }
 
 #[tokio::test]

@@ -149,10 +149,7 @@ impl Browser {
 
     /// A real key press (through the browser's input pipeline).
     async fn press_key(&self) {
-        let keys = KeyActions::new("keyboard".into())
-            .then(KeyAction::Down { value: 'x' })
-            .then(KeyAction::Up { value: 'x' });
-        self.client.perform_actions(keys).await.unwrap();
+        press(self, 'x').await;
     }
 
     async fn sign_in(&self, app: &TestApp, page: &str, email: &str) {
@@ -243,6 +240,23 @@ impl Browser {
             "CSP violations in the browser console: {errors:?}"
         );
     }
+}
+
+/// A browser signed in as the demo admin, on `path`.
+async fn admin_at(app: &TestApp, path: &str) -> Browser {
+    let b = Browser::launch().await;
+    b.sign_in(app, "/login", "admin@demo.test").await;
+    b.wait_for("section[aria-label='Agents']", 20).await;
+    b.goto(app, path).await;
+    b
+}
+
+/// Presses one key (a WebDriver key code such as `'\u{E007}'`, Enter).
+async fn press(b: &Browser, key: char) {
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    b.client.perform_actions(keys).await.unwrap();
 }
 
 async fn console_app(idle_min_secs: u64) -> TestApp {
@@ -559,10 +573,7 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
     agent.wait_for("#available", 20).await;
     agent.client.switch_to_window(first).await.unwrap();
 
-    let admin = Browser::launch().await;
-    admin.sign_in(&app, "/login", "admin@demo.test").await;
-    admin.wait_for("section[aria-label='Agents']", 20).await;
-    admin.goto(&app, "/admin/sessions").await;
+    let admin = admin_at(&app, "/admin/sessions").await;
     let revoke = admin
         .wait_for(
             "button[aria-label='Revoke session of agent1@demo.test']",
@@ -986,10 +997,7 @@ async fn an_admin_finds_the_revocations_in_the_audit_log_and_exports_them() {
             .await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "admin@demo.test").await;
-    b.wait_for("section[aria-label='Agents']", 20).await;
-    b.goto(&app, "/admin/audit").await;
+    let b = admin_at(&app, "/admin/audit").await;
     b.wait_for("table tbody tr", 20).await;
     assert_eq!(b.client.title().await.unwrap(), "Audit log — Vigil");
     // Labels in words, the raw code on hover.
@@ -1155,5 +1163,118 @@ async fn offline_shows_a_banner_and_a_sign_out_that_cannot_reach_the_server_says
         .contains("could not be reached, so you are not signed out yet"));
     assert!(!b.exists(".signed-out").await, "not told it signed out");
     b.screenshot("offline-sign-out").await;
+    b.close().await;
+}
+
+/// The element that has focus, described by its accessible label or text.
+async fn focused(b: &Browser) -> String {
+    b.client
+        .execute(
+            "const e = document.activeElement;
+             return (e.getAttribute('aria-label') || e.textContent || e.tagName).trim();",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn keyboard_users_confirm_and_cancel_in_a_dialog_that_keeps_focus_and_gives_it_back() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let _agent = app.login("agent1@demo.test").await;
+    let b = admin_at(&app, "/admin/team").await;
+    let button = b
+        .wait_for(
+            "button[aria-label='Sign out everywhere: agent1@demo.test']",
+            10,
+        )
+        .await;
+    // The nav says which page this is.
+    assert_eq!(b.text("nav a[aria-current=page]").await, "Team");
+    // Keyboard only: focus the button, press Enter.
+    b.client
+        .execute(
+            "arguments[0].focus()",
+            vec![serde_json::to_value(&button).unwrap()],
+        )
+        .await
+        .unwrap();
+    press(&b, '\u{E007}').await; // Enter
+    b.wait_for("[role=alertdialog]", 5).await;
+    assert_eq!(focused(&b).await, "Cancel", "the safe choice has focus");
+    // Tab stays in the dialog: the page behind is inert.
+    for _ in 0..4 {
+        press(&b, '\u{E004}').await; // Tab
+        let inside: bool = b
+            .client
+            .execute(
+                "return !!document.activeElement.closest('[role=alertdialog]');",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap();
+        assert!(inside, "focus left the dialog: {}", focused(&b).await);
+    }
+    assert_eq!(
+        b.client
+            .execute(
+                "return document.querySelector('main').closest('[inert]') !== null",
+                vec![]
+            )
+            .await
+            .unwrap(),
+        json!(true),
+        "the page behind is inert"
+    );
+    // Escape closes it, and focus is back on the button that opened it.
+    press(&b, '\u{E00C}').await; // Escape
+    let started = Instant::now();
+    while b.exists("[role=alertdialog]").await {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "Escape did not close it"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(focused(&b).await, "Sign out everywhere: agent1@demo.test");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_sessions_page_fits_a_phone() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let _agent = app.login("agent1@demo.test").await;
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "admin@demo.test").await;
+    b.wait_for("section[aria-label='Agents']", 20).await;
+    b.client.set_window_size(390, 844).await.unwrap();
+    b.goto(&app, "/admin/sessions").await;
+    b.wait_for(
+        "button[aria-label='Revoke session of agent1@demo.test']",
+        10,
+    )
+    .await;
+    let overflow = b
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    assert!(
+        overflow <= 0,
+        "the page is {overflow} px wider than the phone"
+    );
+    b.screenshot("sessions-phone").await;
     b.close().await;
 }

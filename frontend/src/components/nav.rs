@@ -1,4 +1,5 @@
-//! The top bar of signed-in pages.
+//! The top bar of signed-in pages: links for the person's role (the current
+//! page marked `aria-current="page"`), who is signed in, "Sign out".
 
 use vigil_policy::api::Role;
 use yew::prelude::*;
@@ -7,11 +8,27 @@ use yew_router::prelude::*;
 use crate::app::Route;
 use crate::hooks::SessionHandle;
 
-/// Links for the signed-in person's role, and "Sign out". A plain function,
-/// not a component: it keeps no state, and components cost bundle size.
+/// The bar for `session` (nothing before the session is known).
 pub fn nav(session: Option<&SessionHandle>) -> Html {
-    let Some((session, view)) =
-        session.and_then(|s| s.snapshot.view.clone().map(|v| (s.clone(), v)))
+    html! { <Nav session={session.cloned()} /> }
+}
+
+/// Props of [`Nav`].
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    /// The signed-in session.
+    pub session: Option<SessionHandle>,
+}
+
+/// The bar.
+#[component]
+pub fn Nav(props: &Props) -> Html {
+    let here = use_route::<Route>();
+    let navigator = use_navigator();
+    let Some((session, view)) = props
+        .session
+        .as_ref()
+        .and_then(|s| s.snapshot.view.clone().map(|v| (s.clone(), v)))
     else {
         return html! {};
     };
@@ -19,23 +36,41 @@ pub fn nav(session: Option<&SessionHandle>) -> Html {
         let session = session.clone();
         Callback::from(move |_: MouseEvent| session.sign_out())
     };
+    // A link that the router follows, marked when it is this page.
+    let link = |to: Route, text: &'static str| {
+        let current = here.as_ref() == Some(&to);
+        let href = to.to_path();
+        let go = {
+            let navigator = navigator.clone();
+            Callback::from(move |e: MouseEvent| {
+                if e.ctrl_key() || e.meta_key() || e.shift_key() || e.button() != 0 {
+                    return; // a new tab or window: the browser's own way
+                }
+                e.prevent_default();
+                if let Some(n) = &navigator {
+                    n.push(&to);
+                }
+            })
+        };
+        html! { <a {href} onclick={go} aria-current={current.then_some("page")}>{ text }</a> }
+    };
     let admin = view.user.permissions.iter().any(|p| p == "manage_security");
     html! {
         <header class="bar">
             <span class="brand">{ "Vigil" }</span>
             <nav aria-label="Main">
                 if admin {
-                    <Link<Route> to={Route::AdminSecurity}>{ "Security" }</Link<Route>>
-                    <Link<Route> to={Route::AdminSessions}>{ "Sessions" }</Link<Route>>
-                    <Link<Route> to={Route::AdminTeam}>{ "Team" }</Link<Route>>
-                    <Link<Route> to={Route::AdminAudit}>{ "Audit log" }</Link<Route>>
+                    { link(Route::AdminSecurity, "Security") }
+                    { link(Route::AdminSessions, "Sessions") }
+                    { link(Route::AdminTeam, "Team") }
+                    { link(Route::AdminAudit, "Audit log") }
                 }
                 if view.user.role != Role::Requester {
-                    <Link<Route> to={Route::Desk}>{ "Desk" }</Link<Route>>
+                    { link(Route::Desk, "Desk") }
                 } else {
-                    <Link<Route> to={Route::Portal}>{ "My conversations" }</Link<Route>>
+                    { link(Route::Portal, "My conversations") }
                 }
-                <Link<Route> to={Route::MySessions}>{ "My sessions" }</Link<Route>>
+                { link(Route::MySessions, "My sessions") }
             </nav>
             <span class="who">{ &view.user.display_name }</span>
             <button class="link" {onclick}>{ "Sign out" }</button>

@@ -43,6 +43,12 @@ fn sign_in_again(login: &Route) -> String {
 pub fn SessionGate(props: &Props) -> Html {
     let session = use_session();
     let dialog_button = use_node_ref();
+    let open = matches!(
+        session.snapshot.phase,
+        Phase::Warning(_) | Phase::HeadsUp { .. }
+    );
+    // First: remember where focus was, before the dialog takes it.
+    use_modal(open);
     // Focus the dialog's button when it opens, for keyboard users.
     {
         let open = matches!(
@@ -58,11 +64,6 @@ pub fn SessionGate(props: &Props) -> Html {
             }
         });
     }
-    let open = matches!(
-        session.snapshot.phase,
-        Phase::Warning(_) | Phase::HeadsUp { .. }
-    );
-    use_modal(open);
     // The tab's title tells of the warning too (people work in other tabs).
     {
         let saved = use_mut_ref(|| None::<String>);

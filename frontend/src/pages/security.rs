@@ -20,7 +20,6 @@ use crate::api;
 use crate::clock::local_stamp;
 use crate::components::{confirm_dialog, nav, timeline, use_current_session, DurationField};
 use crate::error::ApiError;
-use crate::hooks::use_modal;
 
 /// The slider's presets: those within ops' bounds (a custom value covers
 /// the rest).
@@ -281,7 +280,6 @@ pub fn Security() -> Html {
     let preview = use_state(|| None::<PreviewResponse>);
     let reload = use_state(|| 0u32);
     let confirming = use_state(|| false);
-    use_modal(*confirming);
     // Leaving the page drops the unsaved-changes guard.
     use_effect_with((), |_| || set_unsaved(false));
 

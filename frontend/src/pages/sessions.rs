@@ -14,7 +14,6 @@ use yew::prelude::*;
 use crate::api::{self, failed};
 use crate::clock::{local_ms, relative, stamp, to_ms};
 use crate::components::{confirm_dialog, nav, use_current_session};
-use crate::hooks::use_modal;
 
 /// An action waiting for confirmation.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +67,6 @@ pub fn Sessions() -> Html {
     let search = use_state(String::new);
     let audience = use_state(String::new);
     let reload = use_state(|| 0u32);
-    use_modal(asking.is_some());
     {
         let (rows, team, status, session) =
             (rows.clone(), team.clone(), status.clone(), session.clone());

@@ -1,13 +1,14 @@
-//! `/admin/team`: every team member — available or not, in auto-assignment
-//! or not, live sessions, open conversations — with "Sign out everywhere"
+//! `/admin/team`: every team member — role, available or not, in
+//! auto-assignment or not, live sessions, open conversations, last
+//! activity — with "Sign out everywhere"
 //! per person, its consequences named before anything happens.
 
-use vigil_policy::api::AgentRow;
+use vigil_policy::api::{AgentRow, Role};
 use yew::prelude::*;
 
 use crate::api::{self, failed};
+use crate::clock::{local_ms, relative, stamp, to_ms};
 use crate::components::{confirm_dialog, nav, use_current_session};
-use crate::hooks::use_modal;
 
 /// What "Sign out everywhere" will do to this person, in words.
 fn consequences(a: &AgentRow) -> String {
@@ -33,7 +34,6 @@ pub fn Team() -> Html {
     let asking = use_state(|| None::<AgentRow>);
     let busy = use_state(|| None::<i64>);
     let reload = use_state(|| 0u32);
-    use_modal(asking.is_some());
     {
         let (rows, status, session) = (rows.clone(), status.clone(), session.clone());
         use_effect_with(*reload, move |_| {
@@ -84,6 +84,10 @@ pub fn Team() -> Html {
         let reload = reload.clone();
         Callback::from(move |_: MouseEvent| reload.set(*reload + 1))
     };
+    let now_ms = session
+        .as_ref()
+        .and_then(|s| s.snapshot.view.as_ref().map(|v| to_ms(v.server_time)))
+        .unwrap_or_else(local_ms);
     let me = session
         .as_ref()
         .and_then(|s| s.snapshot.view.as_ref().map(|v| v.user.id));
@@ -94,9 +98,10 @@ pub fn Team() -> Html {
             <div class="table-scroll">
             <table>
                 <thead><tr>
-                    <th scope="col">{ "Person" }</th><th scope="col">{ "Available" }</th>
+                    <th scope="col">{ "Person" }</th><th scope="col">{ "Role" }</th><th scope="col">{ "Available" }</th>
                     <th scope="col">{ "Auto-assign" }</th><th scope="col">{ "Live sessions" }</th>
-                    <th scope="col">{ "Open conversations" }</th><th scope="col">{ "Actions" }</th>
+                    <th scope="col">{ "Open conversations" }</th><th scope="col">{ "Last activity" }</th>
+                    <th scope="col">{ "Actions" }</th>
                 </tr></thead>
                 <tbody>
                 { for rows.iter().map(|a| {
@@ -110,10 +115,15 @@ pub fn Team() -> Html {
                             <td>{ &a.display_name }
                                 if Some(a.user_id) == me { <span class="badge">{ "you" }</span> }
                                 <br /><span class="muted small">{ &a.email }</span></td>
+                            <td>{ match a.role { Role::Admin => "Admin", _ => "Agent" } }</td>
                             <td>{ if a.available { "Yes" } else { "No" } }</td>
                             <td>{ if a.auto_assign { "Yes" } else { "No" } }</td>
                             <td>{ a.live_sessions }</td>
                             <td>{ a.open_conversations }</td>
+                            <td>{ match a.last_activity_at {
+                                Some(t) => html! { <span title={stamp(t)}>{ relative(((to_ms(t) - now_ms) / 1000.0) as i64) }</span> },
+                                None => html! { <span class="muted">{ "not signed in" }</span> },
+                            } }</td>
                             <td>
                                 <button onclick={ask} disabled={working || a.live_sessions == 0}
                                         aria-label={format!("Sign out everywhere: {}", a.email)}>
