@@ -1278,3 +1278,109 @@ async fn the_sessions_page_fits_a_phone() {
     b.screenshot("sessions-phone").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_desk_says_when_the_agent_is_unavailable_and_keeps_on_a_call_across_a_reload() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "agent1@demo.test").await;
+    let available = b.wait_for("#available:enabled", 20).await;
+    assert!(!b.exists("p.notice").await, "available: no notice");
+    available.click().await.unwrap();
+    let notice = b.wait_for("p.notice", 5).await;
+    assert!(notice.text().await.unwrap().contains("You are unavailable"));
+    // "On a call" survives a reload of the tab.
+    b.wait_for("#on-call", 5).await.click().await.unwrap();
+    b.client.refresh().await.unwrap();
+    let on_call = b.wait_for("#on-call", 20).await;
+    let started = Instant::now();
+    while on_call.prop("checked").await.unwrap().as_deref() != Some("true") {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "On a call was lost"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // When calls do not count, the switch is not offered.
+    let admin = app.login("admin@demo.test").await;
+    let res = app
+        .change_settings(&admin, |s| s.activity.active_call_extends = false)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    b.client.refresh().await.unwrap();
+    b.wait_for("#available", 20).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!b.exists("#on-call").await, "calls do not count here");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn saving_settings_that_end_sessions_at_once_asks_first() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let _agent = app.login("agent1@demo.test").await;
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "admin@demo.test").await;
+    b.wait_for("#agents-idle-custom", 20).await;
+    // The agent has been idle for longer than the new timeout.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    b.wait_for("#agents-idle-custom-unit", 5)
+        .await
+        .select_by_value("seconds")
+        .await
+        .unwrap();
+    b.fill("#agents-idle-custom", "6").await;
+    // A fixed warning must be 10 s or more: warn at a share instead.
+    b.client
+        .find(Locator::Css("label[for='agents-warn-percent']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//p[@class='impact' and contains(., 'end at once') and not(contains(., ': 0 of'))]",
+        ))
+        .await
+        .unwrap();
+    let save = b
+        .client
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath(
+            "//button[normalize-space()='Save' and not(@disabled)]",
+        ))
+        .await
+        .unwrap();
+    save.click().await.unwrap();
+    let dialog = b.wait_for("[role=alertdialog]", 5).await;
+    let said = dialog.text().await.unwrap();
+    assert!(said.contains("at once"), "{said}");
+    b.client
+        .find(Locator::XPath(
+            "//div[@role='alertdialog']//button[normalize-space()='Cancel']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let stored: Value = app
+        .get(
+            "/api/admin/security-settings",
+            &app.login("admin@demo.test").await,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["settings"]["agents"]["idle_timeout_secs"], 28800,
+        "nothing saved"
+    );
+    b.close().await;
+}
