@@ -172,10 +172,13 @@ pub struct AuditQuery {
     limit: Option<String>,
     /// Entries older than this id (the last id of the previous page).
     before: Option<String>,
-    /// Only this action, e.g. `session.revoked`.
+    /// Only this action, e.g. `session.revoked` (or several, comma-separated).
     action: Option<String>,
     /// Only this actor: an email, or `system`.
     actor: Option<String>,
+    /// Only entries by or about this person (an email): their sign-ins,
+    /// sign-outs, expiries, revocations, availability and reroutes.
+    person: Option<String>,
     /// At or after this instant (RFC 3339).
     from: Option<String>,
     /// At or before this instant (RFC 3339).
@@ -217,26 +220,27 @@ fn query_time(name: &str, raw: Option<&str>) -> Result<Option<OffsetDateTime>, A
 impl AuditQuery {
     /// The filter, or a 400 naming the part at fault.
     fn filter(&self) -> Result<audit::Filter, ApiError> {
-        let action = match self
+        let mut actions = Vec::new();
+        for a in self
             .action
             .as_deref()
+            .unwrap_or_default()
+            .split(',')
             .map(str::trim)
             .filter(|a| !a.is_empty())
         {
-            None => None,
-            Some(a) => Some(
-                audit::ACTIONS
-                    .into_iter()
-                    .find(|known| *known == a)
-                    .ok_or_else(|| {
-                        ApiError::bad_field(FieldError::new(
-                            "action",
-                            FieldErrorCode::Invalid,
-                            format!("action must be one of {}.", audit::ACTIONS.join(", ")),
-                        ))
-                    })?,
-            ),
-        };
+            let known = audit::ACTIONS
+                .into_iter()
+                .find(|known| *known == a)
+                .ok_or_else(|| {
+                    ApiError::bad_field(FieldError::new(
+                        "action",
+                        FieldErrorCode::Invalid,
+                        format!("action must be one of {}.", audit::ACTIONS.join(", ")),
+                    ))
+                })?;
+            actions.push(known);
+        }
         let actor = self
             .actor
             .as_deref()
@@ -262,11 +266,34 @@ impl AuditQuery {
             }
         }
         Ok(audit::Filter {
-            action,
+            actions,
             actor,
+            person: None,
             from,
             to,
         })
+    }
+
+    /// The filter, with `person` looked up in the account; `None` when no
+    /// such person exists there (nothing can match).
+    async fn resolve(
+        &self,
+        state: &AppState,
+        account_id: i64,
+    ) -> Result<Option<audit::Filter>, ApiError> {
+        let mut filter = self.filter()?;
+        if let Some(email) = self
+            .person
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match accounts::find_user(&state.store, account_id, email).await? {
+                Some(p) => filter.person = Some((p.view.id, p.view.email)),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(filter))
     }
 }
 
@@ -291,7 +318,9 @@ pub async fn audit(
 ) -> Result<HttpResponse, ApiError> {
     let limit = query_number("limit", query.limit.as_deref(), 1, 200)?.unwrap_or(50);
     let before = query_number("before", query.before.as_deref(), 1, i64::MAX)?;
-    let filter = query.filter()?;
+    let Some(filter) = query.resolve(&state, s.account_id()).await? else {
+        return Ok(HttpResponse::Ok().json(Vec::<vigil_policy::api::AuditEntry>::new()));
+    };
     let entries = audit::list(&state.store, s.account_id(), &filter, limit, before).await?;
     Ok(HttpResponse::Ok().json(entries))
 }
@@ -356,7 +385,7 @@ pub async fn audit_csv(
     SecurityAdmin(s): SecurityAdmin,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = query.filter()?;
+    let filter = query.resolve(&state, s.account_id()).await?;
     struct Page {
         state: web::Data<AppState>,
         account_id: i64,
@@ -368,10 +397,10 @@ pub async fn audit_csv(
     let start = Page {
         state,
         account_id: s.account_id(),
-        filter,
+        done: filter.is_none(),
+        filter: filter.unwrap_or_default(),
         before: None,
         header: true,
-        done: false,
     };
     let stream = futures_util::stream::unfold(start, |mut p| async move {
         if p.header {

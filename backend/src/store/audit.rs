@@ -57,30 +57,34 @@ pub struct Event<'a> {
     pub details: Value,
 }
 
+/// The person an event is about: the `user_id` (or, for a reroute, the
+/// `from_user_id`) in its details, or a `user:N` target.
+fn subject(e: &Event<'_>) -> Option<i64> {
+    e.details
+        .get("user_id")
+        .or_else(|| e.details.get("from_user_id"))
+        .and_then(Value::as_i64)
+        .or_else(|| {
+            e.target
+                .as_deref()
+                .and_then(|t| t.strip_prefix("user:"))
+                .and_then(|id| id.parse().ok())
+        })
+}
+
 /// Writes an event inside the caller's transaction.
 pub async fn record(tx: &mut Tx, at: OffsetDateTime, e: Event<'_>) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (account_id, at, actor, action, target, details) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(e.account_id)
-    .bind(to_ms(at))
-    .bind(e.actor)
-    .bind(e.action)
-    .bind(e.target)
-    .bind(e.details.to_string())
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+    record_many(tx, at, &[e]).await
 }
 
 /// Writes many events with one statement, inside the caller's transaction.
 pub async fn record_many(tx: &mut Tx, at: OffsetDateTime, events: &[Event<'_>]) -> Result<()> {
-    for chunk in events.chunks(super::CHUNK / 6) {
+    for chunk in events.chunks(super::CHUNK / 7) {
         let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", super::placeholders(i * 6 + 1, 6)))
+            .map(|i| format!("({})", super::placeholders(i * 7 + 1, 7)))
             .collect();
         let sql = format!(
-            "INSERT INTO audit_log (account_id, at, actor, action, target, details) VALUES {}",
+            "INSERT INTO audit_log (account_id, at, actor, action, target, details, subject_user_id) VALUES {}",
             rows.join(", ")
         );
         let mut q = sqlx::query(&sql);
@@ -91,7 +95,8 @@ pub async fn record_many(tx: &mut Tx, at: OffsetDateTime, events: &[Event<'_>]) 
                 .bind(e.actor)
                 .bind(e.action)
                 .bind(e.target.clone())
-                .bind(e.details.to_string());
+                .bind(e.details.to_string())
+                .bind(subject(e));
         }
         q.execute(tx.conn()).await?;
     }
@@ -113,10 +118,12 @@ pub const ACTIONS: [&str; 8] = [
 /// Which entries to list: each part exact, `from` and `to` inclusive.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// One of [`ACTIONS`].
-    pub action: Option<&'static str>,
+    /// Any of these (each one of [`ACTIONS`]); empty for all.
+    pub actions: Vec<&'static str>,
     /// An actor (email, or [`SYSTEM`]).
     pub actor: Option<String>,
+    /// A person (by id, with their email): entries by them or about them.
+    pub person: Option<(i64, String)>,
     /// At or after.
     pub from: Option<OffsetDateTime>,
     /// At or before.
@@ -137,13 +144,25 @@ pub async fn list(
          WHERE account_id = $1 AND id < $2",
     );
     let mut n = 2;
+    if !filter.actions.is_empty() {
+        sql.push_str(&format!(
+            " AND action IN ({})",
+            super::placeholders(n + 1, filter.actions.len())
+        ));
+        n += filter.actions.len();
+    }
+    if filter.person.is_some() {
+        sql.push_str(&format!(
+            " AND (subject_user_id = ${} OR actor = ${})",
+            n + 1,
+            n + 2
+        ));
+        n += 2;
+    }
     let mut clause = |sql: &mut String, what: &str| {
         n += 1;
         sql.push_str(&format!(" AND {what} ${n}"));
     };
-    if filter.action.is_some() {
-        clause(&mut sql, "action =");
-    }
     if filter.actor.is_some() {
         clause(&mut sql, "actor =");
     }
@@ -158,8 +177,11 @@ pub async fn list(
     let mut q = sqlx::query(&sql)
         .bind(account_id)
         .bind(before.unwrap_or(i64::MAX));
-    if let Some(a) = filter.action {
-        q = q.bind(a);
+    for a in &filter.actions {
+        q = q.bind(*a);
+    }
+    if let Some((id, email)) = &filter.person {
+        q = q.bind(*id).bind(email.clone());
     }
     if let Some(a) = &filter.actor {
         q = q.bind(a.clone());

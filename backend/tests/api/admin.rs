@@ -445,3 +445,79 @@ async fn the_audit_log_exports_the_filtered_entries_as_csv() {
         .unwrap();
     assert_eq!(theirs.trim_end(), "id,at,actor,action,target,details");
 }
+
+#[tokio::test]
+async fn every_sign_out_of_one_agent_is_found_by_person_and_action() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@demo.test").await;
+    // agent1: signs out once, is revoked once, expires once; agent2 too.
+    for email in ["agent1@demo.test", "agent2@demo.test"] {
+        let s = app.login(email).await;
+        app.post("/api/auth/logout", &s, json!({})).await;
+        let s = app.login(email).await;
+        let id = app.session_view(&s).await["session_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.delete(&format!("/api/admin/sessions/{id}"), &admin)
+            .await;
+    }
+    let _ = app.login("agent1@demo.test").await;
+    app.advance(9 * 3600);
+    app.sweep().await;
+    let admin = app.login("admin@demo.test").await;
+    let res = app
+        .get(
+            "/api/admin/audit?person=agent1%40demo.test&action=session.logout,session.expired,session.revoked",
+            &admin,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let rows: Vec<Value> = res.json().await.unwrap();
+    let mut actions: Vec<&str> = rows.iter().map(|r| r["action"].as_str().unwrap()).collect();
+    actions.sort_unstable();
+    assert_eq!(
+        actions,
+        ["session.expired", "session.logout", "session.revoked"],
+        "{rows:?}"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r["details"]["email"] == "agent1@demo.test"));
+    // By or about: the reroutes of agent1's conversations and their
+    // availability are about them too.
+    let about: Vec<Value> = app
+        .get(
+            "/api/admin/audit?person=agent1%40demo.test&limit=200",
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(about.iter().any(|r| r["action"] == "conversation.rerouted"));
+    assert!(about.iter().any(|r| r["action"] == "agent.availability"));
+    assert!(about.iter().all(|r| r["actor"] != "agent2@demo.test"));
+    // The CSV follows the same filter; an unknown person matches nothing.
+    let csv = app
+        .get(
+            "/api/admin/audit.csv?person=agent1%40demo.test&action=session.logout,session.expired,session.revoked",
+            &admin,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let none: Vec<Value> = app
+        .get("/api/admin/audit?person=nobody%40demo.test", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let res = app
+        .get("/api/admin/audit?action=session.login,nope", &admin)
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}

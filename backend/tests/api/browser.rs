@@ -1047,6 +1047,35 @@ async fn an_admin_finds_the_revocations_in_the_audit_log_and_exports_them() {
     assert_eq!(lines[0], "id,at,actor,action,target,details");
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(lines[1..].iter().all(|l| l.contains("session.revoked")));
+
+    // Every sign-out of one agent: the sign-outs filter and the person.
+    b.wait_for("#audit-action", 5)
+        .await
+        .select_by_value("session.logout,session.expired,session.revoked")
+        .await
+        .unwrap();
+    b.fill("#audit-person", "agent1@demo.test\n").await;
+    let href = {
+        let started = Instant::now();
+        loop {
+            let href = b
+                .wait_for("a[download]", 5)
+                .await
+                .attr("href")
+                .await
+                .unwrap()
+                .unwrap();
+            if href.contains("person=agent1%40demo.test") {
+                break href;
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "{href}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    assert!(
+        href.contains("action=session.logout%2Csession.expired%2Csession.revoked"),
+        "{href}"
+    );
     b.close().await;
 }
 

@@ -1,8 +1,8 @@
 //! `/admin/audit`: the account's audit log, newest first, in words: labels
 //! for actions, the person or session acted on, settings changes as
 //! durations ("8 hours → 15 minutes"), local times with UTC on hover.
-//! Filters by action, person and date range, and a CSV export of exactly
-//! what is filtered.
+//! Filters by action (or all sign-outs), person (entries by or about them)
+//! and date range, and a CSV export of exactly what is filtered.
 
 use std::collections::HashMap;
 
@@ -16,6 +16,9 @@ use crate::clock::{local_stamp, stamp};
 use crate::components::{nav, use_current_session};
 
 const PAGE: u32 = 50;
+
+/// Every way a session ends, as one filter.
+const SIGN_OUTS: &str = "session.logout,session.expired,session.revoked";
 
 /// Every action with its label, in the order the filter offers them.
 const ACTIONS: [(&str, &str); 8] = [
@@ -143,11 +146,13 @@ fn target(e: &AuditEntry, names: &HashMap<i64, String>) -> String {
     }
 }
 
-/// The filters as a query string (`action=…&actor=…&from=…&to=…`).
+/// The filters as a query string (`action=…&person=…&from=…&to=…`).
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Filters {
+    /// One action, or several comma-separated.
     action: String,
-    actor: String,
+    /// A person's email (`person=`: entries by or about them).
+    person: String,
     /// `YYYY-MM-DD` from the date inputs (local days).
     from: String,
     to: String,
@@ -176,8 +181,8 @@ impl Filters {
         if !self.action.is_empty() {
             q.push(format!("action={}", enc(&self.action)));
         }
-        if !self.actor.trim().is_empty() {
-            q.push(format!("actor={}", enc(self.actor.trim())));
+        if !self.person.trim().is_empty() {
+            q.push(format!("person={}", enc(self.person.trim())));
         }
         if let Some(f) = day_bound(&self.from, false) {
             q.push(format!("from={}", enc(&f)));
@@ -312,15 +317,16 @@ pub fn Audit() -> Html {
                         <label for="audit-action">{ "Action" }</label>
                         <select id="audit-action" onchange={on_action}>
                             <option value="" selected={filters.action.is_empty()}>{ "All actions" }</option>
+                            <option value={SIGN_OUTS} selected={filters.action == SIGN_OUTS}>{ "All sign-outs" }</option>
                             { for ACTIONS.iter().map(|(a, l)| html! {
                                 <option value={*a} selected={filters.action == *a}>{ *l }</option>
                             }) }
                         </select>
                     </div>
                     <div class="field">
-                        <label for="audit-actor">{ "Who (email, or system)" }</label>
-                        <input id="audit-actor" type="search" value={filters.actor.clone()}
-                               onchange={on_text(|f| &mut f.actor)} />
+                        <label for="audit-person">{ "Person (email): by them or about them" }</label>
+                        <input id="audit-person" type="search" value={filters.person.clone()}
+                               onchange={on_text(|f| &mut f.person)} />
                     </div>
                     <div class="field">
                         <label for="audit-from">{ "From" }</label>
