@@ -156,14 +156,9 @@ impl Browser {
         self.goto(app, page).await;
         self.fill("#account", "demo").await;
         self.fill("#email", email).await;
-        self.fill("#password", PASSWORD).await;
-        self.client
-            .find(Locator::XPath("//button[normalize-space()='Sign in']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        // Enter submits the form: a click could land beside the button
+        // when the account's options arrive and the form grows under it.
+        self.fill("#password", &format!("{PASSWORD}\u{E007}")).await;
         // Signed in once the page leaves the sign-in page; a refusal says why.
         let started = Instant::now();
         loop {
@@ -813,14 +808,7 @@ async fn a_draft_survives_an_idle_sign_out_and_signing_in_again_returns_to_the_p
         .unwrap();
     b.fill("#account", "demo").await;
     b.fill("#email", "requester@demo.test").await;
-    b.fill("#password", PASSWORD).await;
-    b.client
-        .find(Locator::XPath("//button[normalize-space()='Sign in']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.fill("#password", &format!("{PASSWORD}\u{E007}")).await;
     let subject = b.wait_for("#subject", 20).await;
     assert!(b.client.current_url().await.unwrap().path() == "/portal");
     let restored = b
@@ -1411,5 +1399,73 @@ async fn saving_settings_that_end_sessions_at_once_asks_first() {
         stored["settings"]["agents"]["idle_timeout_secs"], 28800,
         "nothing saved"
     );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn sessions_filter_by_person_and_audience_and_audit_shows_settings_in_words() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let _agent = app.login("agent1@demo.test").await;
+    let _requester = app.login("requester@demo.test").await;
+    let api_admin = app.login("admin@demo.test").await;
+    let res = app
+        .change_settings(&api_admin, |s| s.agents.idle_timeout_secs = 900)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let b = admin_at(&app, "/admin/sessions").await;
+    b.wait_for(
+        "button[aria-label='Revoke session of agent1@demo.test']",
+        10,
+    )
+    .await;
+    let count = |b: &Browser| {
+        let client = b.client.clone();
+        async move {
+            client
+                .find_all(Locator::Css("ul.session-list > li"))
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let all = count(&b).await;
+    assert!(all >= 4, "{all}");
+    // By person: the filter narrows as one types.
+    b.fill("#session-search", "agent1").await;
+    let started = Instant::now();
+    while count(&b).await != 1 {
+        assert!(started.elapsed() < Duration::from_secs(5), "not filtered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // By audience (a blank search is no search).
+    b.fill("#session-search", " ").await;
+    b.wait_for("#session-audience", 5)
+        .await
+        .select_by_value("requesters")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while count(&b).await != 1 {
+        assert!(started.elapsed() < Duration::from_secs(5), "not filtered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(b
+        .text("ul.session-list")
+        .await
+        .contains("requester@demo.test"));
+
+    // The settings change in words, in the audit log.
+    b.goto(&app, "/admin/audit").await;
+    let change = b.wait_for("ul.changes li", 10).await;
+    assert_eq!(
+        change.text().await.unwrap(),
+        "Agents: idle timeout: 8 hours → 15 minutes"
+    );
+    // The best-practice hint is for agents only.
+    b.goto(&app, "/admin/security").await;
+    b.wait_for("section[aria-label='Requesters'] input[type=range]", 10)
+        .await;
+    assert!(!b.exists("section[aria-label='Requesters'] .hint").await);
     b.close().await;
 }
