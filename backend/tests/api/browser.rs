@@ -1469,3 +1469,64 @@ async fn sessions_filter_by_person_and_audience_and_audit_shows_settings_in_word
     assert!(!b.exists("section[aria-label='Requesters'] .hint").await);
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_warning_is_a_timer_announced_at_marks_and_gives_focus_back() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    ten_second_agents(&app).await;
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "agent1@demo.test").await;
+    let notes = b.wait_for("textarea[id='desk-notes']", 20).await;
+    notes.click().await.unwrap();
+    b.wait_for("[role=alertdialog]", 15).await;
+    assert_eq!(
+        focused(&b).await,
+        "Stay signed in",
+        "the dialog takes focus"
+    );
+    // The countdown is a timer, quiet every second; the live region says
+    // only the mark reached (2 s are left at 80% of 10 s: "10 seconds").
+    b.wait_for("[role=alertdialog] [role=timer][aria-live=off]", 2)
+        .await;
+    let said = b
+        .client
+        .execute(
+            "return document.querySelector('[role=alertdialog] [aria-live=assertive]').textContent",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(said, json!("10 seconds left before you are signed out."));
+    assert!(b
+        .client
+        .title()
+        .await
+        .unwrap()
+        .starts_with("Signed out in 0:0"));
+    // Staying signed in gives focus back to the notes.
+    b.client
+        .find(Locator::XPath(
+            "//button[normalize-space()='Stay signed in']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while b.exists("[role=alertdialog]").await {
+        assert!(started.elapsed() < Duration::from_secs(3), "still warned");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let on_notes: bool = b
+        .client
+        .execute("return document.activeElement.id === 'desk-notes'", vec![])
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(on_notes, "focus went to {}", focused(&b).await);
+    assert_eq!(b.client.title().await.unwrap(), "Desk — Vigil");
+    b.close().await;
+}
