@@ -40,6 +40,16 @@ struct Watchers {
     by_session: HashMap<String, Vec<u64>>,
 }
 
+impl Watchers {
+    fn wake_session(&self, session_id: &str) {
+        for id in self.by_session.get(session_id).into_iter().flatten() {
+            if let Some(watcher) = self.by_id.get(id) {
+                watcher.notify.notify_one();
+            }
+        }
+    }
+}
+
 /// The open channels of this process.
 #[derive(Debug, Default)]
 pub struct Live {
@@ -115,12 +125,7 @@ impl Live {
 
     /// Wakes the channels of one session.
     pub fn session_changed(&self, session_id: &str) {
-        let w = self.lock();
-        for id in w.by_session.get(session_id).into_iter().flatten() {
-            if let Some(watcher) = w.by_id.get(id) {
-                watcher.notify.notify_one();
-            }
-        }
+        self.lock().wake_session(session_id);
     }
 
     /// Wakes the channels an invalidation concerns. Sessions are looked up;
@@ -132,13 +137,7 @@ impl Live {
         }
         for change in what {
             match change {
-                Invalidation::Session(id) => {
-                    for id in w.by_session.get(id).into_iter().flatten() {
-                        if let Some(watcher) = w.by_id.get(id) {
-                            watcher.notify.notify_one();
-                        }
-                    }
-                }
+                Invalidation::Session(id) => w.wake_session(id),
                 Invalidation::Account(account) => w
                     .by_id
                     .values()

@@ -16,7 +16,7 @@ use vigil_policy::{
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::api;
+use crate::api::{self, failed};
 use crate::clock::local_stamp;
 use crate::components::{confirm_dialog, nav, timeline, use_current_session, DurationField};
 use crate::error::ApiError;
@@ -285,12 +285,7 @@ pub fn Security() -> Html {
 
     let fail = {
         let (session, status) = (session.clone(), status.clone());
-        move |e: &ApiError| {
-            if let Some(s) = &session {
-                s.check(e);
-            }
-            status.set(Some(e.message()));
-        }
+        move |e: &ApiError| status.set(Some(failed(session.as_ref(), e)))
     };
 
     {
