@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -112,25 +113,6 @@ impl Browser {
         self.client.goto(&app.url(path)).await.unwrap();
     }
 
-    /// Waits for an element, for up to `secs`.
-    async fn wait_for(&self, css: &str, secs: u64) -> fantoccini::elements::Element {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(secs))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("waited {secs} s for {css}: {e}"))
-    }
-
-    async fn exists(&self, css: &str) -> bool {
-        !self
-            .client
-            .find_all(Locator::Css(css))
-            .await
-            .unwrap()
-            .is_empty()
-    }
-
     async fn text(&self, css: &str) -> String {
         self.client
             .find(Locator::Css(css))
@@ -141,24 +123,310 @@ impl Browser {
             .unwrap()
     }
 
-    async fn fill(&self, css: &str, value: &str) {
-        let e = self.wait_for(css, 10).await;
-        e.clear().await.unwrap();
-        e.send_keys(value).await.unwrap();
-    }
-
     /// A real key press (through the browser's input pipeline).
     async fn press_key(&self) {
         press(self, 'x').await;
     }
 
+    /// Elements as assistive technology knows them: with this ARIA `role`
+    /// (any, if `None`) and this accessible name, both as Chromium's
+    /// accessibility tree computes them (WebDriver's computed role and
+    /// label), among `candidates` (CSS) inside `within` (or the page). A
+    /// quick pass in the page keeps the elements whose label sources
+    /// mention the name; Chromium decides.
+    async fn find_named(
+        &self,
+        within: Option<&Element>,
+        candidates: &str,
+        role: Option<&str>,
+        name: &str,
+    ) -> Vec<Element> {
+        let found = self
+            .client
+            .execute(
+                "const [root, css, name] = arguments;
+                 const want = name.toLowerCase();
+                 const words = e => [
+                     e.getAttribute('aria-label'), e.getAttribute('title'), e.textContent,
+                     e.getAttribute('placeholder'), e.getAttribute('alt'),
+                     ...(e.labels ? [...e.labels].map(l => l.textContent) : []),
+                     ...(e.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
+                         .map(id => (document.getElementById(id) || {}).textContent),
+                 ].filter(Boolean).join(' ').replace(/\\s+/g, ' ').toLowerCase();
+                 return [...(root || document).querySelectorAll(css)]
+                     .filter(e => words(e).includes(want));",
+                vec![
+                    within.map_or(Value::Null, |e| serde_json::to_value(e).unwrap()),
+                    json!(candidates),
+                    json!(name),
+                ],
+            )
+            .await
+            .unwrap();
+        let mut named = Vec::new();
+        for e in found.as_array().cloned().unwrap_or_default() {
+            let Some(id) = e
+                .as_object()
+                .and_then(|o| o.values().next())
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
+            let e = Element::from_element_id(self.client.clone(), id.to_owned().into());
+            let (r, n) = self.role_and_name(&e).await;
+            if n == name && role.is_none_or(|role| r == role) {
+                named.push(e);
+            }
+        }
+        named
+    }
+
+    /// Chromium's computed ARIA role and accessible name of an element.
+    async fn role_and_name(&self, e: &Element) -> (String, String) {
+        let id = self.client.session_id().await.unwrap().unwrap();
+        let get = |what: &'static str| {
+            let url = format!(
+                "{}/session/{id}/element/{}/{what}",
+                self.driver_url,
+                e.element_id()
+            );
+            async move {
+                let v: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                v["value"].as_str().unwrap_or_default().trim().to_owned()
+            }
+        };
+        (get("computedrole").await, get("computedlabel").await)
+    }
+
+    /// The one element with this role and accessible name (in `within`,
+    /// or the page), waiting up to `secs` for it. Two such elements are a
+    /// failure: a screen-reader user could not tell them apart either.
+    async fn named_in(
+        &self,
+        within: Option<&Element>,
+        role: &str,
+        name: &str,
+        secs: u64,
+    ) -> Element {
+        let started = Instant::now();
+        loop {
+            let mut found = self
+                .find_named(within, candidates(role), Some(role), name)
+                .await;
+            match found.len() {
+                1 => return found.remove(0),
+                0 if started.elapsed() < Duration::from_secs(secs) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                0 => {
+                    self.screenshot("not-found").await;
+                    panic!("waited {secs} s for a {role} named {name:?}");
+                }
+                n => panic!("{n} elements are a {role} named {name:?}"),
+            }
+        }
+    }
+
+    /// The element with this role and accessible name, within `secs`.
+    async fn named(&self, role: &str, name: &str, secs: u64) -> Element {
+        self.named_in(None, role, name, secs).await
+    }
+
+    /// Whether an element with this role and accessible name is there now.
+    async fn has_named(&self, role: &str, name: &str) -> bool {
+        !self
+            .find_named(None, candidates(role), Some(role), name)
+            .await
+            .is_empty()
+    }
+
+    /// A region (a section with a name), such as an audience's settings.
+    async fn region(&self, name: &str) -> Element {
+        self.named("region", name, 20).await
+    }
+
+    /// The form field labelled `label`, whatever its kind, within `secs`.
+    async fn field_in(&self, within: Option<&Element>, label: &str, secs: u64) -> Element {
+        let started = Instant::now();
+        loop {
+            let mut found = self
+                .find_named(within, "input, select, textarea", None, label)
+                .await;
+            match found.len() {
+                1 => return found.remove(0),
+                0 if started.elapsed() < Duration::from_secs(secs) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                0 => panic!("waited {secs} s for a field labelled {label:?}"),
+                n => panic!("{n} fields are labelled {label:?}"),
+            }
+        }
+    }
+
+    async fn field(&self, label: &str) -> Element {
+        self.field_in(None, label, 20).await
+    }
+
+    async fn has_field(&self, label: &str) -> bool {
+        !self
+            .find_named(None, "input, select, textarea", None, label)
+            .await
+            .is_empty()
+    }
+
+    /// Types into the field labelled `label`, replacing what was there.
+    async fn type_into(&self, label: &str, text: &str) {
+        let e = self.field(label).await;
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap();
+    }
+
+    /// Clicks the button named `name`.
+    async fn click_button(&self, name: &str) {
+        self.named("button", name, 10).await.click().await.unwrap();
+    }
+
+    /// An element with this role whose text says `words`, within `secs`:
+    /// statuses, alerts and screens have no name, only what they say.
+    async fn saying(&self, role: &str, words: &str, secs: u64) -> Element {
+        let started = Instant::now();
+        loop {
+            let found = self
+                .client
+                .find_all(Locator::Css(candidates(role)))
+                .await
+                .unwrap();
+            for e in found {
+                let text = e.text().await.unwrap_or_default();
+                if text.contains(words) && self.role_and_name(&e).await.0 == role {
+                    return e;
+                }
+            }
+            if started.elapsed() > Duration::from_secs(secs) {
+                self.screenshot("not-said").await;
+                panic!("waited {secs} s for a {role} saying {words:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Whether an element with this role says `words` now.
+    async fn says(&self, role: &str, words: &str) -> bool {
+        for e in self
+            .client
+            .find_all(Locator::Css(candidates(role)))
+            .await
+            .unwrap()
+        {
+            if e.text().await.unwrap_or_default().contains(words)
+                && self.role_and_name(&e).await.0 == role
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The open dialog (alert or not), within `secs`.
+    async fn dialog(&self, secs: u64) -> Element {
+        let started = Instant::now();
+        loop {
+            if let Some(d) = self.open_dialog().await {
+                return d;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(secs),
+                "waited {secs} s for a dialog"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn open_dialog(&self) -> Option<Element> {
+        for e in self
+            .client
+            .find_all(Locator::Css(candidates("dialog")))
+            .await
+            .unwrap()
+        {
+            if matches!(
+                self.role_and_name(&e).await.0.as_str(),
+                "dialog" | "alertdialog"
+            ) {
+                return Some(e);
+            }
+        }
+        None
+    }
+
+    /// Waits up to `secs` for a dialog to close.
+    async fn dialog_closes(&self, secs: u64) {
+        let started = Instant::now();
+        while self.open_dialog().await.is_some() {
+            assert!(
+                started.elapsed() < Duration::from_secs(secs),
+                "the dialog stayed open {secs} s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The items of the list named `name`.
+    async fn list_items(&self, name: &str) -> Vec<Element> {
+        self.named("list", name, 10)
+            .await
+            .find_all(Locator::Css(":scope > li"))
+            .await
+            .unwrap()
+    }
+
+    /// Waits up to `secs` for the list named `name` to hold `n` items.
+    async fn list_holds(&self, name: &str, n: usize, secs: u64) {
+        let started = Instant::now();
+        loop {
+            let len = self.list_items(name).await.len();
+            if len == n {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(secs),
+                "the list {name:?} holds {len} items, not {n}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What a screen reader says of a field beside its name: the texts its
+    /// `aria-describedby` points at.
+    async fn description(&self, e: &Element) -> String {
+        self.client
+            .execute(
+                "return (arguments[0].getAttribute('aria-describedby') || '').split(/\\s+/)
+                     .filter(Boolean).map(id => document.getElementById(id))
+                     .filter(Boolean).map(d => d.textContent.trim()).join(' ');",
+                vec![serde_json::to_value(e).unwrap()],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The role and accessible name of the element that has focus.
+    async fn focused(&self) -> (String, String) {
+        let e = self.client.active_element().await.unwrap();
+        self.role_and_name(&e).await
+    }
+
     async fn sign_in(&self, app: &TestApp, page: &str, email: &str) {
         self.goto(app, page).await;
-        self.fill("#account", "demo").await;
-        self.fill("#email", email).await;
+        self.type_into("Account", "demo").await;
+        self.type_into("Email", email).await;
         // Enter submits the form: a click could land beside the button
         // when the account's options arrive and the form grows under it.
-        self.fill("#password", &format!("{PASSWORD}\u{E007}")).await;
+        self.type_into("Password", &format!("{PASSWORD}\u{E007}"))
+            .await;
         // Signed in once the page leaves the sign-in page; a refusal says why.
         let started = Instant::now();
         loop {
@@ -237,11 +505,37 @@ impl Browser {
     }
 }
 
+/// Where elements of an ARIA role can be, native or by attribute (a first
+/// cut; Chromium's computed role decides).
+fn candidates(role: &str) -> &'static str {
+    match role {
+        "button" => "button, [role=button], input[type=button], input[type=submit]",
+        "link" => "a[href], [role=link]",
+        "region" => "section, [role=region]",
+        "heading" => "h1, h2, h3, h4, h5, h6, [role=heading]",
+        "alertdialog" | "dialog" => "[role=alertdialog], [role=dialog], dialog",
+        "img" => "img, svg, [role=img]",
+        "navigation" => "nav, [role=navigation]",
+        "status" => "[role=status], output",
+        "alert" => "[role=alert]",
+        "timer" => "[role=timer]",
+        "list" => "ul, ol, [role=list]",
+        "listitem" => "li, [role=listitem]",
+        "cell" => "td, [role=cell]",
+        "table" => "table, [role=table]",
+        "row" => "tr, [role=row]",
+        "switch" | "checkbox" | "radio" | "slider" | "spinbutton" | "searchbox" => "input, [role]",
+        "combobox" => "select, input, [role=combobox]",
+        "textbox" => "input, textarea, [role=textbox]",
+        other => panic!("no candidates for the role {other:?}: add them"),
+    }
+}
+
 /// A browser signed in as the demo admin, on `path`.
 async fn admin_at(app: &TestApp, path: &str) -> Browser {
     let b = Browser::launch().await;
     b.sign_in(app, "/login", "admin@demo.test").await;
-    b.wait_for("section[aria-label='Agents']", 20).await;
+    b.region("Agents").await;
     b.goto(app, path).await;
     b
 }
@@ -284,60 +578,49 @@ async fn admin_moves_the_agent_slider_and_offers_remember_me_to_requesters() {
     let app = console_app(5).await;
     let b = Browser::launch().await;
     b.goto(&app, "/login").await;
-    b.wait_for("#account", 20).await;
+    b.field("Account").await;
     b.screenshot("login").await;
     b.sign_in(&app, "/login", "admin@demo.test").await;
-    let slider = b
-        .wait_for(
-            "section[aria-label='Agents'] input[type=range][aria-label='Idle timeout']",
-            20,
-        )
-        .await;
+    let agents = b.region("Agents").await;
+    let slider = b.field_in(Some(&agents), "Idle timeout", 20).await;
+    assert_eq!(b.role_and_name(&slider).await.0, "slider");
     assert_eq!(
         slider.attr("aria-valuetext").await.unwrap().as_deref(),
         Some("8 hours")
     );
+    assert!(
+        agents
+            .text()
+            .await
+            .unwrap()
+            .contains("Best practice: 15 minutes for accounts that handle customer data."),
+        "agents above 15 minutes get the hint"
+    );
     // Keyboard: Home moves a slider to its first stop, 15 minutes.
     slider.send_keys("\u{E011}").await.unwrap();
-    b.wait_for(
-        "section[aria-label='Agents'] input[aria-valuetext='15 minutes']",
-        5,
-    )
+    eventually(5, "the slider says 15 minutes", async || {
+        slider.attr("aria-valuetext").await.unwrap().as_deref() == Some("15 minutes")
+    })
     .await;
-    b.client
-        .find(Locator::XPath(
-            "//label[normalize-space()='Offer Remember me at requester login']",
-        ))
+    b.field("Offer Remember me at requester login")
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
-    let save = b
-        .client
-        .find(Locator::XPath("//button[normalize-space()='Save']"))
-        .await
-        .unwrap();
+    let save = b.named("button", "Save", 5).await;
     assert!(save.is_enabled().await.unwrap());
     save.click().await.unwrap();
-    b.client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath(
-            "//*[@role='status' and contains(., 'Saved')]",
-        ))
-        .await
-        .unwrap();
+    b.saying("status", "Saved", 10).await;
 
     b.client.refresh().await.unwrap();
-    let slider = b
-        .wait_for("section[aria-label='Agents'] input[type=range]", 20)
-        .await;
+    let agents = b.region("Agents").await;
+    let slider = b.field_in(Some(&agents), "Idle timeout", 20).await;
     assert_eq!(
         slider.attr("aria-valuetext").await.unwrap().as_deref(),
         Some("15 minutes")
     );
-    let remember = b.wait_for("#requesters-remember", 5).await;
+    let remember = b.field("Offer Remember me at requester login").await;
+    assert_eq!(b.role_and_name(&remember).await.0, "checkbox");
     assert_eq!(
         remember.prop("checked").await.unwrap().as_deref(),
         Some("true")
@@ -367,43 +650,50 @@ async fn a_custom_value_below_the_limit_shows_the_error_and_keeps_save_disabled(
     let app = console_app(900).await;
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "admin@demo.test").await;
-    b.wait_for("#agents-idle-custom", 20).await;
+    let agents = b.region("Agents").await;
+    let custom = b.field_in(Some(&agents), "Custom idle timeout", 20).await;
+    assert_eq!(b.role_and_name(&custom).await.0, "spinbutton");
     // 8 hours shows as "8" hours: in minutes it is 480; make it 5 minutes.
-    let unit = b
-        .client
-        .find(Locator::Css("#agents-idle-custom-unit"))
+    b.field_in(Some(&agents), "Custom idle timeout unit", 5)
+        .await
+        .select_by_value("minutes")
         .await
         .unwrap();
-    unit.select_by_value("minutes").await.unwrap();
-    let custom = b.wait_for("#agents-idle-custom", 5).await;
-    let started = Instant::now();
-    while custom.prop("value").await.unwrap().as_deref() != Some("480") {
-        assert!(started.elapsed() < Duration::from_secs(5), "not converted");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    b.fill("#agents-idle-custom", "5").await;
-    let error = b.wait_for("#agents-idle-custom-error", 5).await;
+    eventually(5, "8 hours converted to 480 minutes", async || {
+        custom.prop("value").await.unwrap().as_deref() == Some("480")
+    })
+    .await;
+    custom.clear().await.unwrap();
+    custom.send_keys("5").await.unwrap();
+    // The error is the field's description, and the field is invalid.
+    eventually(5, "the field is marked invalid", async || {
+        custom.attr("aria-invalid").await.unwrap().as_deref() == Some("true")
+    })
+    .await;
     assert_eq!(
-        error.text().await.unwrap(),
+        b.description(&custom).await,
         "The idle timeout must be at least 15 minutes."
     );
-    let save = b
-        .client
-        .find(Locator::XPath("//button[normalize-space()='Save']"))
-        .await
-        .unwrap();
+    let save = b.named("button", "Save", 5).await;
     assert!(!save.is_enabled().await.unwrap(), "Save stays disabled");
-    b.fill("#agents-idle-custom", "20").await;
-    b.client
-        .wait()
-        .at_most(Duration::from_secs(5))
-        .for_element(Locator::XPath(
-            "//button[normalize-space()='Save' and not(@disabled)]",
-        ))
-        .await
-        .unwrap();
-    assert!(!b.exists("#agents-idle-custom-error").await);
+    custom.clear().await.unwrap();
+    custom.send_keys("20").await.unwrap();
+    eventually(5, "Save is enabled", async || {
+        save.is_enabled().await.unwrap()
+    })
+    .await;
+    assert_eq!(b.description(&custom).await, "");
+    assert_eq!(
+        custom.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("false")
+    );
     b.close().await;
+}
+
+/// The desk's availability switch, once the desk has loaded.
+async fn availability(b: &Browser) -> Element {
+    b.named("switch", "Available for new conversations", 20)
+        .await
 }
 
 #[tokio::test]
@@ -413,7 +703,12 @@ async fn an_idle_agent_is_warned_and_then_signed_out_with_the_reason() {
     ten_second_agents(&app).await;
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "agent1@demo.test").await;
-    b.wait_for("#available:checked:enabled", 20).await;
+    let available = availability(&b).await;
+    eventually(20, "the agent is available", async || {
+        available.prop("checked").await.unwrap().as_deref() == Some("true")
+            && available.is_enabled().await.unwrap()
+    })
+    .await;
     b.screenshot("desk").await;
     let (_, view) = b.session_from_page().await;
     let last = time::OffsetDateTime::parse(
@@ -422,25 +717,19 @@ async fn an_idle_agent_is_warned_and_then_signed_out_with_the_reason() {
     )
     .unwrap();
 
-    let dialog = b.wait_for("[role=alertdialog]", 15).await;
+    let dialog = b.named("alertdialog", "Are you still there?", 15).await;
     let after = (time::OffsetDateTime::now_utc() - last).as_seconds_f64();
     assert!(
         (7.0..=9.5).contains(&after),
         "warning {after:.1} s after the last activity, expected about 8"
     );
-    assert!(dialog.text().await.unwrap().contains("Stay signed in"));
+    b.named_in(Some(&dialog), "button", "Stay signed in", 1)
+        .await;
     b.screenshot("warning").await;
 
     // A key press dismisses it and the session goes on.
     b.press_key().await;
-    let gone = Instant::now();
-    while b.exists("[role=alertdialog]").await {
-        assert!(
-            gone.elapsed() < Duration::from_secs(2),
-            "the key press did not dismiss the warning"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    b.dialog_closes(2).await;
     let (status, view) = b.session_from_page().await;
     assert_eq!(status, 200);
     let deadline = time::OffsetDateTime::parse(
@@ -450,21 +739,18 @@ async fn an_idle_agent_is_warned_and_then_signed_out_with_the_reason() {
     .unwrap();
 
     // Left alone: the signed-out screen within a second of the deadline.
-    let screen = b.wait_for(".signed-out", 20).await;
+    let screen = b.saying("status", "Signed out", 20).await;
     let late = (time::OffsetDateTime::now_utc() - deadline).as_seconds_f64();
     assert!(
         (-0.3..=1.0).contains(&late),
         "signed-out screen {late:.2} s after the deadline"
     );
+    let said = screen.text().await.unwrap();
     assert!(
-        screen
-            .text()
-            .await
-            .unwrap()
-            .contains("You were signed out after 10 seconds of inactivity."),
-        "{}",
-        screen.text().await.unwrap()
+        said.contains("You were signed out after 10 seconds of inactivity."),
+        "{said}"
     );
+    b.named("link", "Sign in again", 1).await;
     b.screenshot("signed-out").await;
     let (status, _) = b.session_from_page().await;
     assert_eq!(status, 401);
@@ -488,12 +774,12 @@ async fn two_tabs_share_activity_and_sign_out() {
     ten_second_agents(&app).await;
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "agent1@demo.test").await;
-    b.wait_for("#available", 20).await;
+    availability(&b).await;
     let first = b.client.window().await.unwrap();
     let second = b.client.new_window(true).await.unwrap().handle;
     b.client.switch_to_window(second.clone()).await.unwrap();
     b.goto(&app, "/desk").await;
-    b.wait_for("#available", 20).await;
+    availability(&b).await;
     b.client.switch_to_window(first.clone()).await.unwrap();
 
     // Input in the first tab for 14 s, longer than the idle timeout.
@@ -504,26 +790,19 @@ async fn two_tabs_share_activity_and_sign_out() {
     }
     b.client.switch_to_window(second.clone()).await.unwrap();
     assert!(
-        !b.exists(".signed-out").await,
+        !b.says("status", "Signed out").await,
         "the other tab stayed signed in"
     );
-    assert!(!b.exists("[role=alertdialog]").await, "and was not warned");
+    assert!(b.open_dialog().await.is_none(), "and was not warned");
     let (status, _) = b.session_from_page().await;
     assert_eq!(status, 200);
 
     // Signing out in one tab signs out the other.
     b.client.switch_to_window(first).await.unwrap();
-    b.client
-        .find(Locator::XPath("//button[normalize-space()='Sign out']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait_for(".signed-out", 5).await;
+    b.click_button("Sign out").await;
+    b.saying("status", "Signed out", 5).await;
     b.client.switch_to_window(second).await.unwrap();
-    let screen = b.wait_for(".signed-out", 5).await;
-    assert!(screen.text().await.unwrap().contains("You signed out."));
+    b.saying("status", "You signed out.", 5).await;
     b.close().await;
 }
 
@@ -533,14 +812,21 @@ async fn the_requester_login_offers_remember_me_only_when_the_policy_does() {
     let app = console_app(5).await;
     let b = Browser::launch().await;
     b.goto(&app, "/portal/login?account=demo").await;
-    b.wait_for("#password", 20).await;
-    b.wait_for(".login .muted", 5).await; // the account's name: options loaded
+    b.field("Password").await;
+    // The account's name shows once its options have arrived.
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath("//p[normalize-space()='Demo Support']"))
+        .await
+        .unwrap();
     assert!(
-        !b.exists("#remember").await,
+        !b.has_field("Remember me").await,
         "requesters are not offered Remember me by default"
     );
     b.goto(&app, "/login?account=demo").await;
-    b.wait_for("#remember", 10).await;
+    let remember = b.field_in(None, "Remember me", 10).await;
+    assert_eq!(b.role_and_name(&remember).await.0, "checkbox");
 
     let admin = app.login("admin@demo.test").await;
     let res = app
@@ -548,8 +834,7 @@ async fn the_requester_login_offers_remember_me_only_when_the_policy_does() {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     b.goto(&app, "/portal/login?account=demo").await;
-    let label = b.wait_for("label[for=remember]", 10).await;
-    assert_eq!(label.text().await.unwrap(), "Remember me");
+    b.field_in(None, "Remember me", 10).await;
     b.close().await;
 }
 
@@ -559,40 +844,33 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
     let app = console_app(5).await;
     let agent = Browser::launch().await;
     agent.sign_in(&app, "/login", "agent1@demo.test").await;
-    agent.wait_for("#available", 20).await;
+    availability(&agent).await;
     // A second tab of the agent's browser follows the first.
     let first = agent.client.window().await.unwrap();
     let second = agent.client.new_window(true).await.unwrap().handle;
     agent.client.switch_to_window(second.clone()).await.unwrap();
     agent.goto(&app, "/desk").await;
-    agent.wait_for("#available", 20).await;
+    availability(&agent).await;
     agent.client.switch_to_window(first).await.unwrap();
 
     let admin = admin_at(&app, "/admin/sessions").await;
     let revoke = admin
-        .wait_for(
-            "button[aria-label='Revoke session of agent1@demo.test']",
-            20,
-        )
+        .named("button", "Revoke session of agent1@demo.test", 20)
         .await;
     admin.screenshot("sessions").await;
     revoke.click().await.unwrap();
     // A confirmation names what follows before anything happens.
-    let dialog = admin.wait_for("[role=alertdialog]", 5).await;
+    let dialog = admin.dialog(5).await;
     let said = dialog.text().await.unwrap();
     assert!(said.contains("last session"), "{said}");
     assert!(said.contains("unavailable"), "{said}");
     admin.screenshot("sessions-confirm").await;
     let end = admin
-        .client
-        .find(Locator::XPath(
-            "//div[@role='alertdialog']//button[normalize-space()='End session']",
-        ))
-        .await
-        .unwrap();
+        .named_in(Some(&dialog), "button", "End session", 1)
+        .await;
     end.click().await.unwrap();
     let clicked = Instant::now();
-    let screen = agent.wait_for(".signed-out", 5).await;
+    let screen = agent.saying("status", "Signed out", 5).await;
     let took = clicked.elapsed();
     println!("the revoked desk showed the signed-out screen {took:?} after the click");
     assert!(
@@ -606,24 +884,21 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
         .contains("because an admin ended your session"));
     agent.screenshot("revoked").await;
     agent.client.switch_to_window(second).await.unwrap();
-    agent.wait_for(".signed-out", 2).await;
-    admin.wait_for("[role=status]", 10).await;
+    agent.saying("status", "Signed out", 2).await;
+    admin.saying("status", "Session ended.", 10).await;
     assert!(
         !admin
-            .exists("button[aria-label='Revoke session of agent1@demo.test']")
+            .has_named("button", "Revoke session of agent1@demo.test")
             .await
     );
 
     admin.goto(&app, "/admin/audit").await;
-    admin
-        .client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath(
-            "//td[@title='session.revoked'][normalize-space()='Session ended by someone']",
-        ))
-        .await
-        .unwrap();
+    let cell = admin.saying("cell", "Session ended by someone", 10).await;
+    assert_eq!(
+        cell.attr("title").await.unwrap().as_deref(),
+        Some("session.revoked"),
+        "the code on hover"
+    );
     admin.screenshot("audit").await;
     agent.close().await;
     admin.close().await;
@@ -648,14 +923,14 @@ async fn a_revocation_on_another_replica_reaches_the_desk_within_a_second() {
         .await;
     let agent = Browser::launch().await;
     agent.sign_in(&b, "/login", "agent1@demo.test").await;
-    agent.wait_for("#available", 20).await;
+    availability(&agent).await;
     let (_, view) = agent.session_from_page().await;
     let id = view["session_id"].as_str().unwrap().to_owned();
     let admin = a.login("admin@demo.test").await;
     let started = Instant::now();
     let res = a.delete(&format!("/api/admin/sessions/{id}"), &admin).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    agent.wait_for(".signed-out", 5).await;
+    agent.saying("status", "Signed out", 5).await;
     let took = started.elapsed();
     println!("a revocation on replica a reached the desk served by b in {took:?}");
     assert!(took < Duration::from_secs(1), "took {took:?}");
@@ -668,53 +943,33 @@ async fn my_sessions_lists_both_browsers_and_signs_out_the_other() {
     let app = console_app(5).await;
     let laptop = Browser::launch().await;
     laptop.sign_in(&app, "/login", "agent1@demo.test").await;
-    laptop.wait_for("#available", 20).await;
+    availability(&laptop).await;
     let phone = Browser::launch().await;
     phone.sign_in(&app, "/login", "agent1@demo.test").await;
-    phone.wait_for("#available", 20).await;
+    availability(&phone).await;
 
     laptop
-        .client
-        .find(Locator::LinkText("My sessions"))
+        .named("link", "My sessions", 5)
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
-    laptop.wait_for("ul.my-sessions li:nth-child(2)", 10).await;
-    let rows = laptop
-        .client
-        .find_all(Locator::Css("ul.my-sessions li"))
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 2);
-    let marked = laptop.text("li[aria-current=true]").await;
+    laptop.list_holds("Your sessions", 2, 10).await;
+    let mut this = None;
+    for item in laptop.list_items("Your sessions").await {
+        if item.attr("aria-current").await.unwrap().as_deref() == Some("true") {
+            this = Some(item.text().await.unwrap());
+        }
+    }
+    let marked = this.expect("this browser's session is marked current");
     assert!(marked.contains("This browser"), "{marked}");
     assert!(marked.contains("Chrome on Linux"), "{marked}");
     laptop.screenshot("my-sessions").await;
-    laptop
-        .wait_for("button[aria-label='Sign out Chrome on Linux']", 5)
-        .await
-        .click()
-        .await
-        .unwrap();
-    let screen = phone.wait_for(".signed-out", 5).await;
+    laptop.click_button("Sign out Chrome on Linux").await;
+    let screen = phone.saying("status", "Signed out", 5).await;
     assert!(screen.text().await.unwrap().contains("Signed out"));
-    laptop
-        .client
-        .wait()
-        .at_most(Duration::from_secs(5))
-        .for_element(Locator::XPath(
-            "//p[@role='status'][normalize-space()='Signed out that session.']",
-        ))
-        .await
-        .unwrap();
-    let rows = laptop
-        .client
-        .find_all(Locator::Css("ul.my-sessions li"))
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 1, "only this browser is left");
+    laptop.saying("status", "Signed out that session.", 5).await;
+    laptop.list_holds("Your sessions", 1, 5).await;
     laptop.close().await;
     phone.close().await;
 }
@@ -735,7 +990,7 @@ async fn the_absolute_limit_gives_a_heads_up_and_the_page_locks_even_without_the
     assert_eq!(res.status(), StatusCode::OK);
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "agent1@demo.test").await;
-    b.wait_for("#available", 20).await;
+    availability(&b).await;
     let (_, view) = b.session_from_page().await;
     let id = view["session_id"].as_str().unwrap().to_owned();
     // Move the sign-in back so the hour is up in 15 s.
@@ -748,14 +1003,15 @@ async fn the_absolute_limit_gives_a_heads_up_and_the_page_locks_even_without_the
         .memory
         .invalidated(&[Invalidation::Session(id.clone())]);
 
-    let dialog = b.wait_for("[role=alertdialog]", 5).await;
+    let dialog = b.named("alertdialog", "Session limit ahead", 5).await;
     let text = dialog.text().await.unwrap();
     assert!(
         text.contains("Your session reaches its 1-hour limit at"),
         "{text}"
     );
     assert!(text.contains("save your work"), "{text}");
-    assert!(text.contains("Sign in again now"), "{text}");
+    b.named_in(Some(&dialog), "link", "Sign in again now", 1)
+        .await;
     assert!(!text.contains("Stay signed in"), "{text}");
     b.screenshot("heads-up").await;
     // Input now reports no activity: it cannot move the limit.
@@ -772,16 +1028,23 @@ async fn the_absolute_limit_gives_a_heads_up_and_the_page_locks_even_without_the
 
     // The server goes away; at the limit the page locks by itself.
     app.handle.stop(false).await;
-    let lock = b.wait_for(".locked", 20).await;
+    let lock = b.saying("status", "Session ended", 20).await;
     assert!(lock
         .text()
         .await
         .unwrap()
         .contains("Checking with the server"));
-    assert!(!b.exists("#available").await, "the desk is hidden");
+    assert!(
+        !b.has_named("switch", "Available for new conversations")
+            .await,
+        "the desk is hidden"
+    );
     b.screenshot("locked").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(b.exists(".locked").await, "still locked without the server");
+    assert!(
+        b.says("status", "Session ended").await,
+        "still locked without the server"
+    );
     b.close().await;
 }
 
@@ -797,50 +1060,31 @@ async fn a_draft_survives_an_idle_sign_out_and_signing_in_again_returns_to_the_p
     let b = Browser::launch().await;
     b.sign_in(&app, "/portal/login", "requester@demo.test")
         .await;
-    b.fill("#subject", "Half-written question").await;
-    b.wait_for(".signed-out", 30).await;
-    b.client
-        .find(Locator::LinkText("Sign in again"))
+    b.type_into("New conversation", "Half-written question")
+        .await;
+    b.saying("status", "Signed out", 30).await;
+    b.named("link", "Sign in again", 1)
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
-    b.fill("#account", "demo").await;
-    b.fill("#email", "requester@demo.test").await;
-    b.fill("#password", &format!("{PASSWORD}\u{E007}")).await;
-    let subject = b.wait_for("#subject", 20).await;
+    b.type_into("Account", "demo").await;
+    b.type_into("Email", "requester@demo.test").await;
+    b.type_into("Password", &format!("{PASSWORD}\u{E007}"))
+        .await;
+    let subject = b.field("New conversation").await;
     assert!(b.client.current_url().await.unwrap().path() == "/portal");
-    let restored = b
-        .client
-        .wait()
-        .at_most(Duration::from_secs(5))
-        .for_element(Locator::Css("#subject"))
-        .await
-        .unwrap();
-    let _ = subject;
-    let mut value = String::new();
-    for _ in 0..20 {
-        value = restored.prop("value").await.unwrap().unwrap_or_default();
-        if !value.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(value, "Half-written question");
+    eventually(5, "the draft is back", async || {
+        subject.prop("value").await.unwrap().unwrap_or_default() == "Half-written question"
+    })
+    .await;
 
     // An explicit sign-out forgets it.
-    b.client
-        .find(Locator::XPath("//button[normalize-space()='Sign out']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait_for(".signed-out", 5).await;
+    b.click_button("Sign out").await;
+    b.saying("status", "Signed out", 5).await;
     b.sign_in(&app, "/portal/login", "requester@demo.test")
         .await;
-    let field = b.wait_for("#subject", 20).await;
+    let field = b.field("New conversation").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(field.prop("value").await.unwrap().unwrap_or_default(), "");
     b.close().await;
@@ -852,7 +1096,7 @@ async fn an_idle_desk_sends_at_most_two_requests_a_minute_and_ten_tabs_three() {
     let app = console_app(5).await;
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "agent2@demo.test").await;
-    b.wait_for("#available", 20).await;
+    availability(&b).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let count = |app: &TestApp| app.state.metrics.api_requests();
     let before = count(&app);
@@ -865,7 +1109,7 @@ async fn an_idle_desk_sends_at_most_two_requests_a_minute_and_ten_tabs_three() {
         let tab = b.client.new_window(true).await.unwrap().handle;
         b.client.switch_to_window(tab).await.unwrap();
         b.goto(&app, "/desk").await;
-        b.wait_for("#available", 20).await;
+        availability(&b).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before = count(&app);
@@ -883,21 +1127,10 @@ async fn a_requester_opens_a_conversation_in_the_portal() {
     let b = Browser::launch().await;
     b.sign_in(&app, "/portal/login", "requester@demo.test")
         .await;
-    b.fill("#subject", "My invoice is wrong").await;
-    b.client
-        .find(Locator::XPath("//button[normalize-space()='Send']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath("//li[contains(., 'My invoice is wrong')]"))
-        .await
-        .unwrap();
-    assert!(b.text("[role=status]").await.contains("An agent has it"));
+    b.type_into("New conversation", "My invoice is wrong").await;
+    b.click_button("Send").await;
+    b.saying("listitem", "My invoice is wrong", 10).await;
+    b.saying("status", "An agent has it", 5).await;
     b.screenshot("portal").await;
     b.close().await;
 }
@@ -910,63 +1143,65 @@ async fn the_team_page_signs_a_person_out_everywhere_after_saying_what_follows()
     let _phone = app.login("agent1@demo.test").await;
     let admin = Browser::launch().await;
     admin.sign_in(&app, "/login", "admin@demo.test").await;
-    admin.wait_for("section[aria-label='Agents']", 20).await;
+    admin.region("Agents").await;
+    let nav = admin.named("navigation", "Main", 5).await;
     admin
-        .client
-        .find(Locator::LinkText("Team"))
+        .named_in(Some(&nav), "link", "Team", 5)
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
     let button = admin
-        .wait_for(
-            "button[aria-label='Sign out everywhere: agent1@demo.test']",
-            10,
-        )
+        .named("button", "Sign out everywhere: agent1@demo.test", 10)
         .await;
     assert_eq!(admin.client.title().await.unwrap(), "Team — Vigil");
     admin.screenshot("team").await;
     button.click().await.unwrap();
-    let said = admin
-        .wait_for("[role=alertdialog]", 5)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let dialog = admin
+        .named("alertdialog", "Sign Alex Agent out everywhere?", 5)
+        .await;
+    let said = dialog.text().await.unwrap();
     assert!(said.contains("All 2 of their live sessions end."), "{said}");
     assert!(said.contains("open conversation"), "{said}");
     // Cancel changes nothing.
     admin
-        .client
-        .find(Locator::XPath(
-            "//div[@role='alertdialog']//button[normalize-space()='Cancel']",
-        ))
+        .named_in(Some(&dialog), "button", "Cancel", 1)
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
-    assert!(!admin.exists("[role=alertdialog]").await);
+    admin.dialog_closes(2).await;
     assert_eq!(
         app.get("/api/session", &laptop).await.status(),
         StatusCode::OK
     );
     button.click().await.unwrap();
+    let dialog = admin.dialog(5).await;
     admin
-        .client
-        .find(Locator::XPath(
-            "//div[@role='alertdialog']//button[normalize-space()='Sign out everywhere']",
-        ))
+        .named_in(Some(&dialog), "button", "Sign out everywhere", 1)
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
-    let status = admin.wait_for("p[role=status]", 10).await;
-    assert!(status.text().await.unwrap().contains("out of 2 session(s)"));
+    admin.saying("status", "out of 2 session(s)", 10).await;
     app.assert_signed_out(&laptop, "revoked").await;
     admin.close().await;
+}
+
+/// The CSV export link's address once it contains `wanted`.
+async fn export_href(b: &Browser, wanted: &str) -> String {
+    let link = b.named("link", "Export CSV", 5).await;
+    let mut href = String::new();
+    eventually(5, "the export follows the filters", async || {
+        href = link.attr("href").await.unwrap().unwrap_or_default();
+        href.contains(wanted)
+    })
+    .await;
+    assert!(
+        link.attr("download").await.unwrap().is_some(),
+        "the link downloads"
+    );
+    href
 }
 
 #[tokio::test]
@@ -986,17 +1221,23 @@ async fn an_admin_finds_the_revocations_in_the_audit_log_and_exports_them() {
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
     let b = admin_at(&app, "/admin/audit").await;
-    b.wait_for("table tbody tr", 20).await;
+    b.named("table", "Audit log entries", 20).await;
     assert_eq!(b.client.title().await.unwrap(), "Audit log — Vigil");
     // Labels in words, the raw code on hover.
-    b.wait_for("td[title='session.login']", 5).await;
-    let action = b.wait_for("#audit-action", 5).await;
+    let login = b.saying("cell", "Signed in", 5).await;
+    assert_eq!(
+        login.attr("title").await.unwrap().as_deref(),
+        Some("session.login")
+    );
+    let action = b.field("Action").await;
+    assert_eq!(b.role_and_name(&action).await.0, "combobox");
     action.select_by_value("session.revoked").await.unwrap();
     let started = Instant::now();
     loop {
         let rows = b
-            .client
-            .find_all(Locator::Css("table tbody tr"))
+            .named("table", "Audit log entries", 5)
+            .await
+            .find_all(Locator::Css("tbody tr"))
             .await
             .unwrap();
         let mut texts = Vec::new();
@@ -1013,14 +1254,7 @@ async fn an_admin_finds_the_revocations_in_the_audit_log_and_exports_them() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     b.screenshot("audit").await;
-    let href = b
-        .wait_for("a[download]", 5)
-        .await
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(href.contains("action=session.revoked"), "{href}");
+    let href = export_href(&b, "action=session.revoked").await;
     let csv = b
         .client
         .execute_async(
@@ -1036,34 +1270,45 @@ async fn an_admin_finds_the_revocations_in_the_audit_log_and_exports_them() {
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(lines[1..].iter().all(|l| l.contains("session.revoked")));
 
-    // Every sign-out of one agent: the sign-outs filter and the person.
-    b.wait_for("#audit-action", 5)
+    // Every sign-out of one agent last week: the sign-outs filter, the
+    // person and the date range, typed as a person would.
+    b.field("Action")
         .await
         .select_by_value("session.logout,session.expired,session.revoked")
         .await
         .unwrap();
-    b.fill("#audit-person", "agent1@demo.test\n").await;
-    let href = {
-        let started = Instant::now();
-        loop {
-            let href = b
-                .wait_for("a[download]", 5)
-                .await
-                .attr("href")
-                .await
-                .unwrap()
-                .unwrap();
-            if href.contains("person=agent1%40demo.test") {
-                break href;
-            }
-            assert!(started.elapsed() < Duration::from_secs(5), "{href}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
+    b.type_into(
+        "Person (email): by them or about them",
+        "agent1@demo.test\n",
+    )
+    .await;
+    let week_ago = time::OffsetDateTime::now_utc().date() - time::Duration::days(7);
+    let from = b.field("From").await;
+    from.send_keys(&format!(
+        "{:02}{:02}{}",
+        u8::from(week_ago.month()),
+        week_ago.day(),
+        week_ago.year()
+    ))
+    .await
+    .unwrap();
+    let href = export_href(&b, &format!("from={week_ago}")).await;
+    assert!(href.contains("person=agent1%40demo.test"), "{href}");
     assert!(
         href.contains("action=session.logout%2Csession.expired%2Csession.revoked"),
         "{href}"
     );
+    let csv = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0]).then(r => r.text()).then(done);",
+            vec![json!(href)],
+        )
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.as_str().unwrap().lines().collect();
+    assert_eq!(lines.len(), 3, "both revocations of agent1: {lines:?}");
     b.close().await;
 }
 
@@ -1074,68 +1319,58 @@ async fn the_security_page_offers_only_allowed_presets_converts_units_and_discar
     let app = console_app(3600).await;
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "admin@demo.test").await;
-    let slider = b
-        .wait_for("section[aria-label='Agents'] input[type=range]", 20)
-        .await;
+    let agents = b.region("Agents").await;
+    let slider = b.field_in(Some(&agents), "Idle timeout", 20).await;
     assert_eq!(b.client.title().await.unwrap(), "Session security — Vigil");
     assert!(b.text("main").await.contains("The defaults, never changed"));
     // 1 h, 2 h, 4 h, 8 h, 24 h: the 15 and 30 minute presets are gone.
     assert_eq!(slider.attr("max").await.unwrap().as_deref(), Some("4"));
     slider.send_keys("\u{E011}").await.unwrap();
-    b.wait_for(
-        "section[aria-label='Agents'] input[aria-valuetext='1 hour']",
-        5,
-    )
+    eventually(5, "the slider says 1 hour", async || {
+        slider.attr("aria-valuetext").await.unwrap().as_deref() == Some("1 hour")
+    })
     .await;
     // Changing the unit keeps the duration: 1 hour is 60 minutes.
-    let custom = b.wait_for("#agents-idle-custom", 5).await;
+    let custom = b.field_in(Some(&agents), "Custom idle timeout", 5).await;
     assert_eq!(custom.prop("value").await.unwrap().as_deref(), Some("1"));
-    b.wait_for("#agents-idle-custom-unit", 5)
+    b.field_in(Some(&agents), "Custom idle timeout unit", 5)
         .await
         .select_by_value("minutes")
         .await
         .unwrap();
-    let started = Instant::now();
-    while custom.prop("value").await.unwrap().as_deref() != Some("60") {
-        assert!(started.elapsed() < Duration::from_secs(5), "not converted");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        b.exists("section[aria-label='Agents'] input[aria-valuetext='1 hour']")
-            .await
+    eventually(5, "1 hour converted to 60 minutes", async || {
+        custom.prop("value").await.unwrap().as_deref() == Some("60")
+    })
+    .await;
+    assert_eq!(
+        slider.attr("aria-valuetext").await.unwrap().as_deref(),
+        Some("1 hour")
     );
     // Switching the warning to a share keeps about the same instant: a
     // minute before an hour is the 95% most allowed.
-    b.client
-        .find(Locator::Css("label[for='agents-warn-percent']"))
+    b.field_in(Some(&agents), "At a share of the idle timeout", 5)
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
-    let percent = b.wait_for("#agents-warning-percent", 5).await;
+    let percent = b
+        .field_in(
+            Some(&agents),
+            "Warn once this much of the idle timeout has passed",
+            5,
+        )
+        .await;
     assert_eq!(percent.prop("value").await.unwrap().as_deref(), Some("95"));
     // Discard: back to what is stored.
-    b.client
-        .find(Locator::XPath(
-            "//button[normalize-space()='Discard changes']",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait_for(
-        "section[aria-label='Agents'] input[aria-valuetext='8 hours']",
-        5,
-    )
+    b.click_button("Discard changes").await;
+    eventually(5, "the slider is back at 8 hours", async || {
+        let slider = b.field_in(Some(&agents), "Idle timeout", 5).await;
+        slider.attr("aria-valuetext").await.unwrap().as_deref() == Some("8 hours")
+    })
     .await;
-    assert!(b.exists("#agents-warning-secs").await);
-    let save = b
-        .client
-        .find(Locator::XPath("//button[normalize-space()='Save']"))
-        .await
-        .unwrap();
+    b.field_in(Some(&agents), "Warn this long before sign-out", 5)
+        .await;
+    let save = b.named("button", "Save", 5).await;
     assert!(!save.is_enabled().await.unwrap(), "nothing to save");
     b.close().await;
 }
@@ -1146,56 +1381,36 @@ async fn offline_shows_a_banner_and_a_sign_out_that_cannot_reach_the_server_says
     let app = console_app(5).await;
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "agent2@demo.test").await;
-    b.wait_for("#available", 20).await;
+    availability(&b).await;
     // The browser's own offline and online events drive the banner.
     b.client
         .execute("window.dispatchEvent(new Event('offline'))", vec![])
         .await
         .unwrap();
-    let banner = b.wait_for(".banner.offline", 5).await;
-    assert!(banner.text().await.unwrap().contains("You are offline"));
+    b.saying("status", "You are offline", 5).await;
     b.client
         .execute("window.dispatchEvent(new Event('online'))", vec![])
         .await
         .unwrap();
-    let started = Instant::now();
-    while b.exists(".banner.offline").await {
-        assert!(started.elapsed() < Duration::from_secs(5), "banner stayed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(5, "the offline banner goes", async || {
+        !b.says("status", "You are offline").await
+    })
+    .await;
     // The server goes away; signing out cannot reach it, and says so.
     app.handle.stop(false).await;
-    b.client
-        .find(Locator::XPath("//button[normalize-space()='Sign out']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let alert = b.wait_for(".banner.offline[role=alert]", 10).await;
-    assert!(alert
-        .text()
-        .await
-        .unwrap()
-        .contains("could not be reached, so you are not signed out yet"));
-    assert!(!b.exists(".signed-out").await, "not told it signed out");
+    b.click_button("Sign out").await;
+    b.saying(
+        "alert",
+        "could not be reached, so you are not signed out yet",
+        10,
+    )
+    .await;
+    assert!(
+        !b.says("status", "Signed out").await,
+        "not told it signed out"
+    );
     b.screenshot("offline-sign-out").await;
     b.close().await;
-}
-
-/// The element that has focus, described by its accessible label or text.
-async fn focused(b: &Browser) -> String {
-    b.client
-        .execute(
-            "const e = document.activeElement;
-             return (e.getAttribute('aria-label') || e.textContent || e.tagName).trim();",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[tokio::test]
@@ -1205,13 +1420,15 @@ async fn keyboard_users_confirm_and_cancel_in_a_dialog_that_keeps_focus_and_give
     let _agent = app.login("agent1@demo.test").await;
     let b = admin_at(&app, "/admin/team").await;
     let button = b
-        .wait_for(
-            "button[aria-label='Sign out everywhere: agent1@demo.test']",
-            10,
-        )
+        .named("button", "Sign out everywhere: agent1@demo.test", 10)
         .await;
     // The nav says which page this is.
-    assert_eq!(b.text("nav a[aria-current=page]").await, "Team");
+    let nav = b.named("navigation", "Main", 5).await;
+    let team = b.named_in(Some(&nav), "link", "Team", 5).await;
+    assert_eq!(
+        team.attr("aria-current").await.unwrap().as_deref(),
+        Some("page")
+    );
     // Keyboard only: focus the button, press Enter.
     b.client
         .execute(
@@ -1221,8 +1438,12 @@ async fn keyboard_users_confirm_and_cancel_in_a_dialog_that_keeps_focus_and_give
         .await
         .unwrap();
     press(&b, '\u{E007}').await; // Enter
-    b.wait_for("[role=alertdialog]", 5).await;
-    assert_eq!(focused(&b).await, "Cancel", "the safe choice has focus");
+    b.dialog(5).await;
+    assert_eq!(
+        b.focused().await,
+        ("button".to_owned(), "Cancel".to_owned()),
+        "the safe choice has focus"
+    );
     // Tab stays in the dialog: the page behind is inert.
     for _ in 0..4 {
         press(&b, '\u{E004}').await; // Tab
@@ -1236,7 +1457,7 @@ async fn keyboard_users_confirm_and_cancel_in_a_dialog_that_keeps_focus_and_give
             .unwrap()
             .as_bool()
             .unwrap();
-        assert!(inside, "focus left the dialog: {}", focused(&b).await);
+        assert!(inside, "focus left the dialog: {:?}", b.focused().await);
     }
     assert_eq!(
         b.client
@@ -1251,15 +1472,14 @@ async fn keyboard_users_confirm_and_cancel_in_a_dialog_that_keeps_focus_and_give
     );
     // Escape closes it, and focus is back on the button that opened it.
     press(&b, '\u{E00C}').await; // Escape
-    let started = Instant::now();
-    while b.exists("[role=alertdialog]").await {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "Escape did not close it"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(focused(&b).await, "Sign out everywhere: agent1@demo.test");
+    b.dialog_closes(5).await;
+    assert_eq!(
+        b.focused().await,
+        (
+            "button".to_owned(),
+            "Sign out everywhere: agent1@demo.test".to_owned()
+        )
+    );
     b.close().await;
 }
 
@@ -1270,14 +1490,11 @@ async fn the_sessions_page_fits_a_phone() {
     let _agent = app.login("agent1@demo.test").await;
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "admin@demo.test").await;
-    b.wait_for("section[aria-label='Agents']", 20).await;
+    b.region("Agents").await;
     b.client.set_window_size(390, 844).await.unwrap();
     b.goto(&app, "/admin/sessions").await;
-    b.wait_for(
-        "button[aria-label='Revoke session of agent1@demo.test']",
-        10,
-    )
-    .await;
+    b.named("button", "Revoke session of agent1@demo.test", 10)
+        .await;
     let overflow = b
         .client
         .execute(
@@ -1302,23 +1519,29 @@ async fn the_desk_says_when_the_agent_is_unavailable_and_keeps_on_a_call_across_
     let app = console_app(5).await;
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "agent1@demo.test").await;
-    let available = b.wait_for("#available:enabled", 20).await;
-    assert!(!b.exists("p.notice").await, "available: no notice");
+    let available = availability(&b).await;
+    eventually(20, "the switch is ready", async || {
+        available.is_enabled().await.unwrap()
+    })
+    .await;
+    assert!(
+        !b.says("status", "You are unavailable").await,
+        "available: no notice"
+    );
     available.click().await.unwrap();
-    let notice = b.wait_for("p.notice", 5).await;
-    assert!(notice.text().await.unwrap().contains("You are unavailable"));
+    b.saying("status", "You are unavailable", 5).await;
     // "On a call" survives a reload of the tab.
-    b.wait_for("#on-call", 5).await.click().await.unwrap();
+    b.named("switch", "On a call", 5)
+        .await
+        .click()
+        .await
+        .unwrap();
     b.client.refresh().await.unwrap();
-    let on_call = b.wait_for("#on-call", 20).await;
-    let started = Instant::now();
-    while on_call.prop("checked").await.unwrap().as_deref() != Some("true") {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "On a call was lost"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let on_call = b.named("switch", "On a call", 20).await;
+    eventually(5, "On a call is kept", async || {
+        on_call.prop("checked").await.unwrap().as_deref() == Some("true")
+    })
+    .await;
     // When calls do not count, the switch is not offered.
     let admin = app.login("admin@demo.test").await;
     let res = app
@@ -1326,9 +1549,12 @@ async fn the_desk_says_when_the_agent_is_unavailable_and_keeps_on_a_call_across_
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     b.client.refresh().await.unwrap();
-    b.wait_for("#available", 20).await;
+    availability(&b).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!b.exists("#on-call").await, "calls do not count here");
+    assert!(
+        !b.has_named("switch", "On a call").await,
+        "calls do not count here"
+    );
     b.close().await;
 }
 
@@ -1339,50 +1565,43 @@ async fn saving_settings_that_end_sessions_at_once_asks_first() {
     let _agent = app.login("agent1@demo.test").await;
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "admin@demo.test").await;
-    b.wait_for("#agents-idle-custom", 20).await;
+    let agents = b.region("Agents").await;
+    let custom = b.field_in(Some(&agents), "Custom idle timeout", 20).await;
     // The agent has been idle for longer than the new timeout.
     tokio::time::sleep(Duration::from_secs(7)).await;
-    b.wait_for("#agents-idle-custom-unit", 5)
+    b.field_in(Some(&agents), "Custom idle timeout unit", 5)
         .await
         .select_by_value("seconds")
         .await
         .unwrap();
-    b.fill("#agents-idle-custom", "6").await;
+    custom.clear().await.unwrap();
+    custom.send_keys("6").await.unwrap();
     // A fixed warning must be 10 s or more: warn at a share instead.
-    b.client
-        .find(Locator::Css("label[for='agents-warn-percent']"))
+    b.field_in(Some(&agents), "At a share of the idle timeout", 5)
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
-    b.client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath(
-            "//p[@class='impact' and contains(., 'end at once') and not(contains(., ': 0 of'))]",
-        ))
-        .await
-        .unwrap();
-    let save = b
-        .client
-        .wait()
-        .at_most(Duration::from_secs(5))
-        .for_element(Locator::XPath(
-            "//button[normalize-space()='Save' and not(@disabled)]",
-        ))
-        .await
-        .unwrap();
+    // The preview says what saving would do.
+    eventually(10, "the preview says sessions end at once", async || {
+        let Ok(impact) = agents.find(Locator::Css("[role=status]")).await else {
+            return false;
+        };
+        let said = impact.text().await.unwrap_or_default();
+        said.contains("end at once") && !said.contains(": 0 of")
+    })
+    .await;
+    let save = b.named("button", "Save", 5).await;
+    eventually(5, "Save is enabled", async || {
+        save.is_enabled().await.unwrap()
+    })
+    .await;
     save.click().await.unwrap();
-    let dialog = b.wait_for("[role=alertdialog]", 5).await;
+    let dialog = b.dialog(5).await;
     let said = dialog.text().await.unwrap();
     assert!(said.contains("at once"), "{said}");
-    b.client
-        .find(Locator::XPath(
-            "//div[@role='alertdialog']//button[normalize-space()='Cancel']",
-        ))
+    b.named_in(Some(&dialog), "button", "Cancel", 1)
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
@@ -1414,59 +1633,46 @@ async fn sessions_filter_by_person_and_audience_and_audit_shows_settings_in_word
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let b = admin_at(&app, "/admin/sessions").await;
-    b.wait_for(
-        "button[aria-label='Revoke session of agent1@demo.test']",
-        10,
-    )
-    .await;
-    let count = |b: &Browser| {
-        let client = b.client.clone();
-        async move {
-            client
-                .find_all(Locator::Css("ul.session-list > li"))
-                .await
-                .unwrap()
-                .len()
-        }
-    };
-    let all = count(&b).await;
+    b.named("button", "Revoke session of agent1@demo.test", 10)
+        .await;
+    let all = b.list_items("Live sessions").await.len();
     assert!(all >= 4, "{all}");
     // By person: the filter narrows as one types.
-    b.fill("#session-search", "agent1").await;
-    let started = Instant::now();
-    while count(&b).await != 1 {
-        assert!(started.elapsed() < Duration::from_secs(5), "not filtered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let person = b.field("Person").await;
+    assert_eq!(b.role_and_name(&person).await.0, "searchbox");
+    person.send_keys("agent1").await.unwrap();
+    b.list_holds("Live sessions", 1, 5).await;
     // By audience (a blank search is no search).
-    b.fill("#session-search", " ").await;
-    b.wait_for("#session-audience", 5)
+    person.clear().await.unwrap();
+    person.send_keys(" ").await.unwrap();
+    b.field("Audience")
         .await
         .select_by_value("requesters")
         .await
         .unwrap();
-    let started = Instant::now();
-    while count(&b).await != 1 {
-        assert!(started.elapsed() < Duration::from_secs(5), "not filtered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(b
-        .text("ul.session-list")
+    b.list_holds("Live sessions", 1, 5).await;
+    let items = b.list_items("Live sessions").await;
+    assert!(items[0]
+        .text()
         .await
+        .unwrap()
         .contains("requester@demo.test"));
 
     // The settings change in words, in the audit log.
     b.goto(&app, "/admin/audit").await;
-    let change = b.wait_for("ul.changes li", 10).await;
+    let change = b.saying("listitem", "idle timeout", 10).await;
     assert_eq!(
         change.text().await.unwrap(),
         "Agents: idle timeout: 8 hours → 15 minutes"
     );
     // The best-practice hint is for agents only.
     b.goto(&app, "/admin/security").await;
-    b.wait_for("section[aria-label='Requesters'] input[type=range]", 10)
-        .await;
-    assert!(!b.exists("section[aria-label='Requesters'] .hint").await);
+    let requesters = b.region("Requesters").await;
+    b.field_in(Some(&requesters), "Idle timeout", 10).await;
+    assert!(
+        !requesters.text().await.unwrap().contains("Best practice"),
+        "the hint is not for requesters"
+    );
     b.close().await;
 }
 
@@ -1477,18 +1683,25 @@ async fn the_warning_is_a_timer_announced_at_marks_and_gives_focus_back() {
     ten_second_agents(&app).await;
     let b = Browser::launch().await;
     b.sign_in(&app, "/login", "agent1@demo.test").await;
-    let notes = b.wait_for("textarea[id='desk-notes']", 20).await;
+    let notes = b.field("Notes").await;
     notes.click().await.unwrap();
-    b.wait_for("[role=alertdialog]", 15).await;
+    let dialog = b.named("alertdialog", "Are you still there?", 15).await;
     assert_eq!(
-        focused(&b).await,
-        "Stay signed in",
+        b.focused().await,
+        ("button".to_owned(), "Stay signed in".to_owned()),
         "the dialog takes focus"
     );
     // The countdown is a timer, quiet every second; the live region says
     // only the mark reached (2 s are left at 80% of 10 s: "10 seconds").
-    b.wait_for("[role=alertdialog] [role=timer][aria-live=off]", 2)
-        .await;
+    let timer = dialog
+        .find(Locator::Css("[role=timer]"))
+        .await
+        .expect("a timer in the dialog");
+    assert_eq!(b.role_and_name(&timer).await.0, "timer");
+    assert_eq!(
+        timer.attr("aria-live").await.unwrap().as_deref(),
+        Some("off")
+    );
     let said = b
         .client
         .execute(
@@ -1505,28 +1718,112 @@ async fn the_warning_is_a_timer_announced_at_marks_and_gives_focus_back() {
         .unwrap()
         .starts_with("Signed out in 0:0"));
     // Staying signed in gives focus back to the notes.
-    b.client
-        .find(Locator::XPath(
-            "//button[normalize-space()='Stay signed in']",
-        ))
+    b.named_in(Some(&dialog), "button", "Stay signed in", 1)
         .await
-        .unwrap()
         .click()
         .await
         .unwrap();
-    let started = Instant::now();
-    while b.exists("[role=alertdialog]").await {
-        assert!(started.elapsed() < Duration::from_secs(3), "still warned");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let on_notes: bool = b
-        .client
-        .execute("return document.activeElement.id === 'desk-notes'", vec![])
-        .await
-        .unwrap()
-        .as_bool()
-        .unwrap();
-    assert!(on_notes, "focus went to {}", focused(&b).await);
+    b.dialog_closes(3).await;
+    assert_eq!(
+        b.focused().await,
+        ("textbox".to_owned(), "Notes".to_owned()),
+        "focus goes back to the notes"
+    );
     assert_eq!(b.client.title().await.unwrap(), "Desk — Vigil");
+    b.close().await;
+}
+
+/// Checks `check` every 100 ms until it holds, for up to `secs`.
+async fn eventually(secs: u64, what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "waited {secs} s: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_timeline_labels_never_meet_even_for_the_longest_durations() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let admin = app.login("admin@demo.test").await;
+    // The longest words the bounds allow (29 days 23 hours 59 minutes 59
+    // seconds of idle, a limit a second short of a year, warned 10 s
+    // before), and the shortest policy with its warning half way.
+    let res = app
+        .change_settings(&admin, |s| {
+            s.agents.idle_timeout_secs = 720 * 3600 - 1;
+            s.agents.absolute_timeout_secs = 365 * 86400 - 1;
+            s.agents.warning = Warning::Before { secs: 10 };
+            s.requesters.idle_timeout_secs = 900;
+            s.requesters.absolute_timeout_secs = 3600;
+            s.requesters.warning = Warning::Percent { percent: 50 };
+        })
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let b = Browser::launch().await;
+    b.sign_in(&app, "/login", "admin@demo.test").await;
+    for (audience, width) in [("Agents", 1280), ("Requesters", 1280), ("Agents", 390)] {
+        b.client.set_window_size(width, 1000).await.unwrap();
+        let region = b.region(audience).await;
+        let picture = region
+            .find(Locator::Css("[role=img]"))
+            .await
+            .expect("a timeline picture");
+        let (role, name) = b.role_and_name(&picture).await;
+        assert_eq!(role, "image", "Chromium's name for role=img");
+        assert!(
+            name.starts_with(&format!("{audience}: warned after")),
+            "{name}"
+        );
+        let boxes = b
+            .client
+            .execute(
+                "const r = e => { const b = e.getBoundingClientRect();
+                                   return [b.left, b.top, b.right, b.bottom, e.textContent]; };
+                 return [r(arguments[0]), ...[...arguments[0].querySelectorAll('text')].map(r)];",
+                vec![serde_json::to_value(&picture).unwrap()],
+            )
+            .await
+            .unwrap();
+        let boxes: Vec<(f64, f64, f64, f64, String)> = serde_json::from_value(boxes).unwrap();
+        let (frame, labels) = boxes.split_first().unwrap();
+        assert_eq!(labels.len(), 4, "{labels:?}");
+        for (i, a) in labels.iter().enumerate() {
+            assert!(
+                a.0 >= frame.0 - 0.5
+                    && a.2 <= frame.2 + 0.5
+                    && a.1 >= frame.1 - 0.5
+                    && a.3 <= frame.3 + 0.5,
+                "{audience} at {width} px: {:?} leaves the picture {frame:?}",
+                a.4
+            );
+            for c in &labels[i + 1..] {
+                let apart = a.2 <= c.0 || c.2 <= a.0 || a.3 <= c.1 || c.3 <= a.1;
+                assert!(apart, "{audience} at {width} px: {:?} meets {:?}", a.4, c.4);
+            }
+        }
+        if width == 1280 {
+            let dir = workspace().join("target").join("e2e");
+            std::fs::create_dir_all(&dir).unwrap();
+            b.client
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center'})",
+                    vec![serde_json::to_value(&picture).unwrap()],
+                )
+                .await
+                .unwrap();
+            let png = picture.screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("timeline-{audience}.png")), png).unwrap();
+        }
+    }
     b.close().await;
 }

@@ -289,7 +289,7 @@ pub fn Audit() -> Html {
         },
         Some(list) => html! {
             <div class="table-scroll">
-            <table>
+            <table aria-label="Audit log entries">
                 <thead><tr><th scope="col">{ "When" }</th><th scope="col">{ "Who" }</th>
                     <th scope="col">{ "What" }</th><th scope="col">{ "To whom" }</th><th scope="col">{ "Details" }</th></tr></thead>
                 <tbody>

@@ -78,13 +78,13 @@ pub fn MySessions() -> Html {
     let list = match rows.as_ref() {
         None => html! { <p>{ "Loading…" }</p> },
         Some(rows) => html! {
-            <ul class="my-sessions">
+            <ul class="my-sessions" aria-label="Your sessions">
                 { for rows.iter().map(|r| {
                     let ends = r.idle_expires_at.min(r.absolute_expires_at);
                     let by = if r.absolute_expires_at <= r.idle_expires_at { "session limit" } else { "if idle" };
                     let action = if r.current {
                         let session = session.clone();
-                        html! { <button class="link" onclick={Callback::from(move |_: MouseEvent| session.sign_out())}>{ "Sign out" }</button> }
+                        html! { <button class="link" aria-label="Sign out this browser" onclick={Callback::from(move |_: MouseEvent| session.sign_out())}>{ "Sign out" }</button> }
                     } else {
                         let (end, id) = (end.clone(), r.session_id.clone());
                         html! { <button disabled={*busy} aria-label={format!("Sign out {}", r.browser)}

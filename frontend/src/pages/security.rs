@@ -215,7 +215,7 @@ fn audience_section(props: &SectionProps) -> Html {
             </div>
             { timeline(&p, title) }
             if let Some(i) = props.impact {
-                <p class="impact" aria-live="polite">
+                <p class="impact" role="status">
                     { format!("If you save now: {} of {} live {} sessions end at once, {} get the warning.", i.end_now, i.live, who, i.warn_now) }
                 </p>
             }

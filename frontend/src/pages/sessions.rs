@@ -173,7 +173,7 @@ pub fn Sessions() -> Html {
                 html! { <p class="muted">{ "No session matches." }</p> }
             } else {
                 html! {
-                    <ul class="session-list">
+                    <ul class="session-list" aria-label="Live sessions">
                     { for shown.into_iter().map(|r| {
                         let by_limit = r.absolute_expires_at <= r.idle_expires_at;
                         let ends = r.idle_expires_at.min(r.absolute_expires_at);

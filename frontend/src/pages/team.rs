@@ -96,7 +96,7 @@ pub fn Team() -> Html {
         Some(rows) if rows.is_empty() => html! { <p class="muted">{ "No team members yet." }</p> },
         Some(rows) => html! {
             <div class="table-scroll">
-            <table>
+            <table aria-label="Team members">
                 <thead><tr>
                     <th scope="col">{ "Person" }</th><th scope="col">{ "Role" }</th><th scope="col">{ "Available" }</th>
                     <th scope="col">{ "Auto-assign" }</th><th scope="col">{ "Live sessions" }</th>
