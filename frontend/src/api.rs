@@ -27,13 +27,36 @@ pub enum Kind {
     Background,
 }
 
-/// Sends one request and decodes the answer.
+/// Sends one request and decodes the answer. Only the encoding and the
+/// decoding are generic: the exchange itself is one function, not a copy
+/// per answer type (each copy of an async request costs kilobytes of wasm).
 pub async fn request<B: Serialize, T: DeserializeOwned>(
     method: Method,
     path: &str,
     body: Option<&B>,
     kind: Kind,
 ) -> Result<T, ApiError> {
+    let body = match body {
+        Some(b) => Some(serde_json::to_string(b).map_err(|e| ApiError::Network(e.to_string()))?),
+        None => None,
+    };
+    let text = exchange(method, path, body, kind).await?;
+    let text = if text.trim().is_empty() {
+        "null"
+    } else {
+        &text
+    };
+    serde_json::from_str(text).map_err(|e| ApiError::Network(format!("unexpected answer: {e}")))
+}
+
+/// One request with a JSON body (if any): the answer's text when the status
+/// is a success, else the error the server described.
+async fn exchange(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    kind: Kind,
+) -> Result<String, ApiError> {
     let mut builder = RequestBuilder::new(path)
         .method(method.clone())
         .header("Accept", "application/json");
@@ -44,7 +67,7 @@ pub async fn request<B: Serialize, T: DeserializeOwned>(
         builder = builder.header("X-Vigil-Background", "1");
     }
     let request = match body {
-        Some(b) => builder.json(b),
+        Some(b) => builder.header("Content-Type", "application/json").body(b),
         None => builder.build(),
     }
     .map_err(|e| ApiError::Network(e.to_string()))?;
@@ -58,24 +81,18 @@ pub async fn request<B: Serialize, T: DeserializeOwned>(
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
     if (200..300).contains(&status) {
-        let text = if text.trim().is_empty() {
-            "null"
-        } else {
-            &text
-        };
-        serde_json::from_str(text).map_err(|e| ApiError::Network(format!("unexpected answer: {e}")))
-    } else {
-        let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or_else(|_| ErrorBody {
-            error: ErrorCode::Internal,
-            message: format!("The server answered {status}."),
-            reason: None,
-            fields: None,
-            current_version: None,
-            retry_after_secs: None,
-            request_id: None,
-        });
-        Err(ApiError::Http { status, body })
+        return Ok(text);
     }
+    let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or_else(|_| ErrorBody {
+        error: ErrorCode::Internal,
+        message: format!("The server answered {status}."),
+        reason: None,
+        fields: None,
+        current_version: None,
+        retry_after_secs: None,
+        request_id: None,
+    });
+    Err(ApiError::Http { status, body })
 }
 
 async fn get<T: DeserializeOwned>(path: &str, kind: Kind) -> Result<T, ApiError> {
