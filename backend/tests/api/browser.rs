@@ -1484,7 +1484,7 @@ async fn keyboard_users_confirm_and_cancel_in_a_dialog_that_keeps_focus_and_give
 }
 
 #[tokio::test]
-async fn the_sessions_page_fits_a_phone() {
+async fn every_admin_page_fits_a_phone() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let app = console_app(5).await;
     let _agent = app.login("agent1@demo.test").await;
@@ -1492,24 +1492,38 @@ async fn the_sessions_page_fits_a_phone() {
     b.sign_in(&app, "/login", "admin@demo.test").await;
     b.region("Agents").await;
     b.client.set_window_size(390, 844).await.unwrap();
-    b.goto(&app, "/admin/sessions").await;
-    b.named("button", "Revoke session of agent1@demo.test", 10)
-        .await;
-    let overflow = b
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_i64()
-        .unwrap();
-    assert!(
-        overflow <= 0,
-        "the page is {overflow} px wider than the phone"
-    );
-    b.screenshot("sessions-phone").await;
+    // Each page, with what shows it has loaded.
+    let pages: [(&str, &str, &str, &str); 5] = [
+        (
+            "/admin/sessions",
+            "button",
+            "Revoke session of agent1@demo.test",
+            "sessions-phone",
+        ),
+        ("/admin/team", "table", "Team members", "team-phone"),
+        ("/admin/audit", "table", "Audit log entries", "audit-phone"),
+        ("/admin/security", "region", "Agents", "security-phone"),
+        ("/me/sessions", "list", "Your sessions", "my-sessions-phone"),
+    ];
+    for (path, role, name, picture) in pages {
+        b.goto(&app, path).await;
+        b.named(role, name, 10).await;
+        let overflow = b
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_i64()
+            .unwrap();
+        b.screenshot(picture).await;
+        assert!(
+            overflow <= 0,
+            "{path} is {overflow} px wider than the phone"
+        );
+    }
     b.close().await;
 }
 
