@@ -1820,6 +1820,14 @@ async fn the_timeline_labels_never_meet_even_for_the_longest_durations() {
                 "{audience} at {width} px: {:?} leaves the picture {frame:?}",
                 a.4
             );
+            // Readable: the picture scrolls in its box on a phone rather
+            // than shrink its words.
+            assert!(
+                a.3 - a.1 >= 12.0,
+                "{audience} at {width} px: {:?} is {:.1} px tall",
+                a.4,
+                a.3 - a.1
+            );
             for c in &labels[i + 1..] {
                 let apart = a.2 <= c.0 || c.2 <= a.0 || a.3 <= c.1 || c.3 <= a.1;
                 assert!(apart, "{audience} at {width} px: {:?} meets {:?}", a.4, c.4);

@@ -109,19 +109,21 @@ pub fn timeline(p: &AudiencePolicy, audience: &str) -> Html {
     // Whole units: formatting floats would add kilobytes to the bundle.
     let px = |x: f64| (x.round() as i64).to_string();
     html! {
-        <svg class="timeline" viewBox={format!("0 0 {} {}", W as i64, px(height))} role="img" aria-label={title.clone()}>
-            <title>{ title }</title>
-            <line x1={px(LEFT)} y1={px(AXIS_Y)} x2={px(RIGHT)} y2={px(AXIS_Y)} class="tl-axis" />
-            <rect x={px(LEFT)} y="38" width={px(warn_x - LEFT)} height="14" class="tl-active" />
-            <rect x={px(warn_x)} y="38" width={px((idle_x - warn_x).max(2.0))} height="14" class="tl-warn" />
-            <circle cx={px(LEFT)} cy={px(AXIS_Y)} r="5" class="tl-dot" />
-            <circle cx={px(warn_x)} cy={px(AXIS_Y)} r="5" class="tl-dot warn" />
-            <circle cx={px(idle_x)} cy={px(AXIS_Y)} r="5" class="tl-dot end" />
-            <circle cx={px(RIGHT)} cy={px(AXIS_Y)} r="5" class="tl-dot end" />
-            { for texts.iter().zip(&spots).map(|((_, text, _), spot)| html! {
-                <text x={px(spot.start)} y={px(row_y(spot.row))} class="tl-label">{ text.clone() }</text>
-            }) }
-        </svg>
+        <div class="timeline-box">
+            <svg class="timeline" viewBox={format!("0 0 {} {}", W as i64, px(height))} role="img" aria-label={title.clone()}>
+                <title>{ title }</title>
+                <line x1={px(LEFT)} y1={px(AXIS_Y)} x2={px(RIGHT)} y2={px(AXIS_Y)} class="tl-axis" />
+                <rect x={px(LEFT)} y="38" width={px(warn_x - LEFT)} height="14" class="tl-active" />
+                <rect x={px(warn_x)} y="38" width={px((idle_x - warn_x).max(2.0))} height="14" class="tl-warn" />
+                <circle cx={px(LEFT)} cy={px(AXIS_Y)} r="5" class="tl-dot" />
+                <circle cx={px(warn_x)} cy={px(AXIS_Y)} r="5" class="tl-dot warn" />
+                <circle cx={px(idle_x)} cy={px(AXIS_Y)} r="5" class="tl-dot end" />
+                <circle cx={px(RIGHT)} cy={px(AXIS_Y)} r="5" class="tl-dot end" />
+                { for texts.iter().zip(&spots).map(|((_, text, _), spot)| html! {
+                    <text x={px(spot.start)} y={px(row_y(spot.row))} class="tl-label">{ text.clone() }</text>
+                }) }
+            </svg>
+        </div>
     }
 }
 
