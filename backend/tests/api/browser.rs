@@ -54,6 +54,8 @@ struct Browser {
     client: Client,
     driver: Child,
     driver_url: String,
+    /// For WebDriver commands fantoccini does not have.
+    http: reqwest::Client,
     _profile: tempfile::TempDir,
 }
 
@@ -105,6 +107,7 @@ impl Browser {
             client,
             driver,
             driver_url,
+            http: reqwest::Client::new(),
             _profile: profile,
         }
     }
@@ -191,7 +194,15 @@ impl Browser {
                 e.element_id()
             );
             async move {
-                let v: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                let v: Value = self
+                    .http
+                    .get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
                 v["value"].as_str().unwrap_or_default().trim().to_owned()
             }
         };
@@ -473,7 +484,8 @@ impl Browser {
     /// Browser console messages that mention the Content Security Policy.
     async fn csp_errors(&self) -> Vec<String> {
         let id = self.client.session_id().await.unwrap().unwrap();
-        let res = reqwest::Client::new()
+        let res = self
+            .http
             .post(format!("{}/session/{id}/se/log", self.driver_url))
             .json(&json!({"type": "browser"}))
             .send()
