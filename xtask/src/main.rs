@@ -163,6 +163,7 @@ fn test(args: &[String]) -> Result {
 
     let console = build_console()?;
     ensure_chromium()?;
+    let axe = ensure_axe()?;
 
     // Fail early, before minutes of tests, if PostgreSQL cannot be had.
     let postgres = ensure_postgres()?;
@@ -215,7 +216,8 @@ fn test(args: &[String]) -> Result {
             "--",
             "--test-threads=1",
         ])
-        .env("VIGIL_E2E_DIST", &console);
+        .env("VIGIL_E2E_DIST", &console)
+        .env("VIGIL_AXE", &axe);
     let (p, f) = counted(browser, "browser tests")?;
     passed += p;
     failed += f;
@@ -364,6 +366,7 @@ const CONSOLE_BUDGET_BYTES: u64 = 300 * 1024;
 const CONSOLE_GOAL_BYTES: u64 = 250 * 1024;
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
+const AXE_VERSION: &str = "4.14.1";
 
 pub(crate) fn have(program: &str, arg: &str) -> Option<String> {
     let mut c = Command::new(program);
@@ -526,6 +529,43 @@ pub(crate) fn build_console() -> Result<PathBuf> {
 
 /// Chromium and its driver for the browser tests: Debian's packages,
 /// installed with apt-get when missing.
+/// axe-core, the accessibility checker the browser tests run on every
+/// screen (npm, into target/xtask/axe).
+fn ensure_axe() -> Result<PathBuf> {
+    let tools = root().join("target").join("xtask").join("axe");
+    let script = tools
+        .join("node_modules")
+        .join("axe-core")
+        .join("axe.min.js");
+    let installed = fs::read_to_string(tools.join("node_modules/axe-core/package.json"))
+        .is_ok_and(|p| p.contains(&format!("\"version\": \"{AXE_VERSION}\"")));
+    if script.is_file() && installed {
+        return Ok(script);
+    }
+    if have("npm", "--version").is_none() {
+        return Err(format!(
+            "the browser tests check every screen with axe-core {AXE_VERSION}, from npm: \
+             install Node.js and npm (Debian: apt-get install npm)"
+        ));
+    }
+    step(&format!(
+        "installing axe-core {AXE_VERSION} (npm, into target/xtask)"
+    ));
+    let mut c = Command::new("npm");
+    c.args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&tools)
+        .arg(format!("axe-core@{AXE_VERSION}"));
+    status(c, "npm install axe-core")?;
+    if script.is_file() {
+        Ok(script)
+    } else {
+        Err(format!(
+            "npm installed axe-core but {} is missing",
+            script.display()
+        ))
+    }
+}
+
 fn ensure_chromium() -> Result {
     let present = |p: &str| Path::new(p).is_file() || have(p, "--version").is_some();
     if present("/usr/bin/chromium") && present("chromedriver") {

@@ -1861,3 +1861,130 @@ async fn the_timeline_labels_never_meet_even_for_the_longest_durations() {
     }
     b.close().await;
 }
+
+/// axe-core's script (`cargo xtask test` installs it from npm and says
+/// where in `VIGIL_AXE`).
+fn axe_script() -> String {
+    let path = std::env::var_os("VIGIL_AXE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/xtask/axe/node_modules/axe-core/axe.min.js"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is not at {}: run `cargo xtask test`, which installs it ({e})",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core on the page as it is now and adds every violation it
+/// finds, of any impact, to `found`, naming the screen.
+async fn axe_check(b: &Browser, axe: &str, screen: &str, found: &mut Vec<String>) {
+    b.client.execute(axe, vec![]).await.unwrap(); // defines window.axe
+    let violations = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']})
+               .then(r => done(r.violations.map(v => [v.impact,
+                   `${v.id} (${v.impact}): ${v.help}: ` + v.nodes.map(n => n.target.join(' ')).join(', ')])))
+               .catch(e => done([['critical', `axe failed: ${e}`]]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let violations: Vec<(String, String)> = serde_json::from_value(violations).unwrap();
+    println!("axe on {screen}: {} violations", violations.len());
+    found.extend(
+        violations
+            .into_iter()
+            .map(|(_, v)| format!("{screen}: {v}")),
+    );
+}
+
+#[tokio::test]
+async fn axe_finds_no_violation_on_any_screen() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let app = console_app(5).await;
+    let admin = app.login("admin@demo.test").await;
+    // Agents are warned after 10 s idle, for 10 s.
+    let res = app
+        .change_settings(&admin, |s| {
+            s.agents.idle_timeout_secs = 20;
+            s.agents.warning = Warning::Percent { percent: 50 };
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let _agent2 = app.login("agent2@demo.test").await;
+    let axe = axe_script();
+    let mut found = Vec::new();
+
+    let b = Browser::launch().await;
+    b.goto(&app, "/login").await;
+    b.field("Account").await;
+    axe_check(&b, &axe, "sign-in", &mut found).await;
+    // The check can fail: a button without a name is critical to axe.
+    b.client
+        .execute(
+            "document.body.appendChild(document.createElement('button'))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut planted = Vec::new();
+    axe_check(&b, &axe, "planted", &mut planted).await;
+    assert!(
+        planted.iter().any(|v| v.contains("button-name (critical)")),
+        "{planted:?}"
+    );
+    b.goto(&app, "/portal/login?account=demo").await;
+    b.field("Password").await;
+    axe_check(&b, &axe, "portal sign-in", &mut found).await;
+
+    b.sign_in(&app, "/login", "admin@demo.test").await;
+    b.region("Agents").await;
+    axe_check(&b, &axe, "security", &mut found).await;
+    b.goto(&app, "/admin/sessions").await;
+    let revoke = b
+        .named("button", "Revoke session of agent2@demo.test", 10)
+        .await;
+    axe_check(&b, &axe, "sessions", &mut found).await;
+    revoke.click().await.unwrap();
+    let dialog = b.dialog(5).await;
+    axe_check(&b, &axe, "confirmation", &mut found).await;
+    b.named_in(Some(&dialog), "button", "Cancel", 1)
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.goto(&app, "/admin/team").await;
+    b.named("table", "Team members", 10).await;
+    axe_check(&b, &axe, "team", &mut found).await;
+    b.goto(&app, "/admin/audit").await;
+    b.named("table", "Audit log entries", 10).await;
+    axe_check(&b, &axe, "audit", &mut found).await;
+    b.goto(&app, "/me/sessions").await;
+    b.named("list", "Your sessions", 10).await;
+    axe_check(&b, &axe, "my sessions", &mut found).await;
+    b.click_button("Sign out").await;
+    b.saying("status", "Signed out", 5).await;
+    axe_check(&b, &axe, "signed out", &mut found).await;
+    b.close().await;
+
+    let agent = Browser::launch().await;
+    agent.sign_in(&app, "/login", "agent1@demo.test").await;
+    availability(&agent).await;
+    axe_check(&agent, &axe, "desk", &mut found).await;
+    agent.named("alertdialog", "Are you still there?", 15).await;
+    axe_check(&agent, &axe, "idle warning", &mut found).await;
+    agent.close().await;
+
+    let requester = Browser::launch().await;
+    requester
+        .sign_in(&app, "/portal/login", "requester@demo.test")
+        .await;
+    requester.field("New conversation").await;
+    axe_check(&requester, &axe, "portal", &mut found).await;
+    requester.close().await;
+
+    assert!(found.is_empty(), "axe-core found:\n{}", found.join("\n"));
+}
