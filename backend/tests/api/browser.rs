@@ -911,6 +911,15 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
         Some("session.revoked"),
         "the code on hover"
     );
+    // Whose session it was, by name.
+    let row = admin
+        .saying("row", "Session ended by someone", 1)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("Alex Agent (session "), "{row}");
+    assert!(row.contains("why: revoked"), "{row}");
     admin.screenshot("audit").await;
     agent.close().await;
     admin.close().await;

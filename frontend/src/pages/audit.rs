@@ -4,8 +4,6 @@
 //! Filters by action (or all sign-outs), person (entries by or about them)
 //! and date range, and a CSV export of exactly what is filtered.
 
-use std::collections::HashMap;
-
 use vigil_policy::api::{AgentRow, AuditEntry};
 use vigil_policy::settings::describe_secs;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -81,17 +79,38 @@ fn path_in_words(path: &str) -> String {
     format!("{who}: {}", rest.join(" "))
 }
 
-fn person(names: &HashMap<i64, String>, id: Option<i64>) -> String {
+/// The team, to name people in entries by id, or by email (sessions carry
+/// their person's email). A list: a team is small, and a scan costs less
+/// bundle than a map.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Names(Vec<AgentRow>);
+
+impl Names {
+    fn by_id(&self, id: i64) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|a| a.user_id == id)
+            .map(|a| a.display_name.as_str())
+    }
+
+    fn by_email(&self, email: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|a| a.email == email)
+            .map(|a| a.display_name.as_str())
+    }
+}
+
+fn person(names: &Names, id: Option<i64>) -> String {
     match id {
         Some(id) => names
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("person #{id}")),
+            .by_id(id)
+            .map_or_else(|| format!("person #{id}"), str::to_owned),
         None => "the queue".to_owned(),
     }
 }
 
-fn describe(e: &AuditEntry, names: &HashMap<i64, String>) -> Html {
+fn describe(e: &AuditEntry, names: &Names) -> Html {
     let d = &e.details;
     let id = |key: &str| d.get(key).and_then(serde_json::Value::as_i64);
     match e.action.as_str() {
@@ -123,7 +142,15 @@ fn describe(e: &AuditEntry, names: &HashMap<i64, String>) -> Html {
         },
         _ => {
             let mut parts = Vec::new();
+            // A session's person is named under "To whom".
+            let session = e
+                .target
+                .as_deref()
+                .is_some_and(|t| t.starts_with("session:"));
             for (key, name) in [("email", "email"), ("reason", "why"), ("ip", "address")] {
+                if session && key == "email" {
+                    continue;
+                }
                 if let Some(v) = d.get(key).and_then(serde_json::Value::as_str) {
                     parts.push(format!("{name}: {}", v.replace('_', " ")));
                 }
@@ -133,14 +160,24 @@ fn describe(e: &AuditEntry, names: &HashMap<i64, String>) -> Html {
     }
 }
 
-/// The target in words: people by name, sessions by a short id.
-fn target(e: &AuditEntry, names: &HashMap<i64, String>) -> String {
+/// The target in words: people by name, sessions by their person and a
+/// short id.
+fn target(e: &AuditEntry, names: &Names) -> String {
     let Some(t) = &e.target else {
         return String::new();
     };
     match t.split_once(':') {
         Some(("user", id)) => person(names, id.parse().ok()),
-        Some(("session", id)) => format!("session {}…", &id[..id.len().min(8)]),
+        Some(("session", id)) => {
+            let short = id.get(..8).unwrap_or(id);
+            match e.details.get("email").and_then(serde_json::Value::as_str) {
+                Some(email) => format!(
+                    "{} (session {short}…)",
+                    names.by_email(email).unwrap_or(email)
+                ),
+                None => format!("session {short}…"),
+            }
+        }
         Some(("conversation", id)) => format!("conversation #{id}"),
         _ => t.clone(),
     }
@@ -202,17 +239,13 @@ pub fn Audit() -> Html {
     let more = use_state(|| false);
     let status = use_state(|| None::<String>);
     let filters = use_state(Filters::default);
-    let names = use_state(HashMap::<i64, String>::new);
+    let names = use_state(Names::default);
     {
         let names = names.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 if let Ok(team) = api::agents().await {
-                    names.set(
-                        team.into_iter()
-                            .map(|a: AgentRow| (a.user_id, a.display_name))
-                            .collect(),
-                    );
+                    names.set(Names(team));
                 }
             });
         });

@@ -4,8 +4,6 @@
 //! "Revoke" and "Sign out everywhere", each confirmed with its
 //! consequences first.
 
-use std::collections::HashMap;
-
 use vigil_policy::api::{browser_in_words, AgentRow, Role, SessionSummary};
 use vigil_policy::Audience;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -25,7 +23,7 @@ enum Ask {
 }
 
 /// What ending sessions does to their owner, in words.
-fn consequences(ask: &Ask, rows: &[SessionSummary], team: &HashMap<i64, AgentRow>) -> String {
+fn consequences(ask: &Ask, rows: &[SessionSummary], team: &[AgentRow]) -> String {
     let (s, all) = match ask {
         Ask::One(s) => (s, false),
         Ask::Everywhere(s) => (s, true),
@@ -45,7 +43,11 @@ fn consequences(ask: &Ask, rows: &[SessionSummary], team: &HashMap<i64, AgentRow
     let after = if left > 0 {
         format!(" They stay signed in elsewhere ({left} session(s)).")
     } else if team_member {
-        match team.get(&s.user.id).map_or(0, |a| a.open_conversations) {
+        match team
+            .iter()
+            .find(|a| a.user_id == s.user.id)
+            .map_or(0, |a| a.open_conversations)
+        {
             0 => " It is their last session: they become unavailable for new conversations.".to_owned(),
             n => format!(" It is their last session: they become unavailable, and their {n} open conversation(s) go to other available agents (or the queue)."),
         }
@@ -60,7 +62,7 @@ fn consequences(ask: &Ask, rows: &[SessionSummary], team: &HashMap<i64, AgentRow
 pub fn Sessions() -> Html {
     let session = use_current_session();
     let rows = use_state(|| None::<Vec<SessionSummary>>);
-    let team = use_state(HashMap::<i64, AgentRow>::new);
+    let team = use_state(Vec::<AgentRow>::new);
     let status = use_state(|| None::<String>);
     let asking = use_state(|| None::<Ask>);
     let busy = use_state(|| None::<String>);
@@ -77,7 +79,7 @@ pub fn Sessions() -> Html {
                     Err(e) => status.set(Some(failed(session.as_ref(), &e))),
                 }
                 if let Ok(t) = api::agents().await {
-                    team.set(t.into_iter().map(|a| (a.user_id, a)).collect());
+                    team.set(t);
                 }
             });
         });
