@@ -209,21 +209,22 @@ impl Browser {
         (get("computedrole").await, get("computedlabel").await)
     }
 
-    /// The one element with this role and accessible name (in `within`,
-    /// or the page), waiting up to `secs` for it. Two such elements are a
-    /// failure: a screen-reader user could not tell them apart either.
-    async fn named_in(
+    /// The one element among `css` with this role (any, if `None`) and
+    /// accessible name, in `within` (or the page), waiting up to `secs` for
+    /// it. Two such elements are a failure: a screen-reader user could not
+    /// tell them apart either.
+    async fn the_one(
         &self,
         within: Option<&Element>,
-        role: &str,
+        css: &str,
+        role: Option<&str>,
         name: &str,
         secs: u64,
     ) -> Element {
+        let what = role.unwrap_or("field");
         let started = Instant::now();
         loop {
-            let mut found = self
-                .find_named(within, candidates(role), Some(role), name)
-                .await;
+            let mut found = self.find_named(within, css, role, name).await;
             match found.len() {
                 1 => return found.remove(0),
                 0 if started.elapsed() < Duration::from_secs(secs) => {
@@ -231,11 +232,23 @@ impl Browser {
                 }
                 0 => {
                     self.screenshot("not-found").await;
-                    panic!("waited {secs} s for a {role} named {name:?}");
+                    panic!("waited {secs} s for a {what} named {name:?}");
                 }
-                n => panic!("{n} elements are a {role} named {name:?}"),
+                n => panic!("{n} elements are a {what} named {name:?}"),
             }
         }
+    }
+
+    /// The element with this role and accessible name in `within`.
+    async fn named_in(
+        &self,
+        within: Option<&Element>,
+        role: &str,
+        name: &str,
+        secs: u64,
+    ) -> Element {
+        self.the_one(within, candidates(role), Some(role), name, secs)
+            .await
     }
 
     /// The element with this role and accessible name, within `secs`.
@@ -258,20 +271,7 @@ impl Browser {
 
     /// The form field labelled `label`, whatever its kind, within `secs`.
     async fn field_in(&self, within: Option<&Element>, label: &str, secs: u64) -> Element {
-        let started = Instant::now();
-        loop {
-            let mut found = self
-                .find_named(within, "input, select, textarea", None, label)
-                .await;
-            match found.len() {
-                1 => return found.remove(0),
-                0 if started.elapsed() < Duration::from_secs(secs) => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                0 => panic!("waited {secs} s for a field labelled {label:?}"),
-                n => panic!("{n} fields are labelled {label:?}"),
-            }
-        }
+        self.the_one(within, FIELDS, None, label, secs).await
     }
 
     async fn field(&self, label: &str) -> Element {
@@ -279,10 +279,7 @@ impl Browser {
     }
 
     async fn has_field(&self, label: &str) -> bool {
-        !self
-            .find_named(None, "input, select, textarea", None, label)
-            .await
-            .is_empty()
+        !self.find_named(None, FIELDS, None, label).await.is_empty()
     }
 
     /// Types into the field labelled `label`, replacing what was there.
@@ -516,6 +513,9 @@ impl Browser {
         );
     }
 }
+
+/// Form fields, whatever their role.
+const FIELDS: &str = "input, select, textarea";
 
 /// Where elements of an ARIA role can be, native or by attribute (a first
 /// cut; Chromium's computed role decides).
