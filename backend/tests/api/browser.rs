@@ -299,16 +299,8 @@ impl Browser {
     async fn saying(&self, role: &str, words: &str, secs: u64) -> Element {
         let started = Instant::now();
         loop {
-            let found = self
-                .client
-                .find_all(Locator::Css(candidates(role)))
-                .await
-                .unwrap();
-            for e in found {
-                let text = e.text().await.unwrap_or_default();
-                if text.contains(words) && self.role_and_name(&e).await.0 == role {
-                    return e;
-                }
+            if let Some(e) = self.said(role, words).await {
+                return e;
             }
             if started.elapsed() > Duration::from_secs(secs) {
                 self.screenshot("not-said").await;
@@ -320,6 +312,11 @@ impl Browser {
 
     /// Whether an element with this role says `words` now.
     async fn says(&self, role: &str, words: &str) -> bool {
+        self.said(role, words).await.is_some()
+    }
+
+    /// The first element with this role that says `words` now.
+    async fn said(&self, role: &str, words: &str) -> Option<Element> {
         for e in self
             .client
             .find_all(Locator::Css(candidates(role)))
@@ -329,10 +326,10 @@ impl Browser {
             if e.text().await.unwrap_or_default().contains(words)
                 && self.role_and_name(&e).await.0 == role
             {
-                return true;
+                return Some(e);
             }
         }
-        false
+        None
     }
 
     /// The open dialog (alert or not), within `secs`.

@@ -58,6 +58,11 @@ fn row_y(row: usize) -> f64 {
     }
 }
 
+/// Whole seconds of idle after which the warning appears.
+fn warned_after_secs(p: &AudiencePolicy) -> u64 {
+    (p.idle_timeout_secs * 1000).saturating_sub(p.warning_lead_ms()) / 1000
+}
+
 /// Where the picture's points fall, and what each label says: the point,
 /// the words, the preferred row.
 fn labels(p: &AudiencePolicy) -> ([f64; 2], [(f64, String, usize); 4]) {
@@ -66,7 +71,7 @@ fn labels(p: &AudiencePolicy) -> ([f64; 2], [(f64, String, usize); 4]) {
     let span = RIGHT - LEFT;
     let idle_x = LEFT + span * 0.7;
     let warn_x = LEFT + span * 0.7 * ((idle - lead).max(0.0) / idle);
-    let warned_after = describe_secs((idle - lead).max(0.0) as u64);
+    let warned_after = describe_secs(warned_after_secs(p));
     (
         [warn_x, idle_x],
         [
@@ -91,11 +96,10 @@ fn labels(p: &AudiencePolicy) -> ([f64; 2], [(f64, String, usize); 4]) {
 /// function, not a component: it has no state, and components cost bundle size.)
 pub fn timeline(p: &AudiencePolicy, audience: &str) -> Html {
     let ([warn_x, idle_x], texts) = labels(p);
-    let lead = p.warning_lead_ms() / 1000;
     let title = format!(
         "{}: warned after {} idle, signed out after {} idle, and after {} in any case",
         audience,
-        describe_secs(p.idle_timeout_secs.saturating_sub(lead)),
+        describe_secs(warned_after_secs(p)),
         describe_secs(p.idle_timeout_secs),
         describe_secs(p.absolute_timeout_secs),
     );
