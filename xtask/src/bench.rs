@@ -6,14 +6,15 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{cargo, ensure_postgres, have, root, status, step, Result};
+use crate::http;
+use crate::process::{cargo, status, step};
+use crate::{root, tools, xtask_dir, Result};
 
 const PASSWORD: &str = "bench-password-1";
 const VIGIL_PORT: u16 = 18_480;
@@ -92,52 +93,13 @@ fn wrk(url: &str, connections: u32, secs: u32, extra: &[&str]) -> Result<Load> {
     Ok(parse_wrk(&String::from_utf8_lossy(&out.stdout)))
 }
 
-/// A minimal HTTP/1.1 exchange: status, headers, body.
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<(u16, String, String)> {
-    let mut s =
-        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect :{port}: {e}"))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        let _ = write!(req, "{k}: {v}\r\n");
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).map_err(|e| e.to_string())?;
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Ok((code, head.to_owned(), body.to_owned()))
-}
-
-fn cookie(head: &str, name: &str) -> Option<String> {
-    head.lines()
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .find_map(|(_, v)| {
-            v.trim()
-                .strip_prefix(&format!("{name}="))
-                .map(|r| r.split(';').next().unwrap_or("").to_owned())
-        })
-}
-
 fn wait_healthy(port: u16, child: &mut Child) -> Result {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
         if let Ok(Some(s)) = child.try_wait() {
             return Err(format!("the server on :{port} exited ({s})"));
         }
-        if matches!(http(port, "GET", "/healthz", &[], ""), Ok((200, _, _))) {
+        if http::get(port, "/healthz").is_ok_and(|r| r.status == 200) {
             return Ok(());
         }
         thread::sleep(Duration::from_millis(100));
@@ -236,7 +198,7 @@ fn make_sessions(url: &str, scratch: &Path, name: &str) -> Result<std::path::Pat
 fn vigil_login(email: &str) -> Result<String> {
     let body =
         format!("{{\"account\":\"demo\",\"email\":\"{email}\",\"password\":\"{PASSWORD}\"}}");
-    let (code, head, text) = http(
+    let signed_in = http::request(
         VIGIL_PORT,
         "POST",
         "/api/auth/login",
@@ -246,10 +208,15 @@ fn vigil_login(email: &str) -> Result<String> {
         ],
         &body,
     )?;
-    if code != 200 {
-        return Err(format!("sign-in answered {code}: {text}"));
+    if signed_in.status != 200 {
+        return Err(format!(
+            "sign-in answered {}: {}",
+            signed_in.status, signed_in.body
+        ));
     }
-    cookie(&head, "__Host-vigil").ok_or_else(|| "sign-in set no cookie".to_owned())
+    signed_in
+        .cookie("__Host-vigil")
+        .ok_or_else(|| "sign-in set no cookie".to_owned())
 }
 
 /// The management listener of the server on `port`.
@@ -258,8 +225,10 @@ fn management_port(port: u16) -> u16 {
 }
 
 fn metric(name: &str) -> Result<f64> {
-    let (_, _, text) = http(management_port(VIGIL_PORT), "GET", "/metrics", &[], "")?;
-    text.lines()
+    let metrics = http::get(management_port(VIGIL_PORT), "/metrics")?;
+    metrics
+        .body
+        .lines()
         .find_map(|l| {
             l.strip_prefix(name)
                 .map(|v| v.trim().parse::<f64>().unwrap_or(0.0))
@@ -529,32 +498,35 @@ fn revocation_latency(
         let (token, id) = line.split_once(' ').ok_or("bad sessions file")?;
         let cookie = format!("__Host-vigil={token}");
         let check = || {
-            http(
+            http::request(
                 REPLICA_PORT,
                 "GET",
                 "/api/session",
                 &[("Cookie", &cookie)],
                 "",
             )
+            .map(|r| r.status)
         };
-        let (code, _, _) = check()?;
+        let code = check()?;
         if code != 200 {
             return Err(format!("the replica answered {code} before the revocation"));
         }
-        let (code, _, body) = http(
+        let revocation = http::request(
             VIGIL_PORT,
             "DELETE",
             &format!("/api/admin/sessions/{id}"),
             &[("Cookie", &admin), ("X-Vigil-Request", "1")],
             "",
         )?;
-        if code != 204 {
-            return Err(format!("revocation answered {code}: {body}"));
+        if revocation.status != 204 {
+            return Err(format!(
+                "revocation answered {}: {}",
+                revocation.status, revocation.body
+            ));
         }
         let revoked = Instant::now();
         loop {
-            let (code, _, _) = check()?;
-            if code == 401 {
+            if check()? == 401 {
                 took.push(revoked.elapsed().as_secs_f64() * 1000.0);
                 break;
             }
@@ -596,9 +568,9 @@ fn run_baseline(scratch: &Path) -> Result<(Load, Load)> {
             thread::spawn(|| -> Result<Vec<String>> {
                 (0..SESSIONS / 4)
                     .map(|_| {
-                        let (code, head, _) = http(BASELINE_PORT, "POST", "/login", &[], "")?;
-                        cookie(&head, "id").ok_or_else(|| {
-                            format!("baseline login answered {code} without a cookie")
+                        let login = http::request(BASELINE_PORT, "POST", "/login", &[], "")?;
+                        login.cookie("id").ok_or_else(|| {
+                            format!("baseline login answered {} without a cookie", login.status)
                         })
                     })
                     .collect()
@@ -632,60 +604,6 @@ fn run_baseline(scratch: &Path) -> Result<(Load, Load)> {
         &["-s", &session_script],
     )?;
     Ok((health, session))
-}
-
-fn ensure_tools() -> Result {
-    let apt = |pkgs: &[&str], what: &str| -> Result {
-        if have("apt-get", "--version").is_none() {
-            return Err(format!("{what} is needed: install {}", pkgs.join(" ")));
-        }
-        step(&format!("installing {} (apt-get)", pkgs.join(" ")));
-        let mut c = Command::new("apt-get");
-        c.args(["install", "-y", "-qq"])
-            .args(pkgs)
-            .env("DEBIAN_FRONTEND", "noninteractive");
-        if status(c, "apt-get install").is_err() {
-            let mut u = Command::new("apt-get");
-            u.args(["update", "-qq"]);
-            status(u, "apt-get update")?;
-            let mut c = Command::new("apt-get");
-            c.args(["install", "-y", "-qq"])
-                .args(pkgs)
-                .env("DEBIAN_FRONTEND", "noninteractive");
-            status(c, "apt-get install")?;
-        }
-        Ok(())
-    };
-    if have("wrk", "--version").is_none() && Command::new("wrk").output().is_err() {
-        apt(&["wrk"], "wrk")?;
-    }
-    let redis_up = TcpStream::connect_timeout(
-        &SocketAddr::from(([127, 0, 0, 1], 6379)),
-        Duration::from_secs(1),
-    )
-    .is_ok();
-    if !redis_up {
-        if have("redis-server", "--version").is_none() {
-            apt(&["redis-server"], "Redis (for P2)")?;
-        }
-        step("starting Redis");
-        let mut c = Command::new("redis-server");
-        c.args([
-            "--daemonize",
-            "yes",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "6379",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]);
-        status(c, "redis-server")?;
-        thread::sleep(Duration::from_millis(500));
-    }
-    Ok(())
 }
 
 fn machine() -> String {
@@ -745,12 +663,13 @@ fn goal(ok: bool) -> &'static str {
 }
 
 /// `cargo xtask bench`.
-pub fn run(args: &[String]) -> Result {
+pub(crate) fn run(args: &[String]) -> Result {
     if let Some(extra) = args.first() {
         return Err(format!("unknown option {extra:?} for `cargo xtask bench`"));
     }
-    ensure_tools()?;
-    let postgres = ensure_postgres()?;
+    tools::ensure_wrk()?;
+    tools::ensure_redis()?;
+    let postgres = tools::ensure_postgres()?;
     step("building vigil and the baseline (release)");
     let mut build = cargo();
     build.args(["build", "--release", "-p", "vigil-server", "--bin", "vigil"]);
@@ -766,7 +685,7 @@ pub fn run(args: &[String]) -> Result {
     ]);
     status(base, "building the baseline")?;
     let binary = root().join("target").join("release").join("vigil");
-    let scratch = root().join("target").join("xtask").join("bench");
+    let scratch = xtask_dir().join("bench");
     let _ = fs::remove_dir_all(&scratch);
     fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
 
@@ -796,8 +715,7 @@ pub fn run(args: &[String]) -> Result {
     let (base_health, base_session) = run_baseline(&scratch)?;
 
     step("P5: the sweeper (cargo bench -p vigil-server --bench sweep)");
-    let p5 = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root())
+    let p5 = cargo()
         .args(["bench", "-q", "-p", "vigil-server", "--bench", "sweep"])
         .env("VIGIL_BENCH_POSTGRES_URL", &postgres)
         .output()

@@ -23,7 +23,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{build_console, cargo, root, status, step, Result};
+use crate::http;
+use crate::process::{cargo, status, step};
+use crate::{console, root, tools, xtask_dir, Result};
 
 const ENV_EXAMPLE: &str = r#"# Vigil's settings: copy to vigil.env, edit, and point the service at it
 # (systemd: EnvironmentFile=). Each is also a command-line flag; see
@@ -167,16 +169,16 @@ fn write(path: &Path, text: &str) -> Result {
 }
 
 /// `cargo xtask dist`.
-pub fn run(args: &[String]) -> Result {
+pub(crate) fn run(args: &[String]) -> Result {
     if let Some(extra) = args.first() {
         return Err(format!("unknown option {extra:?} for `cargo xtask dist`"));
     }
-    crate::ensure_wasm_target()?;
+    tools::ensure_wasm_target()?;
     step("building the server (cargo build --release)");
     let mut build = cargo();
     build.args(["build", "--release", "-p", "vigil-server", "--bin", "vigil"]);
     status(build, "building vigil")?;
-    let console = build_console()?;
+    let console = console::build()?;
 
     let name = format!("vigil-{}-{}", version()?, host_target()?);
     let out = root().join("target").join("dist");
@@ -218,26 +220,10 @@ fn free_port() -> Result<u16> {
         .map_err(|e| format!("finding a free port: {e}"))
 }
 
-/// A GET over plain HTTP; the status and body.
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    let code = resp.split_whitespace().nth(1)?.parse().ok()?;
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_owned();
-    Some((code, body))
-}
-
 /// Unpacks the archive into a scratch folder and runs it as ops would.
 fn check(archive: &Path, name: &str) -> Result {
     step("checking the archive: unpack, edit vigil.env, ./vigil serve");
-    let scratch = root().join("target").join("xtask").join("dist-check");
+    let scratch = xtask_dir().join("dist-check");
     let _ = fs::remove_dir_all(&scratch);
     fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
     let mut tar = Command::new("tar");
@@ -282,7 +268,7 @@ fn check(archive: &Path, name: &str) -> Result {
         .map_err(|e| format!("starting the unpacked vigil: {e}"))?;
     let started = Instant::now();
     let result = loop {
-        if let Some((200, _)) = get(management, "/readyz") {
+        if http::get(management, "/readyz").is_ok_and(|r| r.status == 200) {
             break Ok(());
         }
         if started.elapsed() > Duration::from_secs(30) {
@@ -291,14 +277,18 @@ fn check(archive: &Path, name: &str) -> Result {
         std::thread::sleep(Duration::from_millis(200));
     }
     .and_then(|()| {
-        let console = get(port, "/admin/security").ok_or("no answer for the console")?;
-        if console.0 != 200 || !console.1.contains("<script") {
-            return Err(format!("the console was not served: {}", console.0));
+        let console = http::get(port, "/admin/security")
+            .map_err(|_| "no answer for the console".to_owned())?;
+        if console.status != 200 || !console.body.contains("<script") {
+            return Err(format!("the console was not served: {}", console.status));
         }
-        let api =
-            get(port, "/api/accounts/nobody/login-options").ok_or("no answer from the API")?;
-        if api.0 != 404 || !api.1.contains("\"error\"") {
-            return Err(format!("the API did not answer as expected: {}", api.0));
+        let api = http::get(port, "/api/accounts/nobody/login-options")
+            .map_err(|_| "no answer from the API".to_owned())?;
+        if api.status != 404 || !api.body.contains("\"error\"") {
+            return Err(format!(
+                "the API did not answer as expected: {}",
+                api.status
+            ));
         }
         Ok(())
     });
