@@ -14,7 +14,7 @@ use std::sync::Arc;
 use sqlx::Executor;
 use vigil_policy::SessionTimes;
 use vigil_server::clock::{Clock, SystemClock};
-use vigil_server::config::{Config, RawSettings};
+use vigil_server::config::Config;
 use vigil_server::sessions::token::{random_hex, SessionToken};
 use vigil_server::state::AppState;
 use vigil_server::store::{accounts, to_ms, Dialect};
@@ -38,11 +38,7 @@ async fn main() {
         std::process::exit(2);
     };
     let n: usize = n.parse().expect("N is a number");
-    let config = Config::from_raw(&RawSettings {
-        database_url: Some(url.clone()),
-        ..RawSettings::default()
-    })
-    .unwrap();
+    let config = Config::from_args(["--database-url", url]).unwrap();
     let state = AppState::build(config, Arc::new(SystemClock))
         .await
         .unwrap();

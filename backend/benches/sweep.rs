@@ -15,7 +15,7 @@ use sqlx::{Connection, Executor};
 use time::macros::datetime;
 use time::OffsetDateTime;
 use vigil_server::clock::ManualClock;
-use vigil_server::config::{Config, RawSettings};
+use vigil_server::config::Config;
 use vigil_server::state::AppState;
 use vigil_server::store::{accounts, to_ms, Dialect};
 use vigil_server::sweeper::sweep_once;
@@ -23,11 +23,7 @@ use vigil_server::sweeper::sweep_once;
 const NOW: OffsetDateTime = datetime!(2026-01-05 09:00 UTC);
 
 async fn state(url: &str) -> AppState {
-    let config = Config::from_raw(&RawSettings {
-        database_url: Some(url.to_owned()),
-        ..RawSettings::default()
-    })
-    .unwrap();
+    let config = Config::from_args(["--database-url", url]).unwrap();
     AppState::build(config, Arc::new(ManualClock::new(NOW)))
         .await
         .unwrap()
@@ -127,7 +123,7 @@ async fn main() {
             let state = state(&url).await;
             fill(&state, *live, *expired).await;
             let started = Instant::now();
-            let report = sweep_once(&state).await.unwrap();
+            let report = sweep_once(&state.sessions).await.unwrap();
             let took = started.elapsed();
             assert_eq!(
                 report.ended as usize, *expired,

@@ -1,16 +1,23 @@
-//! Configuration: command-line flags, each with an environment variable,
-//! checked once at start-up into a [`Config`]. A bad value stops the program
-//! with one line naming the setting.
+//! Configuration: one declaration per setting, each a flag and an
+//! environment variable, parsed and range-checked by clap into a typed
+//! [`Config`]. A bad value stops the program with one line naming the
+//! setting; `--help` never prints a value taken from the environment, and
+//! the database URL lives in a secret that never prints.
+//!
+//! To add a setting: one field in [`Config`] with its doc comment (the help
+//! text), `env`, default and value parser. Nothing else names it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use vigil_policy::settings::DAY;
 use vigil_policy::Limits;
 
-use crate::store::Dialect;
+use crate::net::Networks;
+use crate::store::DatabaseUrl;
 use crate::telemetry::LogFormat;
 
 /// `vigil`: session security for help-desk teams.
@@ -23,7 +30,7 @@ use crate::telemetry::LogFormat;
 pub struct Cli {
     /// Settings shared by every command.
     #[command(flatten)]
-    pub settings: RawSettings,
+    pub config: Config,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -61,367 +68,241 @@ pub enum Command {
     },
 }
 
-/// Settings as given, before checking. Every one is also an environment variable.
-#[derive(Debug, Args, Default)]
-pub struct RawSettings {
+/// Every setting. Each is a flag and an environment variable (an empty
+/// variable counts as unset); the doc comments are the `--help` text.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
     /// Database: sqlite://PATH or postgres://…
-    #[arg(
-        long,
-        env = "VIGIL_DATABASE_URL",
-        global = true,
-        hide_env_values = true
-    )]
-    pub database_url: Option<String>,
-    /// Address to listen on.
-    #[arg(long, env = "VIGIL_LISTEN", global = true, hide_env_values = true)]
-    pub listen: Option<String>,
-    /// Address of the management listener (/metrics, /livez, /healthz, /readyz).
-    #[arg(
-        long,
-        env = "VIGIL_MANAGEMENT_LISTEN",
-        global = true,
-        hide_env_values = true
-    )]
-    pub management_listen: Option<String>,
+    #[arg(long, env = "VIGIL_DATABASE_URL", default_value = "sqlite://vigil.db", value_parser = DatabaseUrl::parse)]
+    pub database_url: DatabaseUrl,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "VIGIL_LISTEN", default_value = "127.0.0.1:8080", value_parser = address)]
+    pub listen: SocketAddr,
+    /// Address of the management listener (/metrics, /livez, /healthz, /readyz; port 0 picks a free port).
+    #[arg(long, env = "VIGIL_MANAGEMENT_LISTEN", default_value = "127.0.0.1:9000", value_parser = address)]
+    pub management_listen: SocketAddr,
     /// Directory of the built console (default: `dist` in the working
     /// directory, else `dist` beside the binary, as `cargo xtask dist` lays
     /// it out).
-    #[arg(long, env = "VIGIL_STATIC_DIR", global = true, hide_env_values = true)]
-    pub static_dir: Option<String>,
+    #[arg(long, env = "VIGIL_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
     /// The origin browsers use to reach Vigil, e.g. https://desk.example.com.
-    #[arg(
-        long,
-        env = "VIGIL_PUBLIC_ORIGIN",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "VIGIL_PUBLIC_ORIGIN", value_parser = origin)]
     pub public_origin: Option<String>,
     /// Shortest idle timeout an admin may choose, in seconds.
-    #[arg(
-        long,
-        env = "VIGIL_IDLE_MIN_SECS",
-        global = true,
-        hide_env_values = true
-    )]
-    pub idle_min_secs: Option<String>,
-    /// Longest idle timeout an admin may choose, in seconds.
-    #[arg(
-        long,
-        env = "VIGIL_IDLE_MAX_SECS",
-        global = true,
-        hide_env_values = true
-    )]
-    pub idle_max_secs: Option<String>,
+    #[arg(long, env = "VIGIL_IDLE_MIN_SECS", default_value_t = Limits::default().idle_min_secs,
+          value_parser = number_in::<u64, 1, { Limits::ABSOLUTE_MAX_SECS }>)]
+    pub idle_min_secs: u64,
+    /// Longest idle timeout an admin may choose, in seconds (at most the longest session lifetime, 365 days).
+    #[arg(long, env = "VIGIL_IDLE_MAX_SECS", default_value_t = Limits::default().idle_max_secs,
+          value_parser = number_in::<u64, 1, { Limits::ABSOLUTE_MAX_SECS }>)]
+    pub idle_max_secs: u64,
     /// Seconds between sweeps for expired sessions.
-    #[arg(
-        long,
-        env = "VIGIL_SWEEP_INTERVAL_SECS",
-        global = true,
-        hide_env_values = true
-    )]
-    pub sweep_interval_secs: Option<String>,
+    #[arg(long, env = "VIGIL_SWEEP_INTERVAL_SECS", default_value_t = 5, value_parser = number_in::<u64, 1, 3600>)]
+    pub sweep_interval_secs: u64,
     /// Longest gap, in seconds, between writes of a session's last activity.
-    #[arg(
-        long,
-        env = "VIGIL_ACTIVITY_WRITE_SECS",
-        global = true,
-        hide_env_values = true
-    )]
-    pub activity_write_secs: Option<String>,
+    #[arg(long, env = "VIGIL_ACTIVITY_WRITE_SECS", default_value_t = 15, value_parser = number_in::<u64, 0, DAY>)]
+    pub activity_write_secs: u64,
     /// Most sessions each server keeps in memory (the least recently used
     /// leave first).
-    #[arg(
-        long,
-        env = "VIGIL_SESSION_MEMORY",
-        global = true,
-        hide_env_values = true
-    )]
-    pub session_memory: Option<String>,
-    /// How many password hashes may run at once.
-    #[arg(
-        long,
-        env = "VIGIL_HASH_CONCURRENCY",
-        global = true,
-        hide_env_values = true
-    )]
-    pub hash_concurrency: Option<String>,
-    /// How many sign-ins may wait for a password hash; more get 503 at once.
-    #[arg(long, env = "VIGIL_HASH_QUEUE", global = true, hide_env_values = true)]
-    pub hash_queue: Option<String>,
-    /// Proxies (comma-separated CIDRs) allowed to name the client in X-Forwarded-For.
-    #[arg(
-        long,
-        env = "VIGIL_TRUSTED_PROXIES",
-        global = true,
-        hide_env_values = true
-    )]
-    pub trusted_proxies: Option<String>,
-    /// Log format: text or json.
-    #[arg(long, env = "VIGIL_LOG_FORMAT", global = true, hide_env_values = true)]
-    pub log_format: Option<String>,
-}
-
-/// Checked configuration.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Database URL, normalised.
-    pub database_url: String,
-    /// Which SQL dialect the URL selects.
-    pub dialect: Dialect,
-    /// Listen address (port 0 picks a free port).
-    pub listen: SocketAddr,
-    /// The management listener's address (port 0 picks a free port).
-    pub management_listen: SocketAddr,
-    /// Directory of the built console.
-    pub static_dir: PathBuf,
-    /// The origin unsafe requests must come from, when set.
-    pub public_origin: Option<String>,
-    /// Bounds the admin's choices are checked against.
-    pub limits: Limits,
-    /// Time between sweeps.
-    pub sweep_interval: Duration,
-    /// Longest gap between writes of a session's last activity, in seconds.
-    pub activity_write_secs: u64,
-    /// Most sessions kept in memory.
+    #[arg(long, env = "VIGIL_SESSION_MEMORY", default_value_t = 100_000, value_parser = number_in::<usize, 1_000, 10_000_000>)]
     pub session_memory: usize,
-    /// Longest silence on a live channel before a heartbeat comment (20 s;
-    /// tests shorten it).
-    pub live_heartbeat: Duration,
-    /// Where the listener for other replicas' changes connects (PostgreSQL);
-    /// the database URL unless a test points it through a proxy to cut it.
-    pub listen_url: Option<String>,
-    /// Concurrent password hashes.
+    /// How many password hashes may run at once (default: the number of CPUs).
+    #[arg(long, env = "VIGIL_HASH_CONCURRENCY", default_value_t = cpus(), value_parser = number_in::<usize, 1, 256>)]
     pub hash_concurrency: usize,
-    /// Sign-ins allowed to wait for a hash.
+    /// How many sign-ins may wait for a password hash; more get 503 at once.
+    #[arg(long, env = "VIGIL_HASH_QUEUE", default_value_t = 64, value_parser = number_in::<usize, 0, 100_000>)]
     pub hash_queue: usize,
-    /// Peers allowed to name the client in `X-Forwarded-For`.
-    pub trusted_proxies: Vec<crate::net::Cidr>,
-    /// Log format.
+    /// Proxies (comma-separated networks) allowed to name the client in X-Forwarded-For.
+    #[arg(long, env = "VIGIL_TRUSTED_PROXIES", default_value = "", hide_default_value = true, value_parser = Networks::parse)]
+    pub trusted_proxies: Networks,
+    /// Log format: text or json.
+    #[arg(long, env = "VIGIL_LOG_FORMAT", default_value = "text", value_parser = LogFormat::parse)]
     pub log_format: LogFormat,
+    /// Longest silence on a live channel before a heartbeat comment (tests
+    /// shorten it).
+    #[arg(skip = Duration::from_secs(20))]
+    pub live_heartbeat: Duration,
+    /// Where the listener for other replicas' changes connects (PostgreSQL):
+    /// the database unless a test points it through a proxy to cut it.
+    #[arg(skip)]
+    pub listen_url: Option<DatabaseUrl>,
 }
 
-/// A setting with a bad value: names the setting, says what is wrong.
+/// What is wrong with the command line, in one line.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid {env} (--{flag}): {message}")]
-pub struct ConfigError {
-    /// Environment variable name.
-    pub env: &'static str,
-    /// Flag name.
-    pub flag: &'static str,
-    /// What is wrong.
-    pub message: String,
+pub enum ConfigError {
+    /// A setting with a bad value: names the setting, says what is wrong.
+    #[error("invalid {env} (--{flag}): {message}")]
+    Setting {
+        /// Environment variable name.
+        env: String,
+        /// Flag name.
+        flag: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Anything else (an unknown flag or command).
+    #[error("{0} (see vigil --help)")]
+    Usage(String),
 }
 
-fn bad(env: &'static str, flag: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        env,
-        flag,
-        message: message.into(),
+impl Cli {
+    /// The command line and the environment, checked. `--help` and
+    /// `--version` print and exit here.
+    pub fn load() -> Result<Cli, ConfigError> {
+        let matches = match command().try_get_matches() {
+            Ok(m) => m,
+            Err(e)
+                if !e.use_stderr()
+                    || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+            {
+                e.exit()
+            }
+            Err(e) => return Err(ConfigError::from_clap(&e)),
+        };
+        let mut cli = Cli::from_arg_matches(&matches).map_err(|e| ConfigError::from_clap(&e))?;
+        cli.config.check()?;
+        Ok(cli)
     }
 }
 
-fn parse_u64(
-    raw: &Option<String>,
-    env: &'static str,
-    flag: &'static str,
-    default: u64,
-) -> Result<u64, ConfigError> {
-    match raw.as_deref().map(str::trim) {
-        None | Some("") => Ok(default),
-        Some(v) => v
-            .parse::<u64>()
-            .map_err(|_| bad(env, flag, format!("{v:?} is not a whole number of seconds"))),
-    }
+/// The command-line definition, with the rules every setting shares: its
+/// environment value never shown in `--help`, accepted after the command
+/// too, and an empty variable counting as unset.
+pub fn command() -> clap::Command {
+    Cli::command().mut_args(|arg| {
+        let Some(env) = arg.get_env().map(std::ffi::OsStr::to_owned) else {
+            return arg;
+        };
+        let arg = arg.hide_env_values(true).global(true);
+        if std::env::var_os(&env).is_some_and(|v| v.is_empty()) {
+            arg.env(None)
+        } else {
+            arg
+        }
+    })
 }
 
 impl Config {
-    /// Checks raw settings, filling in defaults.
-    pub fn from_raw(raw: &RawSettings) -> Result<Config, ConfigError> {
-        let database_url = raw
-            .database_url
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| "sqlite://vigil.db".to_owned());
-        let (database_url, dialect) = crate::store::db::normalise_url(database_url.trim())
-            .map_err(|m| bad("VIGIL_DATABASE_URL", "database-url", m))?;
-
-        let listen_raw = raw.listen.as_deref().unwrap_or("127.0.0.1:8080").trim();
-        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
-            bad(
-                "VIGIL_LISTEN",
-                "listen",
-                format!("{listen_raw:?} is not an address like 127.0.0.1:8080"),
-            )
-        })?;
-
-        let management_raw = raw
-            .management_listen
-            .as_deref()
-            .unwrap_or("127.0.0.1:9000")
-            .trim();
-        let management_listen: SocketAddr = management_raw.parse().map_err(|_| {
-            bad(
-                "VIGIL_MANAGEMENT_LISTEN",
-                "management-listen",
-                format!("{management_raw:?} is not an address like 127.0.0.1:9000"),
-            )
-        })?;
-
-        let static_dir = raw
-            .static_dir
-            .as_deref()
-            .map_or_else(default_static_dir, PathBuf::from);
-
-        let public_origin = match raw.public_origin.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(o) => Some(parse_origin(o).ok_or_else(|| {
-                bad(
-                    "VIGIL_PUBLIC_ORIGIN",
-                    "public-origin",
-                    format!("{o:?} is not an origin like https://desk.example.com (scheme, host, optional port, no path)"),
-                )
-            })?),
-        };
-
-        let defaults = Limits::default();
-        let idle_min = parse_u64(
-            &raw.idle_min_secs,
-            "VIGIL_IDLE_MIN_SECS",
-            "idle-min-secs",
-            defaults.idle_min_secs,
-        )?;
-        let idle_max = parse_u64(
-            &raw.idle_max_secs,
-            "VIGIL_IDLE_MAX_SECS",
-            "idle-max-secs",
-            defaults.idle_max_secs,
-        )?;
-        if idle_min == 0 {
-            return Err(bad(
-                "VIGIL_IDLE_MIN_SECS",
-                "idle-min-secs",
-                "must be at least 1 second",
-            ));
-        }
-        if idle_max < idle_min {
-            return Err(bad(
-                "VIGIL_IDLE_MAX_SECS",
-                "idle-max-secs",
-                format!("{idle_max} is below VIGIL_IDLE_MIN_SECS ({idle_min})"),
-            ));
-        }
-        if idle_max > defaults.absolute_max_secs {
-            return Err(bad(
-                "VIGIL_IDLE_MAX_SECS",
-                "idle-max-secs",
-                format!(
-                    "{idle_max} is above the longest session lifetime ({} seconds, 365 days)",
-                    defaults.absolute_max_secs
-                ),
-            ));
-        }
-
-        let sweep = parse_u64(
-            &raw.sweep_interval_secs,
-            "VIGIL_SWEEP_INTERVAL_SECS",
-            "sweep-interval-secs",
-            5,
-        )?;
-        if !(1..=3600).contains(&sweep) {
-            return Err(bad(
-                "VIGIL_SWEEP_INTERVAL_SECS",
-                "sweep-interval-secs",
-                format!("{sweep} is outside 1 to 3600 seconds"),
-            ));
-        }
-
-        let write = parse_u64(
-            &raw.activity_write_secs,
-            "VIGIL_ACTIVITY_WRITE_SECS",
-            "activity-write-secs",
-            15,
-        )?;
-        if write > DAY {
-            return Err(bad(
-                "VIGIL_ACTIVITY_WRITE_SECS",
-                "activity-write-secs",
-                format!("{write} is above one day"),
-            ));
-        }
-
-        let session_memory = match raw.session_memory.as_deref().map(str::trim) {
-            None | Some("") => 100_000,
-            Some(v) => match v.parse::<u64>() {
-                Ok(n) if (1_000..=10_000_000).contains(&n) => n,
-                _ => {
-                    return Err(bad(
-                        "VIGIL_SESSION_MEMORY",
-                        "session-memory",
-                        format!("{v:?} is not a number of sessions from 1000 to 10000000"),
-                    ))
-                }
-            },
-        };
-
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let hash_concurrency = parse_u64(
-            &raw.hash_concurrency,
-            "VIGIL_HASH_CONCURRENCY",
-            "hash-concurrency",
-            cpus as u64,
-        )?;
-        if !(1..=256).contains(&hash_concurrency) {
-            return Err(bad(
-                "VIGIL_HASH_CONCURRENCY",
-                "hash-concurrency",
-                format!("{hash_concurrency} is outside 1 to 256"),
-            ));
-        }
-
-        let hash_queue = parse_u64(&raw.hash_queue, "VIGIL_HASH_QUEUE", "hash-queue", 64)?;
-        if hash_queue > 100_000 {
-            return Err(bad(
-                "VIGIL_HASH_QUEUE",
-                "hash-queue",
-                format!("{hash_queue} is above 100000"),
-            ));
-        }
-
-        let trusted_proxies =
-            crate::net::Cidr::parse_list(raw.trusted_proxies.as_deref().unwrap_or(""))
-                .map_err(|m| bad("VIGIL_TRUSTED_PROXIES", "trusted-proxies", m))?;
-
-        let log_format = match raw.log_format.as_deref().map(str::trim) {
-            None | Some("") | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(bad(
-                    "VIGIL_LOG_FORMAT",
-                    "log-format",
-                    format!("{other:?} is neither text nor json"),
-                ))
-            }
-        };
-
-        Ok(Config {
-            database_url,
-            dialect,
-            listen,
-            management_listen,
-            static_dir,
-            public_origin,
-            limits: Limits::with_idle_bounds(idle_min, idle_max),
-            sweep_interval: Duration::from_secs(sweep),
-            activity_write_secs: write,
-            session_memory: usize::try_from(session_memory).unwrap_or(usize::MAX),
-            live_heartbeat: Duration::from_secs(20),
-            listen_url: None,
-            hash_concurrency: hash_concurrency as usize,
-            hash_queue: hash_queue as usize,
-            trusted_proxies,
-            log_format,
-        })
+    /// Settings from flags alone (`["--listen", "127.0.0.1:0", …]`), the
+    /// environment ignored: tests and benchmarks build servers with it.
+    pub fn from_args<I, T>(args: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let cmd = Config::augment_args(clap::Command::new("vigil").no_binary_name(true))
+            .mut_args(|arg| arg.env(None));
+        let matches = cmd
+            .try_get_matches_from(args)
+            .map_err(|e| ConfigError::from_clap(&e))?;
+        let mut config =
+            Config::from_arg_matches(&matches).map_err(|e| ConfigError::from_clap(&e))?;
+        config.check()?;
+        Ok(config)
     }
+
+    /// The checks that involve more than one setting.
+    fn check(&mut self) -> Result<(), ConfigError> {
+        if self.idle_max_secs < self.idle_min_secs {
+            return Err(ConfigError::Setting {
+                env: "VIGIL_IDLE_MAX_SECS".into(),
+                flag: "idle-max-secs".into(),
+                message: format!(
+                    "{} is below VIGIL_IDLE_MIN_SECS ({})",
+                    self.idle_max_secs, self.idle_min_secs
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Bounds the admin's choices are checked against.
+    pub fn limits(&self) -> Limits {
+        Limits::with_idle_bounds(self.idle_min_secs, self.idle_max_secs)
+    }
+
+    /// Time between sweeps.
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_secs(self.sweep_interval_secs)
+    }
+
+    /// Directory of the built console.
+    pub fn static_dir(&self) -> PathBuf {
+        self.static_dir.clone().unwrap_or_else(default_static_dir)
+    }
+
+    /// Where the listener for other replicas' changes connects.
+    pub fn listen_url(&self) -> &DatabaseUrl {
+        self.listen_url.as_ref().unwrap_or(&self.database_url)
+    }
+}
+
+impl ConfigError {
+    /// One line from clap's error: the setting's variable and flag, and
+    /// what the value parser said (never the value itself, which may be a
+    /// secret).
+    fn from_clap(e: &clap::Error) -> ConfigError {
+        let flag = match e.get(ContextKind::InvalidArg) {
+            Some(ContextValue::String(s)) => s
+                .trim_start_matches('-')
+                .split([' ', '='])
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            _ => String::new(),
+        };
+        let env = command()
+            .get_arguments()
+            .find(|a| a.get_long() == Some(flag.as_str()))
+            .and_then(|a| a.get_env())
+            .map(|env| env.to_string_lossy().into_owned());
+        match (env, e.kind(), std::error::Error::source(e)) {
+            (Some(env), ErrorKind::ValueValidation, Some(why)) => ConfigError::Setting {
+                env,
+                flag,
+                message: why.to_string(),
+            },
+            _ => ConfigError::Usage(
+                e.render()
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .to_owned(),
+            ),
+        }
+    }
+}
+
+/// A whole number from `LO` to `HI`.
+fn number_in<T: TryFrom<u64>, const LO: u64, const HI: u64>(s: &str) -> Result<T, String> {
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    if !(LO..=HI).contains(&n) {
+        return Err(format!("{n} is outside {LO} to {HI}"));
+    }
+    T::try_from(n).map_err(|_| format!("{n} is too large for this machine"))
+}
+
+fn address(s: &str) -> Result<SocketAddr, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:8080"))
+}
+
+fn origin(s: &str) -> Result<String, String> {
+    parse_origin(s.trim()).ok_or_else(|| {
+        format!("{s:?} is not an origin like https://desk.example.com (scheme, host, optional port, no path)")
+    })
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Normalises `scheme://host[:port]`; `None` for anything else.
@@ -460,77 +341,77 @@ fn default_static_dir() -> PathBuf {
 mod tests {
     use super::*;
 
-    fn raw(f: impl FnOnce(&mut RawSettings)) -> RawSettings {
-        let mut r = RawSettings::default();
-        f(&mut r);
-        r
-    }
-
     #[test]
     fn defaults_follow_the_spec() {
-        let c = Config::from_raw(&RawSettings::default()).unwrap();
+        let c = Config::from_args::<_, &str>([]).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.management_listen.to_string(), "127.0.0.1:9000");
-        assert_eq!(c.static_dir, PathBuf::from("dist"));
-        assert_eq!(c.dialect, Dialect::Sqlite);
-        assert_eq!(c.sweep_interval, Duration::from_secs(5));
-        assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.static_dir(), PathBuf::from("dist"));
+        assert_eq!(c.database_url.expose(), "sqlite://vigil.db?mode=rwc");
+        assert_eq!(c.sweep_interval(), Duration::from_secs(5));
+        assert_eq!(c.limits(), Limits::default());
+        assert_eq!(c.hash_queue, 64);
+        assert_eq!(c.session_memory, 100_000);
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.log_format, LogFormat::Text);
     }
 
     #[test]
     fn each_bad_setting_is_named_in_one_line() {
-        let cases: Vec<(&str, RawSettings)> = vec![
-            ("VIGIL_LISTEN", raw(|r| r.listen = Some("nowhere".into()))),
-            (
-                "VIGIL_MANAGEMENT_LISTEN",
-                raw(|r| r.management_listen = Some("9000".into())),
-            ),
-            (
-                "VIGIL_DATABASE_URL",
-                raw(|r| r.database_url = Some("mysql://x".into())),
-            ),
-            (
-                "VIGIL_IDLE_MIN_SECS",
-                raw(|r| r.idle_min_secs = Some("five".into())),
-            ),
-            (
-                "VIGIL_IDLE_MIN_SECS",
-                raw(|r| r.idle_min_secs = Some("0".into())),
-            ),
+        let cases: [(&str, &[&str]); 12] = [
+            ("VIGIL_LISTEN", &["--listen", "nowhere"]),
+            ("VIGIL_MANAGEMENT_LISTEN", &["--management-listen", "9000"]),
+            ("VIGIL_DATABASE_URL", &["--database-url", "mysql://x"]),
+            ("VIGIL_IDLE_MIN_SECS", &["--idle-min-secs", "five"]),
+            ("VIGIL_IDLE_MIN_SECS", &["--idle-min-secs", "0"]),
             (
                 "VIGIL_IDLE_MAX_SECS",
-                raw(|r| {
-                    r.idle_min_secs = Some("100".into());
-                    r.idle_max_secs = Some("50".into());
-                }),
+                &["--idle-min-secs", "100", "--idle-max-secs", "50"],
             ),
-            (
-                "VIGIL_SWEEP_INTERVAL_SECS",
-                raw(|r| r.sweep_interval_secs = Some("0".into())),
-            ),
+            ("VIGIL_IDLE_MAX_SECS", &["--idle-max-secs", "99999999999"]),
+            ("VIGIL_SWEEP_INTERVAL_SECS", &["--sweep-interval-secs", "0"]),
             (
                 "VIGIL_PUBLIC_ORIGIN",
-                raw(|r| r.public_origin = Some("example.com/path".into())),
+                &["--public-origin", "example.com/path"],
             ),
-            (
-                "VIGIL_LOG_FORMAT",
-                raw(|r| r.log_format = Some("xml".into())),
-            ),
+            ("VIGIL_LOG_FORMAT", &["--log-format", "xml"]),
             (
                 "VIGIL_TRUSTED_PROXIES",
-                raw(|r| r.trusted_proxies = Some("10.0.0.0/8, nginx".into())),
+                &["--trusted-proxies", "10.0.0.0/8, nginx"],
             ),
-            (
-                "VIGIL_SESSION_MEMORY",
-                raw(|r| r.session_memory = Some("12".into())),
-            ),
+            ("VIGIL_SESSION_MEMORY", &["--session-memory", "12"]),
         ];
-        for (env, r) in cases {
-            let e = Config::from_raw(&r).expect_err(env);
+        for (env, args) in cases {
+            let e = Config::from_args(args).expect_err(env);
             let line = e.to_string();
             assert!(line.contains(env), "{env}: {line}");
-            assert!(!line.contains('\n'), "{env}: one line");
+            assert!(!line.contains('\n'), "{env}: one line: {line}");
         }
+    }
+
+    #[test]
+    fn flags_set_what_they_name() {
+        let c = Config::from_args([
+            "--listen=127.0.0.1:0",
+            "--trusted-proxies=10.0.0.0/8,::1",
+            "--public-origin=HTTPS://Desk.Example.com/",
+            "--log-format=json",
+            "--hash-queue=0",
+        ])
+        .unwrap();
+        assert_eq!(c.listen.port(), 0);
+        assert!(c.trusted_proxies.contains("10.1.1.1".parse().unwrap()));
+        assert_eq!(c.public_origin.as_deref(), Some("https://desk.example.com"));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.hash_queue, 0);
+    }
+
+    #[test]
+    fn a_database_password_never_reaches_an_error() {
+        let e = Config::from_args(["--database-url", "mysql://root:hunter2@db/x?password=pw2"])
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("hunter2") && !e.contains("pw2"), "{e}");
     }
 
     #[test]

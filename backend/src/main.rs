@@ -4,11 +4,11 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
 use vigil_server::auth::password::Hasher;
 use vigil_server::clock::{Clock, SystemClock};
 use vigil_server::config::{Cli, Command, Config};
-use vigil_server::startup::{open_database, Application};
+use vigil_server::startup::Application;
+use vigil_server::store::Store;
 use vigil_server::{cli, telemetry};
 
 /// mimalloc instead of glibc's malloc: the per-request allocations of many
@@ -18,16 +18,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Cli::parse();
-    let config = match Config::from_raw(&args.settings) {
-        Ok(c) => c,
+    let args = match Cli::load() {
+        Ok(args) => args,
         Err(e) => {
             eprintln!("vigil: {e}");
             return ExitCode::from(2);
         }
     };
-    telemetry::init(config.log_format);
-    match run(args.command, config).await {
+    telemetry::init(args.config.log_format);
+    match run(args.command, args.config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vigil: {e:#}");
@@ -52,20 +51,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             app.run_until_stopped().await
         }
         Command::Migrate => {
-            open_database(&config).await?;
-            tracing::info!(database = %vigil_server::store::db::redact_url(&config.database_url), "migrations applied");
-            println!(
-                "Migrations applied to {}.",
-                vigil_server::store::db::redact_url(&config.database_url)
-            );
+            Store::open(&config.database_url).await?;
+            tracing::info!(database = %config.database_url, "migrations applied");
+            println!("Migrations applied to {}.", config.database_url);
             Ok(())
         }
         Command::RotateDeviceKey => {
-            let store = open_database(&config).await?;
+            let store = Store::open(&config.database_url).await?;
             cli::rotate_device_key(&store, clock.now()).await
         }
         Command::SeedDemo { password } => {
-            let db = open_database(&config).await?;
+            let db = Store::open(&config.database_url).await?;
             let hasher = Hasher::new(config.hash_concurrency, config.hash_queue).await?;
             let seeded = cli::seed_demo(&db, &hasher, password, clock.now()).await?;
             cli::print_seeded(&seeded);
@@ -77,7 +73,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             admin_email,
             admin_name,
         } => {
-            let db = open_database(&config).await?;
+            let db = Store::open(&config.database_url).await?;
             let hasher = Hasher::new(config.hash_concurrency, config.hash_queue).await?;
             let new = cli::NewAccount {
                 slug: &slug,

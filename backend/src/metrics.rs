@@ -149,7 +149,7 @@ fn escape(label: &str) -> String {
 
 /// `GET /metrics`.
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let m = &state.metrics;
+    let m = &state.sessions.metrics;
     let mut out = String::new();
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
 
@@ -287,7 +287,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     let _ = writeln!(
         out,
         "vigil_activity_writes_total {}",
-        state.activity.writes()
+        state.sessions.activity.writes()
     );
 
     family(
@@ -296,14 +296,18 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "gauge",
         "Sessions this process holds in memory.",
     );
-    let _ = writeln!(out, "vigil_session_memory {}", state.memory.len());
+    let _ = writeln!(out, "vigil_session_memory {}", state.sessions.memory.len());
     family(
         &mut out,
         "vigil_live_channels",
         "gauge",
         "Live channels (GET /api/session/events) open on this process.",
     );
-    let _ = writeln!(out, "vigil_live_channels {}", state.memory.live.open());
+    let _ = writeln!(
+        out,
+        "vigil_live_channels {}",
+        state.sessions.memory.live.open()
+    );
     family(
         &mut out,
         "vigil_session_memory_trusted",
@@ -313,7 +317,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     let _ = writeln!(
         out,
         "vigil_session_memory_trusted {}",
-        u8::from(state.memory.trusted())
+        u8::from(state.sessions.memory.trusted())
     );
 
     Ok(HttpResponse::Ok()

@@ -7,71 +7,41 @@
 use std::net::IpAddr;
 
 use actix_web::http::header::HeaderMap;
+use ipnet::IpNet;
 
-/// A network in CIDR notation (`10.0.0.0/8`, `::1/128`; a bare address is
-/// a /32 or /128).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
+/// Networks in CIDR notation (`10.0.0.0/8`, `::1/128`; a bare address is
+/// a /32 or /128), as ops list them: comma-separated, empty for none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Networks(Vec<IpNet>);
 
-impl Cidr {
-    /// Parses one network; the message says what is wrong.
-    pub fn parse(s: &str) -> Result<Cidr, String> {
-        let s = s.trim();
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let network: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("{s:?} is not an address or a network like 10.0.0.0/8"))?;
-        let max = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{s:?} has a prefix length outside 0 to {max}"))?,
-        };
-        Ok(Cidr { network, prefix })
-    }
-
-    /// Parses a comma-separated list (empty: none).
-    pub fn parse_list(s: &str) -> Result<Vec<Cidr>, String> {
+impl Networks {
+    /// Parses a comma-separated list; the message names the bad entry.
+    pub fn parse(s: &str) -> Result<Networks, String> {
         s.split(',')
-            .filter(|part| !part.trim().is_empty())
-            .map(Cidr::parse)
-            .collect()
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                part.parse::<IpNet>()
+                    .or_else(|_| part.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("{part:?} is not an address or a network like 10.0.0.0/8"))
+            })
+            .collect::<Result<_, _>>()
+            .map(Networks)
     }
 
-    /// Whether `ip` is in this network.
+    /// Whether no network is listed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is in one of the networks (an IPv4 client seen through
+    /// an IPv6 socket counts as its IPv4 address).
     pub fn contains(&self, ip: IpAddr) -> bool {
-        fn bits(ip: IpAddr) -> (u128, u32) {
-            match ip {
-                IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
-                IpAddr::V6(v6) => (u128::from(v6), 128),
-            }
-        }
         let ip = match ip {
-            // An IPv4 client seen through an IPv6 socket.
-            IpAddr::V6(v6) if self.network.is_ipv4() => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => return false,
-            },
-            other => other,
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
         };
-        let ((net, width), (addr, addr_width)) = (bits(self.network), bits(ip));
-        if width != addr_width {
-            return false;
-        }
-        let host_bits = width - u32::from(self.prefix);
-        if host_bits >= 128 {
-            return true;
-        }
-        (net >> host_bits) == (addr >> host_bits)
+        self.0.iter().any(|net| net.contains(&ip))
     }
 }
 
@@ -80,10 +50,10 @@ impl Cidr {
 pub fn client_address(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
-    trusted: &[Cidr],
+    trusted: &Networks,
 ) -> Option<IpAddr> {
     let peer = peer?;
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
+    let is_trusted = |ip: IpAddr| trusted.contains(ip);
     if !is_trusted(peer) {
         return Some(peer);
     }
@@ -118,20 +88,25 @@ mod tests {
 
     #[test]
     fn networks_parse_and_contain_what_they_should() {
-        let net = Cidr::parse("10.0.0.0/8").unwrap();
+        let net = Networks::parse("10.0.0.0/8").unwrap();
         assert!(net.contains(ip("10.1.2.3")));
         assert!(!net.contains(ip("11.0.0.1")));
         assert!(net.contains(ip("::ffff:10.0.0.9")), "IPv4-mapped");
-        let one = Cidr::parse("192.0.2.1").unwrap();
+        let one = Networks::parse("192.0.2.1").unwrap();
         assert!(one.contains(ip("192.0.2.1")) && !one.contains(ip("192.0.2.2")));
-        let v6 = Cidr::parse("fd00::/8").unwrap();
+        let v6 = Networks::parse("fd00::/8").unwrap();
         assert!(v6.contains(ip("fd12::1")) && !v6.contains(ip("10.0.0.1")));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
-        for bad in ["", "nope", "10.0.0.0/33", "::/129", "10.0.0.0/x"] {
-            assert!(Cidr::parse(bad).is_err(), "{bad:?}");
+        assert!(Networks::parse("0.0.0.0/0")
+            .unwrap()
+            .contains(ip("8.8.8.8")));
+        for bad in ["nope", "10.0.0.0/33", "::/129", "10.0.0.0/x"] {
+            assert!(Networks::parse(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(Cidr::parse_list(" 10.0.0.0/8, ::1 ,").unwrap().len(), 2);
-        assert!(Cidr::parse_list("10.0.0.0/8,bogus").is_err());
+        assert!(Networks::parse("").unwrap().is_empty());
+        let two = Networks::parse(" 10.0.0.0/8, ::1 ,").unwrap();
+        assert!(two.contains(ip("::1")) && two.contains(ip("10.0.0.1")));
+        let e = Networks::parse("10.0.0.0/8,bogus").unwrap_err();
+        assert!(e.contains("bogus"), "{e}");
     }
 
     fn forwarded(values: &[&str]) -> HeaderMap {
@@ -147,7 +122,7 @@ mod tests {
 
     #[test]
     fn only_trusted_peers_may_name_the_client() {
-        let trusted = Cidr::parse_list("10.0.0.0/8").unwrap();
+        let trusted = Networks::parse("10.0.0.0/8").unwrap();
         let h = forwarded(&["203.0.113.9"]);
         // An untrusted peer is the client, whatever it claims.
         assert_eq!(
@@ -156,7 +131,7 @@ mod tests {
         );
         // No trusted proxies configured: the header is ignored.
         assert_eq!(
-            client_address(Some(ip("10.0.0.2")), &h, &[]),
+            client_address(Some(ip("10.0.0.2")), &h, &Networks::default()),
             Some(ip("10.0.0.2"))
         );
         // Behind a trusted proxy: the address it saw.

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::sessions::activity;
 use crate::state::AppState;
-use crate::store::{Dialect, Store};
+use crate::store::Dialect;
 use crate::web::{console, content_security_policy, edge, spa_fallback, Edge};
 use crate::{routes, sweeper};
 
@@ -28,13 +28,6 @@ pub struct Application {
     management_port: u16,
     management: Server,
     state: AppState,
-}
-
-/// Connects to the database and applies migrations.
-pub async fn open_database(config: &Config) -> anyhow::Result<Store> {
-    let store = Store::connect(&config.database_url, config.dialect).await?;
-    store.migrate().await?;
-    Ok(store)
 }
 
 impl std::fmt::Debug for Application {
@@ -102,22 +95,18 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let mut tasks: Vec<JoinHandle<()>> = vec![
             tokio::spawn(sweeper::run(
-                self.state.clone(),
-                self.state.config.sweep_interval,
+                self.state.sessions.clone(),
+                self.state.config.sweep_interval(),
             )),
-            tokio::spawn(sweeper::run_flusher(self.state.clone())),
+            tokio::spawn(sweeper::run_flusher(self.state.sessions.clone())),
         ];
-        if self.state.config.dialect == Dialect::Postgres {
+        if self.state.store.dialect() == Dialect::Postgres {
             tasks.push(tokio::spawn(crate::sessions::listener::run(
-                self.state.clone(),
-                self.state
-                    .config
-                    .listen_url
-                    .clone()
-                    .unwrap_or_else(|| self.state.config.database_url.clone()),
+                self.state.sessions.clone(),
+                self.state.config.listen_url().clone(),
             )));
             tasks.push(tokio::spawn(crate::sessions::listener::heartbeat(
-                self.state.clone(),
+                self.state.sessions.clone(),
             )));
         }
         let stop = self.handle();
@@ -141,7 +130,7 @@ impl Application {
             t.abort();
         }
         let now = self.state.clock.now();
-        let flushed = activity::flush(&self.state, now, true).await?;
+        let flushed = activity::flush(&self.state.sessions, now, true).await?;
         tracing::info!(flushed, "server stopped");
         self.state.store.close().await;
         result.context("server failed")
@@ -202,7 +191,7 @@ fn serve_management(listener: TcpListener, state: AppState) -> anyhow::Result<Se
 }
 
 fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
-    let static_dir = state.config.static_dir.clone();
+    let static_dir = state.config.static_dir();
     let index_html = std::fs::read_to_string(static_dir.join("index.html")).ok();
     if index_html.is_none() {
         tracing::warn!(dir = %static_dir.display(), "no built console found; serving the API only");

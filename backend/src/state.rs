@@ -3,17 +3,18 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::auth::device::{DeviceKey, KEY_NAME};
 use crate::auth::password::Hasher;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::sessions::activity::Activity;
-use crate::sessions::memory::Memory;
-use crate::store::{Dialect, Store};
+use crate::sessions::Sessions;
+use crate::store::Store;
 
 /// Shared application state, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The database.
+    /// The database (the same handle the session engine writes through,
+    /// so handlers' commits reach session memory too).
     pub store: Store,
     /// The time.
     pub clock: SharedClock,
@@ -21,38 +22,33 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Password hashing.
     pub hasher: Hasher,
-    /// Live sessions held in memory.
-    pub memory: Arc<Memory>,
-    /// Activity waiting to be written.
-    pub activity: Arc<Activity>,
-    /// Counters for `/metrics`.
-    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The session engine: checking, touching, ending sessions.
+    pub sessions: Sessions,
     /// Signs device cookies.
-    pub device_key: crate::auth::device::DeviceKey,
+    pub device_key: DeviceKey,
     /// Set when the server starts shutting down.
     draining: Arc<AtomicBool>,
 }
 
 impl AppState {
     /// Connects to the configured database, applies migrations and sets up
-    /// the session memory for the dialect (trusted at once on SQLite; on
-    /// PostgreSQL once the listener started by `startup` hears itself).
+    /// the session engine.
     pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
-        let store = crate::startup::open_database(&config).await?;
+        let store = Store::open(&config.database_url).await?;
         let hasher = Hasher::new(config.hash_concurrency, config.hash_queue).await?;
-        let memory = Arc::new(match config.dialect {
-            Dialect::Sqlite => Memory::local(config.session_memory),
-            Dialect::Postgres => Memory::listened(config.session_memory),
-        });
+        let sessions = Sessions::new(
+            &store,
+            clock.clone(),
+            config.session_memory,
+            config.activity_write_secs,
+        );
         let device_key = device_key(&store, clock.now()).await?;
         Ok(AppState {
             device_key,
-            store: store.with_subscriber(memory.clone()),
+            store: sessions.store.clone(),
             clock,
             hasher,
-            memory,
-            activity: Arc::new(Activity::new(config.activity_write_secs)),
-            metrics: Arc::default(),
+            sessions,
             config: Arc::new(config),
             draining: Arc::default(),
         })
@@ -63,7 +59,7 @@ impl AppState {
     /// requests in flight finish.
     pub fn begin_draining(&self) {
         self.draining.store(true, Ordering::Release);
-        self.memory.live.close_all();
+        self.sessions.memory.live.close_all();
     }
 
     /// Whether the server is shutting down.
@@ -73,11 +69,7 @@ impl AppState {
 }
 
 /// The device-cookie key every replica shares (created on first start).
-async fn device_key(
-    store: &Store,
-    now: time::OffsetDateTime,
-) -> anyhow::Result<crate::auth::device::DeviceKey> {
-    use crate::auth::device::{DeviceKey, KEY_NAME};
+async fn device_key(store: &Store, now: time::OffsetDateTime) -> anyhow::Result<DeviceKey> {
     let stored =
         crate::store::keys::get_or_create(store, KEY_NAME, DeviceKey::generate_hex, now).await?;
     DeviceKey::from_hex(&stored).ok_or_else(|| {

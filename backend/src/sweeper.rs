@@ -17,8 +17,7 @@ use time::OffsetDateTime;
 use vigil_policy::{evaluate, EndReason, Verdict};
 
 use crate::sessions::memory::AccountPolicy;
-use crate::sessions::{account_policy, activity, end};
-use crate::state::AppState;
+use crate::sessions::{account_policy, activity, end, Sessions};
 use crate::store::audit::SYSTEM;
 use crate::store::sessions::Ending;
 
@@ -34,13 +33,13 @@ pub struct Report {
 }
 
 /// One pass at the clock's `now`.
-pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
+pub async fn sweep_once(sessions: &Sessions) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
-    let now = state.clock.now();
-    activity::flush(state, now, false).await?;
+    let now = sessions.clock.now();
+    activity::flush(sessions, now, false).await?;
     let mut report = Report::default();
     loop {
-        let batch = crate::store::sessions::expired_candidates(&state.store, now, BATCH).await?;
+        let batch = crate::store::sessions::expired_candidates(&sessions.store, now, BATCH).await?;
         let full = batch.len() as i64 == BATCH;
         let mut policies: HashMap<i64, Arc<AccountPolicy>> = HashMap::new();
         let mut expired: Vec<(Ending, EndReason)> = Vec::new();
@@ -49,13 +48,13 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
             let policy = match policies.get(&c.row.account_id) {
                 Some(p) => p.clone(),
                 None => {
-                    let p = account_policy(state, c.row.account_id).await?;
+                    let p = account_policy(sessions, c.row.account_id).await?;
                     policies.insert(c.row.account_id, p.clone());
                     p
                 }
             };
             let mut times = c.row.times();
-            times.last_activity_at = state.memory.last_activity_of(&c.row);
+            times.last_activity_at = sessions.memory.last_activity_of(&c.row);
             let e = evaluate(policy.settings.policy(c.row.audience), times, now);
             match e.verdict {
                 Verdict::Expired(reason) => expired.push((c.ending, reason)),
@@ -64,9 +63,9 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
                 _ => refreshed.push((c.row.id, e.ends_at)),
             }
         }
-        let ended = end::end_now(state, &expired, SYSTEM, now).await?;
+        let ended = end::end_now(sessions, &expired, SYSTEM, now).await?;
         if !refreshed.is_empty() {
-            let mut tx = state.store.begin().await?;
+            let mut tx = sessions.store.begin().await?;
             crate::store::sessions::set_expiry(&mut tx, &refreshed).await?;
             tx.commit().await?;
         }
@@ -76,8 +75,8 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
             break;
         }
     }
-    crate::auth::throttle::prune(&state.store, now).await?;
-    state.metrics.swept(started.elapsed());
+    crate::auth::throttle::prune(&sessions.store, now).await?;
+    sessions.metrics.swept(started.elapsed());
     if report.ended > 0 {
         tracing::info!(ended = report.ended, "sweeper ended expired sessions");
     }
@@ -86,24 +85,24 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Report> {
 
 /// Runs [`sweep_once`] every `every`, forever; errors are logged and the
 /// next pass tries again.
-pub async fn run(state: AppState, every: Duration) {
+pub async fn run(sessions: Sessions, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = sweep_once(&state).await {
+        if let Err(e) = sweep_once(&sessions).await {
             tracing::error!(error = ?e, "sweep failed");
         }
     }
 }
 
 /// Writes held activity as it falls due, four times a second.
-pub async fn run_flusher(state: AppState) {
+pub async fn run_flusher(sessions: Sessions) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = activity::flush(&state, state.clock.now(), false).await {
+        if let Err(e) = activity::flush(&sessions, sessions.clock.now(), false).await {
             tracing::error!(error = ?e, "activity flush failed");
         }
     }

@@ -12,6 +12,17 @@ pub enum LogFormat {
     Json,
 }
 
+impl LogFormat {
+    /// `text` or `json`.
+    pub fn parse(s: &str) -> Result<LogFormat, String> {
+        match s.trim() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("{other:?} is neither text nor json")),
+        }
+    }
+}
+
 /// Installs the global subscriber; a second call is a no-op.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()

@@ -94,10 +94,11 @@ pub fn valid_request_id(id: &str) -> bool {
 
 /// The id of this request: a trusted proxy's `X-Request-Id` when it is
 /// valid, else a new random one.
-fn request_id(req: &ServiceRequest, trusted: &[crate::net::Cidr]) -> String {
+fn request_id(req: &ServiceRequest, trusted: Option<&crate::net::Networks>) -> String {
     let from_proxy = req
         .peer_addr()
-        .is_some_and(|peer| trusted.iter().any(|c| c.contains(peer.ip())));
+        .zip(trusted)
+        .is_some_and(|(peer, trusted)| trusted.contains(peer.ip()));
     if from_proxy {
         if let Some(id) = req
             .headers()
@@ -142,9 +143,8 @@ pub async fn edge(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let trusted = req
         .app_data::<web::Data<crate::state::AppState>>()
-        .map(|s| s.config.trusted_proxies.clone())
-        .unwrap_or_default();
-    let id = request_id(&req, &trusted);
+        .map(|s| &s.config.trusted_proxies);
+    let id = request_id(&req, trusted);
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id);
     // Boxed: this future is part of every open connection's state in
@@ -188,6 +188,7 @@ async fn handle(
             }
         });
         state
+            .sessions
             .metrics
             .request(&route, res.status().as_u16(), started.elapsed());
     }

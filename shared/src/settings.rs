@@ -235,7 +235,7 @@ impl Default for Limits {
             idle_min_secs: 15 * MINUTE,
             idle_max_secs: 720 * HOUR,
             absolute_min_secs: HOUR,
-            absolute_max_secs: 365 * DAY,
+            absolute_max_secs: Limits::ABSOLUTE_MAX_SECS,
             warning_before_min_secs: 10,
             warning_percent_min: 50,
             warning_percent_max: 95,
@@ -244,6 +244,10 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The longest a session may live, whatever ops configure (365 days):
+    /// the idle bounds ops set must fit inside it.
+    pub const ABSOLUTE_MAX_SECS: u64 = 365 * DAY;
+
     /// The default limits with the idle bounds replaced.
     pub fn with_idle_bounds(idle_min_secs: u64, idle_max_secs: u64) -> Self {
         Limits {

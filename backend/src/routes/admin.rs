@@ -24,7 +24,7 @@ pub async fn live_sessions(
 ) -> Result<Vec<LiveSession>, ApiError> {
     let mut rows = crate::store::sessions::live_in_account(&state.store, account_id).await?;
     for s in &mut rows {
-        s.row.last_activity_at = state.memory.last_activity_of(&s.row);
+        s.row.last_activity_at = state.sessions.memory.last_activity_of(&s.row);
     }
     rows.retain(|s| {
         let verdict = evaluate(settings.policy(s.row.audience), s.row.times(), now).verdict;
@@ -86,7 +86,7 @@ async fn revoke(
         .into_iter()
         .map(|t| (t, EndReason::Revoked))
         .collect();
-    let ended = end_now(state, &targets, actor, state.clock.now()).await?;
+    let ended = end_now(&state.sessions, &targets, actor, state.clock.now()).await?;
     Ok(ended.len() as u64)
 }
 

@@ -120,7 +120,7 @@ pub async fn login(
     if let throttle::Decision::Refused { retry_after_secs } =
         throttle::reserve(&state.store, &keys, now).await?
     {
-        state.metrics.login_failed();
+        state.sessions.metrics.login_failed();
         return Err(ApiError::TooManyAttempts { retry_after_secs });
     }
 
@@ -162,7 +162,7 @@ pub async fn login(
                 .json(view))
         }
         (account, user) => {
-            state.metrics.login_failed();
+            state.sessions.metrics.login_failed();
             if let Some(account) = account {
                 // Never what was typed: people type passwords into the
                 // email field. A known person is named by their stored email.
@@ -289,7 +289,7 @@ async fn start_session(
 )]
 pub async fn logout(state: web::Data<AppState>, Peek(s): Peek) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    s.end(&state, EndReason::LoggedOut, &s.user().email, now)
+    s.end(&state.sessions, EndReason::LoggedOut, &s.user().email, now)
         .await?;
     tracing::info!(session = %s.session_id(), "signed out");
     // The browser forgets the session's data too; not its cookies, which

@@ -42,7 +42,7 @@ pub async fn list(
     let out: Vec<MySession> = rows
         .into_iter()
         .filter_map(|mut row| {
-            row.last_activity_at = state.memory.last_activity_of(&row);
+            row.last_activity_at = state.sessions.memory.last_activity_of(&row);
             let e = evaluate(s.settings().policy(row.audience), row.times(), now);
             if matches!(e.verdict, Verdict::Expired(_)) {
                 return None; // the sweeper has not got to it yet
@@ -93,7 +93,7 @@ pub async fn revoke(
     if target.is_empty() {
         return Err(not_found);
     }
-    let ended = end_now(&state, &target, &s.user().email, state.clock.now()).await?;
+    let ended = end_now(&state.sessions, &target, &s.user().email, state.clock.now()).await?;
     if ended.is_empty() {
         return Err(not_found);
     }
@@ -124,7 +124,7 @@ pub async fn revoke_others(
         .filter(|e| e.session_id != s.session_id())
         .map(|e| (e, EndReason::Revoked))
         .collect();
-    let ended = end_now(&state, &others, &s.user().email, state.clock.now()).await?;
+    let ended = end_now(&state.sessions, &others, &s.user().email, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(RevokeResult {
         revoked: ended.len() as u64,
     }))

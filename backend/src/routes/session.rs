@@ -55,7 +55,7 @@ pub async fn activity(
     };
     let now = state.clock.now();
     if counts {
-        s.touch(&state, now);
+        s.touch(&state.sessions, now);
     }
     Ok(HttpResponse::Ok().json(s.view(now)))
 }
@@ -82,7 +82,7 @@ pub async fn activity(
 )]
 pub async fn events(state: web::Data<AppState>, Peek(s): Peek) -> HttpResponse {
     let now = state.clock.now();
-    let watch = s.watch(&state);
+    let watch = s.watch(&state.sessions);
     let first = s.view(now);
     let channel = Channel {
         state: state.into_inner(),
@@ -172,7 +172,7 @@ impl Channel {
                     return Some(self.sent(Event::Heartbeat));
                 }
             };
-            if self.state.memory.live.closing() {
+            if self.state.sessions.memory.live.closing() {
                 // Shutting down: the browser reconnects to another server.
                 self.done = true;
                 return None;
@@ -180,7 +180,7 @@ impl Channel {
             // Boxed: the check's future is large, and a channel waits far
             // more than it checks; unboxed it would be part of every idle
             // channel's state.
-            match Box::pin(check(&self.state, self.token.clone(), reread)).await {
+            match Box::pin(check(&self.state.sessions, self.token.clone(), reread)).await {
                 Ok((current, evaluation)) => {
                     current.rewatch();
                     self.evaluation = Some(evaluation);

@@ -49,7 +49,7 @@ pub async fn get(
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, tag))
-        .json(stored.envelope(state.config.limits)))
+        .json(stored.envelope(state.config.limits())))
 }
 
 /// Decodes and validates a settings body; every problem is a `validation`
@@ -57,7 +57,7 @@ pub async fn get(
 fn checked(state: &AppState, bytes: &[u8]) -> Result<SettingsUpdate, ApiError> {
     let update: SettingsUpdate =
         decode(bytes, Some("settings")).map_err(|e| ApiError::Validation(vec![e]))?;
-    let errors = validate(&update.settings, &state.config.limits);
+    let errors = validate(&update.settings, &state.config.limits());
     if errors.is_empty() {
         Ok(update)
     } else {
@@ -108,7 +108,14 @@ pub async fn put(
         Ok(v) => v,
         Err(current) => return Err(ApiError::VersionConflict { current }),
     };
-    crate::sessions::reindex(&state, &mut tx, s.account_id(), &update.settings, now).await?;
+    crate::sessions::reindex(
+        &state.sessions,
+        &mut tx,
+        s.account_id(),
+        &update.settings,
+        now,
+    )
+    .await?;
     let changes = changes(&before.settings, &update.settings);
     audit::record(
         &mut tx,
@@ -142,7 +149,7 @@ pub async fn put(
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(version)))
-        .json(stored.envelope(state.config.limits)))
+        .json(stored.envelope(state.config.limits())))
 }
 
 /// `POST /api/admin/security-settings/preview`: what the proposed settings

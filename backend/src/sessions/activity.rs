@@ -36,7 +36,7 @@ use time::{Duration, OffsetDateTime};
 use vigil_policy::{evaluate, AudiencePolicy, SessionTimes};
 
 use super::memory::Entry;
-use crate::state::AppState;
+use super::Sessions;
 use crate::store::sessions::{write_activity, ActivityWrite};
 use crate::store::{self, to_ms};
 
@@ -141,8 +141,8 @@ impl Activity {
 
 /// Writes held activity whose interval is up (all of it with `all`);
 /// returns how many sessions were written.
-pub async fn flush(state: &AppState, now: OffsetDateTime, all: bool) -> store::Result<usize> {
-    let due = state.activity.take_due(now, all);
+pub async fn flush(sessions: &Sessions, now: OffsetDateTime, all: bool) -> store::Result<usize> {
+    let due = sessions.activity.take_due(now, all);
     if due.is_empty() {
         return Ok(0);
     }
@@ -166,13 +166,13 @@ pub async fn flush(state: &AppState, now: OffsetDateTime, all: bool) -> store::R
             last_activity_at: *last,
         })
         .collect();
-    let done = match write_activity(&state.store, &writes).await {
+    let done = match write_activity(&sessions.store, &writes).await {
         Ok(done) => done,
         Err(e) => {
             // Nothing is lost: queue them again for the next tick.
             for (entry, _) in pending {
                 if !entry.dirty.swap(true, Ordering::AcqRel) {
-                    state.activity.queue(entry, now);
+                    sessions.activity.queue(entry, now);
                 }
             }
             return Err(e);
@@ -185,7 +185,7 @@ pub async fn flush(state: &AppState, now: OffsetDateTime, all: bool) -> store::R
             entry.stored(*last);
         }
     }
-    state
+    sessions
         .activity
         .writes
         .fetch_add(done.len() as u64, Ordering::Relaxed);

@@ -13,8 +13,8 @@ use time::OffsetDateTime;
 use vigil_policy::api::Role;
 use vigil_policy::EndReason;
 
+use super::Sessions;
 use crate::routing;
-use crate::state::AppState;
 use crate::store::audit::{self, Event};
 use crate::store::sessions::Ending;
 use crate::store::{self, accounts, StoreError, Tx};
@@ -104,8 +104,8 @@ pub async fn end_sessions(
 /// the transaction commits. A transaction PostgreSQL aborts to break a
 /// deadlock is tried again.
 pub async fn end_now(
-    state: &AppState,
-    sessions: &[(Ending, EndReason)],
+    sessions: &Sessions,
+    endings: &[(Ending, EndReason)],
     actor: &str,
     now: OffsetDateTime,
 ) -> store::Result<Vec<String>> {
@@ -113,8 +113,8 @@ pub async fn end_now(
     let ended = loop {
         attempt += 1;
         let result = async {
-            let mut tx = state.store.begin().await?;
-            let ended = end_sessions(&mut tx, sessions, actor, now).await?;
+            let mut tx = sessions.store.begin().await?;
+            let ended = end_sessions(&mut tx, endings, actor, now).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(ended)
         }
@@ -127,9 +127,9 @@ pub async fn end_now(
         }
     };
     let ended_set: std::collections::HashSet<&str> = ended.iter().map(String::as_str).collect();
-    for (s, reason) in sessions {
+    for (s, reason) in endings {
         if ended_set.contains(s.session_id.as_str()) {
-            state.metrics.ended(*reason, 1);
+            sessions.metrics.ended(*reason, 1);
         }
     }
     Ok(ended)

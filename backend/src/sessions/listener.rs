@@ -9,26 +9,26 @@ use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 
-use crate::state::AppState;
+use super::Sessions;
 use crate::store::{Notice, Subscriber, CHANNEL};
 
 /// How often a replica sends its heartbeat.
 pub const HEARTBEAT: Duration = Duration::from_millis(250);
 
 /// Listens on the channel until the task is dropped, reconnecting as needed.
-pub async fn run(state: AppState, url: String) {
-    let me = state.store.replica().to_owned();
+pub async fn run(sessions: Sessions, url: crate::store::DatabaseUrl) {
+    let me = sessions.store.replica().to_owned();
     loop {
-        match listen(&url).await {
+        match listen(url.expose()).await {
             Ok(mut listener) => loop {
                 match listener.try_recv().await {
                     Ok(Some(n)) => match Notice::decode(n.payload()) {
                         Some(Notice::Ping { replica }) if replica == me => {
-                            state.memory.heard_heartbeat();
+                            sessions.memory.heard_heartbeat();
                         }
                         // This replica applied its own changes at commit.
                         Some(Notice::Changes { replica, what }) if replica != me => {
-                            state.memory.invalidated(&what);
+                            sessions.memory.invalidated(&what);
                         }
                         Some(_) => {}
                         None => tracing::warn!(payload = n.payload(), "unreadable notification"),
@@ -37,18 +37,18 @@ pub async fn run(state: AppState, url: String) {
                         tracing::warn!(
                             "listening connection lost; not trusting memory until it is back"
                         );
-                        state.memory.listener_lost();
+                        sessions.memory.listener_lost();
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "listening connection failed");
-                        state.memory.listener_lost();
+                        sessions.memory.listener_lost();
                         break;
                     }
                 }
             },
             Err(e) => {
                 tracing::warn!(error = %e, "cannot listen for other replicas' changes");
-                state.memory.listener_lost();
+                sessions.memory.listener_lost();
             }
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -65,12 +65,12 @@ async fn listen(url: &str) -> sqlx::Result<PgListener> {
 }
 
 /// Sends this replica's heartbeat every [`HEARTBEAT`], forever.
-pub async fn heartbeat(state: AppState) {
+pub async fn heartbeat(sessions: Sessions) {
     let mut tick = tokio::time::interval(HEARTBEAT);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = state.store.notify_ping().await {
+        if let Err(e) = sessions.store.notify_ping().await {
             tracing::debug!(error = %e, "heartbeat not sent");
         }
     }

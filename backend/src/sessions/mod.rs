@@ -33,8 +33,55 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::sessions::Ending;
 use crate::store::{self, Invalidation, Subscriber, Tx};
-use memory::{AccountPolicy, Hit, TokenKey};
+use activity::Activity;
+use memory::{AccountPolicy, Hit, Memory, TokenKey};
 use token::SessionToken;
+
+use crate::clock::SharedClock;
+use crate::metrics::Metrics;
+use crate::store::{Dialect, Store};
+
+/// The session engine: what checking, touching and ending sessions needs,
+/// and nothing else (no password hasher, no configuration), so it can be
+/// built and tested on its own. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    /// The database; its commits tell [`Sessions::memory`] what changed.
+    pub store: Store,
+    /// The time.
+    pub clock: SharedClock,
+    /// Live sessions and account policies held in memory, and the live
+    /// channels following them.
+    pub memory: Arc<Memory>,
+    /// Activity waiting to be written.
+    pub activity: Arc<Activity>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Sessions {
+    /// The engine over `store`: memory of at most `memory_cap` sessions
+    /// (trusted at once on SQLite; on PostgreSQL once the listener hears
+    /// itself), activity written at least every `activity_write_secs`.
+    pub fn new(
+        store: &Store,
+        clock: SharedClock,
+        memory_cap: usize,
+        activity_write_secs: u64,
+    ) -> Sessions {
+        let memory = Arc::new(match store.dialect() {
+            Dialect::Sqlite => Memory::local(memory_cap),
+            Dialect::Postgres => Memory::listened(memory_cap),
+        });
+        Sessions {
+            store: store.with_subscriber(memory.clone()),
+            clock,
+            memory,
+            activity: Arc::new(Activity::new(activity_write_secs)),
+            metrics: Arc::default(),
+        }
+    }
+}
 
 /// A live session, checked.
 #[derive(Debug, Clone)]
@@ -130,19 +177,19 @@ impl Current {
 
     /// Records activity at `now` (coalesced), and tells a live channel
     /// following the session that its deadline moved.
-    pub fn touch(&self, state: &AppState, now: OffsetDateTime) {
+    pub fn touch(&self, sessions: &Sessions, now: OffsetDateTime) {
         let entry = &self.hit.entry;
-        state.activity.touch(entry, self.policy(), now);
+        sessions.activity.touch(entry, self.policy(), now);
         if entry.watched() {
-            state.memory.live.session_changed(&entry.id);
+            sessions.memory.live.session_changed(&entry.id);
         }
     }
 
     /// A live channel follows this session from now on.
-    pub fn watch(&self, state: &AppState) -> live::Watch {
+    pub fn watch(&self, sessions: &Sessions) -> live::Watch {
         let entry = &self.hit.entry;
         entry.watch();
-        state
+        sessions
             .memory
             .live
             .watch(&entry.id, entry.account_id, entry.user_id)
@@ -158,12 +205,12 @@ impl Current {
     /// ended already.
     pub async fn end(
         &self,
-        state: &AppState,
+        sessions: &Sessions,
         reason: EndReason,
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<bool, ApiError> {
-        let ended = end::end_now(state, &[(self.ending(), reason)], actor, now).await?;
+        let ended = end::end_now(sessions, &[(self.ending(), reason)], actor, now).await?;
         Ok(!ended.is_empty())
     }
 }
@@ -171,27 +218,27 @@ impl Current {
 /// The account's settings: from memory, or read from the database (and
 /// kept).
 pub async fn account_policy(
-    state: &AppState,
+    sessions: &Sessions,
     account_id: i64,
 ) -> store::Result<Arc<AccountPolicy>> {
-    if let Some(a) = state.memory.account(account_id) {
+    if let Some(a) = sessions.memory.account(account_id) {
         return Ok(a);
     }
-    let epoch = state.memory.epoch();
-    let stored = store::settings::load(&state.store, account_id).await?;
+    let epoch = sessions.memory.epoch();
+    let stored = store::settings::load(&sessions.store, account_id).await?;
     let policy = Arc::new(AccountPolicy {
         account_id,
         version: stored.version,
         settings: stored.settings,
     });
-    state.memory.insert_account(policy.clone(), epoch);
+    sessions.memory.insert_account(policy.clone(), epoch);
     Ok(policy)
 }
 
 /// Rebuilds the sweeper's index of an account's live sessions under new
 /// settings, inside the transaction that stores them.
 pub async fn reindex(
-    state: &AppState,
+    sessions: &Sessions,
     tx: &mut Tx,
     account_id: i64,
     settings: &SecuritySettings,
@@ -202,7 +249,7 @@ pub async fn reindex(
         .into_iter()
         .map(|row| {
             let mut times = row.times();
-            times.last_activity_at = state.memory.last_activity_of(&row);
+            times.last_activity_at = sessions.memory.last_activity_of(&row);
             let e = evaluate(settings.policy(row.audience), times, now);
             (row.id, e.ends_at)
         })
@@ -226,22 +273,22 @@ pub struct ReissueCookie(pub actix_web::cookie::Cookie<'static>);
 /// Reads a session from the database and keeps it in memory. A read that
 /// an invalidation overtook (a logout or revocation committed meanwhile) is
 /// not kept and is read again.
-async fn load(state: &AppState, key: TokenKey) -> Result<(Hit, bool), ApiError> {
+async fn load(sessions: &Sessions, key: TokenKey) -> Result<(Hit, bool), ApiError> {
     let hash = hex::encode(key);
     let mut last = None;
     for _ in 0..3 {
-        let epoch = state.memory.epoch();
-        let Some(loaded) = store::sessions::load_by_token(&state.store, &hash).await? else {
+        let epoch = sessions.memory.epoch();
+        let Some(loaded) = store::sessions::load_by_token(&sessions.store, &hash).await? else {
             tracing::debug!(token = &hash[..8], "unknown session token");
             return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
         };
         if let Some(reason) = loaded.ended {
             return Err(ApiError::Unauthenticated(reason.into()));
         }
-        if let Some(hit) = state.memory.insert(key, &loaded, epoch) {
+        if let Some(hit) = sessions.memory.insert(key, &loaded, epoch) {
             return Ok((hit, true));
         }
-        let trusted = state.memory.trusted();
+        let trusted = sessions.memory.trusted();
         last = Some(loaded);
         if !trusted {
             break; // a fresh read, used once and not kept
@@ -255,18 +302,18 @@ async fn load(state: &AppState, key: TokenKey) -> Result<(Hit, bool), ApiError> 
 
 /// Re-reads what other replicas may have changed in a session held in
 /// memory: their activity, a remember-me downgrade, its end.
-async fn refresh(state: &AppState, current: &Current) -> Result<(), ApiError> {
+async fn refresh(sessions: &Sessions, current: &Current) -> Result<(), ApiError> {
     let entry = &current.hit.entry;
-    match store::sessions::reread(&state.store, &entry.id).await? {
+    match store::sessions::reread(&sessions.store, &entry.id).await? {
         None => {
-            state
+            sessions
                 .memory
                 .invalidated(&[Invalidation::Session(entry.id.clone())]);
             Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid))
         }
         Some(fresh) => {
             if let Some(reason) = fresh.ended {
-                state
+                sessions
                     .memory
                     .invalidated(&[Invalidation::Session(entry.id.clone())]);
                 return Err(ApiError::Unauthenticated(reason.into()));
@@ -286,26 +333,26 @@ async fn refresh(state: &AppState, current: &Current) -> Result<(), ApiError> {
 /// activity), or whenever `reread`; ended on the spot past a deadline. The
 /// error says why there is no live session.
 pub async fn check(
-    state: &AppState,
+    sessions: &Sessions,
     token: SessionToken,
     reread: bool,
 ) -> Result<(Current, Evaluation), ApiError> {
     let key = token.key();
-    let (hit, fresh) = match state.memory.get(&key) {
+    let (hit, fresh) = match sessions.memory.get(&key) {
         Some(hit) => (hit, false),
-        None => load(state, key).await?,
+        None => load(sessions, key).await?,
     };
     let current = Current { hit, token };
 
-    let now = state.clock.now();
+    let now = sessions.clock.now();
     let mut evaluation = current.evaluate(now);
     if !fresh && (reread || evaluation.verdict != Verdict::Active) {
-        refresh(state, &current).await?;
+        refresh(sessions, &current).await?;
         evaluation = current.evaluate(now);
     }
     if let Verdict::Expired(reason) = evaluation.verdict {
         current
-            .end(state, reason, crate::store::audit::SYSTEM, now)
+            .end(sessions, reason, crate::store::audit::SYSTEM, now)
             .await?;
         tracing::info!(session = %current.session_id(), reason = reason.as_str(), "session expired at request");
         return Err(ApiError::Unauthenticated(reason.into()));
@@ -315,7 +362,7 @@ pub async fn check(
 
 async fn authenticate(
     req: &HttpRequest,
-    state: &AppState,
+    sessions: &Sessions,
     mode: Mode,
 ) -> Result<Current, ApiError> {
     let Some(value) = cookie::value_in(req.headers()) else {
@@ -324,8 +371,8 @@ async fn authenticate(
     let Some(token) = SessionToken::from_cookie(value) else {
         return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
     };
-    let (current, evaluation) = check(state, token, false).await?;
-    let now = state.clock.now();
+    let (current, evaluation) = check(sessions, token, false).await?;
+    let now = sessions.clock.now();
 
     if mode == Mode::Request {
         let background = req
@@ -333,14 +380,14 @@ async fn authenticate(
             .get("x-vigil-background")
             .is_some_and(|v| v.as_bytes() == b"1");
         if !background || current.settings().activity.background_requests_extend {
-            current.touch(state, now);
+            current.touch(sessions, now);
         }
     }
 
     if current.hit.entry.persistent() && !evaluation.keep_persistent_cookie {
         // Remember-me was turned off for this audience: from now on the
         // session lives in a browser-session cookie.
-        store::sessions::forget_persistence(&state.store, current.session_id()).await?;
+        store::sessions::forget_persistence(&sessions.store, current.session_id()).await?;
         current.hit.entry.forget_persistence();
         req.extensions_mut()
             .insert(ReissueCookie(cookie::issue(&current.token, None)));
@@ -377,7 +424,7 @@ fn extract<T: 'static>(
     let req = req.clone();
     Box::pin(async move {
         let state = state_of(&req)?;
-        accept(authenticate(&req, &state, mode).await?)
+        accept(authenticate(&req, &state.sessions, mode).await?)
     })
 }
 

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor, Row};
@@ -24,46 +25,103 @@ pub enum Dialect {
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
-/// Checks a database URL and picks its dialect. SQLite files are created
-/// when missing.
-pub fn normalise_url(url: &str) -> Result<(String, Dialect), String> {
-    if let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        if rest.is_empty() || rest.starts_with('?') {
-            return Err(format!("{url:?} names no database file"));
-        }
-        let url = if rest.contains("mode=") {
-            format!("sqlite://{rest}")
-        } else if rest.contains('?') {
-            format!("sqlite://{rest}&mode=rwc")
+/// A checked database URL: the dialect it selects, and the URL itself,
+/// which may hold a password, kept in a secret that never prints (Debug and
+/// Display show it redacted).
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    url: SecretString,
+    dialect: Dialect,
+}
+
+impl DatabaseUrl {
+    /// Checks a URL and picks its dialect. SQLite files are created when
+    /// missing. The error never repeats a password.
+    pub fn parse(url: &str) -> Result<DatabaseUrl, String> {
+        let url = url.trim();
+        let (url, dialect) = if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if rest.is_empty() || rest.starts_with('?') {
+                return Err(format!("{url:?} names no database file"));
+            }
+            let url = if rest.contains("mode=") {
+                format!("sqlite://{rest}")
+            } else if rest.contains('?') {
+                format!("sqlite://{rest}&mode=rwc")
+            } else {
+                format!("sqlite://{rest}?mode=rwc")
+            };
+            (url, Dialect::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (url.to_owned(), Dialect::Postgres)
         } else {
-            format!("sqlite://{rest}?mode=rwc")
+            return Err(format!(
+                "{:?} is neither sqlite://PATH nor postgres://…",
+                redact_url(url)
+            ));
         };
-        Ok((url, Dialect::Sqlite))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok((url.to_owned(), Dialect::Postgres))
-    } else {
-        Err(format!(
-            "{:?} is neither sqlite://PATH nor postgres://…",
-            redact_url(url)
-        ))
+        Ok(DatabaseUrl {
+            url: url.into(),
+            dialect,
+        })
+    }
+
+    /// The SQL dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The URL itself, for connecting only.
+    pub fn expose(&self) -> &str {
+        self.url.expose_secret()
     }
 }
 
-/// The URL with any password replaced, for messages and logs.
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(self.expose()))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// The URL with any password replaced, for messages and logs: the one in
+/// `user:password@` and any `password=` (or `sslpassword=`) in the query.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
+            let creds = &base[s + 3..at];
             match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
+                Some((user, _)) => format!("{}{user}:***{}", &base[..s + 3], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.to_ascii_lowercase().ends_with("password") => {
+                    format!("{key}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
+    out
 }
 
 /// The pool and its dialect.
@@ -78,8 +136,9 @@ pub(crate) struct Db {
 impl Db {
     /// Connects (lazily: the pool opens connections on demand, so a server
     /// can start while the database is down and report it on /readyz).
-    pub async fn connect(url: &str, dialect: Dialect) -> anyhow::Result<Db> {
+    pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
+        let dialect = url.dialect();
         let options = AnyPoolOptions::new()
             .max_connections(match dialect {
                 Dialect::Sqlite => 8,
@@ -103,9 +162,9 @@ impl Db {
                 })
             });
         let pool = options
-            .connect(url)
+            .connect(url.expose())
             .await
-            .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+            .with_context(|| format!("cannot open the database {url}"))?;
         Ok(Db { pool, dialect })
     }
 
@@ -159,17 +218,18 @@ mod tests {
 
     #[test]
     fn sqlite_urls_create_missing_files() {
+        let url = DatabaseUrl::parse("sqlite://vigil.db").unwrap();
         assert_eq!(
-            normalise_url("sqlite://vigil.db").unwrap(),
-            ("sqlite://vigil.db?mode=rwc".to_owned(), Dialect::Sqlite)
+            (url.expose(), url.dialect()),
+            ("sqlite://vigil.db?mode=rwc", Dialect::Sqlite)
         );
         assert_eq!(
-            normalise_url("sqlite:x.db?mode=ro").unwrap().0,
+            DatabaseUrl::parse("sqlite:x.db?mode=ro").unwrap().expose(),
             "sqlite://x.db?mode=ro"
         );
-        assert!(normalise_url("sqlite://").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
         assert_eq!(
-            normalise_url("postgres://u@h/d").unwrap().1,
+            DatabaseUrl::parse("postgres://u@h/d").unwrap().dialect(),
             Dialect::Postgres
         );
     }
@@ -180,8 +240,20 @@ mod tests {
             redact_url("postgres://vigil:s3cret@db/vigil"),
             "postgres://vigil:***@db/vigil"
         );
-        let e = normalise_url("mysql://root:hunter2@h/d").unwrap_err();
-        assert!(!e.contains("hunter2"), "{e}");
+        assert_eq!(
+            redact_url("postgres://db/vigil?user=vigil&password=s3cret&sslmode=require"),
+            "postgres://db/vigil?user=vigil&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@db/v?sslpassword=k"),
+            "postgres://u:***@db/v?sslpassword=***"
+        );
+        let e = DatabaseUrl::parse("mysql://root:hunter2@h/d?password=x2").unwrap_err();
+        assert!(!e.contains("hunter2") && !e.contains("x2"), "{e}");
+        let url = DatabaseUrl::parse("postgres://a:s3cret@h/d?password=s3cret").unwrap();
+        for shown in [format!("{url}"), format!("{url:?}")] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+        }
     }
 
     #[test]

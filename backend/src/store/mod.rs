@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
-pub use db::{from_ms, to_ms, Dialect};
+pub use db::{from_ms, to_ms, DatabaseUrl, Dialect};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -185,13 +185,16 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects (lazily) to `url`.
-    pub async fn connect(url: &str, dialect: Dialect) -> anyhow::Result<Store> {
-        Ok(Store {
-            db: db::Db::connect(url, dialect).await?,
+    /// Connects (lazily: a server can start while the database is down
+    /// and say so on /readyz) and applies the migrations.
+    pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Store> {
+        let store = Store {
+            db: db::Db::connect(url).await?,
             replica: crate::sessions::token::random_hex(8).into(),
             subscriber: None,
-        })
+        };
+        store.db.migrate().await?;
+        Ok(store)
     }
 
     /// The same store, telling `subscriber` about committed changes.
@@ -200,11 +203,6 @@ impl Store {
             subscriber: Some(subscriber),
             ..self.clone()
         }
-    }
-
-    /// Applies the dialect's migrations.
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        self.db.migrate().await
     }
 
     /// The SQL dialect.
