@@ -266,7 +266,10 @@ pub async fn spa_fallback(req: HttpRequest, index: PathBuf) -> Result<HttpRespon
         *req.method(),
         actix_web::http::Method::GET | actix_web::http::Method::HEAD
     ) {
-        return Err(ApiError::MethodNotAllowed);
+        let mut res = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+        res.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Ok(res);
     }
     match tokio::fs::read(&index).await {
         Ok(bytes) => Ok(HttpResponse::Ok()

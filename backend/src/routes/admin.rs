@@ -57,8 +57,7 @@ fn summary(s: LiveSession, settings: &SecuritySettings, now: OffsetDateTime) -> 
     summary = "The account's live sessions",
     responses(
         (status = 200, description = "Live sessions", body = Vec<vigil_policy::api::SessionSummary>),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
     )
 )]
 pub async fn list_sessions(
@@ -100,8 +99,7 @@ async fn revoke(
     responses(
         (status = 204, description = "Ended"),
         (status = 404, description = "No such live session in this account", body = vigil_policy::api::ErrorBody),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
     )
 )]
 pub async fn revoke_session(
@@ -137,8 +135,7 @@ pub async fn revoke_session(
     responses(
         (status = 200, description = "How many ended", body = vigil_policy::api::RevokeResult),
         (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
     )
 )]
 pub async fn revoke_user_sessions(
@@ -307,8 +304,7 @@ impl AuditQuery {
     responses(
         (status = 200, description = "Entries", body = Vec<vigil_policy::api::AuditEntry>),
         (status = 400, description = "A filter that is not valid", body = vigil_policy::api::ErrorBody),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
     )
 )]
 pub async fn audit(
@@ -376,8 +372,7 @@ fn csv_row(e: &vigil_policy::api::AuditEntry) -> String {
     responses(
         (status = 200, description = "CSV", body = String, content_type = "text/csv"),
         (status = 400, description = "A filter that is not valid", body = vigil_policy::api::ErrorBody),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
     )
 )]
 pub async fn audit_csv(
@@ -459,8 +454,7 @@ mod tests {
     summary = "The team: availability, sessions, open conversations",
     responses(
         (status = 200, description = "The team", body = Vec<vigil_policy::api::AgentRow>),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
     )
 )]
 pub async fn agents(

@@ -68,7 +68,8 @@ const USER_AGENT_MAX: usize = 512;
         (status = 200, description = "Signed in", body = vigil_policy::api::SessionView),
         (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
         (status = 401, description = "Wrong account, email or password (one answer for all)", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::Csrf,
+        crate::routes::openapi::NotJson,
         (status = 429, description = "Too many attempts; see Retry-After", body = vigil_policy::api::ErrorBody),
         (status = 503, description = "Too many sign-ins waiting for a password hash; see Retry-After", body = vigil_policy::api::ErrorBody),
     )
@@ -283,8 +284,7 @@ async fn start_session(
     summary = "Signs out: ends the session, clears the cookie",
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NoSessionOrCsrf,
     )
 )]
 pub async fn logout(state: web::Data<AppState>, Peek(s): Peek) -> Result<HttpResponse, ApiError> {

@@ -27,8 +27,7 @@ fn team_member(s: &Current) -> Result<(), ApiError> {
     summary = "The agent's open conversations",
     responses(
         (status = 200, description = "Conversations", body = Vec<vigil_policy::api::Conversation>),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
     )
 )]
 pub async fn conversations(
@@ -47,8 +46,7 @@ pub async fn conversations(
     summary = "Whether the agent takes new conversations",
     responses(
         (status = 200, description = "Availability", body = vigil_policy::api::Availability),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
     )
 )]
 pub async fn availability(
@@ -70,8 +68,8 @@ pub async fn availability(
     responses(
         (status = 200, description = "Availability", body = vigil_policy::api::Availability),
         (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::NotJson,
     )
 )]
 pub async fn set_availability(

@@ -30,7 +30,7 @@ async fn my_endings(state: &AppState, s: &Current) -> Result<Vec<Ending>, ApiErr
     summary = "The caller's live sessions",
     responses(
         (status = 200, description = "Their sessions", body = Vec<vigil_policy::api::MySession>),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NoSession,
     )
 )]
 pub async fn list(
@@ -74,8 +74,7 @@ pub async fn list(
     responses(
         (status = 204, description = "Ended"),
         (status = 404, description = "Not one of the caller's live sessions", body = vigil_policy::api::ErrorBody),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NoSessionOrCsrf,
     )
 )]
 pub async fn revoke(
@@ -110,8 +109,7 @@ pub async fn revoke(
     summary = "Ends all the caller's sessions but this one",
     responses(
         (status = 200, description = "How many ended", body = vigil_policy::api::RevokeResult),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NoSessionOrCsrf,
     )
 )]
 pub async fn revoke_others(

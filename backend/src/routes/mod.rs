@@ -10,15 +10,11 @@ pub mod portal;
 pub mod session;
 pub mod settings;
 
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
-use actix_web::{web, HttpRequest, Route};
+use actix_web::{web, FromRequest, Handler, HttpRequest, Responder, ResponseError, Route};
 
 use crate::error::ApiError;
-
-/// 405 with a JSON body, for known paths with the wrong method.
-pub async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
-}
 
 /// 404 with a JSON body, for unknown API paths.
 pub async fn api_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
@@ -26,9 +22,32 @@ pub async fn api_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, 
     Err(ApiError::NotFound("no such API endpoint"))
 }
 
-fn resource(path: &str, routes: Vec<Route>) -> actix_web::Resource {
-    let mut r = web::resource(path).default_service(web::to(method_not_allowed));
-    for route in routes {
+/// A route: the method once, and its handler.
+fn on<F, Args>(method: Method, handler: F) -> (Method, Route)
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    (method.clone(), web::method(method).to(handler))
+}
+
+/// A path with its routes; any other method gets 405 with `Allow` naming
+/// the ones it takes (RFC 9110).
+fn resource(path: &str, routes: Vec<(Method, Route)>) -> actix_web::Resource {
+    let allow: Vec<&str> = routes.iter().map(|(m, _)| m.as_str()).collect();
+    let allow = HeaderValue::from_str(&allow.join(", ")).ok();
+    let mut r = web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move {
+            let mut res = ApiError::MethodNotAllowed.error_response();
+            if let Some(allow) = allow {
+                res.headers_mut().insert(header::ALLOW, allow);
+            }
+            res
+        }
+    }));
+    for (_, route) in routes {
         r = r.route(route);
     }
     r
@@ -37,13 +56,14 @@ fn resource(path: &str, routes: Vec<Route>) -> actix_web::Resource {
 /// Mounts the management listener's routes: metrics and health, for the
 /// platform, never for browsers.
 pub fn configure_management(cfg: &mut web::ServiceConfig) {
+    use Method as M;
     cfg.service(resource(
         "/metrics",
-        vec![web::get().to(crate::metrics::metrics)],
+        vec![on(M::GET, crate::metrics::metrics)],
     ))
-    .service(resource("/livez", vec![web::get().to(health::livez)]))
-    .service(resource("/healthz", vec![web::get().to(health::healthz)]))
-    .service(resource("/readyz", vec![web::get().to(health::readyz)]))
+    .service(resource("/livez", vec![on(M::GET, health::livez)]))
+    .service(resource("/healthz", vec![on(M::GET, health::healthz)]))
+    .service(resource("/readyz", vec![on(M::GET, health::readyz)]))
     .default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::NotFound("no such management endpoint"))
     }));
@@ -54,99 +74,71 @@ pub fn configure_management(cfg: &mut web::ServiceConfig) {
 /// is checked against it). Under `/api` unless the path says otherwise.
 fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
     use Method as M;
-    let to = |m: Method| web::method(m);
     vec![
-        ("/healthz", vec![(M::GET, to(M::GET).to(health::healthz))]),
-        ("/readyz", vec![(M::GET, to(M::GET).to(health::readyz))]),
+        ("/healthz", vec![on(M::GET, health::healthz)]),
+        ("/readyz", vec![on(M::GET, health::readyz)]),
         // The session check first: it is most of the traffic, and routes are
         // tried in order.
-        ("/api/session", vec![(M::GET, to(M::GET).to(session::get))]),
-        (
-            "/api/session/events",
-            vec![(M::GET, to(M::GET).to(session::events))],
-        ),
+        ("/api/session", vec![on(M::GET, session::get)]),
+        ("/api/session/events", vec![on(M::GET, session::events)]),
         (
             "/api/session/activity",
-            vec![(M::POST, to(M::POST).to(session::activity))],
+            vec![on(M::POST, session::activity)],
         ),
         (
             "/api/accounts/{slug}/login-options",
-            vec![(M::GET, to(M::GET).to(auth::login_options))],
+            vec![on(M::GET, auth::login_options)],
         ),
-        (
-            "/api/auth/login",
-            vec![(M::POST, to(M::POST).to(auth::login))],
-        ),
-        (
-            "/api/auth/logout",
-            vec![(M::POST, to(M::POST).to(auth::logout))],
-        ),
-        ("/api/me/sessions", vec![(M::GET, to(M::GET).to(me::list))]),
+        ("/api/auth/login", vec![on(M::POST, auth::login)]),
+        ("/api/auth/logout", vec![on(M::POST, auth::logout)]),
+        ("/api/me/sessions", vec![on(M::GET, me::list)]),
         (
             "/api/me/sessions/revoke-others",
-            vec![(M::POST, to(M::POST).to(me::revoke_others))],
+            vec![on(M::POST, me::revoke_others)],
         ),
         (
             "/api/me/sessions/{session_id}",
-            vec![(M::DELETE, to(M::DELETE).to(me::revoke))],
+            vec![on(M::DELETE, me::revoke)],
         ),
         (
             "/api/admin/security-settings",
-            vec![
-                (M::GET, to(M::GET).to(settings::get)),
-                (M::PUT, to(M::PUT).to(settings::put)),
-            ],
+            vec![on(M::GET, settings::get), on(M::PUT, settings::put)],
         ),
         (
             "/api/admin/security-settings/preview",
-            vec![(M::POST, to(M::POST).to(settings::preview))],
+            vec![on(M::POST, settings::preview)],
         ),
         (
             "/api/admin/sessions",
-            vec![(M::GET, to(M::GET).to(admin::list_sessions))],
+            vec![on(M::GET, admin::list_sessions)],
         ),
         (
             "/api/admin/sessions/{session_id}",
-            vec![(M::DELETE, to(M::DELETE).to(admin::revoke_session))],
+            vec![on(M::DELETE, admin::revoke_session)],
         ),
         (
             "/api/admin/users/{user_id}/revoke-sessions",
-            vec![(M::POST, to(M::POST).to(admin::revoke_user_sessions))],
+            vec![on(M::POST, admin::revoke_user_sessions)],
         ),
-        (
-            "/api/admin/audit",
-            vec![(M::GET, to(M::GET).to(admin::audit))],
-        ),
-        (
-            "/api/admin/audit.csv",
-            vec![(M::GET, to(M::GET).to(admin::audit_csv))],
-        ),
-        (
-            "/api/admin/agents",
-            vec![(M::GET, to(M::GET).to(admin::agents))],
-        ),
+        ("/api/admin/audit", vec![on(M::GET, admin::audit)]),
+        ("/api/admin/audit.csv", vec![on(M::GET, admin::audit_csv)]),
+        ("/api/admin/agents", vec![on(M::GET, admin::agents)]),
         (
             "/api/desk/conversations",
-            vec![(M::GET, to(M::GET).to(desk::conversations))],
+            vec![on(M::GET, desk::conversations)],
         ),
         (
             "/api/desk/availability",
             vec![
-                (M::GET, to(M::GET).to(desk::availability)),
-                (M::PUT, to(M::PUT).to(desk::set_availability)),
+                on(M::GET, desk::availability),
+                on(M::PUT, desk::set_availability),
             ],
         ),
         (
             "/api/portal/conversations",
-            vec![
-                (M::GET, to(M::GET).to(portal::list)),
-                (M::POST, to(M::POST).to(portal::create)),
-            ],
+            vec![on(M::GET, portal::list), on(M::POST, portal::create)],
         ),
-        (
-            "/api/openapi.json",
-            vec![(M::GET, to(M::GET).to(openapi::document))],
-        ),
+        ("/api/openapi.json", vec![on(M::GET, openapi::document)]),
     ]
 }
 
@@ -168,19 +160,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .into_iter()
         .partition(|(path, _)| !path.starts_with("/api/"));
     for (path, routes) in outside {
-        cfg.service(resource(path, routes.into_iter().map(|(_, r)| r).collect()));
+        cfg.service(resource(path, routes));
     }
     cfg.service(resource(
         "/metrics",
-        vec![web::get().to(health::metrics_elsewhere)],
+        vec![on(Method::GET, health::metrics_elsewhere)],
     ));
     let mut scope = web::scope("/api");
     for (path, routes) in api {
         let inner = path.strip_prefix("/api").unwrap_or(path);
-        scope = scope.service(resource(
-            inner,
-            routes.into_iter().map(|(_, r)| r).collect(),
-        ));
+        scope = scope.service(resource(inner, routes));
     }
     cfg.service(scope.default_service(web::to(api_not_found)));
 }

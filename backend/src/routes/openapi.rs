@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::OpenApi;
+use vigil_policy::api::ErrorBody;
 
 use super::{admin, auth, desk, health, me, portal, session, settings};
 
@@ -17,6 +18,59 @@ use super::{admin, auth, desk, health, me, portal, session, settings};
 pub struct Status {
     /// `ok` (healthz) or `ready` (readyz).
     pub status: String,
+}
+
+// The answers many routes share, stated once. Each set's statuses are
+// distinct from the others' it is combined with.
+
+/// 401: the route needs a live session.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum NoSession {
+    /// No live session.
+    #[response(status = 401, description = "No live session: the reason says why")]
+    Unauthenticated(ErrorBody),
+}
+
+/// 401, and 403 for a failed CSRF check (unsafe methods).
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum NoSessionOrCsrf {
+    /// No live session.
+    #[response(status = 401, description = "No live session: the reason says why")]
+    Unauthenticated(ErrorBody),
+    /// CSRF.
+    #[response(status = 403, description = "Failed the CSRF check")]
+    Csrf(ErrorBody),
+}
+
+/// 401, and 403 when the person may not (a permission or role), or for a
+/// failed CSRF check.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum NotAllowed {
+    /// No live session.
+    #[response(status = 401, description = "No live session: the reason says why")]
+    Unauthenticated(ErrorBody),
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = "Missing permission, or failed the CSRF check"
+    )]
+    Forbidden(ErrorBody),
+}
+
+/// 403 for a failed CSRF check, on routes anyone may call.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum Csrf {
+    /// CSRF.
+    #[response(status = 403, description = "Failed the CSRF check")]
+    Csrf(ErrorBody),
+}
+
+/// 415: routes that take a JSON body take nothing else.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum NotJson {
+    /// Wrong media type.
+    #[response(status = 415, description = "The body is not application/json")]
+    UnsupportedMediaType(ErrorBody),
 }
 
 #[derive(OpenApi)]

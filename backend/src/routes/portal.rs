@@ -29,8 +29,7 @@ fn requester(s: &Current) -> Result<(), ApiError> {
     summary = "The requester's conversations",
     responses(
         (status = 200, description = "Conversations", body = Vec<vigil_policy::api::Conversation>),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
     )
 )]
 pub async fn list(
@@ -52,8 +51,8 @@ pub async fn list(
     responses(
         (status = 201, description = "Opened", body = vigil_policy::api::Conversation),
         (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::NotJson,
     )
 )]
 pub async fn create(

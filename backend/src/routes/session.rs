@@ -20,7 +20,7 @@ use crate::state::AppState;
     summary = "The caller's session (counts as activity unless X-Vigil-Background: 1)",
     responses(
         (status = 200, description = "The session", body = vigil_policy::api::SessionView),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NoSession,
     )
 )]
 pub async fn get(state: web::Data<AppState>, Authenticated(s): Authenticated) -> HttpResponse {
@@ -38,8 +38,8 @@ pub async fn get(state: web::Data<AppState>, Authenticated(s): Authenticated) ->
     responses(
         (status = 200, description = "The session after it", body = vigil_policy::api::SessionView),
         (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NoSessionOrCsrf,
+        crate::routes::openapi::NotJson,
     )
 )]
 pub async fn activity(
@@ -77,7 +77,7 @@ pub async fn activity(
     summary = "The live channel: Server-Sent Events `session` (SessionView), `ended` ({\"reason\"}) and heartbeat comments; not activity",
     responses(
         (status = 200, description = "An event stream", body = String, content_type = "text/event-stream"),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NoSession,
     )
 )]
 pub async fn events(state: web::Data<AppState>, Peek(s): Peek) -> HttpResponse {

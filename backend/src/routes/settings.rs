@@ -26,8 +26,7 @@ fn etag(version: i64) -> String {
     summary = "The account's security settings (with ETag)",
     responses(
         (status = 200, description = "The settings", body = vigil_policy::api::SettingsEnvelope),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
     )
 )]
 pub async fn get(
@@ -76,8 +75,8 @@ fn checked(state: &AppState, bytes: &[u8]) -> Result<SettingsUpdate, ApiError> {
     responses(
         (status = 200, description = "Stored, version + 1", body = vigil_policy::api::SettingsEnvelope),
         (status = 400, description = "Not valid: every field at fault, nothing stored", body = vigil_policy::api::ErrorBody),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::NotJson,
         (status = 409, description = "Changed by someone else meanwhile", body = vigil_policy::api::ErrorBody),
     )
 )]
@@ -163,8 +162,8 @@ pub async fn put(
     responses(
         (status = 200, description = "The impact", body = vigil_policy::api::PreviewResponse),
         (status = 400, description = "Not valid", body = vigil_policy::api::ErrorBody),
-        (status = 401, description = "No live session: the reason says why", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Missing permission, or failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::NotJson,
     )
 )]
 pub async fn preview(
