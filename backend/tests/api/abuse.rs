@@ -5,15 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{named_cookie, spawn_app, spawn_app_with, Options, TestApp, PASSWORD};
-
-async fn behind_a_proxy() -> TestApp {
-    spawn_app_with(Options {
-        trusted_proxies: Some("127.0.0.1/32".into()),
-        ..Options::default()
-    })
-    .await
-}
+use crate::helpers::{named_cookie, spawn_app, spawn_behind_proxy, TestApp, PASSWORD};
 
 fn count(answers: &[reqwest::Response], status: StatusCode) -> usize {
     answers.iter().filter(|r| r.status() == status).count()
@@ -70,7 +62,7 @@ async fn spread_attack(app: &TestApp) -> Vec<reqwest::Response> {
 
 #[tokio::test]
 async fn guessing_spread_over_forty_addresses_gets_a_hundred_checks_an_hour() {
-    let app = behind_a_proxy().await;
+    let app = spawn_behind_proxy().await;
     let answers = spread_attack(&app).await;
     assert_eq!(
         count(&answers, StatusCode::UNAUTHORIZED),
@@ -109,7 +101,7 @@ async fn guessing_spread_over_forty_addresses_gets_a_hundred_checks_an_hour() {
 
 #[tokio::test]
 async fn a_known_browser_signs_in_while_its_person_is_under_attack() {
-    let app = behind_a_proxy().await;
+    let app = spawn_behind_proxy().await;
     // Yesterday the agent signed in from their own browser.
     let res = app
         .login_from("198.51.100.20", "agent1@demo.test", PASSWORD, None)

@@ -28,9 +28,7 @@ async fn other_account(app: &TestApp) -> Session {
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    Session {
-        token: crate::helpers::cookie_token(&res).unwrap(),
-    }
+    Session::from_sign_in(&res)
 }
 
 #[tokio::test]
@@ -39,15 +37,10 @@ async fn admins_see_the_live_sessions_of_their_own_account_only() {
     let admin = app.login("admin@demo.test").await;
     let _agent = app.login_as("agent1@demo.test", true).await;
     let ended = app.login("agent2@demo.test").await;
-    app.post("/api/auth/logout", &ended, json!({})).await;
+    app.logout(&ended).await;
     let boss = other_account(&app).await;
 
-    let list: Value = app
-        .get("/api/admin/sessions", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/admin/sessions", &admin).await;
     let emails: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -69,12 +62,7 @@ async fn admins_see_the_live_sessions_of_their_own_account_only() {
     assert!(agent["idle_expires_at"].is_string() && agent["absolute_expires_at"].is_string());
     assert!(agent.get("token").is_none() && agent.get("token_hash").is_none());
 
-    let theirs: Value = app
-        .get("/api/admin/sessions", &boss)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let theirs: Value = app.get_json("/api/admin/sessions", &boss).await;
     assert_eq!(theirs.as_array().unwrap().len(), 1);
     assert_eq!(theirs[0]["user"]["email"], "boss@other.test");
 }
@@ -84,18 +72,11 @@ async fn revoking_a_session_signs_that_person_out_with_reason_revoked() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
     let agent = app.login("agent1@demo.test").await;
-    let id = app.session_view(&agent).await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let res = app
-        .delete(&format!("/api/admin/sessions/{id}"), &admin)
-        .await;
+    let id = app.session_id(&agent).await;
+    let res = app.revoke_session(&admin, &id).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     app.assert_signed_out(&agent, "revoked").await;
-    let again = app
-        .delete(&format!("/api/admin/sessions/{id}"), &admin)
-        .await;
+    let again = app.revoke_session(&admin, &id).await;
     assert_eq!(
         again.status(),
         StatusCode::NOT_FOUND,
@@ -104,12 +85,7 @@ async fn revoking_a_session_signs_that_person_out_with_reason_revoked() {
     let actions = app.audit_actions().await;
     assert!(actions.contains(&"session.revoked".to_owned()));
     // The agent's last session ended by revocation: out of routing.
-    let agents: Value = app
-        .get("/api/admin/agents", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let agents: Value = app.get_json("/api/admin/agents", &admin).await;
     let a1 = agents
         .as_array()
         .unwrap()
@@ -125,47 +101,23 @@ async fn another_accounts_sessions_and_users_are_404() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
     let agent = app.login("agent1@demo.test").await;
-    let agent_session = app.session_view(&agent).await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let agent_session = app.session_id(&agent).await;
     let agent_id = app.user_id("agent1@demo.test").await;
     let boss = other_account(&app).await;
 
-    let res = app
-        .delete(&format!("/api/admin/sessions/{agent_session}"), &boss)
-        .await;
+    let res = app.revoke_session(&boss, &agent_session).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let res = app
-        .post(
-            &format!("/api/admin/users/{agent_id}/revoke-sessions"),
-            &boss,
-            json!({}),
-        )
-        .await;
+    let res = app.revoke_user(&boss, agent_id).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     app.session_view(&agent).await;
 
     for bad in ["nope", "-1", "99999", "1.5", "%00"] {
-        let res = app
-            .post(
-                &format!("/api/admin/users/{bad}/revoke-sessions"),
-                &admin,
-                json!({}),
-            )
-            .await;
+        let res = app.revoke_user(&admin, bad).await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{bad}");
-        let res = app
-            .delete(&format!("/api/admin/sessions/{bad}"), &admin)
-            .await;
+        let res = app.revoke_session(&admin, bad).await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{bad}");
     }
-    let boss_audit: Value = app
-        .get("/api/admin/audit", &boss)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let boss_audit: Value = app.get_json("/api/admin/audit", &boss).await;
     assert!(
         boss_audit
             .as_array()
@@ -183,24 +135,12 @@ async fn revoking_all_sessions_of_a_user_counts_them() {
     let a = app.login("agent2@demo.test").await;
     let b = app.login("agent2@demo.test").await;
     let id = app.user_id("agent2@demo.test").await;
-    let res = app
-        .post(
-            &format!("/api/admin/users/{id}/revoke-sessions"),
-            &admin,
-            json!({}),
-        )
-        .await;
+    let res = app.revoke_user(&admin, id).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"revoked": 2}));
     app.assert_signed_out(&a, "revoked").await;
     app.assert_signed_out(&b, "revoked").await;
-    let res = app
-        .post(
-            &format!("/api/admin/users/{id}/revoke-sessions"),
-            &admin,
-            json!({}),
-        )
-        .await;
+    let res = app.revoke_user(&admin, id).await;
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"revoked": 0}));
 }
 
@@ -210,14 +150,9 @@ async fn audit_log_pages_newest_first() {
     let admin = app.login("admin@demo.test").await;
     for _ in 0..3 {
         let s = app.login("agent1@demo.test").await;
-        app.post("/api/auth/logout", &s, json!({})).await;
+        app.logout(&s).await;
     }
-    let all: Value = app
-        .get("/api/admin/audit", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let all: Value = app.get_json("/api/admin/audit", &admin).await;
     let all = all.as_array().unwrap().clone();
     assert_eq!(all.len(), 7, "admin login + 3 × (login, logout)");
     let ids: Vec<i64> = all.iter().map(|e| e["id"].as_i64().unwrap()).collect();
@@ -226,20 +161,12 @@ async fn audit_log_pages_newest_first() {
     assert_eq!(all[6]["action"], "session.login");
     assert!(all[0]["at"].is_string() && all[0]["target"].is_string());
 
-    let page: Value = app
-        .get("/api/admin/audit?limit=2", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/api/admin/audit?limit=2", &admin).await;
     assert_eq!(page.as_array().unwrap().len(), 2);
     let before = page[1]["id"].as_i64().unwrap();
     let next: Value = app
-        .get(&format!("/api/admin/audit?limit=2&before={before}"), &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/admin/audit?limit=2&before={before}"), &admin)
+        .await;
     assert_eq!(next[0]["id"], all[2]["id"]);
 
     for bad in [
@@ -259,12 +186,7 @@ async fn agents_list_shows_availability_sessions_and_open_conversations() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
     let _a = app.login("agent1@demo.test").await;
-    let list: Value = app
-        .get("/api/admin/agents", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/admin/agents", &admin).await;
     let rows = list.as_array().unwrap();
     assert_eq!(
         rows.len(),
@@ -300,22 +222,11 @@ async fn the_audit_log_filters_by_action_actor_and_time() {
     let admin = app.login("admin@demo.test").await;
     let agent = app.login("agent1@demo.test").await;
     app.advance(3600);
-    let id = app.session_view(&agent).await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let res = app
-        .delete(&format!("/api/admin/sessions/{id}"), &admin)
-        .await;
+    let id = app.session_id(&agent).await;
+    let res = app.revoke_session(&admin, &id).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let list = |q: &'static str| {
-        let app = &app;
-        let admin = admin.clone();
-        async move {
-            let res = app.get(&format!("/api/admin/audit{q}"), &admin).await;
-            assert_eq!(res.status(), StatusCode::OK, "{q}");
-            res.json::<Vec<Value>>().await.unwrap()
-        }
+    let list = async |q: &str| -> Vec<Value> {
+        app.get_json(&format!("/api/admin/audit{q}"), &admin).await
     };
     let revoked = list("?action=session.revoked").await;
     assert_eq!(revoked.len(), 1);
@@ -366,15 +277,8 @@ async fn the_audit_log_exports_the_filtered_entries_as_csv() {
     .execute(app.state.store.pool())
     .await
     .unwrap();
-    sqlx::query(
-        "INSERT INTO audit_log (account_id, at, actor, action, target, details)
-         SELECT account_id, at, actor, action, target, details FROM audit_log
-         WHERE action = 'session.login' AND actor = 'agent2@demo.test'",
-    )
-    .execute(app.state.store.pool())
-    .await
-    .unwrap();
-    for _ in 0..8 {
+    // Each pass doubles agent2's sign-ins: 3 × 2⁹ rows.
+    for _ in 0..9 {
         sqlx::query(
             "INSERT INTO audit_log (account_id, at, actor, action, target, details)
              SELECT account_id, at, actor, action, target, details FROM audit_log
@@ -453,14 +357,10 @@ async fn every_sign_out_of_one_agent_is_found_by_person_and_action() {
     // agent1: signs out once, is revoked once, expires once; agent2 too.
     for email in ["agent1@demo.test", "agent2@demo.test"] {
         let s = app.login(email).await;
-        app.post("/api/auth/logout", &s, json!({})).await;
+        app.logout(&s).await;
         let s = app.login(email).await;
-        let id = app.session_view(&s).await["session_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        app.delete(&format!("/api/admin/sessions/{id}"), &admin)
-            .await;
+        let id = app.session_id(&s).await;
+        app.revoke_session(&admin, &id).await;
     }
     let _ = app.login("agent1@demo.test").await;
     app.advance(9 * 3600);
@@ -487,14 +387,11 @@ async fn every_sign_out_of_one_agent_is_found_by_person_and_action() {
     // By or about: the reroutes of agent1's conversations and their
     // availability are about them too.
     let about: Vec<Value> = app
-        .get(
+        .get_json(
             "/api/admin/audit?person=agent1%40demo.test&limit=200",
             &admin,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert!(about.iter().any(|r| r["action"] == "conversation.rerouted"));
     assert!(about.iter().any(|r| r["action"] == "agent.availability"));
     assert!(about.iter().all(|r| r["actor"] != "agent2@demo.test"));
@@ -510,11 +407,8 @@ async fn every_sign_out_of_one_agent_is_found_by_person_and_action() {
         .unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
     let none: Vec<Value> = app
-        .get("/api/admin/audit?person=nobody%40demo.test", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/admin/audit?person=nobody%40demo.test", &admin)
+        .await;
     assert!(none.is_empty());
     let res = app
         .get("/api/admin/audit?action=session.login,nope", &admin)

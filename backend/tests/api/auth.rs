@@ -3,7 +3,10 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{cookie_token, set_cookie, spawn_app, PASSWORD};
+use crate::helpers::{
+    cookie_token, set_cookie, spawn_app, spawn_app_with, spawn_behind_proxy, Options, Session,
+    PASSWORD,
+};
 
 #[tokio::test]
 async fn login_returns_the_session_and_a_host_cookie_with_the_spec_flags() {
@@ -142,9 +145,9 @@ async fn a_failed_sign_in_never_audits_what_was_typed_as_the_email() {
 
 #[tokio::test]
 async fn sign_ins_beyond_the_hash_queue_are_refused_at_once_with_retry_after() {
-    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+    let app = spawn_app_with(Options {
         hash_queue: Some(0),
-        ..Default::default()
+        ..Options::default()
     })
     .await;
     // Two hashes run at once (the tests' VIGIL_HASH_CONCURRENCY) and none
@@ -171,15 +174,7 @@ async fn sign_ins_beyond_the_hash_queue_are_refused_at_once_with_retry_after() {
     for r in &busy {
         assert_eq!(r.headers()["retry-after"], "1");
     }
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.management))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_management("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains(&format!(
             "vigil_password_hash_rejected_total {}",
@@ -241,7 +236,7 @@ async fn each_sign_in_gets_a_new_token_and_only_its_hash_is_stored() {
 async fn logout_ends_the_session_on_the_server_and_clears_the_cookie() {
     let app = spawn_app().await;
     let s = app.login("agent1@demo.test").await;
-    let res = app.post("/api/auth/logout", &s, json!({})).await;
+    let res = app.logout(&s).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let cookie = set_cookie(&res).unwrap();
     assert!(cookie.starts_with("__Host-vigil=;"), "{cookie}");
@@ -252,14 +247,8 @@ async fn logout_ends_the_session_on_the_server_and_clears_the_cookie() {
         .await
         .contains(&"session.logout".to_owned()));
     // Signing out is not a timeout: availability is the agent's own choice.
-    let agents: Value = {
-        let admin = app.login("admin@demo.test").await;
-        app.get("/api/admin/agents", &admin)
-            .await
-            .json()
-            .await
-            .unwrap()
-    };
+    let admin = app.login("admin@demo.test").await;
+    let agents: Value = app.get_json("/api/admin/agents", &admin).await;
     assert_eq!(agents[1]["email"], "agent1@demo.test");
     assert_eq!(agents[1]["available"], true);
 }
@@ -267,12 +256,7 @@ async fn logout_ends_the_session_on_the_server_and_clears_the_cookie() {
 #[tokio::test]
 async fn login_options_follow_the_policy_and_unknown_accounts_are_404() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/api/accounts/demo/login-options"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_anonymous("/api/accounts/demo/login-options").await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(
@@ -281,11 +265,8 @@ async fn login_options_follow_the_policy_and_unknown_accounts_are_404() {
     );
     for slug in ["nope", "x", "%20", "a%2Fb"] {
         let res = app
-            .client
-            .get(app.url(&format!("/api/accounts/{slug}/login-options")))
-            .send()
-            .await
-            .unwrap();
+            .get_anonymous(&format!("/api/accounts/{slug}/login-options"))
+            .await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{slug}");
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], "not_found", "{slug}");
@@ -353,11 +334,7 @@ async fn control_characters_in_sign_in_fields_get_the_uniform_401() {
 async fn concurrent_sign_ins_and_requests_all_succeed() {
     // Each from its own address: from one address, only five attempts on a
     // person at once are checked (see abuse.rs).
-    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
-        trusted_proxies: Some("127.0.0.1/32".into()),
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_behind_proxy().await;
     let logins = (0..24).map(|i| {
         let email = [
             "agent1@demo.test",
@@ -380,12 +357,7 @@ async fn concurrent_sign_ins_and_requests_all_succeed() {
     for res in &results {
         assert_eq!(res.status(), StatusCode::OK);
     }
-    let sessions: Vec<_> = results
-        .iter()
-        .map(|r| crate::helpers::Session {
-            token: cookie_token(r).unwrap(),
-        })
-        .collect();
+    let sessions: Vec<_> = results.iter().map(Session::from_sign_in).collect();
     let checks = sessions
         .iter()
         .map(|s| app.post("/api/session/activity", s, json!({"source": "input"})));
@@ -401,11 +373,7 @@ async fn concurrent_sign_ins_and_requests_all_succeed() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_attacker_is_locked_and_other_clients_are_not() {
-    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
-        trusted_proxies: Some("127.0.0.1/32".into()),
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_behind_proxy().await;
     for _ in 0..5 {
         let res = app
             .login_from("203.0.113.5", "agent1@demo.test", "wrong", None)
@@ -426,12 +394,7 @@ async fn behind_a_trusted_proxy_the_attacker_is_locked_and_other_clients_are_not
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let admin = app.login("admin@demo.test").await;
-    let sessions: Value = app
-        .get("/api/admin/sessions", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let sessions: Value = app.get_json("/api/admin/sessions", &admin).await;
     let agent = sessions
         .as_array()
         .unwrap()

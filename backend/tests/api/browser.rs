@@ -1018,6 +1018,7 @@ async fn the_absolute_limit_gives_a_heads_up_and_the_page_locks_even_without_the
         .await
         .unwrap();
     app.state
+        .sessions
         .memory
         .invalidated(&[Invalidation::Session(id.clone())]);
 
@@ -1033,13 +1034,13 @@ async fn the_absolute_limit_gives_a_heads_up_and_the_page_locks_even_without_the
     assert!(!text.contains("Stay signed in"), "{text}");
     b.screenshot("heads-up").await;
     // Input now reports no activity: it cannot move the limit.
-    let before = app.state.metrics.api_requests();
+    let before = app.state.sessions.metrics.api_requests();
     for _ in 0..5 {
         b.press_key().await;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(
-        app.state.metrics.api_requests(),
+        app.state.sessions.metrics.api_requests(),
         before,
         "input under the heads-up sent requests"
     );
@@ -1116,7 +1117,7 @@ async fn an_idle_desk_sends_at_most_two_requests_a_minute_and_ten_tabs_three() {
     b.sign_in(&app, "/login", "agent2@demo.test").await;
     availability(&b).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let count = |app: &TestApp| app.state.metrics.api_requests();
+    let count = |app: &TestApp| app.state.sessions.metrics.api_requests();
     let before = count(&app);
     tokio::time::sleep(Duration::from_secs(60)).await;
     let one = count(&app) - before;

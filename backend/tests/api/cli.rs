@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use crate::helpers::free_port;
+
 fn vigil(db: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
     c.env("VIGIL_DATABASE_URL", format!("sqlite://{}", db.display()))
@@ -203,14 +205,6 @@ fn logs_are_json_lines_when_asked() {
         assert!(v["level"].is_string() && v["fields"].is_object(), "{line}");
     }
     assert!(logs.contains("migrations applied"));
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// SIGTERM: `/readyz` answers 503 at once while a request in flight (a

@@ -5,13 +5,15 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, Options, INDEX_HTML, PASSWORD};
+use crate::helpers::{
+    spawn_app, spawn_app_with, spawn_behind_proxy, Options, INDEX_HTML, PASSWORD,
+};
 
 #[tokio::test]
 async fn unsafe_requests_without_the_csrf_header_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
-    let cookie = format!("__Host-vigil={}", admin.token);
+    let cookie = admin.cookie();
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("no header", vec![]),
         ("header not 1", vec![("X-Vigil-Request", "true")]),
@@ -65,7 +67,7 @@ async fn unsafe_requests_without_the_csrf_header_are_refused_and_change_nothing(
 #[tokio::test]
 async fn unknown_api_paths_are_json_404_and_wrong_methods_json_405() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/api/nope")).send().await.unwrap();
+    let res = app.get_anonymous("/api/nope").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "not_found");
     let res = app
@@ -86,7 +88,7 @@ async fn unknown_api_paths_are_json_404_and_wrong_methods_json_405() {
 async fn the_console_is_served_with_spa_fallback_and_security_headers() {
     let app = spawn_app().await;
     for path in ["/", "/login", "/admin/security", "/desk?x=1"] {
-        let res = app.client.get(app.url(path)).send().await.unwrap();
+        let res = app.get_anonymous(path).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         let h = res.headers().clone();
         let csp = h["content-security-policy"].to_str().unwrap().to_owned();
@@ -106,20 +108,10 @@ async fn the_console_is_served_with_spa_fallback_and_security_headers() {
         assert_eq!(h["referrer-policy"], "no-referrer");
         assert_eq!(res.text().await.unwrap(), INDEX_HTML, "{path}");
     }
-    let res = app
-        .client
-        .get(app.url("/vigil-console_bg.wasm"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_anonymous("/vigil-console_bg.wasm").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "application/wasm");
-    let res = app
-        .client
-        .get(app.url("/../Cargo.toml"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_anonymous("/../Cargo.toml").await;
     assert!(
         !res.text().await.unwrap().contains("[package]"),
         "no path traversal"
@@ -129,24 +121,9 @@ async fn the_console_is_served_with_spa_fallback_and_security_headers() {
 #[tokio::test]
 async fn health_is_always_up_and_readiness_follows_the_database() {
     let app = spawn_app().await;
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    let status = async |path: &str| app.get_anonymous(path).await.status();
+    assert_eq!(status("/healthz").await, StatusCode::OK);
+    assert_eq!(status("/readyz").await, StatusCode::OK);
     // Hold every pooled connection: the database stops answering the server.
     let mut held = Vec::new();
     while let Ok(Ok(conn)) =
@@ -155,26 +132,13 @@ async fn health_is_always_up_and_readiness_follows_the_database() {
         held.push(conn);
     }
     assert!(!held.is_empty());
-    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let res = app.get_anonymous("/readyz").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "unavailable");
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(status("/healthz").await, StatusCode::OK);
     drop(held);
     assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status("/readyz").await,
         StatusCode::OK,
         "recovers by itself"
     );
@@ -193,15 +157,10 @@ async fn metrics_count_requests_sessions_expiries_and_failures() {
     let _again = app.login("agent2@demo.test").await;
 
     // Not on the public listener...
-    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let res = app.get_anonymous("/metrics").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     for path in ["/livez", "/healthz", "/readyz"] {
-        let res = app
-            .client
-            .get(format!("{}{path}", app.management))
-            .send()
-            .await
-            .unwrap();
+        let res = app.get_management(path).await;
         assert_eq!(
             res.status(),
             StatusCode::OK,
@@ -209,12 +168,7 @@ async fn metrics_count_requests_sessions_expiries_and_failures() {
         );
     }
     // ...on the management listener.
-    let res = app
-        .client
-        .get(format!("{}/metrics", app.management))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_management("/metrics").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()["content-type"]
         .to_str()
@@ -254,23 +208,18 @@ async fn metrics_count_requests_sessions_expiries_and_failures() {
 #[tokio::test]
 async fn hsts_is_sent_only_when_browsers_reach_vigil_over_https() {
     let plain = spawn_app().await;
-    let res = plain
-        .client
-        .get(plain.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let res = plain.get_anonymous("/healthz").await;
     assert!(res.headers().get("strict-transport-security").is_none());
     let csp = res.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.starts_with("default-src 'none';"), "{csp}");
 
-    let https = crate::helpers::spawn_app_with(crate::helpers::Options {
+    let https = spawn_app_with(Options {
         public_origin: Some("https://desk.example.com".into()),
-        ..Default::default()
+        ..Options::default()
     })
     .await;
     for path in ["/healthz", "/api/session", "/login"] {
-        let res = https.client.get(https.url(path)).send().await.unwrap();
+        let res = https.get_anonymous(path).await;
         assert_eq!(
             res.headers()["strict-transport-security"],
             "max-age=31536000",
@@ -312,7 +261,7 @@ async fn every_response_carries_a_request_id_and_server_errors_name_it() {
 
     // A 5xx body names the request (here: readiness while draining).
     app.state.begin_draining();
-    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let res = app.get_anonymous("/readyz").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let id = request_id(&res);
     let body: Value = res.json().await.unwrap();
@@ -322,11 +271,7 @@ async fn every_response_carries_a_request_id_and_server_errors_name_it() {
 
 #[tokio::test]
 async fn a_trusted_proxys_request_id_is_kept_when_valid() {
-    let app = spawn_app_with(Options {
-        trusted_proxies: Some("127.0.0.1/32".into()),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_behind_proxy().await;
     let with = |id: &'static str| {
         app.client
             .get(app.url("/api/session"))

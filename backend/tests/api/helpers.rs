@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use reqwest::{Method, Response, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use vigil_policy::SecuritySettings;
 use vigil_server::clock::ManualClock;
-use vigil_server::config::{Config, RawSettings};
+use vigil_server::config::Config;
 use vigil_server::startup::Application;
 use vigil_server::state::AppState;
 
@@ -106,6 +107,46 @@ pub struct Session {
     pub token: String,
 }
 
+impl Session {
+    /// The session that a successful sign-in's response sets.
+    pub fn from_sign_in(res: &Response) -> Session {
+        Session {
+            token: cookie_token(res).expect("a session cookie"),
+        }
+    }
+
+    /// The `Cookie` header of a browser holding this session.
+    pub fn cookie(&self) -> String {
+        format!("__Host-vigil={}", self.token)
+    }
+}
+
+/// Runs `check` every `every` until it holds, failing with `what` once
+/// `within` has passed; returns how long it took.
+pub async fn eventually(
+    within: std::time::Duration,
+    every: std::time::Duration,
+    what: &str,
+    mut check: impl AsyncFnMut() -> bool,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < within, "waited {within:?}: {what}");
+        tokio::time::sleep(every).await;
+    }
+    started.elapsed()
+}
+
+/// A port that nothing listens on now, for a server started as a process
+/// or a driver that cannot be told to pick one.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Options for [`spawn_app_with`].
 pub struct Options {
     pub sweep_interval_secs: u64,
@@ -155,6 +196,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
+/// A server behind a trusted reverse proxy (`127.0.0.1`): the client's
+/// address is the one `X-Forwarded-For` names.
+pub async fn spawn_behind_proxy() -> TestApp {
+    spawn_app_with(Options {
+        trusted_proxies: Some("127.0.0.1/32".into()),
+        ..Options::default()
+    })
+    .await
+}
+
 /// A server on a fresh PostgreSQL database whatever `VIGIL_TEST_DB` says:
 /// replicas share state only there (SQLite is one process).
 pub async fn spawn_postgres_app() -> TestApp {
@@ -163,6 +214,38 @@ pub async fn spawn_postgres_app() -> TestApp {
         ..Options::default()
     })
     .await
+}
+
+/// The server's configuration for a test: the one place that builds it.
+fn test_config(options: &Options, database_url: &str, stub_dist: std::path::PathBuf) -> Config {
+    let static_dir = options.static_dir.clone().unwrap_or(stub_dist);
+    let mut args = vec![
+        format!("--database-url={database_url}"),
+        "--listen=127.0.0.1:0".into(),
+        "--management-listen=127.0.0.1:0".into(),
+        format!("--static-dir={}", static_dir.display()),
+        format!("--idle-min-secs={}", options.idle_min_secs),
+        format!("--sweep-interval-secs={}", options.sweep_interval_secs),
+        "--hash-concurrency=2".into(),
+    ];
+    if let Some(q) = options.hash_queue {
+        args.push(format!("--hash-queue={q}"));
+    }
+    if let Some(origin) = &options.public_origin {
+        args.push(format!("--public-origin={origin}"));
+    }
+    if let Some(proxies) = &options.trusted_proxies {
+        args.push(format!("--trusted-proxies={proxies}"));
+    }
+    let mut config = Config::from_args(args).unwrap();
+    config.listen_url = options
+        .listen_url
+        .as_deref()
+        .map(|url| vigil_server::store::DatabaseUrl::parse(url).unwrap());
+    if let Some(h) = options.live_heartbeat {
+        config.live_heartbeat = h;
+    }
+    config
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
@@ -176,30 +259,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     std::fs::write(dist.join("index.html"), INDEX_HTML).unwrap();
     std::fs::write(dist.join("vigil-console_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
     let replica = options.database_url.is_some();
-    let database_url = match (options.database_url, test_db()) {
+    let database_url = match (options.database_url.clone(), test_db()) {
         (Some(url), _) => url,
         (None, _) if options.postgres => fresh_postgres_database().await,
         (None, TestDb::Sqlite) => format!("sqlite://{}", dir.path().join("vigil.db").display()),
         (None, TestDb::Postgres) => fresh_postgres_database().await,
     };
-    let raw = RawSettings {
-        database_url: Some(database_url.clone()),
-        listen: Some("127.0.0.1:0".into()),
-        management_listen: Some("127.0.0.1:0".into()),
-        hash_queue: options.hash_queue.map(|q| q.to_string()),
-        public_origin: options.public_origin,
-        trusted_proxies: options.trusted_proxies,
-        static_dir: Some(options.static_dir.unwrap_or(dist).display().to_string()),
-        idle_min_secs: Some(options.idle_min_secs.to_string()),
-        sweep_interval_secs: Some(options.sweep_interval_secs.to_string()),
-        hash_concurrency: Some("2".into()),
-        ..RawSettings::default()
-    };
-    let mut config = Config::from_raw(&raw).unwrap();
-    config.listen_url = options.listen_url;
-    if let Some(h) = options.live_heartbeat {
-        config.live_heartbeat = h;
-    }
+    let config = test_config(&options, &database_url, dist);
     let clock = options.clock.unwrap_or_else(|| ManualClock::new(T0));
     let shared: vigil_server::clock::SharedClock = if options.real_clock {
         Arc::new(vigil_server::clock::SystemClock)
@@ -225,7 +291,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     tokio::spawn(app.run_until_stopped());
     // A replica answers from memory only once it hears other replicas.
     let started = std::time::Instant::now();
-    while !state.memory.trusted() && started.elapsed() < std::time::Duration::from_secs(10) {
+    while !state.sessions.memory.trusted() && started.elapsed() < std::time::Duration::from_secs(10)
+    {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     TestApp {
@@ -317,7 +384,7 @@ impl TestApp {
             .request(method, self.url(path))
             .header("X-Vigil-Request", "1");
         if let Some(s) = session {
-            req = req.header("Cookie", format!("__Host-vigil={}", s.token));
+            req = req.header("Cookie", s.cookie());
         }
         if let Some(b) = body {
             req = req.json(&b);
@@ -329,11 +396,33 @@ impl TestApp {
         self.request(Method::GET, path, Some(session), None).await
     }
 
+    /// A GET without cookie or header, as a probe, a link or a stranger
+    /// sends one.
+    pub async fn get_anonymous(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// A GET on the management listener (`/metrics`, `/livez`, …).
+    pub async fn get_management(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.management))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The JSON body of `GET path` as `session`, asserting 200.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str, session: &Session) -> T {
+        let res = self.get(path, session).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.json().await.unwrap()
+    }
+
     /// A background poll (`X-Vigil-Background: 1`).
     pub async fn poll(&self, path: &str, session: &Session) -> Response {
         self.client
             .get(self.url(path))
-            .header("Cookie", format!("__Host-vigil={}", session.token))
+            .header("Cookie", session.cookie())
             .header("X-Vigil-Background", "1")
             .send()
             .await
@@ -389,9 +478,7 @@ impl TestApp {
             .post_login(json!({"account": "demo", "email": email, "password": PASSWORD, "remember_me": remember_me}))
             .await;
         assert_eq!(res.status(), StatusCode::OK, "login of {email}");
-        Session {
-            token: cookie_token(&res).expect("a session cookie"),
-        }
+        Session::from_sign_in(&res)
     }
 
     pub async fn login(&self, email: &str) -> Session {
@@ -403,6 +490,42 @@ impl TestApp {
         let res = self.get("/api/session", s).await;
         assert_eq!(res.status(), StatusCode::OK);
         res.json().await.unwrap()
+    }
+
+    /// The id of a live session (from `GET /api/session`).
+    pub async fn session_id(&self, s: &Session) -> String {
+        self.session_view(s).await["session_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `POST /api/auth/logout`.
+    pub async fn logout(&self, s: &Session) -> Response {
+        self.post("/api/auth/logout", s, json!({})).await
+    }
+
+    /// An admin ends one session: `DELETE /api/admin/sessions/{id}`.
+    pub async fn revoke_session(&self, admin: &Session, id: &str) -> Response {
+        self.delete(&format!("/api/admin/sessions/{id}"), admin)
+            .await
+    }
+
+    /// An admin signs a person out everywhere:
+    /// `POST /api/admin/users/{user}/revoke-sessions` (`user` as typed).
+    pub async fn revoke_user(&self, admin: &Session, user: impl std::fmt::Display) -> Response {
+        self.post(
+            &format!("/api/admin/users/{user}/revoke-sessions"),
+            admin,
+            json!({}),
+        )
+        .await
+    }
+
+    /// `PUT /api/desk/availability`.
+    pub async fn set_available(&self, s: &Session, available: bool) -> Response {
+        self.put("/api/desk/availability", s, json!({"available": available}))
+            .await
     }
 
     /// Asserts a 401 with `reason`.
@@ -441,9 +564,25 @@ impl TestApp {
         .await
     }
 
+    /// [`change_settings`](Self::change_settings), asserting they were stored.
+    pub async fn apply_settings(
+        &self,
+        admin: &Session,
+        change: impl FnOnce(&mut SecuritySettings),
+    ) {
+        let res = self.change_settings(admin, change).await;
+        let status = res.status();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "settings refused: {}",
+            res.text().await.unwrap()
+        );
+    }
+
     /// Runs one sweeper pass at the clock's time.
     pub async fn sweep(&self) -> vigil_server::sweeper::Report {
-        vigil_server::sweeper::sweep_once(&self.state)
+        vigil_server::sweeper::sweep_once(&self.state.sessions)
             .await
             .unwrap()
     }
@@ -489,9 +628,7 @@ impl TestApp {
     pub async fn busy_agent1(&self, n: usize) -> (Session, Session) {
         let first = self.login("agent1@demo.test").await;
         let second = self.login("agent1@demo.test").await;
-        let res = self
-            .put("/api/desk/availability", &first, json!({"available": true}))
-            .await;
+        let res = self.set_available(&first, true).await;
         assert_eq!(res.status(), StatusCode::OK);
         let requester = self.login("requester@demo.test").await;
         for i in 0..n {
@@ -524,6 +661,13 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// A proxy to the server that the PostgreSQL URL `database_url` names.
+    pub async fn in_front_of(database_url: &str) -> Proxy {
+        let (_, rest) = database_url.split_once('@').unwrap();
+        let (host, _) = rest.split_once('/').unwrap();
+        Proxy::start(host.to_owned()).await
+    }
+
     pub async fn start(target: String) -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -654,7 +798,7 @@ impl TestApp {
         let res = self
             .client
             .get(self.url("/api/session/events"))
-            .header("Cookie", format!("__Host-vigil={}", session.token))
+            .header("Cookie", session.cookie())
             .send()
             .await
             .unwrap();

@@ -23,9 +23,7 @@ async fn the_channel_opens_with_the_view_and_ends_when_an_admin_revokes() {
     let id = view["session_id"].as_str().unwrap().to_owned();
 
     let started = Instant::now();
-    let res = app
-        .delete(&format!("/api/admin/sessions/{id}"), &admin)
-        .await;
+    let res = app.revoke_session(&admin, &id).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let ended = events
         .next_event(SOON)
@@ -46,7 +44,7 @@ async fn signing_out_in_another_tab_ends_the_channel() {
     let requester = app.login("requester@demo.test").await;
     let mut events = app.events(&requester).await;
     assert_eq!(events.next_event(SOON).await.unwrap().event, "session");
-    let res = app.post("/api/auth/logout", &requester, json!({})).await;
+    let res = app.logout(&requester).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let ended = events.next_event(SOON).await.expect("ended");
     assert_eq!(ended.json()["reason"], "logged_out");
@@ -73,10 +71,8 @@ async fn activity_elsewhere_and_settings_changes_are_pushed() {
     assert_eq!(moved["last_activity_at"], "2026-01-05T09:01:00Z");
 
     // The admin shortens the agents' idle timeout.
-    let res = app
-        .change_settings(&admin, |s| s.agents.idle_timeout_secs = 1800)
+    app.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 1800)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
     let changed = events.next_event(SOON).await.expect("the new policy");
     assert_eq!(changed.json()["policy"]["idle_timeout_secs"], 1800);
 }
@@ -85,10 +81,8 @@ async fn activity_elsewhere_and_settings_changes_are_pushed() {
 async fn opening_the_channel_is_not_activity_and_idle_expiry_ends_it() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| s.requesters.idle_timeout_secs = 900)
+    app.apply_settings(&admin, |s| s.requesters.idle_timeout_secs = 900)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
     let requester = app.login("requester@demo.test").await;
     app.advance(600);
     let mut events = app.events(&requester).await;
@@ -119,12 +113,7 @@ async fn a_quiet_channel_sends_heartbeats() {
 #[tokio::test]
 async fn without_a_session_the_channel_is_a_401() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/api/session/events"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_anonymous("/api/session/events").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["reason"], "missing");
@@ -136,22 +125,12 @@ async fn shutting_down_closes_channels_and_readiness() {
     let agent = app.login("agent1@demo.test").await;
     let mut events = app.events(&agent).await;
     assert_eq!(events.next_event(SOON).await.unwrap().event, "session");
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.management))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get_management("/readyz").await;
     assert_eq!(ready.status(), StatusCode::OK);
 
     // What SIGTERM does first.
     app.state.begin_draining();
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.management))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get_management("/readyz").await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(events.closes_within(SOON).await, "the channel closes");
     // Requests in flight and new ones are still answered while draining.

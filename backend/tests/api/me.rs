@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{cookie_token, spawn_app, Session, TestApp, PASSWORD};
+use crate::helpers::{spawn_app, Session, TestApp, PASSWORD};
 
 async fn login_with_browser(app: &TestApp, email: &str, user_agent: &str) -> Session {
     let res = app
@@ -17,18 +17,14 @@ async fn login_with_browser(app: &TestApp, email: &str, user_agent: &str) -> Ses
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    Session {
-        token: cookie_token(&res).unwrap(),
-    }
+    Session::from_sign_in(&res)
 }
 
 const FIREFOX: &str = "Mozilla/5.0 (Windows NT 10.0; rv:121.0) Gecko/20100101 Firefox/121.0";
 const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 
 async fn mine(app: &TestApp, s: &Session) -> Vec<Value> {
-    let res = app.get("/api/me/sessions", s).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    res.json::<Vec<Value>>().await.unwrap()
+    app.get_json("/api/me/sessions", s).await
 }
 
 #[tokio::test]
@@ -69,14 +65,8 @@ async fn people_end_their_own_sessions_and_nobody_else_s() {
     let laptop = app.login("agent1@demo.test").await;
     let phone = app.login("agent1@demo.test").await;
     let other = app.login("agent2@demo.test").await;
-    let phone_id = app.session_view(&phone).await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let other_id = app.session_view(&other).await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let phone_id = app.session_id(&phone).await;
+    let other_id = app.session_id(&other).await;
 
     let res = app
         .delete(&format!("/api/me/sessions/{other_id}"), &laptop)

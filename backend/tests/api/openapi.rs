@@ -4,18 +4,19 @@
 
 use std::collections::BTreeSet;
 
+use reqwest::Method;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, Session, TestApp, PASSWORD};
+
+const GET: Method = Method::GET;
+const POST: Method = Method::POST;
+const PUT: Method = Method::PUT;
+const DELETE: Method = Method::DELETE;
 
 async fn document(app: &TestApp) -> Value {
-    let res = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_anonymous("/api/openapi.json").await;
     assert_eq!(res.status(), StatusCode::OK);
     res.json().await.unwrap()
 }
@@ -148,16 +149,16 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Vec<Str
     }
 }
 
-/// Asserts that `res` is `want` and documented for `method path`, and that
-/// its JSON body matches the documented schema; returns the body.
-async fn conforms(doc: &Value, method: &str, path: &str, res: Response, want: u16) -> Value {
+/// Asserts that `res` is `want` and documented for `method route`, and
+/// that its JSON body matches the documented schema; returns the body.
+async fn conforms(doc: &Value, method: &str, route: &str, res: Response, want: u16) -> Value {
     let status = res.status().as_u16();
-    assert_eq!(status, want, "{method} {path}");
-    let op = &doc["paths"][path][method.to_lowercase()];
+    assert_eq!(status, want, "{method} {route}");
+    let op = &doc["paths"][route][method.to_lowercase()];
     let documented = &op["responses"][status.to_string()];
     assert!(
         documented.is_object(),
-        "{method} {path} answered {status}, which the document does not list"
+        "{method} {route} answered {status}, which the document does not list"
     );
     let text = res.text().await.unwrap();
     let schema = &documented["content"]["application/json"]["schema"];
@@ -165,398 +166,223 @@ async fn conforms(doc: &Value, method: &str, path: &str, res: Response, want: u1
         return Value::Null;
     }
     let body: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{method} {path} {status}: not JSON ({e}): {text}"));
+        .unwrap_or_else(|e| panic!("{method} {route} {status}: not JSON ({e}): {text}"));
     let mut errors = Vec::new();
     check(doc, schema, &body, "body", &mut errors);
     assert!(
         errors.is_empty(),
-        "{method} {path} {status} does not match the document:\n{}",
+        "{method} {route} {status} does not match the document:\n{}",
         errors.join("\n")
     );
     body
 }
 
+/// The documented route that `path` (query and all) is an instance of:
+/// the literal one if there is one, else the one whose `{parameters}`
+/// fill in to it and that documents `method`.
+fn route_of(doc: &Value, method: &Method, path: &str) -> String {
+    let path = path.split('?').next().unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    if paths.contains_key(path) {
+        return path.to_owned();
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    let fits = |route: &str| {
+        let parts: Vec<&str> = route.split('/').collect();
+        parts.len() == segments.len()
+            && parts
+                .iter()
+                .zip(&segments)
+                .all(|(p, s)| p == s || (p.starts_with('{') && p.ends_with('}')))
+    };
+    let routes: Vec<&String> = paths
+        .iter()
+        .filter(|(route, ops)| fits(route) && ops.get(method.as_str().to_lowercase()).is_some())
+        .map(|(route, _)| route)
+        .collect();
+    assert_eq!(
+        routes.len(),
+        1,
+        "{method} {path} is one documented route: {routes:?}"
+    );
+    routes[0].clone()
+}
+
+/// Who sends a request of the tour.
+#[derive(Clone, Copy)]
+enum By<'a> {
+    /// No cookie and no header: a probe, a link, a forged form.
+    Stranger,
+    /// The console before sign-in: the CSRF header, no cookie.
+    Console,
+    /// The console of a signed-in person.
+    Person(&'a Session),
+}
+
+/// One request of the tour and the status it must get.
+struct Case<'a> {
+    method: Method,
+    path: String,
+    by: By<'a>,
+    body: Option<Value>,
+    want: u16,
+}
+
+fn case<'a>(
+    method: Method,
+    path: impl Into<String>,
+    by: By<'a>,
+    body: Option<Value>,
+    want: u16,
+) -> Case<'a> {
+    Case {
+        method,
+        path: path.into(),
+        by,
+        body,
+        want,
+    }
+}
+
+/// Sends `case` and checks the answer against the document; returns the body.
+async fn answers(app: &TestApp, doc: &Value, case: Case<'_>) -> Value {
+    let Case {
+        method,
+        path,
+        by,
+        body,
+        want,
+    } = case;
+    let route = route_of(doc, &method, &path);
+    let res = match by {
+        By::Stranger => {
+            let mut req = app.client.request(method.clone(), app.url(&path));
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            req.send().await.unwrap()
+        }
+        By::Console => app.request(method.clone(), &path, None, body).await,
+        By::Person(s) => app.request(method.clone(), &path, Some(s), body).await,
+    };
+    conforms(doc, method.as_str(), &route, res, want).await
+}
+
 #[tokio::test]
 async fn every_route_answers_as_the_document_says() {
+    use By::{Console, Person, Stranger};
     let app = spawn_app().await;
     let doc = document(&app).await;
     let admin = app.login("admin@demo.test").await;
-    let agent = app.login("agent1@demo.test").await;
+    let agent_session = app.login("agent1@demo.test").await;
     let requester = app.login("requester@demo.test").await;
-    let get = |p: &'static str| app.client.get(app.url(p)).send();
+    let (admin, agent, requester) = (Person(&admin), Person(&agent_session), Person(&requester));
+    let one = async |c: Case<'_>| answers(&app, &doc, c).await;
+    let tour = async |cases: Vec<Case<'_>>| {
+        for c in cases {
+            answers(&app, &doc, c).await;
+        }
+    };
+    let body = |v: Value| Some(v);
+    let agent2_with = |password: &str| {
+        body(json!({"account": "demo", "email": "agent2@demo.test", "password": password}))
+    };
 
-    conforms(&doc, "GET", "/healthz", get("/healthz").await.unwrap(), 200).await;
-    conforms(&doc, "GET", "/readyz", get("/readyz").await.unwrap(), 200).await;
-    let view = conforms(
-        &doc,
-        "GET",
-        "/api/session",
-        app.get("/api/session", &agent).await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/session",
-        get("/api/session").await.unwrap(),
-        401,
-    )
-    .await;
-    conforms(
-        &doc,
-        "POST",
-        "/api/session/activity",
-        app.post("/api/session/activity", &agent, json!({"source": "input"}))
-            .await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "POST",
-        "/api/session/activity",
-        app.post("/api/session/activity", &agent, json!({"source": "nap"}))
-            .await,
-        400,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/session/events",
-        get("/api/session/events").await.unwrap(),
-        401,
-    )
-    .await;
-    let events = app.events(&agent).await;
-    drop(events);
-    let login_options = "/api/accounts/{slug}/login-options";
-    conforms(
-        &doc,
-        "GET",
-        login_options,
-        get("/api/accounts/demo/login-options").await.unwrap(),
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        login_options,
-        get("/api/accounts/nobody/login-options").await.unwrap(),
-        404,
-    )
-    .await;
-    conforms(
-        &doc,
-        "POST",
-        "/api/auth/login",
-        app.post_login(json!({"account": "demo", "email": "agent2@demo.test", "password": crate::helpers::PASSWORD}))
-            .await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "POST",
-        "/api/auth/login",
-        app.post_login(
-            json!({"account": "demo", "email": "agent2@demo.test", "password": "wrong"}),
-        )
-        .await,
-        401,
-    )
-    .await;
-    conforms(
-        &doc,
-        "POST",
-        "/api/auth/login",
-        app.post_login(json!({"account": "demo"})).await,
-        400,
-    )
-    .await;
-    let csrf = app
-        .client
-        .post(app.url("/api/auth/login"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    conforms(&doc, "POST", "/api/auth/login", csrf, 403).await;
+    #[rustfmt::skip]
+    let cases = vec![
+        case(GET, "/healthz", Stranger, None, 200),
+        case(GET, "/readyz", Stranger, None, 200),
+    ];
+    tour(cases).await;
+    let view = one(case(GET, "/api/session", agent, None, 200)).await;
+    #[rustfmt::skip]
+    let cases = vec![
+        case(GET, "/api/session", Stranger, None, 401),
+        case(POST, "/api/session/activity", agent, body(json!({"source": "input"})), 200),
+        case(POST, "/api/session/activity", agent, body(json!({"source": "nap"})), 400),
+        case(GET, "/api/session/events", Stranger, None, 401),
+    ];
+    tour(cases).await;
+    drop(app.events(&agent_session).await);
+    #[rustfmt::skip]
+    let cases = vec![
+        case(GET, "/api/accounts/demo/login-options", Stranger, None, 200),
+        case(GET, "/api/accounts/nobody/login-options", Stranger, None, 404),
+        case(POST, "/api/auth/login", Console, agent2_with(PASSWORD), 200),
+        case(POST, "/api/auth/login", Console, agent2_with("wrong"), 401),
+        case(POST, "/api/auth/login", Console, body(json!({"account": "demo"})), 400),
+        // Without the CSRF header.
+        case(POST, "/api/auth/login", Stranger, body(json!({})), 403),
+    ];
+    tour(cases).await;
 
-    let mine = conforms(
-        &doc,
-        "GET",
-        "/api/me/sessions",
-        app.get("/api/me/sessions", &agent).await,
-        200,
-    )
-    .await;
+    let mine = one(case(GET, "/api/me/sessions", agent, None, 200)).await;
     assert_eq!(mine.as_array().unwrap().len(), 1);
-    conforms(
-        &doc,
-        "DELETE",
-        "/api/me/sessions/{session_id}",
-        app.delete("/api/me/sessions/nope", &agent).await,
-        404,
-    )
-    .await;
-    conforms(
-        &doc,
-        "POST",
-        "/api/me/sessions/revoke-others",
-        app.post("/api/me/sessions/revoke-others", &agent, json!({}))
-            .await,
-        200,
-    )
-    .await;
+    #[rustfmt::skip]
+    let cases = vec![
+        case(DELETE, "/api/me/sessions/nope", agent, None, 404),
+        case(POST, "/api/me/sessions/revoke-others", agent, body(json!({})), 200),
+    ];
+    tour(cases).await;
     let phone = app.login("agent1@demo.test").await;
-    let phone_id = app.session_view(&phone).await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    conforms(
-        &doc,
-        "DELETE",
-        "/api/me/sessions/{session_id}",
-        app.delete(&format!("/api/me/sessions/{phone_id}"), &agent)
-            .await,
+    let phone = app.session_id(&phone).await;
+    one(case(
+        DELETE,
+        format!("/api/me/sessions/{phone}"),
+        agent,
+        None,
         204,
-    )
+    ))
     .await;
 
-    let settings = conforms(
-        &doc,
-        "GET",
-        "/api/admin/security-settings",
-        app.get("/api/admin/security-settings", &admin).await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/admin/security-settings",
-        app.get("/api/admin/security-settings", &requester).await,
-        403,
-    )
-    .await;
+    let settings_path = "/api/admin/security-settings";
+    let settings = one(case(GET, settings_path, admin, None, 200)).await;
     let update = json!({"version": settings["version"], "settings": settings["settings"]});
-    conforms(
-        &doc,
-        "POST",
-        "/api/admin/security-settings/preview",
-        app.post(
-            "/api/admin/security-settings/preview",
-            &admin,
-            update.clone(),
-        )
-        .await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "PUT",
-        "/api/admin/security-settings",
-        app.put("/api/admin/security-settings", &admin, update.clone())
-            .await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "PUT",
-        "/api/admin/security-settings",
-        app.put("/api/admin/security-settings", &admin, update.clone())
-            .await,
-        409,
-    )
-    .await;
     let mut bad = update.clone();
     bad["version"] = json!(settings["version"].as_i64().unwrap() + 1);
     bad["settings"]["agents"]["idle_timeout_secs"] = json!(1);
-    let invalid = conforms(
-        &doc,
-        "PUT",
-        "/api/admin/security-settings",
-        app.put("/api/admin/security-settings", &admin, bad).await,
-        400,
-    )
-    .await;
+    #[rustfmt::skip]
+    let cases = vec![
+        case(GET, settings_path, requester, None, 403),
+        case(POST, "/api/admin/security-settings/preview", admin, body(update.clone()), 200),
+        case(PUT, settings_path, admin, body(update.clone()), 200),
+        case(PUT, settings_path, admin, body(update), 409),
+    ];
+    tour(cases).await;
+    let invalid = one(case(PUT, settings_path, admin, body(bad), 400)).await;
     assert!(!invalid["fields"].as_array().unwrap().is_empty());
 
-    conforms(
-        &doc,
-        "GET",
-        "/api/admin/sessions",
-        app.get("/api/admin/sessions", &admin).await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/admin/audit",
-        app.get("/api/admin/audit?limit=50", &admin).await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/admin/audit",
-        app.get("/api/admin/audit?limit=lots", &admin).await,
-        400,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/admin/audit.csv",
-        app.get("/api/admin/audit.csv?action=session.login", &admin)
-            .await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/admin/audit.csv",
-        app.get("/api/admin/audit.csv?from=never", &admin).await,
-        400,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/admin/agents",
-        app.get("/api/admin/agents", &admin).await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/desk/conversations",
-        app.get("/api/desk/conversations", &agent).await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/desk/availability",
-        app.get("/api/desk/availability", &agent).await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "PUT",
-        "/api/desk/availability",
-        app.put("/api/desk/availability", &agent, json!({"available": true}))
-            .await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/desk/conversations",
-        app.get("/api/desk/conversations", &requester).await,
-        403,
-    )
-    .await;
-    conforms(
-        &doc,
-        "POST",
-        "/api/portal/conversations",
-        app.post(
-            "/api/portal/conversations",
-            &requester,
-            json!({"subject": "Help"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    conforms(
-        &doc,
-        "GET",
-        "/api/portal/conversations",
-        app.get("/api/portal/conversations", &requester).await,
-        200,
-    )
-    .await;
-    conforms(
-        &doc,
-        "POST",
-        "/api/portal/conversations",
-        app.post(
-            "/api/portal/conversations",
-            &requester,
-            json!({"subject": ""}),
-        )
-        .await,
-        400,
-    )
-    .await;
+    #[rustfmt::skip]
+    let cases = vec![
+        case(GET, "/api/admin/sessions", admin, None, 200),
+        case(GET, "/api/admin/audit?limit=50", admin, None, 200),
+        case(GET, "/api/admin/audit?limit=lots", admin, None, 400),
+        case(GET, "/api/admin/audit.csv?action=session.login", admin, None, 200),
+        case(GET, "/api/admin/audit.csv?from=never", admin, None, 400),
+        case(GET, "/api/admin/agents", admin, None, 200),
+        case(GET, "/api/desk/conversations", agent, None, 200),
+        case(GET, "/api/desk/availability", agent, None, 200),
+        case(PUT, "/api/desk/availability", agent, body(json!({"available": true})), 200),
+        case(GET, "/api/desk/conversations", requester, None, 403),
+        case(POST, "/api/portal/conversations", requester, body(json!({"subject": "Help"})), 201),
+        case(GET, "/api/portal/conversations", requester, None, 200),
+        case(POST, "/api/portal/conversations", requester, body(json!({"subject": ""})), 400),
+    ];
+    tour(cases).await;
 
     // Revocations last: they end sessions.
-    let agent2 = app.login("agent2@demo.test").await;
-    let agent2_id = app.user_id("agent2@demo.test").await;
-    conforms(
-        &doc,
-        "POST",
-        "/api/admin/users/{user_id}/revoke-sessions",
-        app.post(
-            &format!("/api/admin/users/{agent2_id}/revoke-sessions"),
-            &admin,
-            json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let _ = agent2;
-    conforms(
-        &doc,
-        "POST",
-        "/api/admin/users/{user_id}/revoke-sessions",
-        app.post("/api/admin/users/999999/revoke-sessions", &admin, json!({}))
-            .await,
-        404,
-    )
-    .await;
+    let _agent2 = app.login("agent2@demo.test").await;
+    let agent2 = app.user_id("agent2@demo.test").await;
     let id = view["session_id"].as_str().unwrap();
-    conforms(
-        &doc,
-        "DELETE",
-        "/api/admin/sessions/{session_id}",
-        app.delete(&format!("/api/admin/sessions/{id}"), &admin)
-            .await,
-        204,
-    )
-    .await;
-    conforms(
-        &doc,
-        "DELETE",
-        "/api/admin/sessions/{session_id}",
-        app.delete(&format!("/api/admin/sessions/{id}"), &admin)
-            .await,
-        404,
-    )
-    .await;
-    conforms(
-        &doc,
-        "POST",
-        "/api/auth/logout",
-        app.post("/api/auth/logout", &requester, json!({})).await,
-        204,
-    )
-    .await;
+    #[rustfmt::skip]
+    let cases = vec![
+        case(POST, format!("/api/admin/users/{agent2}/revoke-sessions"), admin, body(json!({})), 200),
+        case(POST, "/api/admin/users/999999/revoke-sessions", admin, body(json!({})), 404),
+        case(DELETE, format!("/api/admin/sessions/{id}"), admin, None, 204),
+        case(DELETE, format!("/api/admin/sessions/{id}"), admin, None, 404),
+        case(POST, "/api/auth/logout", requester, body(json!({})), 204),
+    ];
+    tour(cases).await;
 }
 
 #[tokio::test]

@@ -7,20 +7,11 @@ use std::time::Instant;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, Session, TestApp};
-
-async fn session_id(app: &TestApp, s: &Session) -> String {
-    app.session_view(s).await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
+use crate::helpers::{spawn_app, TestApp};
 
 async fn agent2_takes_no_work(app: &TestApp) {
     let s = app.login("agent2@demo.test").await;
-    let res = app
-        .put("/api/desk/availability", &s, json!({"available": false}))
-        .await;
+    let res = app.set_available(&s, false).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 
@@ -50,17 +41,13 @@ async fn revoking_both_sessions_of_an_agent_at_once_always_takes_them_out_of_rou
     let admin2 = app.login("admin@demo.test").await;
     for round in 0..20 {
         let (first, second) = app.busy_agent1(2).await;
-        let (id1, id2) = (
-            session_id(&app, &first).await,
-            session_id(&app, &second).await,
-        );
+        let (id1, id2) = (app.session_id(&first).await, app.session_id(&second).await);
         let open = app.open_assigned(agent1).await;
         let before = rerouted(&app, agent1).await;
-        let (p1, p2) = (
-            format!("/api/admin/sessions/{id1}"),
-            format!("/api/admin/sessions/{id2}"),
+        let (r1, r2) = tokio::join!(
+            app.revoke_session(&admin1, &id1),
+            app.revoke_session(&admin2, &id2)
         );
-        let (r1, r2) = tokio::join!(app.delete(&p1, &admin1), app.delete(&p2, &admin2));
         assert_eq!(r1.status(), StatusCode::NO_CONTENT, "round {round}");
         assert_eq!(r2.status(), StatusCode::NO_CONTENT, "round {round}");
         assert!(!available(&app, agent1).await, "round {round}: unavailable");
@@ -85,8 +72,8 @@ async fn the_sweeper_and_a_request_ending_one_session_at_once_end_it_once() {
     for round in 0..10 {
         let (first, second) = app.busy_agent1(1).await;
         // Only one session left, past its idle deadline.
-        app.post("/api/auth/logout", &second, json!({})).await;
-        let id = session_id(&app, &first).await;
+        app.logout(&second).await;
+        let id = app.session_id(&first).await;
         let open = app.open_assigned(agent1).await;
         let before = rerouted(&app, agent1).await;
         app.advance(8 * 3600);
@@ -124,11 +111,10 @@ async fn a_new_conversation_never_goes_to_an_agent_whose_last_session_is_ending(
     let requester = app.login("requester@demo.test").await;
     for round in 0..20 {
         let (first, second) = app.busy_agent1(0).await;
-        app.post("/api/auth/logout", &second, json!({})).await;
-        let id = session_id(&app, &first).await;
-        let path = format!("/api/admin/sessions/{id}");
+        app.logout(&second).await;
+        let id = app.session_id(&first).await;
         let (revoked, created) = tokio::join!(
-            app.delete(&path, &admin),
+            app.revoke_session(&admin, &id),
             app.post(
                 "/api/portal/conversations",
                 &requester,
@@ -172,7 +158,7 @@ async fn no_check_sent_after_a_logout_answered_is_accepted() {
         });
         let logout = async {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            let res = app.post("/api/auth/logout", &s, json!({})).await;
+            let res = app.logout(&s).await;
             *logged_out_at.lock().unwrap() = Some(Instant::now());
             res.status()
         };

@@ -7,7 +7,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app_with, spawn_postgres_app, Options, Proxy, Session, TestApp, T0};
+use crate::helpers::{
+    eventually, spawn_app_with, spawn_postgres_app, Options, Proxy, Session, TestApp, T0,
+};
 
 #[tokio::test]
 async fn a_session_created_through_one_replica_is_enforced_by_the_other() {
@@ -20,6 +22,9 @@ async fn a_session_created_through_one_replica_is_enforced_by_the_other() {
     b.assert_signed_out(&s, "idle_timeout").await;
     a.assert_signed_out(&s, "idle_timeout").await;
 }
+
+const SECOND: Duration = Duration::from_secs(1);
+const FIVE_MS: Duration = Duration::from_millis(5);
 
 /// Polls `app` until the session is refused with `reason`; returns how long
 /// that took. Fails after 1 s (the notification takes milliseconds; the
@@ -50,14 +55,9 @@ async fn revocations_and_settings_changes_through_one_replica_apply_on_the_other
     let admin = a.login("admin@demo.test").await;
     let agent = b.login("agent1@demo.test").await;
     // b has the session in its cache now.
-    let id = b.session_view(&agent).await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = b.session_id(&agent).await;
     assert_eq!(
-        a.delete(&format!("/api/admin/sessions/{id}"), &admin)
-            .await
-            .status(),
+        a.revoke_session(&admin, &id).await.status(),
         StatusCode::NO_CONTENT
     );
     let took = refused_within_a_second(&b, &agent, "revoked").await;
@@ -71,10 +71,8 @@ async fn revocations_and_settings_changes_through_one_replica_apply_on_the_other
     let agent = b.login("agent2@demo.test").await;
     b.session_view(&agent).await;
     a.advance(20 * 60);
-    let res = a
-        .change_settings(&admin, |s| s.agents.idle_timeout_secs = 15 * 60)
+    a.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 15 * 60)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
     let took = refused_within_a_second(&b, &agent, "idle_timeout").await;
     println!(
         "a tightened policy reached the other replica in {} ms",
@@ -146,25 +144,18 @@ async fn stopping_one_replica_loses_no_session_activity_or_conversation() {
     // A graceful stop writes what it held.
     a.handle.stop(true).await;
     let wanted = vigil_server::cli::ms(T0 + time::Duration::seconds(5));
-    let mut waited = Duration::ZERO;
-    while b.scalar("SELECT MAX(last_activity_at) FROM sessions").await != wanted {
-        assert!(
-            waited < Duration::from_secs(10),
-            "held activity was not written on shutdown"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        waited += Duration::from_millis(50);
-    }
+    eventually(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        "held activity is written on shutdown",
+        async || b.scalar("SELECT MAX(last_activity_at) FROM sessions").await == wanted,
+    )
+    .await;
     // The other replica carries on with the same session and work.
     b.advance(8 * 3600 - 1);
     let view = b.session_view(&s).await;
     assert_eq!(view["user"]["email"], "agent1@demo.test");
-    let list: Value = b
-        .get("/api/desk/conversations", &s)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = b.get_json("/api/desk/conversations", &s).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
 }
 
@@ -187,17 +178,14 @@ async fn a_permission_change_through_one_replica_applies_on_the_other() {
             .unwrap()
     );
     tx.commit().await.unwrap();
-    let started = std::time::Instant::now();
-    while b.get(settings, &agent).await.status() != StatusCode::OK {
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "still forbidden after 1 s"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let status = async || b.get(settings, &agent).await.status();
+    let took = eventually(SECOND, FIVE_MS, "allowed within 1 s", async || {
+        status().await == StatusCode::OK
+    })
+    .await;
     println!(
         "a permission change reached the other replica in {} ms",
-        started.elapsed().as_millis()
+        took.as_millis()
     );
     // And taken away again.
     let mut tx = a.state.store.begin().await.unwrap();
@@ -205,39 +193,27 @@ async fn a_permission_change_through_one_replica_applies_on_the_other() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let started = std::time::Instant::now();
-    while b.get(settings, &agent).await.status() != StatusCode::FORBIDDEN {
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "still allowed after 1 s"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(SECOND, FIVE_MS, "forbidden again within 1 s", async || {
+        status().await == StatusCode::FORBIDDEN
+    })
+    .await;
 }
 
 /// Waits until `app`'s memory is (or is not) trusted.
 async fn wait_for_trust(app: &TestApp, trusted: bool) {
-    let started = std::time::Instant::now();
-    while app.state.memory.trusted() != trusted {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "memory trusted is not {trusted} after 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        &format!("memory trusted is {trusted}"),
+        async || app.state.sessions.memory.trusted() == trusted,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_replica_that_cannot_hear_other_replicas_never_accepts_a_revoked_session() {
     let a = spawn_postgres_app().await;
-    let (host, _) = a
-        .database_url
-        .split_once('@')
-        .unwrap()
-        .1
-        .split_once('/')
-        .unwrap();
-    let proxy = Proxy::start(host.to_owned()).await;
+    let proxy = Proxy::in_front_of(&a.database_url).await;
     // b reads the database directly but listens through the proxy.
     let b = a
         .replica_with(Options {
@@ -250,18 +226,13 @@ async fn a_replica_that_cannot_hear_other_replicas_never_accepts_a_revoked_sessi
     let second = b.login("agent2@demo.test").await;
     b.session_view(&first).await;
     b.session_view(&second).await;
-    assert_eq!(b.state.memory.len(), 2, "both held in b's memory");
+    assert_eq!(b.state.sessions.memory.len(), 2, "both held in b's memory");
 
     proxy.cut();
     wait_for_trust(&b, false).await;
-    let id = a.session_view(&first).await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = a.session_id(&first).await;
     assert_eq!(
-        a.delete(&format!("/api/admin/sessions/{id}"), &admin)
-            .await
-            .status(),
+        a.revoke_session(&admin, &id).await.status(),
         StatusCode::NO_CONTENT
     );
     // b missed the notification, and reads the database instead of memory.
@@ -287,35 +258,20 @@ async fn revoking_both_sessions_of_an_agent_at_once_on_two_replicas_always_takes
     let agent2 = a.user_id("agent2@demo.test").await;
     // agent2 takes no work, so agent1's conversations go to the queue.
     let s2 = a.login("agent2@demo.test").await;
-    a.put(
-        "/api/desk/availability",
-        &s2,
-        serde_json::json!({"available": false}),
-    )
-    .await;
+    a.set_available(&s2, false).await;
     let admin_a = a.login("admin@demo.test").await;
     let admin_b = b.login("admin@demo.test").await;
     for round in 0..25 {
         let (first, second) = a.busy_agent1(2).await;
-        let id = |s: Session| {
-            let a = &a;
-            async move {
-                a.session_view(&s).await["session_id"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            }
-        };
-        let (id1, id2) = (id(first).await, id(second).await);
+        let (id1, id2) = (a.session_id(&first).await, a.session_id(&second).await);
         let rerouted_before = a
             .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'conversation.rerouted'")
             .await;
         let open = a.open_assigned(agent1).await;
-        let (p1, p2) = (
-            format!("/api/admin/sessions/{id1}"),
-            format!("/api/admin/sessions/{id2}"),
+        let (r1, r2) = tokio::join!(
+            a.revoke_session(&admin_a, &id1),
+            b.revoke_session(&admin_b, &id2)
         );
-        let (r1, r2) = tokio::join!(a.delete(&p1, &admin_a), b.delete(&p2, &admin_b));
         assert_eq!(r1.status(), StatusCode::NO_CONTENT, "round {round}");
         assert_eq!(r2.status(), StatusCode::NO_CONTENT, "round {round}");
         assert_eq!(
@@ -360,7 +316,7 @@ async fn a_revocation_on_one_replica_reaches_a_channel_on_the_other_within_a_sec
         .json();
     let id = view["session_id"].as_str().unwrap().to_owned();
     let started = std::time::Instant::now();
-    let res = a.delete(&format!("/api/admin/sessions/{id}"), &admin).await;
+    let res = a.revoke_session(&admin, &id).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let ended = events
         .next_event(Duration::from_secs(1))
@@ -391,13 +347,11 @@ async fn activity_written_by_another_replica_reaches_the_channel_before_its_warn
         })
         .await;
     let admin = a.login("admin@demo.test").await;
-    let res = a
-        .change_settings(&admin, |s| {
-            s.agents.idle_timeout_secs = 20;
-            s.agents.warning = vigil_policy::Warning::Before { secs: 10 };
-        })
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    a.apply_settings(&admin, |s| {
+        s.agents.idle_timeout_secs = 20;
+        s.agents.warning = vigil_policy::Warning::Before { secs: 10 };
+    })
+    .await;
     let agent = a.login("agent1@demo.test").await;
     let mut events = a.events(&agent).await;
     let first = events

@@ -65,14 +65,9 @@ async fn reroutes_spread_over_agents_by_load_and_queue_when_nobody_is_available(
         .await
         .unwrap();
     let agent1 = app.login("agent1@demo.test").await;
-    let id = app.session_view(&agent1).await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.session_id(&agent1).await;
     assert_eq!(
-        app.delete(&format!("/api/admin/sessions/{id}"), &admin)
-            .await
-            .status(),
+        app.revoke_session(&admin, &id).await.status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(
@@ -89,13 +84,7 @@ async fn reroutes_spread_over_agents_by_load_and_queue_when_nobody_is_available(
         .await
         .unwrap();
     let agent2 = app.login("agent2@demo.test").await;
-    let res = app
-        .post(
-            &format!("/api/admin/users/{a2}/revoke-sessions"),
-            &admin,
-            json!({}),
-        )
-        .await;
+    let res = app.revoke_user(&admin, a2).await;
     assert_eq!(res.status(), StatusCode::OK);
     app.assert_signed_out(&agent2, "revoked").await;
     assert_eq!(app.open_assigned(a2).await, 0);
@@ -138,13 +127,11 @@ async fn the_sweeper_loop_signs_out_on_time_without_any_request() {
     })
     .await;
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| {
-            s.requesters.idle_timeout_secs = 5;
-            s.requesters.warning = vigil_policy::Warning::Percent { percent: 80 };
-        })
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    app.apply_settings(&admin, |s| {
+        s.requesters.idle_timeout_secs = 5;
+        s.requesters.warning = vigil_policy::Warning::Percent { percent: 80 };
+    })
+    .await;
     let requester = app.login("requester@demo.test").await;
     let view = app.session_view(&requester).await;
     let deadline = time::OffsetDateTime::parse(
@@ -182,12 +169,7 @@ async fn the_sweeper_loop_signs_out_on_time_without_any_request() {
 async fn desk_shows_own_conversations_and_availability_changes_are_audited() {
     let app = spawn_app().await;
     let agent = app.login("agent1@demo.test").await;
-    let list: Value = app
-        .get("/api/desk/conversations", &agent)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/desk/conversations", &agent).await;
     let me = app.user_id("agent1@demo.test").await;
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert!(list
@@ -196,25 +178,13 @@ async fn desk_shows_own_conversations_and_availability_changes_are_audited() {
         .iter()
         .all(|c| c["assignee_id"] == me && c["status"] == "open"));
 
-    let res = app
-        .put(
-            "/api/desk/availability",
-            &agent,
-            json!({"available": false}),
-        )
-        .await;
+    let res = app.set_available(&agent, false).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
         json!({"available": false})
     );
-    let res = app
-        .put(
-            "/api/desk/availability",
-            &agent,
-            json!({"available": false}),
-        )
-        .await;
+    let res = app.set_available(&agent, false).await;
     assert_eq!(res.status(), StatusCode::OK);
     let changes = app
         .audit_actions()
@@ -244,13 +214,7 @@ async fn desk_shows_own_conversations_and_availability_changes_are_audited() {
             .status(),
         StatusCode::FORBIDDEN
     );
-    let res = app
-        .put(
-            "/api/desk/availability",
-            &requester,
-            json!({"available": true}),
-        )
-        .await;
+    let res = app.set_available(&requester, true).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
@@ -285,18 +249,8 @@ async fn portal_conversations_are_routed_to_the_least_loaded_agent_or_queued() {
 
     let agent1 = app.login("agent1@demo.test").await;
     let agent2 = app.login("agent2@demo.test").await;
-    app.put(
-        "/api/desk/availability",
-        &agent1,
-        json!({"available": false}),
-    )
-    .await;
-    app.put(
-        "/api/desk/availability",
-        &agent2,
-        json!({"available": false}),
-    )
-    .await;
+    app.set_available(&agent1, false).await;
+    app.set_available(&agent2, false).await;
     let c: Value = app
         .post(
             "/api/portal/conversations",
@@ -309,12 +263,7 @@ async fn portal_conversations_are_routed_to_the_least_loaded_agent_or_queued() {
         .unwrap();
     assert_eq!(c["assignee_id"], Value::Null);
 
-    let mine: Value = app
-        .get("/api/portal/conversations", &requester)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = app.get_json("/api/portal/conversations", &requester).await;
     assert_eq!(mine.as_array().unwrap().len(), 7, "4 seeded + 3 new");
     for bad in [
         json!({"subject": ""}),

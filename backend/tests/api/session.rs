@@ -9,15 +9,18 @@ use crate::helpers::{set_cookie, spawn_app, Session};
 #[tokio::test]
 async fn missing_malformed_and_unknown_cookies_get_401_never_500() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/api/session"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_anonymous("/api/session").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["reason"], "missing");
+    let with_cookie = async |cookie: &str| {
+        app.client
+            .get(app.url("/api/session"))
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    };
 
     let unknown = "a".repeat(64);
     for value in [
@@ -28,13 +31,7 @@ async fn missing_malformed_and_unknown_cookies_get_401_never_500() {
         &"Z".repeat(5000),
         "\"quoted\"",
     ] {
-        let res = app
-            .client
-            .get(app.url("/api/session"))
-            .header("Cookie", format!("__Host-vigil={value}"))
-            .send()
-            .await
-            .unwrap();
+        let res = with_cookie(&format!("__Host-vigil={value}")).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "cookie {value:?}");
         let body: Value = res.json().await.unwrap();
         assert!(
@@ -48,13 +45,7 @@ async fn missing_malformed_and_unknown_cookies_get_401_never_500() {
         ";;;;",
         "__Host-vigil=a; __Host-vigil=b",
     ] {
-        let res = app
-            .client
-            .get(app.url("/api/session"))
-            .header("Cookie", header)
-            .send()
-            .await
-            .unwrap();
+        let res = with_cookie(header).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "header {header:?}");
     }
 }
@@ -90,13 +81,11 @@ async fn idle_session_is_rejected_after_timeout() {
 async fn absolute_timeout_ends_a_session_whatever_the_activity() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| {
-            s.agents.idle_timeout_secs = 3600;
-            s.agents.absolute_timeout_secs = 2 * 3600;
-        })
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    app.apply_settings(&admin, |s| {
+        s.agents.idle_timeout_secs = 3600;
+        s.agents.absolute_timeout_secs = 2 * 3600;
+    })
+    .await;
     let s = app.login("agent1@demo.test").await;
     for _ in 0..4 {
         app.advance(25 * 60);
@@ -128,10 +117,8 @@ async fn background_polls_do_not_extend_the_session_unless_the_rule_says_so() {
     );
 
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| s.activity.background_requests_extend = true)
+    app.apply_settings(&admin, |s| s.activity.background_requests_extend = true)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
     let s = app.login("agent1@demo.test").await;
     app.advance(4 * 3600);
     let view: Value = app.poll("/api/session", &s).await.json().await.unwrap();
@@ -179,13 +166,11 @@ async fn activity_sources_count_only_under_their_rules() {
     );
 
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| {
-            s.activity.hidden_tab_is_idle = false;
-            s.activity.active_call_extends = false;
-        })
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    app.apply_settings(&admin, |s| {
+        s.activity.hidden_tab_is_idle = false;
+        s.activity.active_call_extends = false;
+    })
+    .await;
     app.advance(60);
     assert_eq!(
         last(&activity(agent.clone(), "call").await),
@@ -211,18 +196,11 @@ async fn activity_sources_count_only_under_their_rules() {
 async fn warning_instant_follows_the_policy() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| {
-            s.agents.idle_timeout_secs = 10;
-            s.agents.warning = Warning::Percent { percent: 80 };
-        })
-        .await;
-    assert_eq!(
-        res.status(),
-        StatusCode::OK,
-        "{}",
-        res.text().await.unwrap()
-    );
+    app.apply_settings(&admin, |s| {
+        s.agents.idle_timeout_secs = 10;
+        s.agents.warning = Warning::Percent { percent: 80 };
+    })
+    .await;
     let s = app.login("agent1@demo.test").await;
     let view = app.session_view(&s).await;
     assert_eq!(view["warn_at"], "2026-01-05T09:00:08Z");
@@ -235,12 +213,8 @@ async fn tightened_settings_apply_to_live_sessions_at_their_next_request() {
     let s = app.login("agent1@demo.test").await;
     let admin = app.login("admin@demo.test").await;
     app.advance(20 * 60);
-    let res = app
-        .change_settings(&admin, |s| {
-            s.agents.idle_timeout_secs = 15 * 60;
-        })
+    app.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 15 * 60)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
     app.assert_signed_out(&s, "idle_timeout").await;
 }
 
@@ -249,10 +223,8 @@ async fn turning_remember_me_off_reissues_a_browser_session_cookie() {
     let app = spawn_app().await;
     let s = app.login_as("agent1@demo.test", true).await;
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| s.agents.remember_me = false)
+    app.apply_settings(&admin, |s| s.agents.remember_me = false)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
     let res = app.get("/api/session", &s).await;
     assert_eq!(res.status(), StatusCode::OK);
     let cookie = set_cookie(&res).expect("a re-issued cookie");
@@ -286,10 +258,8 @@ async fn a_remember_me_downgrade_reaches_the_browser_even_on_a_refused_request()
     let app = spawn_app().await;
     let s = app.login_as("agent1@demo.test", true).await;
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| s.agents.remember_me = false)
+    app.apply_settings(&admin, |s| s.agents.remember_me = false)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
     // The agent's first request after it is one they may not make.
     let res = app.get("/api/admin/security-settings", &s).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -304,10 +274,10 @@ async fn logout_sets_the_session_cookie_once_clearing_it_even_during_a_downgrade
     let app = spawn_app().await;
     let s = app.login_as("agent1@demo.test", true).await;
     let admin = app.login("admin@demo.test").await;
-    app.change_settings(&admin, |s| s.agents.remember_me = false)
+    app.apply_settings(&admin, |s| s.agents.remember_me = false)
         .await;
     // The logout is the first request after remember-me was turned off.
-    let res = app.post("/api/auth/logout", &s, json!({})).await;
+    let res = app.logout(&s).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let cookies = session_cookies(&res);
     assert_eq!(cookies.len(), 1, "one decision: {cookies:?}");
@@ -324,22 +294,18 @@ async fn logout_sets_the_session_cookie_once_clearing_it_even_during_a_downgrade
 async fn coalesced_activity_writes_never_end_a_session_early() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| {
-            s.agents.idle_timeout_secs = 15 * 60;
-        })
+    app.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 15 * 60)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    app.post("/api/auth/logout", &admin, json!({})).await;
+    app.logout(&admin).await;
     let s = app.login("agent1@demo.test").await;
-    let writes_before = app.state.activity.writes();
+    let writes_before = app.state.sessions.activity.writes();
     // Ten requests within the 15 s write interval: held, not written.
     for _ in 0..10 {
         app.advance(1);
         app.session_view(&s).await;
     }
     assert_eq!(
-        app.state.activity.writes(),
+        app.state.sessions.activity.writes(),
         writes_before,
         "no write inside the interval"
     );
@@ -358,12 +324,12 @@ async fn coalesced_activity_writes_never_end_a_session_early() {
     // The held activity (09:00:10) is written once its interval is up...
     app.advance(10);
     assert_eq!(
-        vigil_server::sessions::activity::flush(&app.state, app.state.clock.now(), false)
+        vigil_server::sessions::activity::flush(&app.state.sessions, app.state.clock.now(), false)
             .await
             .unwrap(),
         1
     );
-    assert_eq!(app.state.activity.writes(), writes_before + 1);
+    assert_eq!(app.state.sessions.activity.writes(), writes_before + 1);
     // ...so neither the sweeper nor a request ends the session before
     // 15 minutes after the last request, to the second.
     app.advance(15 * 60 - 11); // 09:15:09, one second before the deadline

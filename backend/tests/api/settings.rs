@@ -32,7 +32,7 @@ async fn settings_read_with_version_limits_and_etag() {
     let res = app
         .client
         .get(app.url(SETTINGS))
-        .header("Cookie", format!("__Host-vigil={}", admin.token))
+        .header("Cookie", admin.cookie())
         .header("If-None-Match", "\"v1\"")
         .send()
         .await
@@ -57,15 +57,10 @@ async fn valid_settings_are_stored_with_a_new_version_and_audited() {
     assert_eq!(body["updated_by"], "admin@demo.test");
     assert_eq!(body["settings"]["agents"]["idle_timeout_secs"], 900);
 
-    let reread: Value = app.get(SETTINGS, &admin).await.json().await.unwrap();
+    let reread: Value = app.get_json(SETTINGS, &admin).await;
     assert_eq!(reread["settings"], body["settings"]);
 
-    let audit: Value = app
-        .get("/api/admin/audit?limit=1", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let audit: Value = app.get_json("/api/admin/audit?limit=1", &admin).await;
     let entry = &audit[0];
     assert_eq!(entry["action"], "settings.updated");
     assert_eq!(entry["actor"], "admin@demo.test");
@@ -85,11 +80,8 @@ async fn valid_settings_are_stored_with_a_new_version_and_audited() {
         ])
     );
     let options: Value = app
-        .client
-        .get(app.url("/api/accounts/demo/login-options"))
-        .send()
+        .get_anonymous("/api/accounts/demo/login-options")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -129,7 +121,7 @@ async fn invalid_settings_get_every_field_error_and_nothing_is_stored() {
             "{f}"
         );
     }
-    let reread: Value = app.get(SETTINGS, &admin).await.json().await.unwrap();
+    let reread: Value = app.get_json(SETTINGS, &admin).await;
     assert_eq!(reread["version"], 1);
     assert!(!app
         .audit_actions()
@@ -141,7 +133,7 @@ async fn invalid_settings_get_every_field_error_and_nothing_is_stored() {
 async fn a_stale_version_is_a_conflict_and_changes_nothing() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
-    let first: Value = app.get(SETTINGS, &admin).await.json().await.unwrap();
+    let first: Value = app.get_json(SETTINGS, &admin).await;
     assert_eq!(
         app.change_settings(&admin, |s| s.agents.idle_timeout_secs = 3600)
             .await
@@ -161,7 +153,7 @@ async fn a_stale_version_is_a_conflict_and_changes_nothing() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "version_conflict");
     assert_eq!(body["current_version"], 2);
-    let reread: Value = app.get(SETTINGS, &admin).await.json().await.unwrap();
+    let reread: Value = app.get_json(SETTINGS, &admin).await;
     assert_eq!(reread["settings"]["agents"]["idle_timeout_secs"], 3600);
 }
 
@@ -169,7 +161,7 @@ async fn a_stale_version_is_a_conflict_and_changes_nothing() {
 async fn bad_settings_bodies_get_4xx_and_store_nothing() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
-    let good: Value = app.get(SETTINGS, &admin).await.json().await.unwrap();
+    let good: Value = app.get_json(SETTINGS, &admin).await;
     let with = |path: &[&str], value: Value| {
         let mut body = json!({"version": 1, "settings": good["settings"].clone()});
         let mut at = &mut body["settings"];
@@ -274,7 +266,7 @@ async fn bad_settings_bodies_get_4xx_and_store_nothing() {
         let res = app
             .client
             .put(app.url(SETTINGS))
-            .header("Cookie", format!("__Host-vigil={}", admin.token))
+            .header("Cookie", admin.cookie())
             .header("X-Vigil-Request", "1")
             .header("Content-Type", content_type)
             .body(body)
@@ -285,7 +277,7 @@ async fn bad_settings_bodies_get_4xx_and_store_nothing() {
         let err: Value = res.json().await.unwrap();
         assert!(err["error"].is_string(), "{name}: JSON error body");
     }
-    let reread: Value = app.get(SETTINGS, &admin).await.json().await.unwrap();
+    let reread: Value = app.get_json(SETTINGS, &admin).await;
     assert_eq!(reread["version"], 1);
     assert_eq!(reread["settings"], good["settings"]);
 }
@@ -300,7 +292,7 @@ async fn preview_counts_sessions_that_would_end_or_warn_and_stores_nothing() {
     let busy_agent = app.login("agent2@demo.test").await;
     app.advance(14 * 60 + 30);
     app.session_view(&admin).await;
-    let current: Value = app.get(SETTINGS, &admin).await.json().await.unwrap();
+    let current: Value = app.get_json(SETTINGS, &admin).await;
     let mut proposed = current["settings"].clone();
     proposed["agents"]["idle_timeout_secs"] = json!(900);
     let res = app
@@ -320,7 +312,7 @@ async fn preview_counts_sessions_that_would_end_or_warn_and_stores_nothing() {
         }),
         "agent1 idle 34.5 min ends; agent2 idle 14.5 min is in the last minute; admin just acted"
     );
-    let reread: Value = app.get(SETTINGS, &admin).await.json().await.unwrap();
+    let reread: Value = app.get_json(SETTINGS, &admin).await;
     assert_eq!(reread["version"], 1);
     app.session_view(&busy_agent).await;
 
@@ -356,7 +348,7 @@ async fn only_holders_of_manage_security_may_read_or_change_settings() {
             );
         }
     }
-    let res = app.client.get(app.url(SETTINGS)).send().await.unwrap();
+    let res = app.get_anonymous(SETTINGS).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
     // An agent granted manage_security may.
