@@ -176,10 +176,12 @@ async fn shutdown_signal() -> &'static str {
 }
 
 fn serve_management(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let sessions = web::Data::new(state.sessions.clone());
     let data = web::Data::new(state);
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(sessions.clone())
             .wrap(from_fn(edge))
             .configure(routes::configure_management)
     })
@@ -205,11 +207,13 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         public_origin: state.config.public_origin.clone(),
         csp: content_security_policy(index_html.as_deref()),
     });
+    let sessions = web::Data::new(state.sessions.clone());
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         let index = static_dir.join("index.html");
         let app = App::new()
             .app_data(data.clone())
+            .app_data(sessions.clone())
             .app_data(edge_settings.clone())
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 ApiError::bad_request(format!("The query string is not valid: {e}.")).into()

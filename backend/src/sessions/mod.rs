@@ -30,7 +30,6 @@ use vigil_policy::{
 };
 
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::sessions::Ending;
 use crate::store::{self, Invalidation, Subscriber, Tx};
 use activity::Activity;
@@ -395,10 +394,11 @@ async fn authenticate(
     Ok(current)
 }
 
-fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
-    req.app_data::<web::Data<AppState>>()
+/// The engine, registered as app data beside the application state.
+fn sessions_of(req: &HttpRequest) -> Result<web::Data<Sessions>, ApiError> {
+    req.app_data::<web::Data<Sessions>>()
         .cloned()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the session engine is not registered")))
 }
 
 /// Extractor: a live session; the request counts as activity under the
@@ -423,8 +423,8 @@ fn extract<T: 'static>(
 ) -> LocalBoxFuture<'static, Result<T, ApiError>> {
     let req = req.clone();
     Box::pin(async move {
-        let state = state_of(&req)?;
-        accept(authenticate(&req, &state.sessions, mode).await?)
+        let sessions = sessions_of(&req)?;
+        accept(authenticate(&req, &sessions, mode).await?)
     })
 }
 
