@@ -15,7 +15,8 @@ use sqlx::Executor;
 use vigil_policy::SessionTimes;
 use vigil_server::clock::{Clock, SystemClock};
 use vigil_server::config::Config;
-use vigil_server::sessions::token::{random_hex, SessionToken};
+use vigil_server::random::random_hex;
+use vigil_server::sessions::token::SessionToken;
 use vigil_server::state::AppState;
 use vigil_server::store::{accounts, to_ms, Dialect};
 

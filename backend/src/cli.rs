@@ -8,7 +8,7 @@ use vigil_policy::api::Role;
 
 use crate::auth::password::{Hasher, Password};
 use crate::domain::{Email, Slug, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
-use crate::sessions::token::random_hex;
+use crate::random::random_hex;
 use crate::store::accounts::{self, NewUser};
 use crate::store::{to_ms, Store};
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod json;
 pub mod metrics;
 pub mod net;
+pub mod random;
 pub mod routes;
 pub mod routing;
 pub mod sessions;

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::deadline::EndReason;
 use crate::settings::{ActivityRules, Audience, Limits, SecuritySettings, Warning};
+use crate::sso::{SignInMethod, SsoOption};
 use crate::validate::FieldError;
 
 /// A person's role in an account.
@@ -86,6 +87,13 @@ pub enum ErrorCode {
     Unavailable,
     /// Something failed on the server; the details are in its log.
     Internal,
+    /// The password was right, but this account requires single sign-on.
+    SsoRequired,
+    /// The identity provider's discovery or keys could not be fetched or
+    /// checked; the message says what failed.
+    IssuerUnreachable,
+    /// A back-channel logout token that is not valid; nothing was ended.
+    InvalidLogoutToken,
 }
 
 /// Why a request is not authenticated: no session, a cookie naming none, or
@@ -215,12 +223,23 @@ pub struct AccountRef {
     pub name: String,
 }
 
-/// Whether one login page offers "Remember me".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What one login page offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginOption {
-    /// Offer the box.
+    /// Offer the "Remember me" box.
     pub remember_me: bool,
+    /// Offer the password form (false when single sign-on is required;
+    /// people with `manage_security` may still use it: break-glass).
+    #[serde(default = "yes")]
+    pub password: bool,
+    /// "Sign in with <name>", one per connection of this audience.
+    #[serde(default)]
+    pub sso: Vec<SsoOption>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `GET /api/accounts/{slug}/login-options`.
@@ -304,6 +323,9 @@ pub struct SessionView {
     pub audience: Audience,
     /// Remembered (persistent cookie) or not.
     pub persistent: bool,
+    /// How the session began.
+    #[serde(default)]
+    pub method: SignInMethod,
     /// Sign-in instant.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -424,6 +446,13 @@ pub struct SessionSummary {
     pub audience: Audience,
     /// Remembered or not.
     pub persistent: bool,
+    /// How the session began.
+    #[serde(default)]
+    pub method: SignInMethod,
+    /// The single sign-on connection's name, for SSO sessions whose
+    /// connection still exists ("Signed in with Acme SSO").
+    #[serde(default)]
+    pub sso_connection: Option<String>,
     /// Sign-in instant.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -464,6 +493,12 @@ pub struct MySession {
     pub absolute_expires_at: OffsetDateTime,
     /// Remembered or not.
     pub persistent: bool,
+    /// How the session began.
+    #[serde(default)]
+    pub method: SignInMethod,
+    /// The single sign-on connection's name (see [`SessionSummary`]).
+    #[serde(default)]
+    pub sso_connection: Option<String>,
     /// Client address at sign-in.
     pub ip: Option<String>,
     /// The browser in words, e.g. "Chrome on Linux".

@@ -59,7 +59,7 @@ impl DeviceKey {
 
     /// A new random key, hex.
     pub fn generate_hex() -> String {
-        crate::sessions::token::random_hex(32)
+        crate::random::random_hex(32)
     }
 
     fn mac(&self, payload: &str) -> Option<Hmac<Sha256>> {

@@ -62,7 +62,7 @@ impl Hasher {
     /// waiting for a slot.
     pub async fn new(concurrency: usize, queue: usize) -> anyhow::Result<Hasher> {
         let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-        let dummy = crate::sessions::token::random_hex(16);
+        let dummy = crate::random::random_hex(16);
         let dummy_hash = tokio::task::spawn_blocking(move || hash_blocking(&dummy))
             .await
             .context("hashing task failed")??;

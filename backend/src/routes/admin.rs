@@ -40,6 +40,8 @@ fn summary(s: LiveSession, settings: &SecuritySettings, now: OffsetDateTime) -> 
         user: s.user,
         audience: s.row.audience,
         persistent: s.row.persistent,
+        method: s.row.method,
+        sso_connection: s.sso_connection,
         created_at: s.row.created_at,
         last_activity_at: s.row.last_activity_at,
         idle_expires_at: e.idle_expires_at,

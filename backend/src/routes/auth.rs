@@ -2,8 +2,8 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
-use vigil_policy::api::{LoginOption, LoginOptions, LoginRequest, SessionView};
-use vigil_policy::{evaluate, EndReason, FieldError, FieldErrorCode, SessionTimes};
+use vigil_policy::api::{LoginOption, LoginOptions, LoginRequest};
+use vigil_policy::{EndReason, FieldError, FieldErrorCode};
 
 use crate::auth::device;
 use crate::auth::password::Password;
@@ -11,12 +11,12 @@ use crate::auth::throttle;
 use crate::domain::{Email, Slug, MAX_PASSWORD_BYTES};
 use crate::error::ApiError;
 use crate::json::ApiJson;
-use crate::sessions::token::{random_hex, SessionToken};
+use crate::random::random_hex;
+use crate::sessions::start::{start, Proof, SignIn};
 use crate::sessions::{cookie, Peek};
 use crate::state::AppState;
-use crate::store::accounts::{self, UserRecord};
+use crate::store::accounts;
 use crate::store::audit::{self, action, Event};
-use crate::store::sessions::{NewSession, SessionRow};
 
 /// `GET /api/accounts/{slug}/login-options`.
 #[utoipa::path(
@@ -46,9 +46,13 @@ pub async fn login_options(
         account: account.public(),
         agents: LoginOption {
             remember_me: stored.settings.agents.remember_me,
+            password: true,
+            sso: Vec::new(),
         },
         requesters: LoginOption {
             remember_me: stored.settings.requesters.remember_me,
+            password: true,
+            sso: Vec::new(),
         },
     }))
 }
@@ -146,19 +150,23 @@ pub async fn login(
                 .get("user-agent")
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(USER_AGENT_MAX).collect::<String>());
-            let (token, view, max_age) = start_session(
-                &state,
+            let started = start(
+                &state.sessions,
+                SignIn {
+                    account_id: account.id,
+                    person: user.view,
+                    remember_me: body.remember_me,
+                    ip: &ip,
+                    user_agent,
+                    proof: Proof::Password { break_glass: false },
+                },
                 now,
-                account.id,
-                user,
-                body.remember_me,
-                &ip,
-                user_agent,
             )
             .await?;
+            let view = started.view;
             tracing::info!(session = %view.session_id, user = view.user.id, "signed in");
             Ok(HttpResponse::Ok()
-                .cookie(cookie::issue(&token, max_age))
+                .cookie(cookie::issue(&started.token, started.max_age_secs))
                 .cookie(device::cookie(state.device_key.sign(&device, now)))
                 .json(view))
         }
@@ -194,86 +202,6 @@ pub async fn login(
             Err(ApiError::InvalidCredentials)
         }
     }
-}
-
-/// Creates the session row and audits the sign-in. Returns the token, the
-/// view and the cookie's Max-Age (only for remembered sessions).
-async fn start_session(
-    state: &AppState,
-    now: time::OffsetDateTime,
-    account_id: i64,
-    user: UserRecord,
-    remember_me: bool,
-    ip: &str,
-    user_agent: Option<String>,
-) -> Result<(SessionToken, SessionView, Option<i64>), ApiError> {
-    let mut tx = state.store.begin().await?;
-    let stored = crate::store::settings::load_in(&mut tx, account_id).await?;
-    let person = user.view;
-    let audience = person.role.audience();
-    let policy = stored.settings.policy(audience);
-    let persistent = remember_me && policy.remember_me;
-    let times = SessionTimes {
-        created_at: now,
-        last_activity_at: now,
-        persistent,
-    };
-    let e = evaluate(policy, times, now);
-    let token = SessionToken::generate();
-    let row = SessionRow {
-        id: random_hex(16),
-        account_id,
-        user_id: person.id,
-        audience,
-        persistent,
-        created_at: now,
-        last_activity_at: now,
-        ip: Some(ip.to_owned()),
-        user_agent,
-    };
-    crate::store::sessions::insert(
-        &mut tx,
-        NewSession {
-            row: &row,
-            token_hash: &token.hash(),
-            expires_at: e.ends_at,
-        },
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        now,
-        Event {
-            account_id,
-            actor: &person.email,
-            action: action::SESSION_LOGIN,
-            target: Some(format!("session:{}", row.id)),
-            details: json!({
-                "session_id": row.id,
-                "user_id": person.id,
-                "email": person.email,
-                "persistent": persistent,
-                "ip": ip,
-            }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    let max_age = persistent.then(|| (e.absolute_expires_at - now).whole_seconds());
-    let view = SessionView {
-        session_id: row.id,
-        audience,
-        persistent,
-        created_at: now,
-        last_activity_at: now,
-        idle_expires_at: e.idle_expires_at,
-        absolute_expires_at: e.absolute_expires_at,
-        warn_at: e.warn_at,
-        server_time: now,
-        policy: vigil_policy::api::SessionPolicy::from_settings(&stored.settings, audience),
-        user: person,
-    };
-    Ok((token, view, max_age))
 }
 
 /// `POST /api/auth/logout`: ends the session on the server and clears the cookie.

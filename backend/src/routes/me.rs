@@ -41,7 +41,8 @@ pub async fn list(
     let rows = sessions::live_of_person(&state.store, s.account_id(), s.user().id).await?;
     let out: Vec<MySession> = rows
         .into_iter()
-        .filter_map(|mut row| {
+        .filter_map(|live| {
+            let mut row = live.row;
             row.last_activity_at = state.sessions.memory.last_activity_of(&row);
             let e = evaluate(s.settings().policy(row.audience), row.times(), now);
             if matches!(e.verdict, Verdict::Expired(_)) {
@@ -56,6 +57,8 @@ pub async fn list(
                 idle_expires_at: e.idle_expires_at,
                 absolute_expires_at: e.absolute_expires_at,
                 persistent: row.persistent,
+                method: row.method,
+                sso_connection: live.sso_connection,
                 ip: row.ip,
             })
         })

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use vigil_policy::api::UserView;
+use vigil_policy::sso::SignInMethod;
 use vigil_policy::{Audience, SecuritySettings, SessionTimes};
 
 use super::live::Live;
@@ -57,6 +58,8 @@ pub struct Entry {
     pub audience: Audience,
     /// Sign-in.
     pub created_at: OffsetDateTime,
+    /// How it began.
+    pub method: SignInMethod,
     persistent: AtomicBool,
     last_activity_ms: AtomicI64,
     stored_activity_ms: AtomicI64,
@@ -79,6 +82,7 @@ impl Entry {
             user_id: l.row.user_id,
             audience: l.row.audience,
             created_at: l.row.created_at,
+            method: l.row.method,
             persistent: AtomicBool::new(l.row.persistent),
             last_activity_ms: AtomicI64::new(last),
             stored_activity_ms: AtomicI64::new(last),

@@ -15,6 +15,7 @@ pub mod end;
 pub mod listener;
 pub mod live;
 pub mod memory;
+pub mod start;
 pub mod token;
 
 use std::sync::Arc;
@@ -153,6 +154,7 @@ impl Current {
             user: self.user().clone(),
             audience: entry.audience,
             persistent: times.persistent,
+            method: entry.method,
             created_at: entry.created_at,
             last_activity_at: times.last_activity_at,
             idle_expires_at: e.idle_expires_at,

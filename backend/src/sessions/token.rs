@@ -1,15 +1,9 @@
 //! Session tokens: 256 random bits, shown to the browser once in the cookie;
 //! the database keeps only their SHA-256.
 
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-/// Random bytes from the OS generator, hex-encoded.
-pub fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
-    hex::encode(buf)
-}
+use crate::random::random_hex;
 
 /// A session token. Its Debug shows only a short fingerprint.
 #[derive(Clone, PartialEq, Eq)]

@@ -190,7 +190,7 @@ impl Store {
     pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Store> {
         let store = Store {
             db: db::Db::connect(url).await?,
-            replica: crate::sessions::token::random_hex(8).into(),
+            replica: crate::random::random_hex(8).into(),
             subscriber: None,
         };
         store.db.migrate().await?;

@@ -12,6 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 use vigil_policy::api::{Role, UserRef, UserView};
+use vigil_policy::sso::SignInMethod;
 use vigil_policy::{Audience, EndReason, SecuritySettings, SessionTimes};
 
 use super::accounts::{person_from, role_of};
@@ -39,6 +40,22 @@ pub struct SessionRow {
     pub ip: Option<String>,
     /// Browser at sign-in.
     pub user_agent: Option<String>,
+    /// How it began.
+    pub method: SignInMethod,
+    /// For a single sign-on session, the connection's id.
+    pub sso_connection_id: Option<String>,
+}
+
+/// What the provider said of a single sign-on session: its subject and
+/// session id, which back-channel logout tokens name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoLink {
+    /// The connection's id.
+    pub connection_id: String,
+    /// The provider's `sub`.
+    pub sub: String,
+    /// The provider's `sid`, when it sent one.
+    pub sid: Option<String>,
 }
 
 impl SessionRow {
@@ -72,7 +89,7 @@ fn end_reason_of(row: &AnyRow) -> Result<Option<EndReason>> {
 }
 
 const ROW_COLUMNS: &str = "s.id, s.account_id, s.user_id, s.audience, s.persistent, s.created_at,
-    s.last_activity_at, s.ip, s.user_agent";
+    s.last_activity_at, s.ip, s.user_agent, s.method, s.sso_connection_id";
 
 fn row_from(r: &AnyRow) -> Result<SessionRow> {
     Ok(SessionRow {
@@ -85,6 +102,12 @@ fn row_from(r: &AnyRow) -> Result<SessionRow> {
         last_activity_at: get_time(r, "last_activity_at")?,
         ip: r.try_get("ip")?,
         user_agent: r.try_get("user_agent")?,
+        method: {
+            let m: String = r.try_get("method")?;
+            SignInMethod::parse(&m)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown sign-in method {m:?}")))?
+        },
+        sso_connection_id: r.try_get("sso_connection_id")?,
     })
 }
 
@@ -97,6 +120,8 @@ pub struct NewSession<'a> {
     pub token_hash: &'a str,
     /// When it ends under the policy at sign-in (from `evaluate`).
     pub expires_at: OffsetDateTime,
+    /// For single sign-on: what the provider said.
+    pub sso: Option<&'a SsoLink>,
 }
 
 /// Inserts a new session.
@@ -104,8 +129,9 @@ pub async fn insert(tx: &mut Tx, s: NewSession<'_>) -> Result<()> {
     let r = s.row;
     sqlx::query(
         "INSERT INTO sessions (id, token_hash, account_id, user_id, audience, persistent, created_at,
-             last_activity_at, expires_at, ended_at, end_reason, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11)",
+             last_activity_at, expires_at, ended_at, end_reason, ip, user_agent, method,
+             sso_connection_id, sso_sub, sso_sid)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&r.id)
     .bind(s.token_hash)
@@ -118,6 +144,10 @@ pub async fn insert(tx: &mut Tx, s: NewSession<'_>) -> Result<()> {
     .bind(to_ms(s.expires_at))
     .bind(&r.ip)
     .bind(&r.user_agent)
+    .bind(r.method.as_str())
+    .bind(s.sso.map(|l| l.connection_id.as_str()))
+    .bind(s.sso.map(|l| l.sub.as_str()))
+    .bind(s.sso.and_then(|l| l.sid.as_deref()))
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -383,14 +413,43 @@ pub async fn live_endings(store: &Store, account_id: i64, which: Which<'_>) -> R
         .collect()
 }
 
+/// A live session with its owner, for the session lists.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    /// The row.
+    pub row: SessionRow,
+    /// Its owner.
+    pub user: UserRef,
+    /// For single sign-on: the connection's name, if it still exists.
+    pub sso_connection: Option<String>,
+}
+
+const LIVE_SESSION_FROM: &str = "FROM sessions s JOIN users u ON u.id = s.user_id
+    LEFT JOIN sso_connections c ON c.id = s.sso_connection_id";
+
+fn live_session_from(r: &AnyRow) -> Result<LiveSession> {
+    let row = row_from(r)?;
+    Ok(LiveSession {
+        user: UserRef {
+            id: row.user_id,
+            email: r.try_get("email")?,
+            display_name: r.try_get("display_name")?,
+            role: role_of(r, "role")?,
+        },
+        sso_connection: r.try_get("sso_name")?,
+        row,
+    })
+}
+
 /// A person's live sessions (by the stored row), newest first.
 pub async fn live_of_person(
     store: &Store,
     account_id: i64,
     user_id: i64,
-) -> Result<Vec<SessionRow>> {
+) -> Result<Vec<LiveSession>> {
     let sql = format!(
-        "SELECT {ROW_COLUMNS} FROM sessions s
+        "SELECT {ROW_COLUMNS}, u.email, u.display_name, u.role, c.name AS sso_name
+         {LIVE_SESSION_FROM}
          WHERE s.account_id = $1 AND s.user_id = $2 AND s.ended_at IS NULL
          ORDER BY s.created_at DESC, s.id"
     );
@@ -400,25 +459,16 @@ pub async fn live_of_person(
         .fetch_all(store.pool())
         .await?
         .iter()
-        .map(row_from)
+        .map(live_session_from)
         .collect()
-}
-
-/// A live session with its owner, for the admin pages.
-#[derive(Debug, Clone)]
-pub struct LiveSession {
-    /// The row.
-    pub row: SessionRow,
-    /// Its owner.
-    pub user: UserRef,
 }
 
 /// Live sessions of an account (by the stored row: some may be past a
 /// deadline the sweeper has not acted on yet), newest first.
 pub async fn live_in_account(store: &Store, account_id: i64) -> Result<Vec<LiveSession>> {
     let sql = format!(
-        "SELECT {ROW_COLUMNS}, u.email, u.display_name, u.role
-         FROM sessions s JOIN users u ON u.id = s.user_id
+        "SELECT {ROW_COLUMNS}, u.email, u.display_name, u.role, c.name AS sso_name
+         {LIVE_SESSION_FROM}
          WHERE s.account_id = $1 AND s.ended_at IS NULL
          ORDER BY s.created_at DESC, s.id"
     );
@@ -427,18 +477,7 @@ pub async fn live_in_account(store: &Store, account_id: i64) -> Result<Vec<LiveS
         .fetch_all(store.pool())
         .await?
         .iter()
-        .map(|r| {
-            let row = row_from(r)?;
-            Ok(LiveSession {
-                user: UserRef {
-                    id: row.user_id,
-                    email: r.try_get("email")?,
-                    display_name: r.try_get("display_name")?,
-                    role: role_of(r, "role")?,
-                },
-                row,
-            })
-        })
+        .map(live_session_from)
         .collect()
 }
 
