@@ -52,6 +52,7 @@ pub(crate) fn run(args: &[String]) -> Result {
     let console = console::build()?;
     tools::ensure_chromium()?;
     let axe = tools::axe_script()?;
+    let oidc_provider = tools::oidc_provider()?;
 
     // Fail early, before minutes of tests, if PostgreSQL cannot be had.
     let postgres = tools::ensure_postgres()?;
@@ -69,6 +70,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         "--skip",
         "replicas::",
     ]);
+    tests.env("VIGIL_OIDC_PROVIDER_DIR", &oidc_provider);
     let (mut passed, mut failed) = counted(tests, "tests")?;
 
     // The same API suite again, on PostgreSQL (each test its own database).
@@ -85,7 +87,8 @@ pub(crate) fn run(args: &[String]) -> Result {
         "browser::",
     ])
     .env("VIGIL_TEST_DB", "postgres")
-    .env("VIGIL_TEST_POSTGRES_URL", &postgres);
+    .env("VIGIL_TEST_POSTGRES_URL", &postgres)
+    .env("VIGIL_OIDC_PROVIDER_DIR", &oidc_provider);
     let (p, f) = counted(pg, "tests on PostgreSQL")?;
     passed += p;
     failed += f;
@@ -105,7 +108,8 @@ pub(crate) fn run(args: &[String]) -> Result {
             "--test-threads=1",
         ])
         .env("VIGIL_E2E_DIST", &console)
-        .env("VIGIL_AXE", &axe);
+        .env("VIGIL_AXE", &axe)
+        .env("VIGIL_OIDC_PROVIDER_DIR", &oidc_provider);
     let (p, f) = counted(browser, "browser tests")?;
     passed += p;
     failed += f;

@@ -14,6 +14,7 @@ mod edge;
 mod helpers;
 mod live;
 mod me;
+mod oidc_provider;
 mod openapi;
 mod postgres_only;
 mod races;

@@ -4,10 +4,10 @@
 //!
 //! - `rust.rs`: rustup's wasm32 target, clippy and rustfmt; Trunk and
 //!   wasm-bindgen-cli (`cargo install`, the latter at Cargo.lock's version).
-//! - `npm.rs`: packages from npm (binaryen's wasm-opt, axe-core), each
-//!   through `npm_package` into its own folder under `target/xtask/`. A tool
-//!   from PyPI belongs beside it the same way: a `pip.rs` with a
-//!   `pip_package` that makes a venv in its own folder there.
+//! - `npm.rs`: packages from npm (binaryen's wasm-opt, axe-core,
+//!   oidc-provider), each through `npm_package` into its own folder under
+//!   `target/xtask/`. A tool from PyPI belongs beside it the same way: a
+//!   `pip.rs` with a `pip_package` that makes a venv in its own folder there.
 //! - `apt.rs`: Debian packages (Chromium and its driver, wrk), through
 //!   `apt_get_install`.
 //! - `postgres.rs`, `redis.rs`: the servers the tests and the bench use,
@@ -23,7 +23,7 @@ mod redis;
 mod rust;
 
 pub(crate) use apt::{ensure_chromium, ensure_wrk};
-pub(crate) use npm::{axe_script, wasm_opt};
+pub(crate) use npm::{axe_script, oidc_provider, wasm_opt};
 pub(crate) use postgres::ensure_postgres;
 pub(crate) use redis::ensure_redis;
 pub(crate) use rust::{ensure_components, ensure_trunk, ensure_wasm_bindgen, ensure_wasm_target};

@@ -14,6 +14,14 @@ use crate::{xtask_dir, Result};
 const BINARYEN_VERSION: &str = "132.0.0";
 /// axe-core, the accessibility checker.
 const AXE_VERSION: &str = "4.14.1";
+/// oidc-provider (panva's, OpenID Certified), the identity provider the
+/// single sign-on tests sign in at. The last 8.x: 9.x supports only
+/// Node.js 22 LTS and later (on 20 it warns "Unsupported runtime"), and
+/// these machines have Node.js 20; 8.x supports 18 and later.
+const OIDC_PROVIDER_VERSION: &str = "8.8.1";
+/// oidc-provider's folder under `target/xtask/` (the tests look there too
+/// when `VIGIL_OIDC_PROVIDER_DIR` is not set).
+const OIDC_PROVIDER_DIR: &str = "oidc-provider";
 
 /// binaryen's wasm-opt, which shrinks the console's wasm. Optional: without
 /// npm, or when the install fails, it says so and the console is built
@@ -38,6 +46,25 @@ pub(crate) fn axe_script() -> Result<PathBuf> {
         format!(
             "the browser tests check every screen with axe-core {AXE_VERSION}, from npm: \
              install Node.js and npm (Debian: apt-get install npm)"
+        )
+    })
+}
+
+/// The folder whose `node_modules` holds oidc-provider, which
+/// `backend/tests/support/oidc-provider.mjs` runs as the tests' identity
+/// provider.
+pub(crate) fn oidc_provider() -> Result<PathBuf> {
+    npm_package(
+        OIDC_PROVIDER_DIR,
+        "oidc-provider",
+        OIDC_PROVIDER_VERSION,
+        "oidc-provider/lib/index.js",
+    )?
+    .map(|_| xtask_dir().join(OIDC_PROVIDER_DIR))
+    .ok_or_else(|| {
+        format!(
+            "the single sign-on tests sign in at oidc-provider {OIDC_PROVIDER_VERSION}, from \
+             npm, run by Node.js: install Node.js and npm (Debian: apt-get install npm)"
         )
     })
 }
