@@ -4,6 +4,7 @@
 
 mod api;
 mod app;
+mod backoff;
 mod clock;
 mod components;
 mod drafts;
