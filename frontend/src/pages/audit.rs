@@ -11,7 +11,8 @@ use yew::prelude::*;
 
 use crate::api::{self, failed};
 use crate::clock::{local_stamp, stamp};
-use crate::components::{nav, use_current_session};
+use crate::components::{use_current_session, Page};
+use crate::hooks::use_load;
 
 const PAGE: u32 = 50;
 
@@ -82,10 +83,10 @@ fn path_in_words(path: &str) -> String {
 /// The team, to name people in entries by id, or by email (sessions carry
 /// their person's email). A list: a team is small, and a scan costs less
 /// bundle than a map.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Names(Vec<AgentRow>);
+#[derive(Debug, Clone, Copy)]
+struct Names<'a>(&'a [AgentRow]);
 
-impl Names {
+impl Names<'_> {
     fn by_id(&self, id: i64) -> Option<&str> {
         self.0
             .iter()
@@ -101,7 +102,7 @@ impl Names {
     }
 }
 
-fn person(names: &Names, id: Option<i64>) -> String {
+fn person(names: Names, id: Option<i64>) -> String {
     match id {
         Some(id) => names
             .by_id(id)
@@ -110,7 +111,7 @@ fn person(names: &Names, id: Option<i64>) -> String {
     }
 }
 
-fn describe(e: &AuditEntry, names: &Names) -> Html {
+fn describe(e: &AuditEntry, names: Names) -> Html {
     let d = &e.details;
     let id = |key: &str| d.get(key).and_then(serde_json::Value::as_i64);
     match e.action.as_str() {
@@ -162,7 +163,7 @@ fn describe(e: &AuditEntry, names: &Names) -> Html {
 
 /// The target in words: people by name, sessions by their person and a
 /// short id.
-fn target(e: &AuditEntry, names: &Names) -> String {
+fn target(e: &AuditEntry, names: Names) -> String {
     let Some(t) = &e.target else {
         return String::new();
     };
@@ -239,17 +240,8 @@ pub fn Audit() -> Html {
     let more = use_state(|| false);
     let status = use_state(|| None::<String>);
     let filters = use_state(Filters::default);
-    let names = use_state(Names::default);
-    {
-        let names = names.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(team) = api::agents().await {
-                    names.set(Names(team));
-                }
-            });
-        });
-    }
+    // To name people in entries.
+    let team = use_load(api::agents);
     let load = {
         let (entries, more, status, session, filters) = (
             entries.clone(),
@@ -314,7 +306,7 @@ pub fn Audit() -> Html {
     };
     let csv = format!("/api/admin/audit.csv?{}", filters.query());
     let filtered = *filters != Filters::default();
-    let names_now = (*names).clone();
+    let names_now = Names(team.data.as_deref().map(Vec::as_slice).unwrap_or_default());
     let table = match entries.as_ref() {
         None => html! { <p>{ "Loading…" }</p> },
         Some(list) if list.is_empty() => html! {
@@ -331,8 +323,8 @@ pub fn Audit() -> Html {
                         <td class="nowrap"><time datetime={stamp(e.at)} title={stamp(e.at)}>{ local_stamp(e.at) }</time></td>
                         <td>{ &e.actor }</td>
                         <td title={e.action.clone()}>{ label(&e.action) }</td>
-                        <td>{ target(e, &names_now) }</td>
-                        <td>{ describe(e, &names_now) }</td>
+                        <td>{ target(e, names_now) }</td>
+                        <td>{ describe(e, names_now) }</td>
                     </tr>
                 }) }
                 </tbody>
@@ -340,41 +332,37 @@ pub fn Audit() -> Html {
             </div>
         },
     };
-    html! {
+    Page::new(session.as_ref(), "Audit log").render(html! {
         <>
-            { nav(session.as_ref()) }
-            <main class="page">
-                <h1>{ "Audit log" }</h1>
-                <form class="card filters" aria-label="Filters" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
-                    <div class="field">
-                        <label for="audit-action">{ "Action" }</label>
-                        <select id="audit-action" onchange={on_action}>
-                            <option value="" selected={filters.action.is_empty()}>{ "All actions" }</option>
-                            <option value={SIGN_OUTS} selected={filters.action == SIGN_OUTS}>{ "All sign-outs" }</option>
-                            { for ACTIONS.iter().map(|(a, l)| html! {
-                                <option value={*a} selected={filters.action == *a}>{ *l }</option>
-                            }) }
-                        </select>
-                    </div>
-                    <div class="field">
-                        <label for="audit-person">{ "Person (email): by them or about them" }</label>
-                        <input id="audit-person" type="search" value={filters.person.clone()}
-                               onchange={on_text(|f| &mut f.person)} />
-                    </div>
-                    <div class="field">
-                        <label for="audit-from">{ "From" }</label>
-                        <input id="audit-from" type="date" value={filters.from.clone()} onchange={on_text(|f| &mut f.from)} />
-                    </div>
-                    <div class="field">
-                        <label for="audit-to">{ "To" }</label>
-                        <input id="audit-to" type="date" value={filters.to.clone()} onchange={on_text(|f| &mut f.to)} />
-                    </div>
-                    <a class="button" href={csv} download="vigil-audit.csv">{ "Export CSV" }</a>
-                </form>
-                if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> }
-                { table }
-                if *more { <button onclick={older}>{ "Load older entries" }</button> }
-            </main>
+            <form class="card filters" aria-label="Filters" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+                <div class="field">
+                    <label for="audit-action">{ "Action" }</label>
+                    <select id="audit-action" onchange={on_action}>
+                        <option value="" selected={filters.action.is_empty()}>{ "All actions" }</option>
+                        <option value={SIGN_OUTS} selected={filters.action == SIGN_OUTS}>{ "All sign-outs" }</option>
+                        { for ACTIONS.iter().map(|(a, l)| html! {
+                            <option value={*a} selected={filters.action == *a}>{ *l }</option>
+                        }) }
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="audit-person">{ "Person (email): by them or about them" }</label>
+                    <input id="audit-person" type="search" value={filters.person.clone()}
+                           onchange={on_text(|f| &mut f.person)} />
+                </div>
+                <div class="field">
+                    <label for="audit-from">{ "From" }</label>
+                    <input id="audit-from" type="date" value={filters.from.clone()} onchange={on_text(|f| &mut f.from)} />
+                </div>
+                <div class="field">
+                    <label for="audit-to">{ "To" }</label>
+                    <input id="audit-to" type="date" value={filters.to.clone()} onchange={on_text(|f| &mut f.to)} />
+                </div>
+                <a class="button" href={csv} download="vigil-audit.csv">{ "Export CSV" }</a>
+            </form>
+            if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> }
+            { table }
+            if *more { <button onclick={older}>{ "Load older entries" }</button> }
         </>
-    }
+    })
 }

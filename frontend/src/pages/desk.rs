@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api::{self, failed, Kind};
 use crate::clock::stamp;
-use crate::components::{nav, use_current_session};
+use crate::components::{nav, use_current_session, Page};
 use crate::drafts::use_draft;
 
 /// How often the desk's list is refreshed (by one tab of the browser).
@@ -172,40 +172,36 @@ pub fn Desk() -> Html {
             </ul>
         },
     };
-    html! {
+    Page::new(Some(&session), "Desk").render(html! {
         <>
-            { nav(Some(&session)) }
-            <main class="page">
-                <h1>{ "Desk" }</h1>
-                <section class="card row" aria-label="Status">
+            <section class="card row" aria-label="Status">
+                <div class="check">
+                    <input type="checkbox" id="available" role="switch" checked={available.unwrap_or(false)}
+                           disabled={available.is_none()} onchange={on_available} />
+                    <label for="available">{ "Available for new conversations" }</label>
+                </div>
+                if calls_count {
                     <div class="check">
-                        <input type="checkbox" id="available" role="switch" checked={available.unwrap_or(false)}
-                               disabled={available.is_none()} onchange={on_available} />
-                        <label for="available">{ "Available for new conversations" }</label>
+                        <input type="checkbox" id="on-call" role="switch" checked={*on_call} onchange={on_call_change} />
+                        <label for="on-call">{ "On a call" }</label>
                     </div>
-                    if calls_count {
-                        <div class="check">
-                            <input type="checkbox" id="on-call" role="switch" checked={*on_call} onchange={on_call_change} />
-                            <label for="on-call">{ "On a call" }</label>
-                        </div>
-                    }
-                </section>
-                if *available == Some(false) {
-                    <p class="notice" role="status">
-                        { "You are unavailable: no new conversations are assigned to you until you switch \"Available\" on." }
-                    </p>
                 }
-                if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> }
-                <section class="card" aria-label="My conversations">
-                    <h2>{ "My conversations" }</h2>
-                    { list }
-                </section>
-                <section class="card" aria-label="Notes">
-                    <label for="desk-notes"><h2>{ "Notes" }</h2></label>
-                    <textarea id="desk-notes" rows="4" value={notes} oninput={on_notes}
-                              placeholder="Kept in this browser until you sign out" />
-                </section>
-            </main>
+            </section>
+            if *available == Some(false) {
+                <p class="notice" role="status">
+                    { "You are unavailable: no new conversations are assigned to you until you switch \"Available\" on." }
+                </p>
+            }
+            if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> }
+            <section class="card" aria-label="My conversations">
+                <h2>{ "My conversations" }</h2>
+                { list }
+            </section>
+            <section class="card" aria-label="Notes">
+                <label for="desk-notes"><h2>{ "Notes" }</h2></label>
+                <textarea id="desk-notes" rows="4" value={notes} oninput={on_notes}
+                          placeholder="Kept in this browser until you sign out" />
+            </section>
         </>
-    }
+    })
 }

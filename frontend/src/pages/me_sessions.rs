@@ -2,32 +2,19 @@
 //! in words, address, sign-in, last activity and when each ends — with
 //! "Sign out" per session and "Sign out other sessions".
 
-use vigil_policy::api::MySession;
 use yew::prelude::*;
 
 use crate::api::{self, failed};
 use crate::clock::{local_ms, relative, stamp, to_ms};
-use crate::components::{nav, use_current_session};
+use crate::components::{use_current_session, Page};
+use crate::hooks::use_load;
 
 /// The page.
 #[component]
 pub fn MySessions() -> Html {
     let session = use_current_session();
-    let rows = use_state(|| None::<Vec<MySession>>);
-    let status = use_state(|| None::<String>);
+    let mine = use_load(api::my_sessions);
     let busy = use_state(|| false);
-    let reload = use_state(|| 0u32);
-    {
-        let (rows, status, session) = (rows.clone(), status.clone(), session.clone());
-        use_effect_with(*reload, move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::my_sessions().await {
-                    Ok(r) => rows.set(Some(r)),
-                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
-                }
-            });
-        });
-    }
     let Some(session) = session else {
         return html! {};
     };
@@ -38,23 +25,13 @@ pub fn MySessions() -> Html {
         .map_or(local_ms(), |v| to_ms(v.server_time));
     // Ends one session (or the others), then reloads the list.
     let end = {
-        let (status, busy, reload, session) = (
-            status.clone(),
-            busy.clone(),
-            reload.clone(),
-            session.clone(),
-        );
+        let (load, busy, session) = (mine.handle.clone(), busy.clone(), session.clone());
         Callback::from(move |which: Option<String>| {
             if *busy {
                 return;
             }
             busy.set(true);
-            let (status, busy, reload, session) = (
-                status.clone(),
-                busy.clone(),
-                reload.clone(),
-                session.clone(),
-            );
+            let (load, busy, session) = (load.clone(), busy.clone(), session.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let outcome = match &which {
                     Some(id) => api::revoke_mine(id)
@@ -67,15 +44,12 @@ pub fn MySessions() -> Html {
                     }),
                 };
                 busy.set(false);
-                match outcome {
-                    Ok(message) => status.set(Some(message)),
-                    Err(e) => status.set(Some(failed(Some(&session), &e))),
-                }
-                reload.set(*reload + 1);
+                load.say(outcome.unwrap_or_else(|e| failed(Some(&session), &e)));
+                load.reload();
             });
         })
     };
-    let list = match rows.as_ref() {
+    let list = match mine.data.as_deref() {
         None => html! { <p>{ "Loading…" }</p> },
         Some(rows) => html! {
             <ul class="my-sessions" aria-label="Your sessions">
@@ -107,23 +81,22 @@ pub fn MySessions() -> Html {
             </ul>
         },
     };
-    let others = rows.as_ref().is_some_and(|r| r.iter().any(|s| !s.current));
+    let others = mine
+        .data
+        .as_ref()
+        .is_some_and(|r| r.iter().any(|s| !s.current));
     let on_others = {
         let end = end.clone();
         Callback::from(move |_: MouseEvent| end.emit(None))
     };
-    html! {
+    Page::new(Some(&session), "My sessions").render(html! {
         <>
-            { nav(Some(&session)) }
-            <main class="page">
-                <h1>{ "My sessions" }</h1>
-                <p class="muted">{ "Everywhere you are signed in. Sign out any session you do not recognise." }</p>
-                if let Some(s) = (*status).clone() { <p role="status">{ s }</p> }
-                { list }
-                if others {
-                    <button class="danger" disabled={*busy} onclick={on_others}>{ "Sign out other sessions" }</button>
-                }
-            </main>
+            <p class="muted">{ "Everywhere you are signed in. Sign out any session you do not recognise." }</p>
+            if let Some(s) = mine.status.clone() { <p role="status">{ s }</p> }
+            { list }
+            if others {
+                <button class="danger" disabled={*busy} onclick={on_others}>{ "Sign out other sessions" }</button>
+            }
         </>
-    }
+    })
 }

@@ -11,7 +11,8 @@ use yew::prelude::*;
 
 use crate::api::{self, failed};
 use crate::clock::{local_ms, relative, stamp, to_ms};
-use crate::components::{confirm_dialog, nav, use_current_session};
+use crate::components::{confirm_dialog, use_current_session, Page};
+use crate::hooks::use_load;
 
 /// An action waiting for confirmation.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,29 +62,20 @@ fn consequences(ask: &Ask, rows: &[SessionSummary], team: &[AgentRow]) -> String
 #[component]
 pub fn Sessions() -> Html {
     let session = use_current_session();
-    let rows = use_state(|| None::<Vec<SessionSummary>>);
-    let team = use_state(Vec::<AgentRow>::new);
-    let status = use_state(|| None::<String>);
+    let sessions = use_load(api::sessions);
+    // To say what ending a session does to its person's conversations.
+    let team = use_load(api::agents);
     let asking = use_state(|| None::<Ask>);
     let busy = use_state(|| None::<String>);
     let search = use_state(String::new);
     let audience = use_state(String::new);
-    let reload = use_state(|| 0u32);
-    {
-        let (rows, team, status, session) =
-            (rows.clone(), team.clone(), status.clone(), session.clone());
-        use_effect_with(*reload, move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::sessions().await {
-                    Ok(r) => rows.set(Some(r)),
-                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
-                }
-                if let Ok(t) = api::agents().await {
-                    team.set(t);
-                }
-            });
-        });
-    }
+    let reload = {
+        let (sessions, team) = (sessions.handle.clone(), team.handle.clone());
+        move || {
+            sessions.reload();
+            team.reload();
+        }
+    };
     let offset = session
         .as_ref()
         .and_then(|s| s.snapshot.view.as_ref().map(|v| to_ms(v.server_time)))
@@ -96,7 +88,7 @@ pub fn Sessions() -> Html {
         let (asking, busy, status, reload, session) = (
             asking.clone(),
             busy.clone(),
-            status.clone(),
+            sessions.handle.clone(),
             reload.clone(),
             session.clone(),
         );
@@ -123,11 +115,8 @@ pub fn Sessions() -> Html {
                         .map(|n| format!("Signed out of {} session(s).", n.revoked)),
                 };
                 busy.set(None);
-                match outcome {
-                    Ok(message) => status.set(Some(message)),
-                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
-                }
-                reload.set(*reload + 1);
+                status.say(outcome.unwrap_or_else(|e| failed(session.as_ref(), &e)));
+                reload();
             });
         })
     };
@@ -149,12 +138,9 @@ pub fn Sessions() -> Html {
             audience.set(select.value());
         })
     };
-    let refresh = {
-        let reload = reload.clone();
-        Callback::from(move |_: MouseEvent| reload.set(*reload + 1))
-    };
+    let refresh = Callback::from(move |_: MouseEvent| reload());
     let needle = search.trim().to_lowercase();
-    let body = match rows.as_ref() {
+    let body = match sessions.data.as_deref() {
         None => html! { <p>{ "Loading…" }</p> },
         Some(rows) if rows.is_empty() => html! { <p class="muted">{ "No live sessions." }</p> },
         Some(all) => {
@@ -222,7 +208,7 @@ pub fn Sessions() -> Html {
             }
         }
     };
-    let dialog = match ((*asking).clone(), rows.as_ref()) {
+    let dialog = match ((*asking).clone(), sessions.data.as_deref()) {
         (Some(ask), Some(all)) => {
             let (title, label) = match &ask {
                 Ask::One(s) => (
@@ -234,25 +220,25 @@ pub fn Sessions() -> Html {
                     "Sign out everywhere",
                 ),
             };
-            confirm_dialog(
+            Some(confirm_dialog(
                 &title,
-                &consequences(&ask, all, &team),
+                &consequences(
+                    &ask,
+                    all,
+                    team.data.as_deref().map(Vec::as_slice).unwrap_or_default(),
+                ),
                 label,
                 confirm,
                 cancel,
-            )
+            ))
         }
-        _ => html! {},
+        _ => None,
     };
-    html! {
-        <>
-            <div inert={asking.is_some()}>
-            { nav(session.as_ref()) }
-            <main class="page">
-                <div class="row spread">
-                    <h1>{ "Live sessions" }</h1>
-                    <button onclick={refresh}>{ "Refresh" }</button>
-                </div>
+    Page::new(session.as_ref(), "Live sessions")
+        .refresh(refresh)
+        .dialog(dialog)
+        .render(html! {
+            <>
                 <div class="card filters" role="search">
                     <div class="field">
                         <label for="session-search">{ "Person" }</label>
@@ -268,11 +254,8 @@ pub fn Sessions() -> Html {
                         </select>
                     </div>
                 </div>
-                if let Some(s) = (*status).clone() { <p role="status">{ s }</p> }
+                if let Some(s) = sessions.status.clone() { <p role="status">{ s }</p> }
                 { body }
-            </main>
-            </div>
-            { dialog }
-        </>
-    }
+            </>
+        })
 }

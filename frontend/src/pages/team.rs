@@ -8,7 +8,8 @@ use yew::prelude::*;
 
 use crate::api::{self, failed};
 use crate::clock::{local_ms, relative, stamp, to_ms};
-use crate::components::{confirm_dialog, nav, use_current_session};
+use crate::components::{confirm_dialog, use_current_session, Page};
+use crate::hooks::use_load;
 
 /// What "Sign out everywhere" will do to this person, in words.
 fn consequences(a: &AgentRow) -> String {
@@ -29,50 +30,31 @@ fn consequences(a: &AgentRow) -> String {
 #[component]
 pub fn Team() -> Html {
     let session = use_current_session();
-    let rows = use_state(|| None::<Vec<AgentRow>>);
-    let status = use_state(|| None::<String>);
+    let agents = use_load(api::agents);
     let asking = use_state(|| None::<AgentRow>);
     let busy = use_state(|| None::<i64>);
-    let reload = use_state(|| 0u32);
-    {
-        let (rows, status, session) = (rows.clone(), status.clone(), session.clone());
-        use_effect_with(*reload, move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::agents().await {
-                    Ok(r) => rows.set(Some(r)),
-                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
-                }
-            });
-        });
-    }
     let confirm = {
-        let (asking, busy, status, reload, session) = (
+        let (asking, busy, load, session) = (
             asking.clone(),
             busy.clone(),
-            status.clone(),
-            reload.clone(),
+            agents.handle.clone(),
             session.clone(),
         );
         Callback::from(move |()| {
             let Some(who) = (*asking).clone() else { return };
             asking.set(None);
             busy.set(Some(who.user_id));
-            let (busy, status, reload, session) = (
-                busy.clone(),
-                status.clone(),
-                reload.clone(),
-                session.clone(),
-            );
+            let (busy, load, session) = (busy.clone(), load.clone(), session.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match api::revoke_user(who.user_id).await {
-                    Ok(r) => status.set(Some(format!(
+                load.say(match api::revoke_user(who.user_id).await {
+                    Ok(r) => format!(
                         "Signed {} out of {} session(s).",
                         who.display_name, r.revoked
-                    ))),
-                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
-                }
+                    ),
+                    Err(e) => failed(session.as_ref(), &e),
+                });
                 busy.set(None);
-                reload.set(*reload + 1);
+                load.reload();
             });
         })
     };
@@ -81,8 +63,8 @@ pub fn Team() -> Html {
         Callback::from(move |()| asking.set(None))
     };
     let refresh = {
-        let reload = reload.clone();
-        Callback::from(move |_: MouseEvent| reload.set(*reload + 1))
+        let load = agents.handle.clone();
+        Callback::from(move |_: MouseEvent| load.reload())
     };
     let now_ms = session
         .as_ref()
@@ -91,7 +73,7 @@ pub fn Team() -> Html {
     let me = session
         .as_ref()
         .and_then(|s| s.snapshot.view.as_ref().map(|v| v.user.id));
-    let body = match rows.as_ref() {
+    let body = match agents.data.as_deref() {
         None => html! { <p>{ "Loading…" }</p> },
         Some(rows) if rows.is_empty() => html! { <p class="muted">{ "No team members yet." }</p> },
         Some(rows) => html! {
@@ -138,30 +120,22 @@ pub fn Team() -> Html {
             </div>
         },
     };
-    let dialog = match (*asking).clone() {
-        Some(a) => confirm_dialog(
+    let dialog = (*asking).clone().map(|a| {
+        confirm_dialog(
             &format!("Sign {} out everywhere?", a.display_name),
             &consequences(&a),
             "Sign out everywhere",
             confirm,
             cancel,
-        ),
-        None => html! {},
-    };
-    html! {
-        <>
-            <div inert={asking.is_some()}>
-            { nav(session.as_ref()) }
-            <main class="page">
-                <div class="row spread">
-                    <h1>{ "Team" }</h1>
-                    <button onclick={refresh}>{ "Refresh" }</button>
-                </div>
-                if let Some(s) = (*status).clone() { <p role="status">{ s }</p> }
+        )
+    });
+    Page::new(session.as_ref(), "Team")
+        .refresh(refresh)
+        .dialog(dialog)
+        .render(html! {
+            <>
+                if let Some(s) = agents.status.clone() { <p role="status">{ s }</p> }
                 { body }
-            </main>
-            </div>
-            { dialog }
-        </>
-    }
+            </>
+        })
 }
