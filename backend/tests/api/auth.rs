@@ -256,12 +256,13 @@ async fn logout_ends_the_session_on_the_server_and_clears_the_cookie() {
 #[tokio::test]
 async fn login_options_follow_the_policy_and_unknown_accounts_are_404() {
     let app = spawn_app().await;
-    let res = app.get_anonymous("/api/accounts/demo/login-options").await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let body: Value = res.json().await.unwrap();
     assert_eq!(
-        body,
-        json!({"account": {"slug": "demo", "name": "Demo Support"}, "agents": {"remember_me": true}, "requesters": {"remember_me": false}})
+        app.login_options().await,
+        json!({
+            "account": {"slug": "demo", "name": "Demo Support"},
+            "agents": {"remember_me": true, "password": true, "sso": []},
+            "requesters": {"remember_me": false, "password": true, "sso": []},
+        })
     );
     for slug in ["nope", "x", "%20", "a%2Fb"] {
         let res = app

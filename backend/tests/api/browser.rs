@@ -3,588 +3,37 @@
 //! chromedriver), against the real server with the built console from
 //! `dist/` (`cargo xtask test` builds it first). Browser tests run one at a
 //! time: they measure seconds, and two Chromiums on two cores would blur them.
-//! Screenshots of the main screens go to `target/e2e/`.
+//! Screenshots of the main screens go to `target/e2e/`. The fixtures are in
+//! `browser/fixture.rs`; a test says only what it does.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod fixture;
+
 use std::time::{Duration, Instant};
 
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
-use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio::sync::Mutex;
 use vigil_policy::Warning;
 
-use crate::helpers::{spawn_app_with, Options, TestApp, PASSWORD};
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The built console; building it is `cargo xtask test`'s job.
-fn dist() -> PathBuf {
-    let dir = std::env::var_os("VIGIL_E2E_DIST")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("dist"));
-    assert!(
-        dir.join("index.html").is_file(),
-        "the console is not built in {}: run `cargo xtask test`, which builds it with trunk",
-        dir.display()
-    );
-    dir
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One headless Chromium with its own profile and chromedriver.
-struct Browser {
-    client: Client,
-    driver: Child,
-    driver_url: String,
-    /// For WebDriver commands fantoccini does not have.
-    http: reqwest::Client,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser {
-    async fn launch() -> Browser {
-        let port = free_port();
-        let driver =
-            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect(
-                    "chromedriver (Debian package chromium-driver; `cargo xtask test` installs it)",
-                );
-        let profile = tempfile::tempdir().unwrap();
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1280,1000",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            }),
-        );
-        caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
-        let driver_url = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        let client = loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(caps.clone())
-                .connect(&driver_url)
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) if started.elapsed() < Duration::from_secs(20) => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("could not start Chromium through chromedriver: {e}"),
-            }
-        };
-        Browser {
-            client,
-            driver,
-            driver_url,
-            http: reqwest::Client::new(),
-            _profile: profile,
-        }
-    }
-
-    async fn goto(&self, app: &TestApp, path: &str) {
-        self.client.goto(&app.url(path)).await.unwrap();
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    }
-
-    /// A real key press (through the browser's input pipeline).
-    async fn press_key(&self) {
-        press(self, 'x').await;
-    }
-
-    /// Elements as assistive technology knows them: with this ARIA `role`
-    /// (any, if `None`) and this accessible name, both as Chromium's
-    /// accessibility tree computes them (WebDriver's computed role and
-    /// label), among `candidates` (CSS) inside `within` (or the page). A
-    /// quick pass in the page keeps the elements whose label sources
-    /// mention the name; Chromium decides.
-    async fn find_named(
-        &self,
-        within: Option<&Element>,
-        candidates: &str,
-        role: Option<&str>,
-        name: &str,
-    ) -> Vec<Element> {
-        let found = self
-            .client
-            .execute(
-                "const [root, css, name] = arguments;
-                 const want = name.toLowerCase();
-                 const words = e => [
-                     e.getAttribute('aria-label'), e.getAttribute('title'), e.textContent,
-                     e.getAttribute('placeholder'), e.getAttribute('alt'),
-                     ...(e.labels ? [...e.labels].map(l => l.textContent) : []),
-                     ...(e.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
-                         .map(id => (document.getElementById(id) || {}).textContent),
-                 ].filter(Boolean).join(' ').replace(/\\s+/g, ' ').toLowerCase();
-                 return [...(root || document).querySelectorAll(css)]
-                     .filter(e => words(e).includes(want));",
-                vec![
-                    within.map_or(Value::Null, |e| serde_json::to_value(e).unwrap()),
-                    json!(candidates),
-                    json!(name),
-                ],
-            )
-            .await
-            .unwrap();
-        let mut named = Vec::new();
-        for e in found.as_array().cloned().unwrap_or_default() {
-            let Some(id) = e
-                .as_object()
-                .and_then(|o| o.values().next())
-                .and_then(Value::as_str)
-            else {
-                continue;
-            };
-            let e = Element::from_element_id(self.client.clone(), id.to_owned().into());
-            let (r, n) = self.role_and_name(&e).await;
-            if n == name && role.is_none_or(|role| r == role) {
-                named.push(e);
-            }
-        }
-        named
-    }
-
-    /// Chromium's computed ARIA role and accessible name of an element.
-    async fn role_and_name(&self, e: &Element) -> (String, String) {
-        let id = self.client.session_id().await.unwrap().unwrap();
-        let get = |what: &'static str| {
-            let url = format!(
-                "{}/session/{id}/element/{}/{what}",
-                self.driver_url,
-                e.element_id()
-            );
-            async move {
-                let v: Value = self
-                    .http
-                    .get(url)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                v["value"].as_str().unwrap_or_default().trim().to_owned()
-            }
-        };
-        (get("computedrole").await, get("computedlabel").await)
-    }
-
-    /// The one element among `css` with this role (any, if `None`) and
-    /// accessible name, in `within` (or the page), waiting up to `secs` for
-    /// it. Two such elements are a failure: a screen-reader user could not
-    /// tell them apart either.
-    async fn the_one(
-        &self,
-        within: Option<&Element>,
-        css: &str,
-        role: Option<&str>,
-        name: &str,
-        secs: u64,
-    ) -> Element {
-        let what = role.unwrap_or("field");
-        let started = Instant::now();
-        loop {
-            let mut found = self.find_named(within, css, role, name).await;
-            match found.len() {
-                1 => return found.remove(0),
-                0 if started.elapsed() < Duration::from_secs(secs) => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                0 => {
-                    self.screenshot("not-found").await;
-                    panic!("waited {secs} s for a {what} named {name:?}");
-                }
-                n => panic!("{n} elements are a {what} named {name:?}"),
-            }
-        }
-    }
-
-    /// The element with this role and accessible name in `within`.
-    async fn named_in(
-        &self,
-        within: Option<&Element>,
-        role: &str,
-        name: &str,
-        secs: u64,
-    ) -> Element {
-        self.the_one(within, candidates(role), Some(role), name, secs)
-            .await
-    }
-
-    /// The element with this role and accessible name, within `secs`.
-    async fn named(&self, role: &str, name: &str, secs: u64) -> Element {
-        self.named_in(None, role, name, secs).await
-    }
-
-    /// Whether an element with this role and accessible name is there now.
-    async fn has_named(&self, role: &str, name: &str) -> bool {
-        !self
-            .find_named(None, candidates(role), Some(role), name)
-            .await
-            .is_empty()
-    }
-
-    /// A region (a section with a name), such as an audience's settings.
-    async fn region(&self, name: &str) -> Element {
-        self.named("region", name, 20).await
-    }
-
-    /// The form field labelled `label`, whatever its kind, within `secs`.
-    async fn field_in(&self, within: Option<&Element>, label: &str, secs: u64) -> Element {
-        self.the_one(within, FIELDS, None, label, secs).await
-    }
-
-    async fn field(&self, label: &str) -> Element {
-        self.field_in(None, label, 20).await
-    }
-
-    async fn has_field(&self, label: &str) -> bool {
-        !self.find_named(None, FIELDS, None, label).await.is_empty()
-    }
-
-    /// Types into the field labelled `label`, replacing what was there.
-    async fn type_into(&self, label: &str, text: &str) {
-        let e = self.field(label).await;
-        e.clear().await.unwrap();
-        e.send_keys(text).await.unwrap();
-    }
-
-    /// Clicks the button named `name`.
-    async fn click_button(&self, name: &str) {
-        self.named("button", name, 10).await.click().await.unwrap();
-    }
-
-    /// An element with this role whose text says `words`, within `secs`:
-    /// statuses, alerts and screens have no name, only what they say.
-    async fn saying(&self, role: &str, words: &str, secs: u64) -> Element {
-        let started = Instant::now();
-        loop {
-            if let Some(e) = self.said(role, words).await {
-                return e;
-            }
-            if started.elapsed() > Duration::from_secs(secs) {
-                self.screenshot("not-said").await;
-                panic!("waited {secs} s for a {role} saying {words:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Whether an element with this role says `words` now.
-    async fn says(&self, role: &str, words: &str) -> bool {
-        self.said(role, words).await.is_some()
-    }
-
-    /// The first element with this role that says `words` now.
-    async fn said(&self, role: &str, words: &str) -> Option<Element> {
-        for e in self
-            .client
-            .find_all(Locator::Css(candidates(role)))
-            .await
-            .unwrap()
-        {
-            if e.text().await.unwrap_or_default().contains(words)
-                && self.role_and_name(&e).await.0 == role
-            {
-                return Some(e);
-            }
-        }
-        None
-    }
-
-    /// The open dialog (alert or not), within `secs`.
-    async fn dialog(&self, secs: u64) -> Element {
-        let started = Instant::now();
-        loop {
-            if let Some(d) = self.open_dialog().await {
-                return d;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(secs),
-                "waited {secs} s for a dialog"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn open_dialog(&self) -> Option<Element> {
-        for e in self
-            .client
-            .find_all(Locator::Css(candidates("dialog")))
-            .await
-            .unwrap()
-        {
-            if matches!(
-                self.role_and_name(&e).await.0.as_str(),
-                "dialog" | "alertdialog"
-            ) {
-                return Some(e);
-            }
-        }
-        None
-    }
-
-    /// Waits up to `secs` for a dialog to close.
-    async fn dialog_closes(&self, secs: u64) {
-        let started = Instant::now();
-        while self.open_dialog().await.is_some() {
-            assert!(
-                started.elapsed() < Duration::from_secs(secs),
-                "the dialog stayed open {secs} s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The items of the list named `name`.
-    async fn list_items(&self, name: &str) -> Vec<Element> {
-        self.named("list", name, 10)
-            .await
-            .find_all(Locator::Css(":scope > li"))
-            .await
-            .unwrap()
-    }
-
-    /// Waits up to `secs` for the list named `name` to hold `n` items.
-    async fn list_holds(&self, name: &str, n: usize, secs: u64) {
-        let started = Instant::now();
-        loop {
-            let len = self.list_items(name).await.len();
-            if len == n {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(secs),
-                "the list {name:?} holds {len} items, not {n}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// What a screen reader says of a field beside its name: the texts its
-    /// `aria-describedby` points at.
-    async fn description(&self, e: &Element) -> String {
-        self.client
-            .execute(
-                "return (arguments[0].getAttribute('aria-describedby') || '').split(/\\s+/)
-                     .filter(Boolean).map(id => document.getElementById(id))
-                     .filter(Boolean).map(d => d.textContent.trim()).join(' ');",
-                vec![serde_json::to_value(e).unwrap()],
-            )
-            .await
-            .unwrap()
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// The role and accessible name of the element that has focus.
-    async fn focused(&self) -> (String, String) {
-        let e = self.client.active_element().await.unwrap();
-        self.role_and_name(&e).await
-    }
-
-    async fn sign_in(&self, app: &TestApp, page: &str, email: &str) {
-        self.goto(app, page).await;
-        self.type_into("Account", "demo").await;
-        self.type_into("Email", email).await;
-        // Enter submits the form: a click could land beside the button
-        // when the account's options arrive and the form grows under it.
-        self.type_into("Password", &format!("{PASSWORD}\u{E007}"))
-            .await;
-        // Signed in once the page leaves the sign-in page; a refusal says why.
-        let started = Instant::now();
-        loop {
-            let path = self.client.current_url().await.unwrap().path().to_owned();
-            if !path.ends_with("/login") {
-                return;
-            }
-            if let Ok(e) = self.client.find(Locator::Css("[role=alert]")).await {
-                let text = e.text().await.unwrap_or_default();
-                if !text.is_empty() {
-                    panic!("signing in as {email} was refused: {text}");
-                }
-            }
-            if started.elapsed() > Duration::from_secs(20) {
-                self.screenshot("sign-in-stuck").await;
-                panic!("signing in as {email} did not leave {path} in 20 s");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// `GET /api/session` from inside the page, as a background request.
-    async fn session_from_page(&self) -> (u16, Value) {
-        let v = self
-            .client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 fetch('/api/session', {headers: {'X-Vigil-Background': '1'}})
-                   .then(async r => done([r.status, await r.json()]));",
-                vec![],
-            )
-            .await
-            .unwrap();
-        (v[0].as_u64().unwrap() as u16, v[1].clone())
-    }
-
-    async fn screenshot(&self, name: &str) {
-        let dir = workspace().join("target").join("e2e");
-        std::fs::create_dir_all(&dir).unwrap();
-        let png = self.client.screenshot().await.unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-    }
-
-    /// Browser console messages that mention the Content Security Policy.
-    async fn csp_errors(&self) -> Vec<String> {
-        let id = self.client.session_id().await.unwrap().unwrap();
-        let res = self
-            .http
-            .post(format!("{}/session/{id}/se/log", self.driver_url))
-            .json(&json!({"type": "browser"}))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        body["value"]
-            .as_array()
-            .map(|entries| {
-                entries
-                    .iter()
-                    .filter_map(|e| e["message"].as_str())
-                    .filter(|m| m.contains("Content Security Policy") || m.contains("Refused to"))
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    async fn close(mut self) {
-        let errors = self.csp_errors().await;
-        let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        assert!(
-            errors.is_empty(),
-            "CSP violations in the browser console: {errors:?}"
-        );
-    }
-}
-
-/// Form fields, whatever their role.
-const FIELDS: &str = "input, select, textarea";
-
-/// Where elements of an ARIA role can be, native or by attribute (a first
-/// cut; Chromium's computed role decides).
-fn candidates(role: &str) -> &'static str {
-    match role {
-        "button" => "button, [role=button], input[type=button], input[type=submit]",
-        "link" => "a[href], [role=link]",
-        "region" => "section, [role=region]",
-        "heading" => "h1, h2, h3, h4, h5, h6, [role=heading]",
-        "alertdialog" | "dialog" => "[role=alertdialog], [role=dialog], dialog",
-        "img" => "img, svg, [role=img]",
-        "navigation" => "nav, [role=navigation]",
-        "status" => "[role=status], output",
-        "alert" => "[role=alert]",
-        "timer" => "[role=timer]",
-        "list" => "ul, ol, [role=list]",
-        "listitem" => "li, [role=listitem]",
-        "cell" => "td, [role=cell]",
-        "table" => "table, [role=table]",
-        "row" => "tr, [role=row]",
-        "switch" | "checkbox" | "radio" | "slider" | "spinbutton" | "searchbox" => "input, [role]",
-        "combobox" => "select, input, [role=combobox]",
-        "textbox" => "input, textarea, [role=textbox]",
-        other => panic!("no candidates for the role {other:?}: add them"),
-    }
-}
-
-/// A browser signed in as the demo admin, on `path`.
-async fn admin_at(app: &TestApp, path: &str) -> Browser {
-    let b = Browser::launch().await;
-    b.sign_in(app, "/login", "admin@demo.test").await;
-    b.region("Agents").await;
-    b.goto(app, path).await;
-    b
-}
-
-/// Presses one key (a WebDriver key code such as `'\u{E007}'`, Enter).
-async fn press(b: &Browser, key: char) {
-    let keys = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: key })
-        .then(KeyAction::Up { value: key });
-    b.client.perform_actions(keys).await.unwrap();
-}
-
-async fn console_app(idle_min_secs: u64) -> TestApp {
-    spawn_app_with(Options {
-        real_clock: true,
-        sweep_interval_secs: 1,
-        static_dir: Some(dist()),
-        idle_min_secs,
-        ..Options::default()
-    })
-    .await
-}
+use crate::helpers::{Options, TestApp, PASSWORD};
+use fixture::{
+    availability, axe_check, axe_script, dist, eventually, press, workspace, Browser, Console,
+};
 
 /// Gives agents a 10 s idle timeout with the warning at 80%.
 async fn ten_second_agents(app: &TestApp) {
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| {
-            s.agents.idle_timeout_secs = 10;
-            s.agents.warning = Warning::Percent { percent: 80 };
-        })
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    app.post("/api/auth/logout", &admin, json!({})).await;
+    app.apply_settings(&admin, |s| {
+        s.agents.idle_timeout_secs = 10;
+        s.agents.warning = Warning::Percent { percent: 80 };
+    })
+    .await;
+    app.logout(&admin).await;
 }
 
 #[tokio::test]
 async fn admin_moves_the_agent_slider_and_offers_remember_me_to_requesters() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let b = Browser::launch().await;
     b.goto(&app, "/login").await;
     b.field("Account").await;
@@ -640,34 +89,19 @@ async fn admin_moves_the_agent_slider_and_offers_remember_me_to_requesters() {
         .unwrap();
     b.screenshot("security").await;
     // The server agrees.
-    let options: Value = app
-        .client
-        .get(app.url("/api/accounts/demo/login-options"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(options["requesters"]["remember_me"], true);
-    b.close().await;
+    assert_eq!(app.login_options().await["requesters"]["remember_me"], true);
 }
 
 #[tokio::test]
 async fn a_custom_value_below_the_limit_shows_the_error_and_keeps_save_disabled() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(900).await;
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "admin@demo.test").await;
+    let app = Console::with_idle_min(900).await;
+    let b = Browser::signed_in(&app, "/login", "admin@demo.test").await;
     let agents = b.region("Agents").await;
     let custom = b.field_in(Some(&agents), "Custom idle timeout", 20).await;
     assert_eq!(b.role_and_name(&custom).await.0, "spinbutton");
     // 8 hours shows as "8" hours: in minutes it is 480; make it 5 minutes.
-    b.field_in(Some(&agents), "Custom idle timeout unit", 5)
-        .await
-        .select_by_value("minutes")
-        .await
-        .unwrap();
+    b.choose(Some(&agents), "Custom idle timeout unit", "minutes")
+        .await;
     eventually(5, "8 hours converted to 480 minutes", async || {
         custom.prop("value").await.unwrap().as_deref() == Some("480")
     })
@@ -696,22 +130,13 @@ async fn a_custom_value_below_the_limit_shows_the_error_and_keeps_save_disabled(
         custom.attr("aria-invalid").await.unwrap().as_deref(),
         Some("false")
     );
-    b.close().await;
-}
-
-/// The desk's availability switch, once the desk has loaded.
-async fn availability(b: &Browser) -> Element {
-    b.named("switch", "Available for new conversations", 20)
-        .await
 }
 
 #[tokio::test]
 async fn an_idle_agent_is_warned_and_then_signed_out_with_the_reason() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     ten_second_agents(&app).await;
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "agent1@demo.test").await;
+    let b = Browser::signed_in(&app, "/login", "agent1@demo.test").await;
     let available = availability(&b).await;
     eventually(20, "the agent is available", async || {
         available.prop("checked").await.unwrap().as_deref() == Some("true")
@@ -773,17 +198,13 @@ async fn an_idle_agent_is_warned_and_then_signed_out_with_the_reason() {
     )
     .unwrap();
     assert_eq!(reason, "idle_timeout");
-    b.close().await;
 }
 
 #[tokio::test]
 async fn two_tabs_share_activity_and_sign_out() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     ten_second_agents(&app).await;
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "agent1@demo.test").await;
-    availability(&b).await;
+    let b = Browser::at_desk(&app, "agent1@demo.test").await;
     let first = b.client.window().await.unwrap();
     let second = b.client.new_window(true).await.unwrap().handle;
     b.client.switch_to_window(second.clone()).await.unwrap();
@@ -812,13 +233,11 @@ async fn two_tabs_share_activity_and_sign_out() {
     b.saying("status", "Signed out", 5).await;
     b.client.switch_to_window(second).await.unwrap();
     b.saying("status", "You signed out.", 5).await;
-    b.close().await;
 }
 
 #[tokio::test]
 async fn the_requester_login_offers_remember_me_only_when_the_policy_does() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let b = Browser::launch().await;
     b.goto(&app, "/portal/login?account=demo").await;
     b.field("Password").await;
@@ -838,22 +257,16 @@ async fn the_requester_login_offers_remember_me_only_when_the_policy_does() {
     assert_eq!(b.role_and_name(&remember).await.0, "checkbox");
 
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| s.requesters.remember_me = true)
+    app.apply_settings(&admin, |s| s.requesters.remember_me = true)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
     b.goto(&app, "/portal/login?account=demo").await;
     b.field_in(None, "Remember me", 10).await;
-    b.close().await;
 }
 
 #[tokio::test]
 async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
-    let agent = Browser::launch().await;
-    agent.sign_in(&app, "/login", "agent1@demo.test").await;
-    availability(&agent).await;
+    let app = Console::start().await;
+    let agent = Browser::at_desk(&app, "agent1@demo.test").await;
     // A second tab of the agent's browser follows the first.
     let first = agent.client.window().await.unwrap();
     let second = agent.client.new_window(true).await.unwrap().handle;
@@ -862,7 +275,7 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
     availability(&agent).await;
     agent.client.switch_to_window(first).await.unwrap();
 
-    let admin = admin_at(&app, "/admin/sessions").await;
+    let admin = Browser::admin_at(&app, "/admin/sessions").await;
     let revoke = admin
         .named("button", "Revoke session of agent1@demo.test", 20)
         .await;
@@ -918,14 +331,11 @@ async fn an_admin_revokes_an_agents_session_and_the_desk_says_so() {
     assert!(row.contains("Alex Agent (session "), "{row}");
     assert!(row.contains("why: revoked"), "{row}");
     admin.screenshot("audit").await;
-    agent.close().await;
-    admin.close().await;
 }
 
 #[tokio::test]
 async fn a_revocation_on_another_replica_reaches_the_desk_within_a_second() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let a = spawn_app_with(Options {
+    let a = Console::with(Options {
         real_clock: true,
         postgres: true,
         static_dir: Some(dist()),
@@ -939,32 +349,24 @@ async fn a_revocation_on_another_replica_reaches_the_desk_within_a_second() {
             ..Options::default()
         })
         .await;
-    let agent = Browser::launch().await;
-    agent.sign_in(&b, "/login", "agent1@demo.test").await;
-    availability(&agent).await;
+    let agent = Browser::at_desk(&b, "agent1@demo.test").await;
     let (_, view) = agent.session_from_page().await;
     let id = view["session_id"].as_str().unwrap().to_owned();
     let admin = a.login("admin@demo.test").await;
     let started = Instant::now();
-    let res = a.delete(&format!("/api/admin/sessions/{id}"), &admin).await;
+    let res = a.revoke_session(&admin, &id).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     agent.saying("status", "Signed out", 5).await;
     let took = started.elapsed();
     println!("a revocation on replica a reached the desk served by b in {took:?}");
     assert!(took < Duration::from_secs(1), "took {took:?}");
-    agent.close().await;
 }
 
 #[tokio::test]
 async fn my_sessions_lists_both_browsers_and_signs_out_the_other() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
-    let laptop = Browser::launch().await;
-    laptop.sign_in(&app, "/login", "agent1@demo.test").await;
-    availability(&laptop).await;
-    let phone = Browser::launch().await;
-    phone.sign_in(&app, "/login", "agent1@demo.test").await;
-    availability(&phone).await;
+    let app = Console::start().await;
+    let laptop = Browser::at_desk(&app, "agent1@demo.test").await;
+    let phone = Browser::at_desk(&app, "agent1@demo.test").await;
 
     laptop
         .named("link", "My sessions", 5)
@@ -988,27 +390,20 @@ async fn my_sessions_lists_both_browsers_and_signs_out_the_other() {
     assert!(screen.text().await.unwrap().contains("Signed out"));
     laptop.saying("status", "Signed out that session.", 5).await;
     laptop.list_holds("Your sessions", 1, 5).await;
-    laptop.close().await;
-    phone.close().await;
 }
 
 #[tokio::test]
 async fn the_absolute_limit_gives_a_heads_up_and_the_page_locks_even_without_the_server() {
     use vigil_server::store::{Invalidation, Subscriber};
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| {
-            s.agents.idle_timeout_secs = 1800;
-            s.agents.absolute_timeout_secs = 3600;
-            s.agents.warning = Warning::Before { secs: 60 };
-        })
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "agent1@demo.test").await;
-    availability(&b).await;
+    app.apply_settings(&admin, |s| {
+        s.agents.idle_timeout_secs = 1800;
+        s.agents.absolute_timeout_secs = 3600;
+        s.agents.warning = Warning::Before { secs: 60 };
+    })
+    .await;
+    let b = Browser::at_desk(&app, "agent1@demo.test").await;
     let (_, view) = b.session_from_page().await;
     let id = view["session_id"].as_str().unwrap().to_owned();
     // Move the sign-in back so the hour is up in 15 s.
@@ -1064,21 +459,15 @@ async fn the_absolute_limit_gives_a_heads_up_and_the_page_locks_even_without_the
         b.says("status", "Session ended").await,
         "still locked without the server"
     );
-    b.close().await;
 }
 
 #[tokio::test]
 async fn a_draft_survives_an_idle_sign_out_and_signing_in_again_returns_to_the_page() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| s.requesters.idle_timeout_secs = 10)
+    app.apply_settings(&admin, |s| s.requesters.idle_timeout_secs = 10)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/portal/login", "requester@demo.test")
-        .await;
+    let b = Browser::signed_in(&app, "/portal/login", "requester@demo.test").await;
     b.type_into("New conversation", "Half-written question")
         .await;
     b.saying("status", "Signed out", 30).await;
@@ -1106,16 +495,12 @@ async fn a_draft_survives_an_idle_sign_out_and_signing_in_again_returns_to_the_p
     let field = b.field("New conversation").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(field.prop("value").await.unwrap().unwrap_or_default(), "");
-    b.close().await;
 }
 
 #[tokio::test]
 async fn an_idle_desk_sends_at_most_two_requests_a_minute_and_ten_tabs_three() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "agent2@demo.test").await;
-    availability(&b).await;
+    let app = Console::start().await;
+    let b = Browser::at_desk(&app, "agent2@demo.test").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let count = |app: &TestApp| app.state.sessions.metrics.api_requests();
     let before = count(&app);
@@ -1136,32 +521,25 @@ async fn an_idle_desk_sends_at_most_two_requests_a_minute_and_ten_tabs_three() {
     let ten = count(&app) - before;
     println!("ten idle desk tabs of one browser sent {ten} requests in a minute");
     assert!(ten <= 3, "{ten} requests a minute from ten idle tabs");
-    b.close().await;
 }
 
 #[tokio::test]
 async fn a_requester_opens_a_conversation_in_the_portal() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/portal/login", "requester@demo.test")
-        .await;
+    let app = Console::start().await;
+    let b = Browser::signed_in(&app, "/portal/login", "requester@demo.test").await;
     b.type_into("New conversation", "My invoice is wrong").await;
     b.click_button("Send").await;
     b.saying("listitem", "My invoice is wrong", 10).await;
     b.saying("status", "An agent has it", 5).await;
     b.screenshot("portal").await;
-    b.close().await;
 }
 
 #[tokio::test]
 async fn the_team_page_signs_a_person_out_everywhere_after_saying_what_follows() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let laptop = app.login("agent1@demo.test").await;
     let _phone = app.login("agent1@demo.test").await;
-    let admin = Browser::launch().await;
-    admin.sign_in(&app, "/login", "admin@demo.test").await;
+    let admin = Browser::signed_in(&app, "/login", "admin@demo.test").await;
     admin.region("Agents").await;
     let nav = admin.named("navigation", "Main", 5).await;
     admin
@@ -1183,12 +561,7 @@ async fn the_team_page_signs_a_person_out_everywhere_after_saying_what_follows()
     assert!(said.contains("All 2 of their live sessions end."), "{said}");
     assert!(said.contains("open conversation"), "{said}");
     // Cancel changes nothing.
-    admin
-        .named_in(Some(&dialog), "button", "Cancel", 1)
-        .await
-        .click()
-        .await
-        .unwrap();
+    admin.click_button_in(&dialog, "Cancel").await;
     admin.dialog_closes(2).await;
     assert_eq!(
         app.get("/api/session", &laptop).await.status(),
@@ -1196,15 +569,9 @@ async fn the_team_page_signs_a_person_out_everywhere_after_saying_what_follows()
     );
     button.click().await.unwrap();
     let dialog = admin.dialog(5).await;
-    admin
-        .named_in(Some(&dialog), "button", "Sign out everywhere", 1)
-        .await
-        .click()
-        .await
-        .unwrap();
+    admin.click_button_in(&dialog, "Sign out everywhere").await;
     admin.saying("status", "out of 2 session(s)", 10).await;
     app.assert_signed_out(&laptop, "revoked").await;
-    admin.close().await;
 }
 
 /// The CSV export link's address once it contains `wanted`.
@@ -1225,21 +592,15 @@ async fn export_href(b: &Browser, wanted: &str) -> String {
 
 #[tokio::test]
 async fn an_admin_finds_the_revocations_in_the_audit_log_and_exports_them() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let api_admin = app.login("admin@demo.test").await;
     for _ in 0..2 {
         let agent = app.login("agent1@demo.test").await;
-        let id = app.session_view(&agent).await["session_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let res = app
-            .delete(&format!("/api/admin/sessions/{id}"), &api_admin)
-            .await;
+        let id = app.session_id(&agent).await;
+        let res = app.revoke_session(&api_admin, &id).await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
-    let b = admin_at(&app, "/admin/audit").await;
+    let b = Browser::admin_at(&app, "/admin/audit").await;
     b.named("table", "Audit log entries", 20).await;
     assert_eq!(b.client.title().await.unwrap(), "Audit log — Vigil");
     // Labels in words, the raw code on hover.
@@ -1274,16 +635,7 @@ async fn an_admin_finds_the_revocations_in_the_audit_log_and_exports_them() {
     }
     b.screenshot("audit").await;
     let href = export_href(&b, "action=session.revoked").await;
-    let csv = b
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             fetch(arguments[0]).then(r => r.text()).then(done);",
-            vec![json!(href)],
-        )
-        .await
-        .unwrap();
-    let csv = csv.as_str().unwrap();
+    let csv = b.fetch_text(&href).await;
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "id,at,actor,action,target,details");
     assert_eq!(lines.len(), 3, "{csv}");
@@ -1291,11 +643,12 @@ async fn an_admin_finds_the_revocations_in_the_audit_log_and_exports_them() {
 
     // Every sign-out of one agent last week: the sign-outs filter, the
     // person and the date range, typed as a person would.
-    b.field("Action")
-        .await
-        .select_by_value("session.logout,session.expired,session.revoked")
-        .await
-        .unwrap();
+    b.choose(
+        None,
+        "Action",
+        "session.logout,session.expired,session.revoked",
+    )
+    .await;
     b.type_into(
         "Person (email): by them or about them",
         "agent1@demo.test\n",
@@ -1317,27 +670,16 @@ async fn an_admin_finds_the_revocations_in_the_audit_log_and_exports_them() {
         href.contains("action=session.logout%2Csession.expired%2Csession.revoked"),
         "{href}"
     );
-    let csv = b
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             fetch(arguments[0]).then(r => r.text()).then(done);",
-            vec![json!(href)],
-        )
-        .await
-        .unwrap();
-    let lines: Vec<&str> = csv.as_str().unwrap().lines().collect();
+    let csv = b.fetch_text(&href).await;
+    let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3, "both revocations of agent1: {lines:?}");
-    b.close().await;
 }
 
 #[tokio::test]
 async fn the_security_page_offers_only_allowed_presets_converts_units_and_discards() {
-    let _turn = ONE_AT_A_TIME.lock().await;
     // Ops narrowed the bounds: idle timeouts of at least an hour.
-    let app = console_app(3600).await;
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "admin@demo.test").await;
+    let app = Console::with_idle_min(3600).await;
+    let b = Browser::signed_in(&app, "/login", "admin@demo.test").await;
     let agents = b.region("Agents").await;
     let slider = b.field_in(Some(&agents), "Idle timeout", 20).await;
     assert_eq!(b.client.title().await.unwrap(), "Session security — Vigil");
@@ -1352,11 +694,8 @@ async fn the_security_page_offers_only_allowed_presets_converts_units_and_discar
     // Changing the unit keeps the duration: 1 hour is 60 minutes.
     let custom = b.field_in(Some(&agents), "Custom idle timeout", 5).await;
     assert_eq!(custom.prop("value").await.unwrap().as_deref(), Some("1"));
-    b.field_in(Some(&agents), "Custom idle timeout unit", 5)
-        .await
-        .select_by_value("minutes")
-        .await
-        .unwrap();
+    b.choose(Some(&agents), "Custom idle timeout unit", "minutes")
+        .await;
     eventually(5, "1 hour converted to 60 minutes", async || {
         custom.prop("value").await.unwrap().as_deref() == Some("60")
     })
@@ -1391,16 +730,12 @@ async fn the_security_page_offers_only_allowed_presets_converts_units_and_discar
         .await;
     let save = b.named("button", "Save", 5).await;
     assert!(!save.is_enabled().await.unwrap(), "nothing to save");
-    b.close().await;
 }
 
 #[tokio::test]
 async fn offline_shows_a_banner_and_a_sign_out_that_cannot_reach_the_server_says_so() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "agent2@demo.test").await;
-    availability(&b).await;
+    let app = Console::start().await;
+    let b = Browser::at_desk(&app, "agent2@demo.test").await;
     // The browser's own offline and online events drive the banner.
     b.client
         .execute("window.dispatchEvent(new Event('offline'))", vec![])
@@ -1429,15 +764,13 @@ async fn offline_shows_a_banner_and_a_sign_out_that_cannot_reach_the_server_says
         "not told it signed out"
     );
     b.screenshot("offline-sign-out").await;
-    b.close().await;
 }
 
 #[tokio::test]
 async fn keyboard_users_confirm_and_cancel_in_a_dialog_that_keeps_focus_and_gives_it_back() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let _agent = app.login("agent1@demo.test").await;
-    let b = admin_at(&app, "/admin/team").await;
+    let b = Browser::admin_at(&app, "/admin/team").await;
     let button = b
         .named("button", "Sign out everywhere: agent1@demo.test", 10)
         .await;
@@ -1499,16 +832,13 @@ async fn keyboard_users_confirm_and_cancel_in_a_dialog_that_keeps_focus_and_give
             "Sign out everywhere: agent1@demo.test".to_owned()
         )
     );
-    b.close().await;
 }
 
 #[tokio::test]
 async fn every_admin_page_fits_a_phone() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let _agent = app.login("agent1@demo.test").await;
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "admin@demo.test").await;
+    let b = Browser::signed_in(&app, "/login", "admin@demo.test").await;
     b.region("Agents").await;
     b.client.set_window_size(390, 844).await.unwrap();
     // Each page, with what shows it has loaded.
@@ -1543,15 +873,12 @@ async fn every_admin_page_fits_a_phone() {
             "{path} is {overflow} px wider than the phone"
         );
     }
-    b.close().await;
 }
 
 #[tokio::test]
 async fn the_desk_says_when_the_agent_is_unavailable_and_keeps_on_a_call_across_a_reload() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "agent1@demo.test").await;
+    let app = Console::start().await;
+    let b = Browser::signed_in(&app, "/login", "agent1@demo.test").await;
     let available = availability(&b).await;
     eventually(20, "the switch is ready", async || {
         available.is_enabled().await.unwrap()
@@ -1577,10 +904,8 @@ async fn the_desk_says_when_the_agent_is_unavailable_and_keeps_on_a_call_across_
     .await;
     // When calls do not count, the switch is not offered.
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&admin, |s| s.activity.active_call_extends = false)
+    app.apply_settings(&admin, |s| s.activity.active_call_extends = false)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
     b.client.refresh().await.unwrap();
     availability(&b).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -1588,25 +913,19 @@ async fn the_desk_says_when_the_agent_is_unavailable_and_keeps_on_a_call_across_
         !b.has_named("switch", "On a call").await,
         "calls do not count here"
     );
-    b.close().await;
 }
 
 #[tokio::test]
 async fn saving_settings_that_end_sessions_at_once_asks_first() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let _agent = app.login("agent1@demo.test").await;
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "admin@demo.test").await;
+    let b = Browser::signed_in(&app, "/login", "admin@demo.test").await;
     let agents = b.region("Agents").await;
     let custom = b.field_in(Some(&agents), "Custom idle timeout", 20).await;
     // The agent has been idle for longer than the new timeout.
     tokio::time::sleep(Duration::from_secs(7)).await;
-    b.field_in(Some(&agents), "Custom idle timeout unit", 5)
-        .await
-        .select_by_value("seconds")
-        .await
-        .unwrap();
+    b.choose(Some(&agents), "Custom idle timeout unit", "seconds")
+        .await;
     custom.clear().await.unwrap();
     custom.send_keys("6").await.unwrap();
     // A fixed warning must be 10 s or more: warn at a share instead.
@@ -1633,11 +952,7 @@ async fn saving_settings_that_end_sessions_at_once_asks_first() {
     let dialog = b.dialog(5).await;
     let said = dialog.text().await.unwrap();
     assert!(said.contains("at once"), "{said}");
-    b.named_in(Some(&dialog), "button", "Cancel", 1)
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click_button_in(&dialog, "Cancel").await;
     let stored: Value = app
         .get(
             "/api/admin/security-settings",
@@ -1651,21 +966,17 @@ async fn saving_settings_that_end_sessions_at_once_asks_first() {
         stored["settings"]["agents"]["idle_timeout_secs"], 28800,
         "nothing saved"
     );
-    b.close().await;
 }
 
 #[tokio::test]
 async fn sessions_filter_by_person_and_audience_and_audit_shows_settings_in_words() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let _agent = app.login("agent1@demo.test").await;
     let _requester = app.login("requester@demo.test").await;
     let api_admin = app.login("admin@demo.test").await;
-    let res = app
-        .change_settings(&api_admin, |s| s.agents.idle_timeout_secs = 900)
+    app.apply_settings(&api_admin, |s| s.agents.idle_timeout_secs = 900)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let b = admin_at(&app, "/admin/sessions").await;
+    let b = Browser::admin_at(&app, "/admin/sessions").await;
     b.named("button", "Revoke session of agent1@demo.test", 10)
         .await;
     let all = b.list_items("Live sessions").await.len();
@@ -1678,11 +989,7 @@ async fn sessions_filter_by_person_and_audience_and_audit_shows_settings_in_word
     // By audience (a blank search is no search).
     person.clear().await.unwrap();
     person.send_keys(" ").await.unwrap();
-    b.field("Audience")
-        .await
-        .select_by_value("requesters")
-        .await
-        .unwrap();
+    b.choose(None, "Audience", "requesters").await;
     b.list_holds("Live sessions", 1, 5).await;
     let items = b.list_items("Live sessions").await;
     assert!(items[0]
@@ -1706,16 +1013,13 @@ async fn sessions_filter_by_person_and_audience_and_audit_shows_settings_in_word
         !requesters.text().await.unwrap().contains("Best practice"),
         "the hint is not for requesters"
     );
-    b.close().await;
 }
 
 #[tokio::test]
 async fn the_warning_is_a_timer_announced_at_marks_and_gives_focus_back() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     ten_second_agents(&app).await;
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "agent1@demo.test").await;
+    let b = Browser::signed_in(&app, "/login", "agent1@demo.test").await;
     let notes = b.field("Notes").await;
     notes.click().await.unwrap();
     let dialog = b.named("alertdialog", "Are you still there?", 15).await;
@@ -1751,11 +1055,7 @@ async fn the_warning_is_a_timer_announced_at_marks_and_gives_focus_back() {
         .unwrap()
         .starts_with("Signed out in 0:0"));
     // Staying signed in gives focus back to the notes.
-    b.named_in(Some(&dialog), "button", "Stay signed in", 1)
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click_button_in(&dialog, "Stay signed in").await;
     b.dialog_closes(3).await;
     assert_eq!(
         b.focused().await,
@@ -1763,47 +1063,25 @@ async fn the_warning_is_a_timer_announced_at_marks_and_gives_focus_back() {
         "focus goes back to the notes"
     );
     assert_eq!(b.client.title().await.unwrap(), "Desk — Vigil");
-    b.close().await;
-}
-
-/// Checks `check` every 100 ms until it holds, for up to `secs`.
-async fn eventually(secs: u64, what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(secs),
-            "waited {secs} s: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]
 async fn the_timeline_labels_never_meet_even_for_the_longest_durations() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let admin = app.login("admin@demo.test").await;
     // The longest words the bounds allow (29 days 23 hours 59 minutes 59
     // seconds of idle, a limit a second short of a year, warned 10 s
     // before), and the shortest policy with its warning half way.
-    let res = app
-        .change_settings(&admin, |s| {
-            s.agents.idle_timeout_secs = 720 * 3600 - 1;
-            s.agents.absolute_timeout_secs = 365 * 86400 - 1;
-            s.agents.warning = Warning::Before { secs: 10 };
-            s.requesters.idle_timeout_secs = 900;
-            s.requesters.absolute_timeout_secs = 3600;
-            s.requesters.warning = Warning::Percent { percent: 50 };
-        })
-        .await;
-    assert_eq!(
-        res.status(),
-        StatusCode::OK,
-        "{}",
-        res.text().await.unwrap()
-    );
-    let b = Browser::launch().await;
-    b.sign_in(&app, "/login", "admin@demo.test").await;
+    app.apply_settings(&admin, |s| {
+        s.agents.idle_timeout_secs = 720 * 3600 - 1;
+        s.agents.absolute_timeout_secs = 365 * 86400 - 1;
+        s.agents.warning = Warning::Before { secs: 10 };
+        s.requesters.idle_timeout_secs = 900;
+        s.requesters.absolute_timeout_secs = 3600;
+        s.requesters.warning = Warning::Percent { percent: 50 };
+    })
+    .await;
+    let b = Browser::signed_in(&app, "/login", "admin@demo.test").await;
     for (audience, width) in [("Agents", 1280), ("Requesters", 1280), ("Agents", 390)] {
         b.client.set_window_size(width, 1000).await.unwrap();
         let region = b.region(audience).await;
@@ -1866,61 +1144,18 @@ async fn the_timeline_labels_never_meet_even_for_the_longest_durations() {
             std::fs::write(dir.join(format!("timeline-{audience}.png")), png).unwrap();
         }
     }
-    b.close().await;
-}
-
-/// axe-core's script (`cargo xtask test` installs it from npm and says
-/// where in `VIGIL_AXE`).
-fn axe_script() -> String {
-    let path = std::env::var_os("VIGIL_AXE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/xtask/axe/node_modules/axe-core/axe.min.js"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "axe-core is not at {}: run `cargo xtask test`, which installs it ({e})",
-            path.display()
-        )
-    })
-}
-
-/// Runs axe-core on the page as it is now and adds every violation it
-/// finds, of any impact, to `found`, naming the screen.
-async fn axe_check(b: &Browser, axe: &str, screen: &str, found: &mut Vec<String>) {
-    b.client.execute(axe, vec![]).await.unwrap(); // defines window.axe
-    let violations = b
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, {resultTypes: ['violations']})
-               .then(r => done(r.violations.map(v => [v.impact,
-                   `${v.id} (${v.impact}): ${v.help}: ` + v.nodes.map(n => n.target.join(' ')).join(', ')])))
-               .catch(e => done([['critical', `axe failed: ${e}`]]));",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let violations: Vec<(String, String)> = serde_json::from_value(violations).unwrap();
-    println!("axe on {screen}: {} violations", violations.len());
-    found.extend(
-        violations
-            .into_iter()
-            .map(|(_, v)| format!("{screen}: {v}")),
-    );
 }
 
 #[tokio::test]
 async fn axe_finds_no_violation_on_any_screen() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let app = console_app(5).await;
+    let app = Console::start().await;
     let admin = app.login("admin@demo.test").await;
     // Agents are warned after 10 s idle, for 10 s.
-    let res = app
-        .change_settings(&admin, |s| {
-            s.agents.idle_timeout_secs = 20;
-            s.agents.warning = Warning::Percent { percent: 50 };
-        })
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    app.apply_settings(&admin, |s| {
+        s.agents.idle_timeout_secs = 20;
+        s.agents.warning = Warning::Percent { percent: 50 };
+    })
+    .await;
     let _agent2 = app.login("agent2@demo.test").await;
     let axe = axe_script();
     let mut found = Vec::new();
@@ -1958,11 +1193,7 @@ async fn axe_finds_no_violation_on_any_screen() {
     revoke.click().await.unwrap();
     let dialog = b.dialog(5).await;
     axe_check(&b, &axe, "confirmation", &mut found).await;
-    b.named_in(Some(&dialog), "button", "Cancel", 1)
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click_button_in(&dialog, "Cancel").await;
     b.goto(&app, "/admin/team").await;
     b.named("table", "Team members", 10).await;
     axe_check(&b, &axe, "team", &mut found).await;
@@ -1975,23 +1206,18 @@ async fn axe_finds_no_violation_on_any_screen() {
     b.click_button("Sign out").await;
     b.saying("status", "Signed out", 5).await;
     axe_check(&b, &axe, "signed out", &mut found).await;
-    b.close().await;
+    drop(b);
 
-    let agent = Browser::launch().await;
-    agent.sign_in(&app, "/login", "agent1@demo.test").await;
-    availability(&agent).await;
+    let agent = Browser::at_desk(&app, "agent1@demo.test").await;
     axe_check(&agent, &axe, "desk", &mut found).await;
     agent.named("alertdialog", "Are you still there?", 15).await;
     axe_check(&agent, &axe, "idle warning", &mut found).await;
-    agent.close().await;
+    drop(agent);
 
-    let requester = Browser::launch().await;
-    requester
-        .sign_in(&app, "/portal/login", "requester@demo.test")
-        .await;
+    let requester = Browser::signed_in(&app, "/portal/login", "requester@demo.test").await;
     requester.field("New conversation").await;
     axe_check(&requester, &axe, "portal", &mut found).await;
-    requester.close().await;
+    drop(requester);
 
     assert!(found.is_empty(), "axe-core found:\n{}", found.join("\n"));
 }

@@ -74,10 +74,7 @@ pub async fn fresh_postgres_database() -> String {
         }
         *cleaned = true;
     }
-    let name = format!(
-        "vigil_test_{}",
-        vigil_server::sessions::token::random_hex(8)
-    );
+    let name = format!("vigil_test_{}", vigil_server::random::random_hex(8));
     conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
         .await
         .unwrap();
@@ -522,6 +519,23 @@ impl TestApp {
         .await
     }
 
+    /// The demo account's sign-in options, as the sign-in page reads them.
+    pub async fn login_options(&self) -> Value {
+        let res = self.get_anonymous("/api/accounts/demo/login-options").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    /// A requester opens a conversation: `POST /api/portal/conversations`.
+    pub async fn open_conversation(&self, requester: &Session, subject: &str) -> Response {
+        self.post(
+            "/api/portal/conversations",
+            requester,
+            json!({"subject": subject}),
+        )
+        .await
+    }
+
     /// `PUT /api/desk/availability`.
     pub async fn set_available(&self, s: &Session, available: bool) -> Response {
         self.put("/api/desk/availability", s, json!({"available": available}))
@@ -633,11 +647,7 @@ impl TestApp {
         let requester = self.login("requester@demo.test").await;
         for i in 0..n {
             let res = self
-                .post(
-                    "/api/portal/conversations",
-                    &requester,
-                    json!({"subject": format!("Question {i}")}),
-                )
+                .open_conversation(&requester, &format!("Question {i}"))
                 .await;
             assert_eq!(res.status(), StatusCode::CREATED);
         }

@@ -5,7 +5,6 @@
 use std::time::Instant;
 
 use reqwest::StatusCode;
-use serde_json::json;
 
 use crate::helpers::{spawn_app, TestApp};
 
@@ -113,13 +112,10 @@ async fn a_new_conversation_never_goes_to_an_agent_whose_last_session_is_ending(
         let (first, second) = app.busy_agent1(0).await;
         app.logout(&second).await;
         let id = app.session_id(&first).await;
+        let subject = format!("Race {round}");
         let (revoked, created) = tokio::join!(
             app.revoke_session(&admin, &id),
-            app.post(
-                "/api/portal/conversations",
-                &requester,
-                json!({"subject": format!("Race {round}")})
-            ),
+            app.open_conversation(&requester, &subject),
         );
         assert_eq!(revoked.status(), StatusCode::NO_CONTENT, "round {round}");
         assert_eq!(created.status(), StatusCode::CREATED, "round {round}");

@@ -225,22 +225,14 @@ async fn portal_conversations_are_routed_to_the_least_loaded_agent_or_queued() {
     let a1 = app.user_id("agent1@demo.test").await;
     let a2 = app.user_id("agent2@demo.test").await;
     let res = app
-        .post(
-            "/api/portal/conversations",
-            &requester,
-            json!({"subject": "  Printer on fire  "}),
-        )
+        .open_conversation(&requester, "  Printer on fire  ")
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let c: Value = res.json().await.unwrap();
     assert_eq!(c["subject"], "Printer on fire");
     assert_eq!(c["assignee_id"], a1, "tie on load: lowest id");
     let c: Value = app
-        .post(
-            "/api/portal/conversations",
-            &requester,
-            json!({"subject": "Second"}),
-        )
+        .open_conversation(&requester, "Second")
         .await
         .json()
         .await
@@ -252,11 +244,7 @@ async fn portal_conversations_are_routed_to_the_least_loaded_agent_or_queued() {
     app.set_available(&agent1, false).await;
     app.set_available(&agent2, false).await;
     let c: Value = app
-        .post(
-            "/api/portal/conversations",
-            &requester,
-            json!({"subject": "Queued"}),
-        )
+        .open_conversation(&requester, "Queued")
         .await
         .json()
         .await

@@ -79,13 +79,7 @@ async fn valid_settings_are_stored_with_a_new_version_and_audited() {
             {"path": "requesters.remember_me", "before": false, "after": true},
         ])
     );
-    let options: Value = app
-        .get_anonymous("/api/accounts/demo/login-options")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(options["requesters"]["remember_me"], true);
+    assert_eq!(app.login_options().await["requesters"]["remember_me"], true);
 }
 
 #[tokio::test]
