@@ -4,6 +4,7 @@
 //! server's 400s map back onto the same fields; a 409 offers a reload.
 
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
 use vigil_policy::api::{Impact, PreviewResponse, SettingsEnvelope, SettingsUpdate};
@@ -18,8 +19,7 @@ use yew::prelude::*;
 
 use crate::api::{self, failed};
 use crate::clock::local_stamp;
-use crate::components::{confirm_dialog, nav, timeline, use_current_session, DurationField};
-use crate::error::ApiError;
+use crate::components::{confirm_dialog, timeline, use_current_session, DurationField, Page};
 
 /// The slider's presets: those within ops' bounds (a custom value covers
 /// the rest).
@@ -266,56 +266,152 @@ fn activity_section(rules: ActivityRules, on_change: &Callback<ActivityRules>) -
     }
 }
 
+/// The page's state.
+#[derive(Clone, Default)]
+struct Form {
+    /// The settings as stored, once loaded.
+    loaded: Option<SettingsEnvelope>,
+    /// The settings as edited.
+    draft: Option<SecuritySettings>,
+    /// Fields the server refused.
+    server_errors: Vec<FieldError>,
+    /// Duration fields whose text is not a number now.
+    bad_text: BTreeSet<String>,
+    /// Someone else saved since this page loaded.
+    conflict: bool,
+    /// What the page says.
+    status: Option<String>,
+    saving: bool,
+    /// What saving the draft would do to live sessions.
+    preview: Option<PreviewResponse>,
+    /// Bumped to load the settings again.
+    reloads: u32,
+    /// Asking before a save that signs people out.
+    confirming: bool,
+}
+
+/// What happens to the page.
+enum Action {
+    /// The stored settings arrived: editing starts from them.
+    Loaded(SettingsEnvelope),
+    /// A load failed, saying this.
+    Failed(String),
+    /// One audience's policy was edited.
+    EditedPolicy(Audience, AudiencePolicy),
+    /// The activity rules were edited.
+    EditedRules(ActivityRules),
+    /// A duration field's text (by key) is not a number (or is again).
+    EditedText(String, bool),
+    /// "Discard changes".
+    Discarded,
+    /// "Save" when sessions would end: asks first (or cancelled).
+    Confirming(bool),
+    /// The save is on its way.
+    Saving,
+    /// Saved: the stored settings now.
+    Saved(SettingsEnvelope),
+    /// Someone else saved first.
+    Conflict,
+    /// Not saved: the fields the server refused (if any) and what to say.
+    NotSaved(Vec<FieldError>, String),
+    /// The impact of the draft, or none.
+    Previewed(Option<PreviewResponse>),
+    /// "Reload current settings".
+    Reload,
+}
+
+impl Reducible for Form {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut f = Rc::unwrap_or_clone(self);
+        match action {
+            Action::Loaded(env) => {
+                f.draft = Some(env.settings.clone());
+                f.loaded = Some(env);
+                f.server_errors.clear();
+                f.conflict = false;
+            }
+            Action::Failed(message) => f.status = Some(message),
+            Action::EditedPolicy(audience, policy) => {
+                if let Some(d) = &mut f.draft {
+                    *d.policy_mut(audience) = policy;
+                }
+                f.server_errors.clear();
+                f.status = None;
+            }
+            Action::EditedRules(rules) => {
+                if let Some(d) = &mut f.draft {
+                    d.activity = rules;
+                }
+                f.status = None;
+            }
+            Action::EditedText(key, bad) => {
+                if bad {
+                    f.bad_text.insert(key);
+                } else {
+                    f.bad_text.remove(&key);
+                }
+            }
+            Action::Discarded => {
+                f.draft = f.loaded.as_ref().map(|l| l.settings.clone());
+                f.server_errors.clear();
+                f.bad_text.clear();
+                f.status = Some("Changes discarded.".to_owned());
+            }
+            Action::Confirming(on) => f.confirming = on,
+            Action::Saving => {
+                f.confirming = false;
+                f.saving = true;
+            }
+            Action::Saved(env) => {
+                f.status = Some(format!("Saved (version {}).", env.version));
+                f.draft = Some(env.settings.clone());
+                f.loaded = Some(env);
+                f.saving = false;
+            }
+            Action::Conflict => {
+                f.conflict = true;
+                f.saving = false;
+            }
+            Action::NotSaved(fields, message) => {
+                if !fields.is_empty() {
+                    f.server_errors = fields;
+                }
+                f.status = Some(message);
+                f.saving = false;
+            }
+            Action::Previewed(preview) => f.preview = preview,
+            Action::Reload => f.reloads = f.reloads.wrapping_add(1),
+        }
+        Rc::new(f)
+    }
+}
+
 /// The page.
 #[component]
 pub fn Security() -> Html {
     let session = use_current_session();
-    let loaded = use_state(|| None::<SettingsEnvelope>);
-    let draft = use_state(|| None::<SecuritySettings>);
-    let server_errors = use_state(Vec::<FieldError>::new);
-    let bad_text = use_state(BTreeSet::<String>::new);
-    let conflict = use_state(|| false);
-    let status = use_state(|| None::<String>);
-    let saving = use_state(|| false);
-    let preview = use_state(|| None::<PreviewResponse>);
-    let reload = use_state(|| 0u32);
-    let confirming = use_state(|| false);
-    // Leaving the page drops the unsaved-changes guard.
-    use_effect_with((), |_| || set_unsaved(false));
-
-    let fail = {
-        let (session, status) = (session.clone(), status.clone());
-        move |e: &ApiError| status.set(Some(failed(session.as_ref(), e)))
-    };
+    let form = use_reducer(Form::default);
 
     {
-        let (loaded, draft, server_errors, conflict, fail) = (
-            loaded.clone(),
-            draft.clone(),
-            server_errors.clone(),
-            conflict.clone(),
-            fail.clone(),
-        );
-        use_effect_with(*reload, move |_| {
+        let (dispatch, session) = (form.dispatcher(), session.clone());
+        use_effect_with(form.reloads, move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                match api::settings().await {
-                    Ok(env) => {
-                        draft.set(Some(env.settings.clone()));
-                        loaded.set(Some(env));
-                        server_errors.set(Vec::new());
-                        conflict.set(false);
-                    }
-                    Err(e) => fail(&e),
-                }
+                dispatch.dispatch(match api::settings().await {
+                    Ok(env) => Action::Loaded(env),
+                    Err(e) => Action::Failed(failed(session.as_ref(), &e)),
+                });
             });
         });
     }
 
-    let limits = loaded.as_ref().map(|l| l.limits).unwrap_or_default();
-    let errors: Vec<FieldError> = match draft.as_ref() {
+    let limits = form.loaded.as_ref().map(|l| l.limits).unwrap_or_default();
+    let errors: Vec<FieldError> = match form.draft.as_ref() {
         Some(d) => {
             let mut e = validate(d, &limits);
-            let extra: Vec<FieldError> = server_errors
+            let extra: Vec<FieldError> = form
+                .server_errors
                 .iter()
                 .filter(|s| !e.iter().any(|x| x.path == s.path))
                 .cloned()
@@ -328,19 +424,20 @@ pub fn Security() -> Html {
 
     // Impact preview, a moment after the draft settles, when it is valid.
     {
-        let (preview, loaded) = (preview.clone(), loaded.clone());
-        let valid = errors.is_empty() && bad_text.is_empty();
-        use_effect_with(((*draft).clone(), valid), move |(draft, valid)| {
-            let timer = match (draft.clone(), loaded.as_ref().map(|l| l.version), *valid) {
+        let dispatch = form.dispatcher();
+        let version = form.loaded.as_ref().map(|l| l.version);
+        let valid = errors.is_empty() && form.bad_text.is_empty();
+        use_effect_with((form.draft.clone(), valid), move |(draft, valid)| {
+            let timer = match (draft.clone(), version, *valid) {
                 (Some(settings), Some(version), true) => Some(Timeout::new(400, move || {
                     wasm_bindgen_futures::spawn_local(async move {
                         if let Ok(p) = api::preview(&SettingsUpdate { version, settings }).await {
-                            preview.set(Some(p));
+                            dispatch.dispatch(Action::Previewed(Some(p)));
                         }
                     });
                 })),
                 _ => {
-                    preview.set(None);
+                    dispatch.dispatch(Action::Previewed(None));
                     None
                 }
             };
@@ -348,141 +445,88 @@ pub fn Security() -> Html {
         });
     }
 
-    let (Some(env), Some(current)) = ((*loaded).clone(), (*draft).clone()) else {
-        return html! { <>{ nav(session.as_ref()) }<main class="page"><h1>{ "Session security" }</h1>
-        if let Some(s) = (*status).clone() { <p class="error" role="alert">{ s }</p> } else { <p>{ "Loading…" }</p> }</main></> };
+    // While there are unsaved changes the browser asks before leaving;
+    // leaving the page drops the guard.
+    let changed = match (&form.loaded, &form.draft) {
+        (Some(env), Some(current)) => *current != env.settings,
+        _ => false,
+    };
+    use_effect_with(changed, |&changed| {
+        set_unsaved(changed);
+        || set_unsaved(false)
+    });
+
+    let (Some(env), Some(current)) = (form.loaded.clone(), form.draft.clone()) else {
+        return Page::new(session.as_ref(), "Session security").render(html! {
+            if let Some(s) = form.status.clone() { <p class="error" role="alert">{ s }</p> } else { <p>{ "Loading…" }</p> }
+        });
     };
 
     let set_policy = |audience: Audience| {
-        let (draft, server_errors, status, current) = (
-            draft.clone(),
-            server_errors.clone(),
-            status.clone(),
-            current.clone(),
-        );
+        let dispatch = form.dispatcher();
         Callback::from(move |p: AudiencePolicy| {
-            let mut next = current.clone();
-            *next.policy_mut(audience) = p;
-            draft.set(Some(next));
-            server_errors.set(Vec::new());
-            status.set(None);
+            dispatch.dispatch(Action::EditedPolicy(audience, p))
         })
     };
     let on_text = {
-        let bad_text = bad_text.clone();
+        let dispatch = form.dispatcher();
         Callback::from(move |(key, bad): (String, bool)| {
-            let mut next = (*bad_text).clone();
-            if bad {
-                next.insert(key);
-            } else {
-                next.remove(&key);
-            }
-            bad_text.set(next);
+            dispatch.dispatch(Action::EditedText(key, bad))
         })
     };
     let on_rules = {
-        let (draft, status, current) = (draft.clone(), status.clone(), current.clone());
-        Callback::from(move |rules: ActivityRules| {
-            let mut next = current.clone();
-            next.activity = rules;
-            draft.set(Some(next));
-            status.set(None);
-        })
+        let dispatch = form.dispatcher();
+        Callback::from(move |rules: ActivityRules| dispatch.dispatch(Action::EditedRules(rules)))
     };
-    let changed = current != env.settings;
-    set_unsaved(changed);
-    let can_save = changed && errors.is_empty() && bad_text.is_empty() && !*saving;
+    let can_save = changed && errors.is_empty() && form.bad_text.is_empty() && !form.saving;
     let do_save = {
-        let (loaded, draft, server_errors, conflict, status, saving, fail) = (
-            loaded.clone(),
-            draft.clone(),
-            server_errors.clone(),
-            conflict.clone(),
-            status.clone(),
-            saving.clone(),
-            fail.clone(),
-        );
+        let (dispatch, session) = (form.dispatcher(), session.clone());
         let update = SettingsUpdate {
             version: env.version,
             settings: current.clone(),
         };
         Callback::from(move |()| {
-            let (loaded, draft, server_errors, conflict, status, saving, fail, update) = (
-                loaded.clone(),
-                draft.clone(),
-                server_errors.clone(),
-                conflict.clone(),
-                status.clone(),
-                saving.clone(),
-                fail.clone(),
-                update.clone(),
-            );
-            saving.set(true);
+            let (dispatch, session, update) = (dispatch.clone(), session.clone(), update.clone());
+            dispatch.dispatch(Action::Saving);
             wasm_bindgen_futures::spawn_local(async move {
-                match api::save_settings(&update).await {
-                    Ok(env) => {
-                        status.set(Some(format!("Saved (version {}).", env.version)));
-                        set_unsaved(false);
-                        draft.set(Some(env.settings.clone()));
-                        loaded.set(Some(env));
-                    }
+                dispatch.dispatch(match api::save_settings(&update).await {
+                    Ok(env) => Action::Saved(env),
                     Err(e) if e.code() == Some(vigil_policy::api::ErrorCode::VersionConflict) => {
-                        conflict.set(true)
+                        Action::Conflict
                     }
-                    Err(e) if !e.fields().is_empty() => {
-                        server_errors.set(e.fields());
-                        status.set(Some(e.message()));
-                    }
-                    Err(e) => fail(&e),
-                }
-                saving.set(false);
+                    Err(e) if !e.fields().is_empty() => Action::NotSaved(e.fields(), e.message()),
+                    Err(e) => Action::NotSaved(Vec::new(), failed(session.as_ref(), &e)),
+                });
             });
         })
     };
     let on_reload = {
-        let reload = reload.clone();
-        Callback::from(move |_: MouseEvent| reload.set(*reload + 1))
+        let dispatch = form.dispatcher();
+        Callback::from(move |_: MouseEvent| dispatch.dispatch(Action::Reload))
     };
     // Sessions that would end at once if saved: ask first.
-    let ending = preview
+    let ending = form
+        .preview
         .as_ref()
         .map_or(0, |p| p.agents.end_now + p.requesters.end_now);
     let on_save = {
-        let (do_save, confirming) = (do_save.clone(), confirming.clone());
+        let (do_save, dispatch) = (do_save.clone(), form.dispatcher());
         Callback::from(move |_: MouseEvent| {
             if ending > 0 {
-                confirming.set(true);
+                dispatch.dispatch(Action::Confirming(true));
             } else {
                 do_save.emit(());
             }
         })
     };
     let on_discard = {
-        let (draft, server_errors, bad_text, status, saved) = (
-            draft.clone(),
-            server_errors.clone(),
-            bad_text.clone(),
-            status.clone(),
-            env.settings.clone(),
-        );
-        Callback::from(move |_: MouseEvent| {
-            draft.set(Some(saved.clone()));
-            server_errors.set(Vec::new());
-            bad_text.set(BTreeSet::new());
-            status.set(Some("Changes discarded.".to_owned()));
-        })
+        let dispatch = form.dispatcher();
+        Callback::from(move |_: MouseEvent| dispatch.dispatch(Action::Discarded))
     };
-    let dialog = if *confirming {
-        let confirm = {
-            let (do_save, confirming) = (do_save.clone(), confirming.clone());
-            Callback::from(move |()| {
-                confirming.set(false);
-                do_save.emit(());
-            })
-        };
+    let dialog = form.confirming.then(|| {
         let cancel = {
-            let confirming = confirming.clone();
-            Callback::from(move |()| confirming.set(false))
+            let dispatch = form.dispatcher();
+            Callback::from(move |()| dispatch.dispatch(Action::Confirming(false)))
         };
         confirm_dialog(
             "Sign people out now?",
@@ -492,12 +536,10 @@ pub fn Security() -> Html {
                 if ending == 1 { "that person is" } else { "those people are" }
             ),
             "Save and sign them out",
-            confirm,
+            do_save,
             cancel,
         )
-    } else {
-        html! {}
-    };
+    });
     let section = |audience: Audience| {
         let prefix = format!("{}.", audience.as_str());
         let mine: Vec<FieldError> = errors
@@ -505,7 +547,7 @@ pub fn Security() -> Html {
             .filter(|e| e.path.starts_with(&prefix))
             .cloned()
             .collect();
-        let impact = preview.as_ref().map(|p| match audience {
+        let impact = form.preview.as_ref().map(|p| match audience {
             Audience::Agents => p.agents,
             Audience::Requesters => p.requesters,
         });
@@ -519,20 +561,19 @@ pub fn Security() -> Html {
             on_text: on_text.clone(),
         })
     };
-    let problems = errors.len() + bad_text.len();
-    html! {
-        <>
-            <div inert={*confirming}>
-            { nav(session.as_ref()) }
-            <main class="page">
-                <h1>{ "Session security" }</h1>
+    let problems = errors.len() + form.bad_text.len();
+    let saving = form.saving;
+    Page::new(session.as_ref(), "Session security")
+        .dialog(dialog)
+        .render(html! {
+            <>
                 <p class="muted">
                     { match &env.updated_by {
                         Some(by) => format!("Saved by {by} at {} (version {}).", local_stamp(env.updated_at), env.version),
                         None => format!("The defaults, never changed (version {}).", env.version),
                     } }
                 </p>
-                if *conflict {
+                if form.conflict {
                     <div class="banner" role="alert">
                         <p>{ "Someone else changed these settings since you opened this page. Your changes were not saved." }</p>
                         <button onclick={on_reload}>{ "Reload current settings" }</button>
@@ -543,19 +584,16 @@ pub fn Security() -> Html {
                 { activity_section(current.activity, &on_rules) }
                 <div class="actions">
                     <button class="primary" disabled={!can_save} onclick={on_save}>{ "Save" }</button>
-                    <button disabled={!changed || *saving} onclick={on_discard}>{ "Discard changes" }</button>
+                    <button disabled={!changed || saving} onclick={on_discard}>{ "Discard changes" }</button>
                     if problems > 0 {
                         <span class="error">{ format!("Fix {problems} field{} to save.", if problems == 1 { "" } else { "s" }) }</span>
                     } else if !changed {
                         <span class="muted">{ "No unsaved changes." }</span>
                     }
-                    if let Some(s) = (*status).clone() { <span role="status">{ s }</span> }
+                    if let Some(s) = form.status.clone() { <span role="status">{ s }</span> }
                 </div>
-            </main>
-            </div>
-            { dialog }
-        </>
-    }
+            </>
+        })
 }
 
 /// While there are unsaved changes, the browser asks before the page is
