@@ -269,24 +269,20 @@ async fn the_audit_log_exports_the_filtered_entries_as_csv() {
         app.login("agent2@demo.test").await;
     }
     // A value a spreadsheet would run as a formula.
-    sqlx::query(
+    app.execute(
         "INSERT INTO audit_log (account_id, at, actor, action, target, details)
          SELECT account_id, at, '=cmd|'' /C calc''!A0', 'login.failed', NULL, '{}' FROM audit_log
          WHERE action = 'session.login' AND actor = 'admin@demo.test'",
     )
-    .execute(app.state.store.pool())
-    .await
-    .unwrap();
+    .await;
     // Each pass doubles agent2's sign-ins: 3 × 2⁹ rows.
     for _ in 0..9 {
-        sqlx::query(
+        app.execute(
             "INSERT INTO audit_log (account_id, at, actor, action, target, details)
              SELECT account_id, at, actor, action, target, details FROM audit_log
              WHERE action = 'session.login' AND actor = 'agent2@demo.test'",
         )
-        .execute(app.state.store.pool())
-        .await
-        .unwrap();
+        .await;
     }
     let expected = app
         .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'session.login' AND actor = 'agent2@demo.test'")

@@ -601,6 +601,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Runs one statement (tests write their few values into it).
+    pub async fn execute(&self, sql: &str) {
+        sqlx::query(sql)
+            .execute(self.state.store.pool())
+            .await
+            .unwrap();
+    }
+
     /// Runs a query returning one integer.
     pub async fn scalar(&self, sql: &str) -> i64 {
         use sqlx::Row;

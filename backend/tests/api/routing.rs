@@ -59,11 +59,10 @@ async fn reroutes_spread_over_agents_by_load_and_queue_when_nobody_is_available(
     let a2 = app.user_id("agent2@demo.test").await;
     // The admin takes part in routing too, with no load.
     let admin_id = app.user_id("admin@demo.test").await;
-    sqlx::query("UPDATE users SET available = TRUE, auto_assign = TRUE WHERE id = $1")
-        .bind(admin_id)
-        .execute(app.state.store.pool())
-        .await
-        .unwrap();
+    app.execute(&format!(
+        "UPDATE users SET available = TRUE, auto_assign = TRUE WHERE id = {admin_id}"
+    ))
+    .await;
     let agent1 = app.login("agent1@demo.test").await;
     let id = app.session_id(&agent1).await;
     assert_eq!(
@@ -78,11 +77,10 @@ async fn reroutes_spread_over_agents_by_load_and_queue_when_nobody_is_available(
     assert_eq!(app.open_assigned(a2).await, 2);
 
     // Nobody else available: agent2's conversations go to the queue.
-    sqlx::query("UPDATE users SET available = FALSE WHERE id = $1")
-        .bind(admin_id)
-        .execute(app.state.store.pool())
-        .await
-        .unwrap();
+    app.execute(&format!(
+        "UPDATE users SET available = FALSE WHERE id = {admin_id}"
+    ))
+    .await;
     let agent2 = app.login("agent2@demo.test").await;
     let res = app.revoke_user(&admin, a2).await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -133,37 +133,27 @@ async fn activity_sources_count_only_under_their_rules() {
     let app = spawn_app().await;
     let agent = app.login("agent1@demo.test").await;
     let requester = app.login("requester@demo.test").await;
-    let last = |v: &Value| v["last_activity_at"].as_str().unwrap().to_owned();
-    let activity = |s: Session, source: &'static str| {
-        let app = &app;
-        async move {
+    // Each case: who reports which source, the last activity it leaves, why.
+    let report = async |cases: &[(&Session, &str, &str, &str)]| {
+        for (who, source, last, why) in cases {
             let res = app
-                .post("/api/session/activity", &s, json!({"source": source}))
+                .post("/api/session/activity", who, json!({"source": source}))
                 .await;
-            assert_eq!(res.status(), StatusCode::OK, "{source}");
-            res.json::<Value>().await.unwrap()
+            assert_eq!(res.status(), StatusCode::OK, "{why}");
+            let view: Value = res.json().await.unwrap();
+            assert_eq!(view["last_activity_at"], *last, "{why}");
         }
     };
     app.advance(60);
-    // Defaults: calls extend, hidden tabs are idle.
-    assert_eq!(
-        last(&activity(agent.clone(), "hidden").await),
-        "2026-01-05T09:00:00Z"
-    );
-    assert_eq!(
-        last(&activity(agent.clone(), "call").await),
-        "2026-01-05T09:01:00Z"
-    );
-    assert_eq!(
-        last(&activity(requester.clone(), "call").await),
-        "2026-01-05T09:00:00Z",
-        "requesters take no calls"
-    );
+    #[rustfmt::skip]
+    let by_default = [
+        (&agent, "hidden", "2026-01-05T09:00:00Z", "by default a hidden tab is idle"),
+        (&agent, "call", "2026-01-05T09:01:00Z", "by default a call extends"),
+        (&requester, "call", "2026-01-05T09:00:00Z", "requesters take no calls"),
+    ];
+    report(&by_default).await;
     app.advance(60);
-    assert_eq!(
-        last(&activity(agent.clone(), "input").await),
-        "2026-01-05T09:02:00Z"
-    );
+    report(&[(&agent, "input", "2026-01-05T09:02:00Z", "input extends")]).await;
 
     let admin = app.login("admin@demo.test").await;
     app.apply_settings(&admin, |s| {
@@ -172,14 +162,12 @@ async fn activity_sources_count_only_under_their_rules() {
     })
     .await;
     app.advance(60);
-    assert_eq!(
-        last(&activity(agent.clone(), "call").await),
-        "2026-01-05T09:02:00Z"
-    );
-    assert_eq!(
-        last(&activity(agent.clone(), "hidden").await),
-        "2026-01-05T09:03:00Z"
-    );
+    #[rustfmt::skip]
+    let turned_around = [
+        (&agent, "call", "2026-01-05T09:02:00Z", "calls no longer extend"),
+        (&agent, "hidden", "2026-01-05T09:03:00Z", "a hidden tab is active now"),
+    ];
+    report(&turned_around).await;
 
     for bad in [
         json!({"source": "telepathy"}),

@@ -347,11 +347,10 @@ async fn only_holders_of_manage_security_may_read_or_change_settings() {
 
     // An agent granted manage_security may.
     let agent_id = app.user_id("agent2@demo.test").await;
-    sqlx::query("UPDATE users SET permissions = 'manage_security' WHERE id = $1")
-        .bind(agent_id)
-        .execute(app.state.store.pool())
-        .await
-        .unwrap();
+    app.execute(&format!(
+        "UPDATE users SET permissions = 'manage_security' WHERE id = {agent_id}"
+    ))
+    .await;
     let s = app.login("agent2@demo.test").await;
     assert_eq!(app.get(SETTINGS, &s).await.status(), StatusCode::OK);
 }
