@@ -116,6 +116,11 @@ pub struct Config {
     /// Proxies (comma-separated networks) allowed to name the client in X-Forwarded-For.
     #[arg(long, env = "VIGIL_TRUSTED_PROXIES", default_value = "", hide_default_value = true, value_parser = Networks::parse)]
     pub trusted_proxies: Networks,
+    /// Networks (comma-separated) Vigil may reach on an admin's behalf although
+    /// they are internal (loopback, private, link-local…), and over plain http:
+    /// an identity provider inside the company network, say.
+    #[arg(long, env = "VIGIL_OUTBOUND_ALLOW", default_value = "", hide_default_value = true, value_parser = Networks::parse)]
+    pub outbound_allow: Networks,
     /// Log format: text or json.
     #[arg(long, env = "VIGIL_LOG_FORMAT", default_value = "text", value_parser = LogFormat::parse)]
     pub log_format: LogFormat,

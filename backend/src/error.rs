@@ -68,6 +68,15 @@ pub enum ApiError {
         /// When to try again.
         retry_after_secs: u64,
     },
+    /// The password was right, but the account requires single sign-on.
+    #[error("this account signs in through its identity provider: use the single sign-on button")]
+    SsoRequired,
+    /// A provider's discovery or keys could not be fetched or checked.
+    #[error("{0}")]
+    IssuerUnreachable(String),
+    /// A logout token that is not valid.
+    #[error("the logout token is not valid")]
+    InvalidLogoutToken,
     /// A bug or an outage; logged with its cause chain, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -130,6 +139,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             ApiError::Unavailable | ApiError::Busy { .. } => ErrorCode::Unavailable,
             ApiError::Internal(_) => ErrorCode::Internal,
+            ApiError::SsoRequired => ErrorCode::SsoRequired,
+            ApiError::IssuerUnreachable(_) => ErrorCode::IssuerUnreachable,
+            ApiError::InvalidLogoutToken => ErrorCode::InvalidLogoutToken,
         }
     }
 
@@ -156,7 +168,9 @@ impl ApiError {
             ApiError::Internal(_) => {
                 "Something went wrong on the server; it has been logged.".to_owned()
             }
-            ApiError::BadRequest { message, .. } => message.clone(),
+            ApiError::BadRequest { message, .. } | ApiError::IssuerUnreachable(message) => {
+                message.clone()
+            }
             other => sentence(&other.to_string()),
         };
         ErrorBody {
@@ -224,7 +238,12 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated(_) | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) | ApiError::Csrf(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Csrf(_) | ApiError::SsoRequired => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::IssuerUnreachable(_) | ApiError::InvalidLogoutToken => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest { .. } | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
             ApiError::VersionConflict { .. } => StatusCode::CONFLICT,
@@ -297,6 +316,13 @@ mod tests {
                 "unsupported_media_type",
             ),
             (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (ApiError::SsoRequired, 403, "sso_required"),
+            (
+                ApiError::IssuerUnreachable("Fetching failed.".into()),
+                400,
+                "issuer_unreachable",
+            ),
+            (ApiError::InvalidLogoutToken, 400, "invalid_logout_token"),
             (ApiError::Unavailable, 503, "unavailable"),
             (
                 ApiError::Busy {

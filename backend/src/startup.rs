@@ -224,11 +224,12 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             )
             .wrap(from_fn(edge))
             .configure(routes::configure);
-        if static_dir.is_dir() {
+        let app = if static_dir.is_dir() {
             app.service(console(&static_dir))
         } else {
-            app.default_service(web::to(move |req| spa_fallback(req, index.clone())))
-        }
+            app
+        };
+        app.default_service(web::to(move |req| spa_fallback(req, index.clone())))
     })
     .listen(listener)?
     .shutdown_timeout(10)

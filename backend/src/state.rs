@@ -7,6 +7,7 @@ use crate::auth::device::{DeviceKey, KEY_NAME};
 use crate::auth::password::Hasher;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::outbound::{Outbound, Rules};
 use crate::sessions::Sessions;
 use crate::store::Store;
 
@@ -26,6 +27,9 @@ pub struct AppState {
     pub sessions: Sessions,
     /// Signs device cookies.
     pub device_key: DeviceKey,
+    /// Requests to identity providers (and webhooks), under the outbound
+    /// rules.
+    pub outbound: Outbound,
     /// Set when the server starts shutting down.
     draining: Arc<AtomicBool>,
 }
@@ -43,8 +47,10 @@ impl AppState {
             config.activity_write_secs,
         );
         let device_key = device_key(&store, clock.now()).await?;
+        let outbound = Outbound::new(Rules::new(config.outbound_allow.clone()))?;
         Ok(AppState {
             device_key,
+            outbound,
             store: sessions.store.clone(),
             clock,
             hasher,

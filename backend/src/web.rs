@@ -2,12 +2,13 @@
 //! headers, session cookie re-issue, request logs and metrics; and the
 //! built console with SPA fallback.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -16,6 +17,7 @@ use tracing::Instrument;
 
 use crate::auth::csrf;
 use crate::error::ApiError;
+use crate::metrics::RouteLabel;
 use crate::sessions::ReissueCookie;
 
 /// Settings the edge needs, computed once at start-up.
@@ -23,8 +25,8 @@ use crate::sessions::ReissueCookie;
 pub struct Edge {
     /// `VIGIL_PUBLIC_ORIGIN`, normalised.
     pub public_origin: Option<String>,
-    /// The Content-Security-Policy header value.
-    pub csp: String,
+    /// The Content-Security-Policy header, built once.
+    pub csp: HeaderValue,
     /// Whether browsers reach Vigil over https (`VIGIL_PUBLIC_ORIGIN`):
     /// then every response carries HSTS.
     pub https: bool,
@@ -34,7 +36,7 @@ pub struct Edge {
 /// images, fonts and connections — what the console uses. Wasm may compile
 /// (`'wasm-unsafe-eval'`) but no `eval` and no inline script except the
 /// exact inline scripts of the built index.html, allowed by hash.
-pub fn content_security_policy(index_html: Option<&str>) -> String {
+pub fn content_security_policy(index_html: Option<&str>) -> HeaderValue {
     let hashes: Vec<String> = index_html
         .map(inline_scripts)
         .unwrap_or_default()
@@ -47,13 +49,40 @@ pub fn content_security_policy(index_html: Option<&str>) -> String {
             )
         })
         .collect();
-    format!(
+    let policy = format!(
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{}; style-src 'self'; img-src 'self' data:; \
          connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; \
          frame-ancestors 'none'",
         hashes.concat()
-    )
+    );
+    // Always valid (ASCII and base64); were it not, the strictest policy
+    // rather than none.
+    HeaderValue::try_from(policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
 }
+
+/// Headers every response carries, the same on each: built at compile time
+/// (a clone of a static `HeaderValue` copies a pointer).
+static SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
+];
+
+/// HSTS, when browsers reach Vigil over https.
+static HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
+
+/// API responses are never cached.
+static NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
 /// Bodies of `<script>` elements without a `src` attribute.
 fn inline_scripts(html: &str) -> Vec<String> {
@@ -145,28 +174,36 @@ pub async fn edge(
         .app_data::<web::Data<crate::state::AppState>>()
         .map(|s| &s.config.trusted_proxies);
     let id = request_id(&req, trusted);
-    req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id);
+    // The response header, built once; the id itself goes to the handlers.
+    // Always valid: ids are hex or checked by `valid_request_id`.
+    let header = HeaderValue::from_str(&id).ok();
+    req.extensions_mut().insert(RequestId(id));
     // Boxed: this future is part of every open connection's state in
     // actix-http (a live channel holds its connection for hours), and its
     // inner states are large; boxed, each connection carries a pointer.
-    Box::pin(handle(req, next, id).instrument(span)).await
+    Box::pin(handle(req, next, header).instrument(span)).await
 }
+
+/// The header that carries the request id.
+static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static(REQUEST_ID);
 
 async fn handle(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-    id: String,
+    id: Option<HeaderValue>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let edge = req.app_data::<web::Data<Edge>>().cloned();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let check = csrf::check(
-        req.method(),
-        req.headers(),
-        edge.as_ref().and_then(|e| e.public_origin.as_deref()),
-    );
+    let check = if csrf::EXEMPT.contains(&req.path()) {
+        Ok(())
+    } else {
+        csrf::check(
+            req.method(),
+            req.headers(),
+            req.app_data::<web::Data<Edge>>()
+                .and_then(|e| e.public_origin.as_deref()),
+        )
+    };
     let mut res = match check {
         Err(e) => req.error_response(e),
         // Handlers' errors arrive as responses; an Err here comes from
@@ -174,70 +211,63 @@ async fn handle(
         Ok(()) => next.call(req).await?.map_into_boxed_body(),
     };
     if res.status().is_server_error() {
-        res = with_request_id(res, &id).await;
+        if let Some(id) = id.as_ref().and_then(|v| v.to_str().ok()) {
+            res = with_request_id(res, id).await;
+        }
     }
-    if let Some(state) = res
-        .request()
-        .app_data::<web::Data<crate::state::AppState>>()
-    {
-        let route = res.request().match_pattern().unwrap_or_else(|| {
-            if path.starts_with("/api/") {
-                "/api/{unknown}".to_owned()
-            } else {
-                "/{console}".to_owned()
-            }
-        });
+    // A second handle on the request (a reference count, not a copy), so
+    // its path, settings and extensions can be read while the response
+    // changes.
+    let request = res.request().clone();
+    let path = request.path();
+    let status = res.status();
+    if let Some(state) = request.app_data::<web::Data<crate::state::AppState>>() {
+        let route: Cow<'static, str> = match request.app_data::<RouteLabel>() {
+            // Every resource in the route table: its pattern, borrowed.
+            Some(RouteLabel(route)) => Cow::Borrowed(route),
+            // No resource was reached: an unknown API path, or one refused
+            // before routing (the CSRF check), which still has a pattern.
+            None if path.starts_with("/api/") => request
+                .match_pattern()
+                .map_or(Cow::Borrowed("/api/{unknown}"), Cow::Owned),
+            None => Cow::Borrowed("/{console}"),
+        };
         state
             .sessions
             .metrics
-            .request(&route, res.status().as_u16(), started.elapsed());
+            .request(route, status.as_u16(), started.elapsed());
     }
     // A remember-me downgrade reaches the browser whatever the status, but a
     // response sets the session cookie at most once: when the handler set
     // (or cleared) it, that decision stands.
-    let reissue = res.request().extensions().get::<ReissueCookie>().cloned();
-    if let Some(ReissueCookie(cookie)) = reissue {
+    if let Some(ReissueCookie(cookie)) = request.extensions().get::<ReissueCookie>() {
         let decided = res.response().cookies().any(|c| c.name() == cookie.name());
         if !decided {
-            let _ = res.response_mut().add_cookie(&cookie);
+            let _ = res.response_mut().add_cookie(cookie);
         }
     }
+    let edge = request.app_data::<web::Data<Edge>>();
     let headers = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        headers.insert(header::HeaderName::from_static(REQUEST_ID), v);
+    if let Some(id) = id {
+        headers.insert(REQUEST_ID_HEADER.clone(), id);
     }
-    if let Some(edge) = &edge {
-        if let Ok(v) = HeaderValue::from_str(&edge.csp) {
-            headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    if let Some(edge) = edge {
+        headers.insert(header::CONTENT_SECURITY_POLICY, edge.csp.clone());
+        if edge.https {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, HSTS.clone());
         }
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if edge.as_ref().is_some_and(|e| e.https) {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
+    for (name, value) in &SECURITY_HEADERS {
+        headers.insert(name.clone(), value.clone());
     }
-    headers.insert(
-        header::HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
     if path.starts_with("/api/") || path == "/api" {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::CACHE_CONTROL, NO_STORE.clone());
     }
     tracing::info!(
         target: "vigil::http",
-        %method,
+        method = %request.method(),
         path,
-        status = res.status().as_u16(),
+        status = status.as_u16(),
         ms = started.elapsed().as_millis() as u64,
         "request"
     );
@@ -251,6 +281,9 @@ pub fn console(dir: &Path) -> actix_files::Files {
     actix_files::Files::new("/", dir)
         .index_file("index.html")
         .prefer_utf8(true)
+        // Other methods fall through to the SPA fallback, which answers
+        // 405 with Allow (actix-files' own 405 names nothing).
+        .guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
         .default_handler(web::to(move |req: HttpRequest| {
             spa_fallback(req, index.clone())
         }))
@@ -297,6 +330,7 @@ mod tests {
             vec!["import init from '/a.js';init();".to_owned()]
         );
         let csp = content_security_policy(Some(html));
+        let csp = csp.to_str().unwrap();
         assert!(csp.contains("'sha256-"), "{csp}");
         assert!(csp.contains("'wasm-unsafe-eval'"));
         assert!(!csp.contains("unsafe-inline"));

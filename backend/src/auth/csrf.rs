@@ -9,6 +9,11 @@ use actix_web::http::{header::HeaderMap, Method};
 
 use crate::error::ApiError;
 
+/// Paths another server calls with its credential inside the request (a
+/// signed logout token), never a browser with Vigil's cookie: they need no
+/// `X-Vigil-Request` header (SPEC).
+pub const EXEMPT: &[&str] = &[crate::sso::BACKCHANNEL_PATH];
+
 /// Checks one request. `public_origin` is `VIGIL_PUBLIC_ORIGIN`, normalised.
 pub fn check(
     method: &Method,

@@ -3,7 +3,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use vigil_policy::api::{LoginOption, LoginOptions, LoginRequest};
-use vigil_policy::{EndReason, FieldError, FieldErrorCode};
+use vigil_policy::sso::SsoOption;
+use vigil_policy::{Audience, EndReason, FieldError, FieldErrorCode};
 
 use crate::auth::device;
 use crate::auth::password::Password;
@@ -12,11 +13,13 @@ use crate::domain::{Email, Slug, MAX_PASSWORD_BYTES};
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::random::random_hex;
+use crate::routes::sso::password_allowed;
 use crate::sessions::start::{start, Proof, SignIn};
 use crate::sessions::{cookie, Peek};
 use crate::state::AppState;
 use crate::store::accounts;
 use crate::store::audit::{self, action, Event};
+use crate::store::sso as sso_rows;
 
 /// `GET /api/accounts/{slug}/login-options`.
 #[utoipa::path(
@@ -42,22 +45,46 @@ pub async fn login_options(
         return Err(not_found);
     };
     let stored = crate::store::settings::load(&state.store, account.id).await?;
+    let connections = sso_rows::list(&state.store, account.id).await?;
+    let option = |audience: Audience| LoginOption {
+        remember_me: stored.settings.policy(audience).remember_me,
+        password: password_allowed(&connections, audience, &[]).is_some(),
+        sso: connections
+            .iter()
+            .filter(|c| c.serves(audience))
+            .map(|c| SsoOption {
+                id: c.id.clone(),
+                name: c.name.clone(),
+            })
+            .collect(),
+    };
     Ok(HttpResponse::Ok().json(LoginOptions {
         account: account.public(),
-        agents: LoginOption {
-            remember_me: stored.settings.agents.remember_me,
-            password: true,
-            sso: Vec::new(),
-        },
-        requesters: LoginOption {
-            remember_me: stored.settings.requesters.remember_me,
-            password: true,
-            sso: Vec::new(),
-        },
+        agents: option(Audience::Agents),
+        requesters: option(Audience::Requesters),
     }))
 }
 
 const USER_AGENT_MAX: usize = 512;
+
+/// The client's address (see [`crate::net::client_address`]), as text.
+pub fn client_ip(req: &HttpRequest, state: &AppState) -> String {
+    crate::net::client_address(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers(),
+        &state.config.trusted_proxies,
+    )
+    .map(|ip| ip.to_string())
+    .unwrap_or_default()
+}
+
+/// The browser's `User-Agent`, cut to a sane length.
+pub fn user_agent(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(USER_AGENT_MAX).collect())
+}
 
 /// `POST /api/auth/login`. Unknown account, unknown user and wrong password
 /// get the same answer after the same work (a hash is verified either way).
@@ -72,7 +99,7 @@ const USER_AGENT_MAX: usize = 512;
         (status = 200, description = "Signed in", body = vigil_policy::api::SessionView),
         (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
         (status = 401, description = "Wrong account, email or password (one answer for all)", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::Csrf,
+        (status = 403, description = "Failed the CSRF check, or (after a correct password) `sso_required`: this account signs in through its identity provider", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotJson,
         (status = 429, description = "Too many attempts; see Retry-After", body = vigil_policy::api::ErrorBody),
         (status = 503, description = "Too many sign-ins waiting for a password hash; see Retry-After", body = vigil_policy::api::ErrorBody),
@@ -91,13 +118,7 @@ pub async fn login(
         )));
     }
     let now = state.clock.now();
-    let ip = crate::net::client_address(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers(),
-        &state.config.trusted_proxies,
-    )
-    .map(|ip| ip.to_string())
-    .unwrap_or_default();
+    let ip = client_ip(&req, &state);
     let account = match Slug::parse(&body.account) {
         Ok(slug) => accounts::find_account(&state.store, slug.as_str()).await?,
         Err(_) => None,
@@ -145,11 +166,18 @@ pub async fn login(
                 user_id: user.view.id,
                 id: known.map_or_else(|| random_hex(16), |d| d.id),
             };
-            let user_agent = req
-                .headers()
-                .get("user-agent")
-                .and_then(|v| v.to_str().ok())
-                .map(|s| s.chars().take(USER_AGENT_MAX).collect::<String>());
+            // Single sign-on may be required for this person's audience.
+            let connections = sso_rows::list(&state.store, account.id).await?;
+            let audience = user.view.role.audience();
+            let Some(break_glass) =
+                password_allowed(&connections, audience, &user.view.permissions)
+            else {
+                tracing::info!(
+                    user = user.view.id,
+                    "password sign-in refused: single sign-on required"
+                );
+                return Err(ApiError::SsoRequired);
+            };
             let started = start(
                 &state.sessions,
                 SignIn {
@@ -157,8 +185,8 @@ pub async fn login(
                     person: user.view,
                     remember_me: body.remember_me,
                     ip: &ip,
-                    user_agent,
-                    proof: Proof::Password { break_glass: false },
+                    user_agent: user_agent(&req),
+                    proof: Proof::Password { break_glass },
                 },
                 now,
             )

@@ -1,16 +1,41 @@
-//! Liveness and readiness.
+//! Liveness, readiness and metrics.
 
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
+use anyhow::Context;
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::metrics::{self, Scrape};
 use crate::state::AppState;
 
 /// `GET /livez` (management): the process answers; restart it if not.
 pub async fn livez() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "alive"}))
+}
+
+/// `GET /metrics` (management): the process's counters and the figures
+/// read now (live sessions in the database, the hashing queue, memory),
+/// in the Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let sessions = &state.sessions;
+    let now = Scrape {
+        live_sessions: crate::store::sessions::live_counts(&state.store).await?,
+        hash_queue: state.hasher.waiting(),
+        hash_rejected: state.hasher.rejected(),
+        activity_writes: sessions.activity.writes(),
+        session_memory: sessions.memory.len(),
+        live_channels: sessions.memory.live.open(),
+        memory_trusted: sessions.memory.trusted(),
+    };
+    let text = sessions
+        .metrics
+        .encode(now)
+        .context("cannot write the metrics out")?;
+    Ok(HttpResponse::Ok()
+        .content_type(metrics::CONTENT_TYPE)
+        .body(text))
 }
 
 /// `GET /metrics` on the public listener: not here.

@@ -9,12 +9,14 @@ pub mod openapi;
 pub mod portal;
 pub mod session;
 pub mod settings;
+pub mod sso;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, HttpRequest, Responder, ResponseError, Route};
 
 use crate::error::ApiError;
+use crate::metrics::RouteLabel;
 
 /// 404 with a JSON body, for unknown API paths.
 pub async fn api_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
@@ -33,8 +35,13 @@ where
 }
 
 /// A path with its routes; any other method gets 405 with `Allow` naming
-/// the ones it takes (RFC 9110).
-fn resource(path: &str, routes: Vec<(Method, Route)>) -> actix_web::Resource {
+/// the ones it takes (RFC 9110). `pattern` is the full path (`path` may be
+/// relative to a scope), the resource's route label in the metrics.
+fn resource(
+    path: &str,
+    pattern: &'static str,
+    routes: Vec<(Method, Route)>,
+) -> actix_web::Resource {
     let allow: Vec<&str> = routes.iter().map(|(m, _)| m.as_str()).collect();
     let allow = HeaderValue::from_str(&allow.join(", ")).ok();
     let mut r = web::resource(path).default_service(web::to(move || {
@@ -50,21 +57,22 @@ fn resource(path: &str, routes: Vec<(Method, Route)>) -> actix_web::Resource {
     for (_, route) in routes {
         r = r.route(route);
     }
-    r
+    r.app_data(RouteLabel(pattern))
 }
 
 /// Mounts the management listener's routes: metrics and health, for the
 /// platform, never for browsers.
 pub fn configure_management(cfg: &mut web::ServiceConfig) {
     use Method as M;
-    cfg.service(resource(
-        "/metrics",
-        vec![on(M::GET, crate::metrics::metrics)],
-    ))
-    .service(resource("/livez", vec![on(M::GET, health::livez)]))
-    .service(resource("/healthz", vec![on(M::GET, health::healthz)]))
-    .service(resource("/readyz", vec![on(M::GET, health::readyz)]))
-    .default_service(web::to(|| async {
+    for (path, handler) in [
+        ("/metrics", on(M::GET, health::metrics)),
+        ("/livez", on(M::GET, health::livez)),
+        ("/healthz", on(M::GET, health::healthz)),
+        ("/readyz", on(M::GET, health::readyz)),
+    ] {
+        cfg.service(resource(path, path, vec![handler]));
+    }
+    cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::NotFound("no such management endpoint"))
     }));
 }
@@ -138,6 +146,20 @@ fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
             "/api/portal/conversations",
             vec![on(M::GET, portal::list), on(M::POST, portal::create)],
         ),
+        (
+            "/api/admin/sso",
+            vec![on(M::GET, sso::list), on(M::POST, sso::create)],
+        ),
+        (
+            "/api/admin/sso/{id}",
+            vec![on(M::PUT, sso::update), on(M::DELETE, sso::delete)],
+        ),
+        ("/api/auth/sso/{id}/start", vec![on(M::GET, sso::begin)]),
+        ("/api/auth/sso/callback", vec![on(M::GET, sso::callback)]),
+        (
+            "/api/auth/sso/backchannel-logout",
+            vec![on(M::POST, sso::backchannel_logout)],
+        ),
         ("/api/openapi.json", vec![on(M::GET, openapi::document)]),
     ]
 }
@@ -160,16 +182,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .into_iter()
         .partition(|(path, _)| !path.starts_with("/api/"));
     for (path, routes) in outside {
-        cfg.service(resource(path, routes));
+        cfg.service(resource(path, path, routes));
     }
     cfg.service(resource(
+        "/metrics",
         "/metrics",
         vec![on(Method::GET, health::metrics_elsewhere)],
     ));
     let mut scope = web::scope("/api");
     for (path, routes) in api {
         let inner = path.strip_prefix("/api").unwrap_or(path);
-        scope = scope.service(resource(inner, routes));
+        scope = scope.service(resource(inner, path, routes));
     }
     cfg.service(scope.default_service(web::to(api_not_found)));
 }

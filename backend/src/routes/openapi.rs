@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::OpenApi;
 use vigil_policy::api::ErrorBody;
 
-use super::{admin, auth, desk, health, me, portal, session, settings};
+use super::{admin, auth, desk, health, me, portal, session, settings, sso};
 
 /// The body of `/healthz` and `/readyz` when they answer 200.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -105,6 +105,13 @@ pub enum NotJson {
         desk::set_availability,
         portal::list,
         portal::create,
+        sso::list,
+        sso::create,
+        sso::update,
+        sso::delete,
+        sso::begin,
+        sso::callback,
+        sso::backchannel_logout,
         document,
     ),
     components(schemas(vigil_policy::api::ErrorBody, Status))

@@ -28,6 +28,14 @@ pub mod action {
     pub const AGENT_AVAILABILITY: &str = "agent.availability";
     /// A conversation moved to another agent or to the queue.
     pub const CONVERSATION_REROUTED: &str = "conversation.rerouted";
+    /// A single sign-on connection added.
+    pub const SSO_CREATED: &str = "sso.created";
+    /// A single sign-on connection changed.
+    pub const SSO_UPDATED: &str = "sso.updated";
+    /// A single sign-on connection removed.
+    pub const SSO_DELETED: &str = "sso.deleted";
+    /// A requester created on first single sign-on.
+    pub const USER_CREATED: &str = "user.created";
 }
 
 /// The action that records a session ending for `reason`.

@@ -22,6 +22,7 @@ pub mod db;
 pub mod keys;
 pub mod sessions;
 pub mod settings;
+pub mod sso;
 pub mod throttle;
 
 use std::sync::Arc;

@@ -389,6 +389,12 @@ pub enum Which<'a> {
     Session(&'a str),
     /// Every session of one person.
     Person(i64),
+    /// Every session a single sign-on connection started in one provider
+    /// session (connection id, `sid`).
+    SsoSession(&'a str, &'a str),
+    /// Every session a connection started for one provider subject
+    /// (connection id, `sub`).
+    SsoSubject(&'a str, &'a str),
 }
 
 /// Live sessions of an account matching `which`, oldest first.
@@ -396,6 +402,8 @@ pub async fn live_endings(store: &Store, account_id: i64, which: Which<'_>) -> R
     let clause = match which {
         Which::Session(_) => "s.id = $2",
         Which::Person(_) => "s.user_id = $2",
+        Which::SsoSession(..) => "s.sso_connection_id = $2 AND s.sso_sid = $3",
+        Which::SsoSubject(..) => "s.sso_connection_id = $2 AND s.sso_sub = $3",
     };
     let sql = format!(
         "SELECT s.id, s.account_id, s.user_id, u.email, u.role FROM sessions s JOIN users u ON u.id = s.user_id
@@ -405,6 +413,9 @@ pub async fn live_endings(store: &Store, account_id: i64, which: Which<'_>) -> R
     let q = match which {
         Which::Session(id) => q.bind(id),
         Which::Person(id) => q.bind(id),
+        Which::SsoSession(connection, key) | Which::SsoSubject(connection, key) => {
+            q.bind(connection).bind(key)
+        }
     };
     q.fetch_all(store.pool())
         .await?

@@ -79,9 +79,29 @@ async fn unknown_api_paths_are_json_404_and_wrong_methods_json_405() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(
+        res.headers()["allow"],
+        "GET",
+        "RFC 9110: 405 names what is allowed"
+    );
+    assert_eq!(
         res.json::<Value>().await.unwrap()["error"],
         "method_not_allowed"
     );
+    for (path, allow) in [
+        ("/api/admin/security-settings", "GET, PUT"),
+        ("/api/portal/conversations", "GET, POST"),
+        ("/login", "GET, HEAD"),
+    ] {
+        let res = app
+            .client
+            .patch(app.url(path))
+            .header("X-Vigil-Request", "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(res.headers()["allow"], allow, "{path}");
+    }
 }
 
 #[tokio::test]

@@ -167,6 +167,8 @@ pub struct Options {
     pub trusted_proxies: Option<String>,
     /// Longest silence on a live channel.
     pub live_heartbeat: Option<std::time::Duration>,
+    /// `VIGIL_OUTBOUND_ALLOW` (the test identity provider is on 127.0.0.1).
+    pub outbound_allow: Option<String>,
 }
 
 impl Default for Options {
@@ -185,6 +187,7 @@ impl Default for Options {
             public_origin: None,
             trusted_proxies: None,
             live_heartbeat: None,
+            outbound_allow: None,
         }
     }
 }
@@ -233,6 +236,9 @@ fn test_config(options: &Options, database_url: &str, stub_dist: std::path::Path
     }
     if let Some(proxies) = &options.trusted_proxies {
         args.push(format!("--trusted-proxies={proxies}"));
+    }
+    if let Some(allow) = &options.outbound_allow {
+        args.push(format!("--outbound-allow={allow}"));
     }
     let mut config = Config::from_args(args).unwrap();
     config.listen_url = options

@@ -22,3 +22,4 @@ mod replicas;
 mod routing;
 mod session;
 mod settings;
+mod sso;

@@ -265,16 +265,24 @@ fn authorization_url(discovery: &Value, verifier: Option<&str>) -> String {
 
 /// Just enough of a browser for the provider's pages: cookies by name
 /// (one host), redirects followed by hand.
-struct CookieJarClient {
+pub struct CookieJarClient {
     http: reqwest::Client,
     cookies: BTreeMap<String, String>,
     /// The page last landed on, which a form's action is relative to.
     base: Option<Url>,
+    /// Redirects to URLs starting with this lead back to the client.
+    stop_at: String,
 }
 
 impl CookieJarClient {
-    fn new() -> Self {
+    pub fn new() -> Self {
+        Self::stopping_at(REDIRECT_URI)
+    }
+
+    /// A browser whose redirects stop at `client` (the client's callback).
+    pub fn stopping_at(client: &str) -> Self {
         Self {
+            stop_at: client.to_owned(),
             http: reqwest::Client::builder()
                 .redirect(redirect::Policy::none())
                 .build()
@@ -302,13 +310,13 @@ impl CookieJarClient {
 
     /// GETs `url` and follows redirects: `Ok` with the page where they
     /// stop, `Err` with the URL once they lead back to the client.
-    async fn follow(&mut self, url: String) -> Result<String, String> {
+    pub async fn follow(&mut self, url: String) -> Result<String, String> {
         let response = self.send(self.http.get(&url)).await;
         self.landing(response).await
     }
 
     /// Submits the page's form with `fields`, then follows redirects.
-    async fn submit(&mut self, page: &str, fields: &[(&str, &str)]) -> Result<String, String> {
+    pub async fn submit(&mut self, page: &str, fields: &[(&str, &str)]) -> Result<String, String> {
         let action = page
             .split("action=\"")
             .nth(1)
@@ -328,7 +336,7 @@ impl CookieJarClient {
             }
             let location = response.headers()[header::LOCATION].to_str().unwrap();
             let next = response.url().join(location).unwrap();
-            if next.as_str().starts_with(REDIRECT_URI) {
+            if next.as_str().starts_with(&self.stop_at) {
                 return Err(next.into());
             }
             response = self.send(self.http.get(next)).await;
