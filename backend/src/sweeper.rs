@@ -76,6 +76,9 @@ pub async fn sweep_once(sessions: &Sessions) -> anyhow::Result<Report> {
         }
     }
     crate::auth::throttle::prune(&sessions.store, now).await?;
+    // Single sign-on: sign-ins that lapsed at the provider, and logout
+    // tokens old enough to be refused for their age anyway.
+    crate::store::sso::prune(&sessions.store, now).await?;
     sessions.metrics.swept(started.elapsed());
     if report.ended > 0 {
         tracing::info!(ended = report.ended, "sweeper ended expired sessions");

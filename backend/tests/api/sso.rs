@@ -686,3 +686,23 @@ async fn one_logout_token_is_accepted_once_however_often_it_is_sent() {
             .all(|r| r.status() == StatusCode::OK || r.status() == StatusCode::BAD_REQUEST));
     }
 }
+
+#[tokio::test]
+async fn a_sign_in_left_at_the_provider_lapses_after_ten_minutes() {
+    let w = World::new().await;
+    let id = w.connect(w.connection()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (callback, cookie) = w.through_provider(&id, "audience=agents", "agent1").await;
+    assert_eq!(w.app.scalar("SELECT COUNT(*) FROM sso_logins").await, 1);
+    w.app.advance(10 * 60 + 1);
+    w.app.sweep().await;
+    assert_eq!(
+        w.app.scalar("SELECT COUNT(*) FROM sso_logins").await,
+        0,
+        "the sweeper forgets it"
+    );
+    w.refused(w.callback(&callback, Some(&cookie)).await, "/login")
+        .await;
+}
