@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use super::{for_update, Result, Store};
+use super::{Result, Store};
 
 /// One key's counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,19 +30,21 @@ pub async fn update<T>(
     decide: impl FnOnce(Counter) -> (Counter, T),
 ) -> Result<T> {
     let mut tx = store.begin().await?;
-    sqlx::query(
+    // One statement that creates the row or locks the one there and returns
+    // it: a separate insert and `SELECT … FOR UPDATE` leave a gap in which a
+    // successful sign-in can delete the row (PostgreSQL then found nothing
+    // to select). The no-op update takes the row lock on PostgreSQL; SQLite
+    // holds its one write lock from `BEGIN IMMEDIATE`.
+    let row = sqlx::query(
         "INSERT INTO login_throttle (key, failures, window_start, locked_until, previous)
-         VALUES ($1, 0, $2, 0, 0) ON CONFLICT (key) DO NOTHING",
+         VALUES ($1, 0, $2, 0, 0)
+         ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
+         RETURNING failures, window_start, locked_until, previous",
     )
     .bind(key)
     .bind(now_ms)
-    .execute(tx.conn())
+    .fetch_one(tx.conn())
     .await?;
-    let sql = format!(
-        "SELECT failures, window_start, locked_until, previous FROM login_throttle WHERE key = $1 {}",
-        for_update(tx.dialect(), "FOR UPDATE")
-    );
-    let row = sqlx::query(&sql).bind(key).fetch_one(tx.conn()).await?;
     let current = Counter {
         failures: row.try_get("failures")?,
         window_start: row.try_get("window_start")?,
