@@ -17,6 +17,8 @@
 
 pub mod http;
 pub mod logout;
+#[cfg(test)]
+mod tests;
 
 use chrono::{DateTime, Utc};
 use openidconnect::core::{
@@ -28,7 +30,8 @@ use openidconnect::{
     AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
     CsrfToken, EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken,
     JwsSigningAlgorithm, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, SignatureVerificationError, TokenResponse, UserInfoClaims,
+    RedirectUrl, Scope, SignatureVerificationError, SubjectIdentifier, TokenResponse,
+    UserInfoClaims,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -367,42 +370,34 @@ pub async fn finish(
         .map_err(|e| failure("token_exchange_failed", token_error(&e)))?;
     let raw = token
         .id_token()
-        .ok_or_else(|| failure("no_id_token", "the token response has no id token"))?;
-    let id_token: SidIdToken = raw
-        .to_string()
-        .parse()
-        .map_err(|e| failure("id_token_invalid", e))?;
-    let nonce = Nonce::new(pending.nonce.clone());
-    let claims = match id_token.claims(&verifier(provider, now), &nonce) {
-        Err(ClaimsVerificationError::SignatureVerification(
-            SignatureVerificationError::NoMatchingKey,
-        )) => {
+        .ok_or_else(|| failure("no_id_token", "the token response has no id token"))?
+        .to_string();
+    let claims = match check_id_token(provider, &raw, &pending.nonce, now) {
+        Err(f) if f.reason == UNKNOWN_KEY => {
             // A key rotated in since the keys were stored.
             provider.refresh_keys(store, outbound, now).await?;
-            id_token
-                .claims(&verifier(provider, now), &nonce)
-                .map_err(|e| failure("id_token_invalid", e))?
+            // Still unknown after the refresh: audited as any bad token.
+            check_id_token(provider, &raw, &pending.nonce, now).map_err(|f| Failure {
+                reason: "id_token_invalid",
+                ..f
+            })?
         }
-        other => other.map_err(|e| failure("id_token_invalid", e))?,
+        other => other?,
     };
-    // OpenID Connect Core 3.1.3.7 (6): when present, azp is Vigil.
-    if claims
-        .authorized_party()
-        .is_some_and(|azp| azp.as_str() != provider.connection.client_id)
-    {
-        return Err(failure("id_token_invalid", "azp is another client"));
-    }
-    let sub = claims.subject().clone();
-    let mut email = claims.email().map(|e| e.as_str().to_owned());
-    let mut verified = claims.email_verified();
-    let mut name = claims
-        .name()
-        .and_then(|n| n.get(None))
-        .map(|n| n.as_str().to_owned());
+    let Claims {
+        sub,
+        sid,
+        mut email,
+        email_verified: mut verified,
+        mut name,
+    } = claims;
     if email.is_none() || verified != Some(true) {
         // Scope claims come from userinfo when an access token is issued.
         let request = client
-            .user_info(token.access_token().clone(), Some(sub.clone()))
+            .user_info(
+                token.access_token().clone(),
+                Some(SubjectIdentifier::new(sub.clone())),
+            )
             .map_err(|e| failure("no_email", format!("no email in the id token and {e}")))?;
         let info: UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim> = request
             .request_async(&http)
@@ -426,10 +421,68 @@ pub async fn finish(
         ));
     }
     Ok(Identity {
-        sub: sub.as_str().to_owned(),
-        sid: claims.additional_claims().sid.clone(),
+        sub,
+        sid,
         email,
         name,
+    })
+}
+
+/// The reason [`check_id_token`] gives when no key of the provider's has
+/// the token's `kid`: the caller fetches the keys again and checks once
+/// more.
+const UNKNOWN_KEY: &str = "id_token_unknown_key";
+
+/// What Vigil reads from an id token that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Claims {
+    sub: String,
+    sid: Option<String>,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    name: Option<String>,
+}
+
+/// Checks the compact id token `raw` against the provider's keys as they
+/// are, the `nonce` of the sign-in and the time `now` ([`verifier`]), and
+/// that `azp`, when present, is Vigil. Fails with [`UNKNOWN_KEY`] when no
+/// key has the token's `kid`, otherwise with `id_token_invalid`.
+fn check_id_token(
+    provider: &Provider,
+    raw: &str,
+    nonce: &str,
+    now: OffsetDateTime,
+) -> Result<Claims, Failure> {
+    let id_token: SidIdToken = raw.parse().map_err(|e| failure("id_token_invalid", e))?;
+    let claims = id_token
+        .claims(&verifier(provider, now), &Nonce::new(nonce.to_owned()))
+        .map_err(|e| match e {
+            ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            ) => failure(UNKNOWN_KEY, "no key of the provider's has the token's kid"),
+            // The signature error's Display leaves out which check failed.
+            ClaimsVerificationError::SignatureVerification(cause) => failure(
+                "id_token_invalid",
+                format!("signature verification failed: {cause}"),
+            ),
+            e => failure("id_token_invalid", e),
+        })?;
+    // OpenID Connect Core 3.1.3.7 (6): when present, azp is Vigil.
+    if claims
+        .authorized_party()
+        .is_some_and(|azp| azp.as_str() != provider.connection.client_id)
+    {
+        return Err(failure("id_token_invalid", "azp is another client"));
+    }
+    Ok(Claims {
+        sub: claims.subject().as_str().to_owned(),
+        sid: claims.additional_claims().sid.clone(),
+        email: claims.email().map(|e| e.as_str().to_owned()),
+        email_verified: claims.email_verified(),
+        name: claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().to_owned()),
     })
 }
 
