@@ -7,6 +7,11 @@
 //! expired after all. Activity only moves deadlines later, so activity
 //! writes leave it alone: they touch one unindexed column, which PostgreSQL
 //! updates in place. Nothing here does deadline arithmetic.
+//!
+//! Every statement that changes many session rows at once locks them in one
+//! order, by id ([`LOCK_IN_ORDER`]): otherwise two of them (the activity
+//! flusher's batch and an ending, say) can each hold a row the other waits
+//! for, and PostgreSQL breaks the deadlock by failing one.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -109,6 +114,14 @@ fn row_from(r: &AnyRow) -> Result<SessionRow> {
         },
         sso_connection_id: r.try_get("sso_connection_id")?,
     })
+}
+
+/// Locks the rows a statement selected in id order (PostgreSQL: the lock
+/// step sits above the sort). SQLite has one writer: nothing to order.
+pub const LOCK_IN_ORDER: &str = "ORDER BY s.id FOR UPDATE OF s";
+
+fn lock_in_order(dialect: super::Dialect) -> &'static str {
+    super::for_update(dialect, LOCK_IN_ORDER)
 }
 
 /// A new session.
@@ -254,12 +267,15 @@ pub async fn write_activity(store: &Store, writes: &[ActivityWrite]) -> Result<V
         .map(|i| format!("({})", placeholders(i * 2 + 1, 2)))
         .collect();
     let sql = format!(
-        "UPDATE sessions SET last_activity_at = v.column2
-         FROM (VALUES {}) AS v
-         WHERE sessions.id = v.column1 AND sessions.ended_at IS NULL
-           AND sessions.last_activity_at < v.column2
-         RETURNING id",
-        values.join(", ")
+        "WITH v (id, at) AS (VALUES {}),
+         locked AS (
+             SELECT s.id, v.at FROM sessions s JOIN v ON s.id = v.id
+             WHERE s.ended_at IS NULL AND s.last_activity_at < v.at {})
+         UPDATE sessions SET last_activity_at = locked.at
+         FROM locked WHERE sessions.id = locked.id
+         RETURNING sessions.id",
+        values.join(", "),
+        lock_in_order(store.dialect())
     );
     let mut written = Vec::new();
     for chunk in writes.chunks(ROWS) {
@@ -285,9 +301,14 @@ pub async fn set_expiry(tx: &mut Tx, entries: &[(String, OffsetDateTime)]) -> Re
         .map(|i| format!("({})", placeholders(i * 2 + 1, 2)))
         .collect();
     let sql = format!(
-        "UPDATE sessions SET expires_at = v.column2 FROM (VALUES {}) AS v
-         WHERE sessions.id = v.column1 AND sessions.ended_at IS NULL",
-        values.join(", ")
+        "WITH v (id, at) AS (VALUES {}),
+         locked AS (
+             SELECT s.id, v.at FROM sessions s JOIN v ON s.id = v.id
+             WHERE s.ended_at IS NULL {})
+         UPDATE sessions SET expires_at = locked.at
+         FROM locked WHERE sessions.id = locked.id",
+        values.join(", "),
+        lock_in_order(tx.dialect())
     );
     for chunk in entries.chunks(ROWS) {
         let mut q = sqlx::query(&sql);
@@ -354,9 +375,12 @@ pub async fn end(
     let mut ended = Vec::new();
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
-            "UPDATE sessions SET ended_at = $1, end_reason = $2
-             WHERE ended_at IS NULL AND id IN ({}) RETURNING id",
-            placeholders(3, chunk.len())
+            "WITH locked AS (
+                 SELECT s.id FROM sessions s WHERE s.ended_at IS NULL AND s.id IN ({}) {})
+             UPDATE sessions SET ended_at = $1, end_reason = $2
+             FROM locked WHERE sessions.id = locked.id RETURNING sessions.id",
+            placeholders(3, chunk.len()),
+            lock_in_order(tx.dialect())
         );
         let mut q = sqlx::query(&sql).bind(to_ms(now)).bind(reason.as_str());
         for id in chunk {
