@@ -129,10 +129,21 @@ impl Application {
         for t in &tasks {
             t.abort();
         }
-        let now = self.state.clock.now();
-        let flushed = activity::flush(&self.state.sessions, now, true).await?;
-        tracing::info!(flushed, "server stopped");
         self.state.store.close().await;
+        // The pool's connections may belong to the stopped workers'
+        // runtimes: held activity goes out through a new one.
+        let sessions = crate::sessions::Sessions {
+            store: self
+                .state
+                .store
+                .reconnected(&self.state.config.database_url)
+                .await?,
+            ..self.state.sessions.clone()
+        };
+        let now = self.state.clock.now();
+        let flushed = activity::flush(&sessions, now, true).await?;
+        tracing::info!(flushed, "server stopped");
+        sessions.store.close().await;
         result.context("server failed")
     }
 }

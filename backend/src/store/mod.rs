@@ -198,6 +198,17 @@ impl Store {
         Ok(store)
     }
 
+    /// The same store over a new pool, opened in the calling runtime.
+    /// actix-web's workers run runtimes of their own, and PostgreSQL
+    /// connections they opened stop working when the workers stop: what
+    /// runs after the server (the last activity flush) needs this.
+    pub async fn reconnected(&self, url: &DatabaseUrl) -> anyhow::Result<Store> {
+        Ok(Store {
+            db: db::Db::connect(url).await?,
+            ..self.clone()
+        })
+    }
+
     /// The same store, telling `subscriber` about committed changes.
     pub fn with_subscriber(&self, subscriber: Arc<dyn Subscriber>) -> Store {
         Store {

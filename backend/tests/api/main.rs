@@ -22,4 +22,5 @@ mod replicas;
 mod routing;
 mod session;
 mod settings;
+mod soak;
 mod sso;
