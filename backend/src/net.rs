@@ -77,6 +77,25 @@ pub fn client_address(
     Some(client)
 }
 
+/// The client's address as text (see [`client_address`]), for the
+/// throttle, the audit log and the sessions list.
+pub fn client_ip(req: &actix_web::HttpRequest, trusted: &Networks) -> String {
+    client_address(req.peer_addr().map(|a| a.ip()), req.headers(), trusted)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default()
+}
+
+/// Longest `User-Agent` kept.
+const USER_AGENT_MAX: usize = 512;
+
+/// The browser's `User-Agent`, cut to a sane length.
+pub fn user_agent(req: &actix_web::HttpRequest) -> Option<String> {
+    req.headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(USER_AGENT_MAX).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

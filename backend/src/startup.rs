@@ -14,7 +14,6 @@ use tokio::task::JoinHandle;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::sessions::activity;
 use crate::state::AppState;
 use crate::store::Dialect;
 use crate::web::{console, content_security_policy, edge, spa_fallback, Edge};
@@ -141,7 +140,7 @@ impl Application {
             ..self.state.sessions.clone()
         };
         let now = self.state.clock.now();
-        let flushed = activity::flush(&sessions, now, true).await?;
+        let flushed = sessions.flush_activity(now, true).await?;
         tracing::info!(flushed, "server stopped");
         sessions.store.close().await;
         result.context("server failed")

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use vigil_policy::{evaluate, EndReason, Verdict};
 
 use crate::sessions::memory::AccountPolicy;
-use crate::sessions::{account_policy, activity, end, Sessions};
+use crate::sessions::{account_policy, Sessions};
 use crate::store::audit::SYSTEM;
 use crate::store::sessions::Ending;
 
@@ -36,7 +36,7 @@ pub struct Report {
 pub async fn sweep_once(sessions: &Sessions) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
     let now = sessions.clock.now();
-    activity::flush(sessions, now, false).await?;
+    sessions.flush_activity(now, false).await?;
     let mut report = Report::default();
     loop {
         let batch = crate::store::sessions::expired_candidates(&sessions.store, now, BATCH).await?;
@@ -63,7 +63,7 @@ pub async fn sweep_once(sessions: &Sessions) -> anyhow::Result<Report> {
                 _ => refreshed.push((c.row.id, e.ends_at)),
             }
         }
-        let ended = end::end_now(sessions, &expired, SYSTEM, now).await?;
+        let ended = sessions.end_now(&expired, SYSTEM, now).await?;
         if !refreshed.is_empty() {
             let mut tx = sessions.store.begin().await?;
             crate::store::sessions::set_expiry(&mut tx, &refreshed).await?;
@@ -105,7 +105,7 @@ pub async fn run_flusher(sessions: Sessions) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = activity::flush(&sessions, sessions.clock.now(), false).await {
+        if let Err(e) = sessions.flush_activity(sessions.clock.now(), false).await {
             tracing::error!(error = ?e, "activity flush failed");
         }
     }

@@ -129,6 +129,26 @@ pub struct SsoOption {
     pub name: String,
 }
 
+/// Whether a password sign-in on `audience`'s login page is allowed, given
+/// the account's connections (each: the audiences it is offered to, and
+/// whether it keeps passwords): yes unless a connection offered there
+/// turned passwords off; people who manage security may still (break-glass).
+/// `Some(break_glass)` when allowed.
+pub fn password_allowed<'a>(
+    connections: impl IntoIterator<Item = (&'a [Audience], PasswordSignIn)>,
+    audience: Audience,
+    manages_security: bool,
+) -> Option<bool> {
+    let required = connections
+        .into_iter()
+        .any(|(offered, password)| offered.contains(&audience) && !password.allows(audience));
+    match (required, manages_security) {
+        (false, _) => Some(false),
+        (true, true) => Some(true),
+        (true, false) => None,
+    }
+}
+
 /// Longest connection name.
 pub const NAME_MAX: usize = 60;
 /// Longest issuer URL, client id or client secret.
@@ -269,6 +289,35 @@ mod tests {
                 "audiences",
                 "jit_requesters"
             ]
+        );
+    }
+
+    #[test]
+    fn passwords_stay_unless_a_connection_of_the_page_turns_them_off() {
+        let agents_only = [Audience::Agents];
+        let both = [Audience::Agents, Audience::Requesters];
+        let keeps = PasswordSignIn::default();
+        let no_agents = PasswordSignIn {
+            agents: false,
+            requesters: true,
+        };
+        assert_eq!(password_allowed([], Audience::Agents, false), Some(false));
+        let conns = [(&agents_only[..], keeps), (&both[..], no_agents)];
+        assert_eq!(password_allowed(conns, Audience::Agents, false), None);
+        assert_eq!(password_allowed(conns, Audience::Agents, true), Some(true));
+        assert_eq!(
+            password_allowed(conns, Audience::Requesters, false),
+            Some(false)
+        );
+        // A connection not offered on the page does not decide for it.
+        let requesters_only = [Audience::Requesters];
+        let off = PasswordSignIn {
+            agents: false,
+            requesters: false,
+        };
+        assert_eq!(
+            password_allowed([(&requesters_only[..], off)], Audience::Agents, false),
+            Some(false)
         );
     }
 

@@ -8,7 +8,6 @@ use vigil_policy::api::{RevokeResult, SessionSummary};
 use vigil_policy::{evaluate, EndReason, FieldError, FieldErrorCode, SecuritySettings, Verdict};
 
 use crate::error::ApiError;
-use crate::sessions::end::end_now;
 use crate::sessions::SecurityAdmin;
 use crate::state::AppState;
 use crate::store::sessions::{LiveSession, Which};
@@ -87,7 +86,10 @@ async fn revoke(
         .into_iter()
         .map(|t| (t, EndReason::Revoked))
         .collect();
-    let ended = end_now(&state.sessions, &targets, actor, state.clock.now()).await?;
+    let ended = state
+        .sessions
+        .end_now(&targets, actor, state.clock.now())
+        .await?;
     Ok(ended.len() as u64)
 }
 

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use vigil_policy::api::{LoginOption, LoginOptions, LoginRequest};
-use vigil_policy::sso::SsoOption;
+use vigil_policy::sso::{password_allowed, SsoOption};
 use vigil_policy::{Audience, EndReason, FieldError, FieldErrorCode};
 
 use crate::auth::device;
@@ -13,7 +13,6 @@ use crate::domain::{Email, Slug, MAX_PASSWORD_BYTES};
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::random::random_hex;
-use crate::routes::sso::password_allowed;
 use crate::sessions::start::{start, Proof, SignIn};
 use crate::sessions::{cookie, Peek};
 use crate::state::AppState;
@@ -48,7 +47,14 @@ pub async fn login_options(
     let connections = sso_rows::list(&state.store, account.id).await?;
     let option = |audience: Audience| LoginOption {
         remember_me: stored.settings.policy(audience).remember_me,
-        password: password_allowed(&connections, audience, &[]).is_some(),
+        password: password_allowed(
+            connections
+                .iter()
+                .map(|c| (&c.audiences[..], c.password_sign_in)),
+            audience,
+            false,
+        )
+        .is_some(),
         sso: connections
             .iter()
             .filter(|c| c.serves(audience))
@@ -63,27 +69,6 @@ pub async fn login_options(
         agents: option(Audience::Agents),
         requesters: option(Audience::Requesters),
     }))
-}
-
-const USER_AGENT_MAX: usize = 512;
-
-/// The client's address (see [`crate::net::client_address`]), as text.
-pub fn client_ip(req: &HttpRequest, state: &AppState) -> String {
-    crate::net::client_address(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers(),
-        &state.config.trusted_proxies,
-    )
-    .map(|ip| ip.to_string())
-    .unwrap_or_default()
-}
-
-/// The browser's `User-Agent`, cut to a sane length.
-pub fn user_agent(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(USER_AGENT_MAX).collect())
 }
 
 /// `POST /api/auth/login`. Unknown account, unknown user and wrong password
@@ -118,7 +103,7 @@ pub async fn login(
         )));
     }
     let now = state.clock.now();
-    let ip = client_ip(&req, &state);
+    let ip = crate::net::client_ip(&req, &state.config.trusted_proxies);
     let account = match Slug::parse(&body.account) {
         Ok(slug) => accounts::find_account(&state.store, slug.as_str()).await?,
         Err(_) => None,
@@ -169,9 +154,15 @@ pub async fn login(
             // Single sign-on may be required for this person's audience.
             let connections = sso_rows::list(&state.store, account.id).await?;
             let audience = user.view.role.audience();
-            let Some(break_glass) =
-                password_allowed(&connections, audience, &user.view.permissions)
-            else {
+            let manages_security = user
+                .view
+                .permissions
+                .iter()
+                .any(|p| p == vigil_policy::api::PERMISSION_MANAGE_SECURITY);
+            let offered = connections
+                .iter()
+                .map(|c| (&c.audiences[..], c.password_sign_in));
+            let Some(break_glass) = password_allowed(offered, audience, manages_security) else {
                 tracing::info!(
                     user = user.view.id,
                     "password sign-in refused: single sign-on required"
@@ -185,7 +176,7 @@ pub async fn login(
                     person: user.view,
                     remember_me: body.remember_me,
                     ip: &ip,
-                    user_agent: user_agent(&req),
+                    user_agent: crate::net::user_agent(&req),
                     proof: Proof::Password { break_glass },
                 },
                 now,

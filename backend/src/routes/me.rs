@@ -6,7 +6,6 @@ use vigil_policy::api::{browser_in_words, MySession, RevokeResult};
 use vigil_policy::{evaluate, EndReason, Verdict};
 
 use crate::error::ApiError;
-use crate::sessions::end::end_now;
 use crate::sessions::{Authenticated, Current};
 use crate::state::AppState;
 use crate::store::sessions::{self, Ending};
@@ -95,7 +94,10 @@ pub async fn revoke(
     if target.is_empty() {
         return Err(not_found);
     }
-    let ended = end_now(&state.sessions, &target, &s.user().email, state.clock.now()).await?;
+    let ended = state
+        .sessions
+        .end_now(&target, &s.user().email, state.clock.now())
+        .await?;
     if ended.is_empty() {
         return Err(not_found);
     }
@@ -125,7 +127,10 @@ pub async fn revoke_others(
         .filter(|e| e.session_id != s.session_id())
         .map(|e| (e, EndReason::Revoked))
         .collect();
-    let ended = end_now(&state.sessions, &others, &s.user().email, state.clock.now()).await?;
+    let ended = state
+        .sessions
+        .end_now(&others, &s.user().email, state.clock.now())
+        .await?;
     Ok(HttpResponse::Ok().json(RevokeResult {
         revoked: ended.len() as u64,
     }))

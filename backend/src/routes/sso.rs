@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
-use vigil_policy::api::{Role, PERMISSION_MANAGE_SECURITY};
+use vigil_policy::api::Role;
 use vigil_policy::sso::{validate_connection, SsoConnection, SsoConnectionInput};
 use vigil_policy::{Audience, EndReason, FieldError, FieldErrorCode};
 
@@ -568,7 +568,7 @@ async fn signed_in(
         sub: identity.sub,
         sid: identity.sid,
     };
-    let ip = crate::routes::auth::client_ip(req, state);
+    let ip = crate::net::client_ip(req, &state.config.trusted_proxies);
     let home = vigil_policy::pages::home(&person);
     let to = pending
         .next
@@ -591,7 +591,7 @@ async fn signed_in(
             person,
             remember_me: pending.remember_me,
             ip: &ip,
-            user_agent: crate::routes::auth::user_agent(req),
+            user_agent: crate::net::user_agent(req),
             proof: Proof::Sso {
                 link: &link,
                 connection_name: &connection.name,
@@ -774,25 +774,4 @@ pub async fn backchannel_logout(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({"ended": ended.len()})))
-}
-
-/// Whether a password sign-in to `audience` is allowed for `person`: yes
-/// unless a connection serving that audience turned passwords off; people
-/// with `manage_security` may always (break-glass, audited as such).
-/// Returns `Some(break_glass)` when allowed.
-pub fn password_allowed(
-    connections: &[Connection],
-    audience: Audience,
-    permissions: &[String],
-) -> Option<bool> {
-    let required = connections
-        .iter()
-        .any(|c| c.serves(audience) && !c.password_sign_in.allows(audience));
-    if !required {
-        Some(false)
-    } else if permissions.iter().any(|p| p == PERMISSION_MANAGE_SECURITY) {
-        Some(true)
-    } else {
-        None
-    }
 }

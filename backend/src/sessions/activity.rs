@@ -36,7 +36,6 @@ use time::{Duration, OffsetDateTime};
 use vigil_policy::{evaluate, AudiencePolicy, SessionTimes};
 
 use super::memory::Entry;
-use super::Sessions;
 use crate::store::sessions::{write_activity, ActivityWrite};
 use crate::store::{self, to_ms};
 
@@ -141,8 +140,13 @@ impl Activity {
 
 /// Writes held activity whose interval is up (all of it with `all`);
 /// returns how many sessions were written.
-pub async fn flush(sessions: &Sessions, now: OffsetDateTime, all: bool) -> store::Result<usize> {
-    let due = sessions.activity.take_due(now, all);
+pub async fn flush(
+    store: &store::Store,
+    activity: &Activity,
+    now: OffsetDateTime,
+    all: bool,
+) -> store::Result<usize> {
+    let due = activity.take_due(now, all);
     if due.is_empty() {
         return Ok(0);
     }
@@ -166,13 +170,13 @@ pub async fn flush(sessions: &Sessions, now: OffsetDateTime, all: bool) -> store
             last_activity_at: *last,
         })
         .collect();
-    let done = match write_activity(&sessions.store, &writes).await {
+    let done = match write_activity(store, &writes).await {
         Ok(done) => done,
         Err(e) => {
             // Nothing is lost: queue them again for the next tick.
             for (entry, _) in pending {
                 if !entry.dirty.swap(true, Ordering::AcqRel) {
-                    sessions.activity.queue(entry, now);
+                    activity.queue(entry, now);
                 }
             }
             return Err(e);
@@ -185,8 +189,7 @@ pub async fn flush(sessions: &Sessions, now: OffsetDateTime, all: bool) -> store
             entry.stored(*last);
         }
     }
-    sessions
-        .activity
+    activity
         .writes
         .fetch_add(done.len() as u64, Ordering::Relaxed);
     Ok(done.len())

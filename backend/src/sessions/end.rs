@@ -13,7 +13,6 @@ use time::OffsetDateTime;
 use vigil_policy::api::Role;
 use vigil_policy::EndReason;
 
-use super::Sessions;
 use crate::routing;
 use crate::store::audit::{self, Event};
 use crate::store::sessions::Ending;
@@ -104,7 +103,8 @@ pub async fn end_sessions(
 /// the transaction commits. A transaction PostgreSQL aborts to break a
 /// deadlock is tried again.
 pub async fn end_now(
-    sessions: &Sessions,
+    store: &store::Store,
+    metrics: &crate::metrics::Metrics,
     endings: &[(Ending, EndReason)],
     actor: &str,
     now: OffsetDateTime,
@@ -113,7 +113,7 @@ pub async fn end_now(
     let ended = loop {
         attempt += 1;
         let result = async {
-            let mut tx = sessions.store.begin().await?;
+            let mut tx = store.begin().await?;
             let ended = end_sessions(&mut tx, endings, actor, now).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(ended)
@@ -129,7 +129,7 @@ pub async fn end_now(
     let ended_set: std::collections::HashSet<&str> = ended.iter().map(String::as_str).collect();
     for (s, reason) in endings {
         if ended_set.contains(s.session_id.as_str()) {
-            sessions.metrics.ended(*reason, 1);
+            metrics.ended(*reason, 1);
         }
     }
     Ok(ended)

@@ -60,6 +60,23 @@ pub struct Sessions {
 }
 
 impl Sessions {
+    /// Ends sessions in a transaction of their own and counts them (see
+    /// [`end::end_now`]); returns the ids it ended.
+    pub async fn end_now(
+        &self,
+        endings: &[(Ending, EndReason)],
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> store::Result<Vec<String>> {
+        end::end_now(&self.store, &self.metrics, endings, actor, now).await
+    }
+
+    /// Writes held activity that is due (all of it with `all`); returns
+    /// how many sessions were written (see [`activity::flush`]).
+    pub async fn flush_activity(&self, now: OffsetDateTime, all: bool) -> store::Result<usize> {
+        activity::flush(&self.store, &self.activity, now, all).await
+    }
+
     /// The engine over `store`: memory of at most `memory_cap` sessions
     /// (trusted at once on SQLite; on PostgreSQL once the listener hears
     /// itself), activity written at least every `activity_write_secs`.
@@ -211,7 +228,9 @@ impl Current {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<bool, ApiError> {
-        let ended = end::end_now(sessions, &[(self.ending(), reason)], actor, now).await?;
+        let ended = sessions
+            .end_now(&[(self.ending(), reason)], actor, now)
+            .await?;
         Ok(!ended.is_empty())
     }
 }

@@ -312,7 +312,9 @@ async fn coalesced_activity_writes_never_end_a_session_early() {
     // The held activity (09:00:10) is written once its interval is up...
     app.advance(10);
     assert_eq!(
-        vigil_server::sessions::activity::flush(&app.state.sessions, app.state.clock.now(), false)
+        app.state
+            .sessions
+            .flush_activity(app.state.clock.now(), false)
             .await
             .unwrap(),
         1
