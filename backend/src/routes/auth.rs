@@ -169,6 +169,7 @@ pub async fn login(
                 );
                 return Err(ApiError::SsoRequired);
             };
+            crate::sessions::end_previous(&state.sessions, req.headers(), now).await?;
             let started = start(
                 &state.sessions,
                 SignIn {

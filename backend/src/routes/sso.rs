@@ -584,6 +584,7 @@ async fn signed_in(
         user_id: person.id,
         id: known.map_or_else(|| random_hex(16), |d| d.id),
     };
+    crate::sessions::end_previous(&state.sessions, req.headers(), now).await?;
     let started = start(
         &state.sessions,
         SignIn {

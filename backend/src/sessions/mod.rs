@@ -380,6 +380,28 @@ pub async fn check(
     Ok((current, evaluation))
 }
 
+/// Signing in again from a browser that holds a live session ends that
+/// session first (`logged_out`): a new sign-in is a new token, and the old
+/// one must not live on beside it (ASVS 7.2.4). Returns whether one ended.
+pub async fn end_previous(
+    sessions: &Sessions,
+    headers: &actix_web::http::header::HeaderMap,
+    now: OffsetDateTime,
+) -> Result<bool, ApiError> {
+    let Some(token) = cookie::value_in(headers).and_then(SessionToken::from_cookie) else {
+        return Ok(false);
+    };
+    match check(sessions, token, true).await {
+        Ok((current, _)) => {
+            current
+                .end(sessions, EndReason::LoggedOut, &current.user().email, now)
+                .await
+        }
+        Err(ApiError::Unauthenticated(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
 async fn authenticate(
     req: &HttpRequest,
     sessions: &Sessions,

@@ -148,10 +148,13 @@ impl Db {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
-                        // WAL lets readers run beside the one writer; NORMAL
-                        // sync is durable across application crashes.
+                        // WAL lets readers run beside the one writer. FULL
+                        // sync makes each commit durable across a power loss
+                        // too: with NORMAL the last revocations (and their
+                        // audit rows) could roll back, and a revoked token
+                        // work again.
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 5000").await?;
                         // Reads through a memory map instead of a system

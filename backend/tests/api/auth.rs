@@ -423,3 +423,43 @@ async fn without_trusted_proxies_a_forged_forwarded_for_changes_nothing() {
         "every attempt came from 127.0.0.1"
     );
 }
+
+#[tokio::test]
+async fn signing_in_again_from_a_browser_with_a_live_session_ends_that_session() {
+    let app = spawn_app().await;
+    let sign_in_holding = |held: Session, email: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .post(app.url("/api/auth/login"))
+                .header("X-Vigil-Request", "1")
+                .header("Cookie", held.cookie())
+                .json(&json!({"account": "demo", "email": email, "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            Session::from_sign_in(&res)
+        }
+    };
+    let first = app.login("agent1@demo.test").await;
+    let second = sign_in_holding(first.clone(), "agent1@demo.test").await;
+    app.assert_signed_out(&first, "logged_out").await;
+    app.session_view(&second).await;
+    // The browser changed hands: the other person's session ends too.
+    let third = sign_in_holding(second.clone(), "agent2@demo.test").await;
+    app.assert_signed_out(&second, "logged_out").await;
+    let view = app.session_view(&third).await;
+    assert_eq!(view["user"]["email"], "agent2@demo.test");
+    // A cookie naming nothing is no obstacle.
+    let stale = Session {
+        token: "0".repeat(64),
+    };
+    sign_in_holding(stale, "agent1@demo.test").await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND user_id IN (SELECT id FROM users WHERE email LIKE 'agent%')")
+            .await,
+        2
+    );
+}

@@ -328,3 +328,19 @@ async fn coalesced_activity_writes_never_end_a_session_early() {
     assert_eq!(app.sweep().await.ended, 1);
     app.assert_signed_out(&s, "idle_timeout").await;
 }
+
+#[tokio::test]
+async fn sqlite_commits_survive_a_power_loss() {
+    // synchronous = FULL: a committed revocation is on disk before the
+    // answer (NORMAL in WAL mode may roll back the last commits).
+    if crate::helpers::test_db() != crate::helpers::TestDb::Sqlite {
+        return;
+    }
+    let app = crate::helpers::spawn_app().await;
+    assert_eq!(app.scalar("PRAGMA synchronous").await, 2, "FULL");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'")
+            .await,
+        1
+    );
+}
