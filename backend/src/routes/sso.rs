@@ -455,7 +455,9 @@ pub async fn callback(
                         "connection": {"id": pending.connection_id, "name": name},
                         "email": email,
                         "reason": f.reason,
-                        "detail": f.detail,
+                        // Partly the provider's (or whoever sent the
+                        // browser here) words: kept short.
+                        "detail": f.detail.chars().take(300).collect::<String>(),
                     }),
                 },
             )
