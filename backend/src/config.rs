@@ -113,6 +113,10 @@ pub struct Config {
     /// How many sign-ins may wait for a password hash; more get 503 at once.
     #[arg(long, env = "VIGIL_HASH_QUEUE", default_value_t = 64, value_parser = number_in::<usize, 0, 100_000>)]
     pub hash_queue: usize,
+    /// Most live channels (`GET /api/session/events`) one session may hold
+    /// open on this server; more get 429 `too_many_channels`.
+    #[arg(long, env = "VIGIL_CHANNELS_PER_SESSION", default_value_t = 16, value_parser = number_in::<usize, 1, 1_000>)]
+    pub channels_per_session: usize,
     /// Proxies (comma-separated networks) allowed to name the client in X-Forwarded-For.
     #[arg(long, env = "VIGIL_TRUSTED_PROXIES", default_value = "", hide_default_value = true, value_parser = Networks::parse)]
     pub trusted_proxies: Networks,
@@ -357,13 +361,14 @@ mod tests {
         assert_eq!(c.limits(), Limits::default());
         assert_eq!(c.hash_queue, 64);
         assert_eq!(c.session_memory, 100_000);
+        assert_eq!(c.channels_per_session, 16);
         assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.log_format, LogFormat::Text);
     }
 
     #[test]
     fn each_bad_setting_is_named_in_one_line() {
-        let cases: [(&str, &[&str]); 12] = [
+        let cases: [(&str, &[&str]); 13] = [
             ("VIGIL_LISTEN", &["--listen", "nowhere"]),
             ("VIGIL_MANAGEMENT_LISTEN", &["--management-listen", "9000"]),
             ("VIGIL_DATABASE_URL", &["--database-url", "mysql://x"]),
@@ -385,6 +390,10 @@ mod tests {
                 &["--trusted-proxies", "10.0.0.0/8, nginx"],
             ),
             ("VIGIL_SESSION_MEMORY", &["--session-memory", "12"]),
+            (
+                "VIGIL_CHANNELS_PER_SESSION",
+                &["--channels-per-session", "0"],
+            ),
         ];
         for (env, args) in cases {
             let e = Config::from_args(args).expect_err(env);

@@ -77,6 +77,9 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Too many failed sign-ins; retry after `retry_after_secs`.
     TooManyAttempts,
+    /// The session holds as many live channels as the server allows
+    /// (`VIGIL_CHANNELS_PER_SESSION`).
+    TooManyChannels,
     /// The body is larger than the server accepts.
     PayloadTooLarge,
     /// The body is not `application/json`.

@@ -3,7 +3,13 @@
 //! Every attempt is *reserved* before its password is checked: the counter
 //! is read and bumped under a row lock, so N attempts at once are counted
 //! one after another and at most the budget of them reach the password
-//! check. Three budgets:
+//! check. Four budgets:
+//!
+//! - **per client address across people** (IPv4 address, IPv6 /64) for
+//!   browsers that never signed in as the person: at most 50 checks in any
+//!   15 minutes (the same two-window rule as per person). Checked first,
+//!   so one address spraying one password over every person of an account
+//!   is refused before any hash, and before it spends their budgets.
 //!
 //! - **per address** (account, email and client address) for browsers that
 //!   never signed in as that person: 5 checks in 15 minutes; the fifth locks
@@ -17,11 +23,14 @@
 //!   Past it, 429 until the window ends.
 //! - **per known browser**: a browser presenting a valid device cookie for
 //!   that person (see `device`) counts against its own budget of 10 checks
-//!   in 15 minutes (locked like an address), and neither of the above: an
-//!   attack on the person cannot lock them out of their own browser.
+//!   in 15 minutes (locked like an address), and none of the above: an
+//!   attack on the person, or junk from the browser's network, cannot lock
+//!   them out of their own browser.
 //!
 //! A successful sign-in clears the address's (or the device's) counter and
-//! gives back its reservation on the person's budget: only failures count.
+//! gives back its reservations on the person's and the network's budgets:
+//! only failures count. Sign-ins for an account that does not exist are
+//! not checked at all (no hash), so they reserve nothing.
 
 use time::OffsetDateTime;
 
@@ -60,6 +69,11 @@ const PER_DEVICE: Lockout = Lockout {
 /// as them.
 pub const PER_PERSON_PER_HOUR: i64 = 100;
 
+/// Checks per client network (IPv4 address, IPv6 /64) per rolling 15
+/// minutes, across people, from browsers that never signed in as them.
+pub const PER_NETWORK: i64 = 50;
+const NETWORK_WINDOW_MS: i64 = 15 * MINUTE_MS;
+
 /// What a reservation allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -97,34 +111,71 @@ fn reserve_lockout(rule: Lockout, mut c: Counter, now: i64) -> (Counter, Decisio
     (c, Decision::Allowed)
 }
 
-/// Moves an hour-long window forward to `now`.
-fn roll(mut c: Counter, now: i64) -> Counter {
+/// Moves a window of `window_ms` forward to `now`.
+fn roll(mut c: Counter, window_ms: i64, now: i64) -> Counter {
     let elapsed = now - c.window_start;
-    if elapsed >= 2 * HOUR_MS {
+    if elapsed >= 2 * window_ms {
         c.previous = 0;
         c.failures = 0;
         c.window_start = now;
-    } else if elapsed >= HOUR_MS {
+    } else if elapsed >= window_ms {
         c.previous = c.failures;
         c.failures = 0;
-        c.window_start += HOUR_MS;
+        c.window_start += window_ms;
     }
     c
 }
 
-fn reserve_person(c: Counter, now: i64) -> (Counter, Decision) {
-    let mut c = roll(c, now);
-    if c.previous + c.failures < PER_PERSON_PER_HOUR {
+/// At most `limit` checks in any `window_ms`: a check is allowed only while
+/// this window's count and the last one's together stay within `limit`,
+/// and any span of `window_ms` overlaps at most those two.
+fn reserve_sliding(limit: i64, window_ms: i64, c: Counter, now: i64) -> (Counter, Decision) {
+    let mut c = roll(c, window_ms, now);
+    if c.previous + c.failures < limit {
         c.failures += 1;
         return (c, Decision::Allowed);
     }
-    let retry_after_secs = secs(c.window_start + HOUR_MS - now);
+    let retry_after_secs = secs(c.window_start + window_ms - now);
     (c, Decision::Refused { retry_after_secs })
+}
+
+fn reserve_person(c: Counter, now: i64) -> (Counter, Decision) {
+    reserve_sliding(PER_PERSON_PER_HOUR, HOUR_MS, c, now)
+}
+
+fn reserve_network(c: Counter, now: i64) -> (Counter, Decision) {
+    reserve_sliding(PER_NETWORK, NETWORK_WINDOW_MS, c, now)
+}
+
+/// Gives back one reservation on a sliding budget.
+fn give_back(c: Counter, window_ms: i64, now: i64) -> Counter {
+    let mut c = roll(c, window_ms, now);
+    c.failures = (c.failures - 1).max(0);
+    c
+}
+
+/// The network a client address belongs to for the per-network budget:
+/// an IPv4 address itself, an IPv6 address's /64 (one subscriber's
+/// prefix, inside which an attacker picks addresses freely). What does not
+/// parse as an address is taken as it is.
+fn network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
 }
 
 /// The throttle keys of one sign-in attempt.
 #[derive(Debug, Clone)]
 pub struct Keys {
+    network: String,
     address: String,
     person: String,
     device: Option<String>,
@@ -145,6 +196,7 @@ impl Keys {
         let account = account.trim().to_lowercase();
         let email = email.trim().to_lowercase();
         Keys {
+            network: hash(format!("n|{}", network(ip))),
             address: hash(format!("a|{account}|{email}|{ip}")),
             person: hash(format!("u|{account}|{email}")),
             device: device.map(|d| hash(format!("d|{d}|{account}|{email}"))),
@@ -158,6 +210,13 @@ pub async fn reserve(store: &Store, keys: &Keys, now: OffsetDateTime) -> Result<
     if let Some(device) = &keys.device {
         return throttle::update(store, device, now, |c| reserve_lockout(PER_DEVICE, c, now)).await;
     }
+    // First, so that an address past its budget spends nobody's else.
+    // An attempt another budget then refuses keeps its reservation here:
+    // it was a guess too.
+    let network = throttle::update(store, &keys.network, now, |c| reserve_network(c, now)).await?;
+    if network != Decision::Allowed {
+        return Ok(network);
+    }
     let address = throttle::update(store, &keys.address, now, |c| {
         reserve_lockout(PER_ADDRESS, c, now)
     })
@@ -169,7 +228,7 @@ pub async fn reserve(store: &Store, keys: &Keys, now: OffsetDateTime) -> Result<
 }
 
 /// After a successful sign-in: this browser's counter is cleared and the
-/// reservation on the person's budget given back.
+/// reservations on the person's and the network's budgets given back.
 pub async fn succeeded(store: &Store, keys: &Keys, now: OffsetDateTime) -> Result<()> {
     if let Some(device) = &keys.device {
         return throttle::delete(store, device).await;
@@ -177,9 +236,11 @@ pub async fn succeeded(store: &Store, keys: &Keys, now: OffsetDateTime) -> Resul
     throttle::delete(store, &keys.address).await?;
     let now = to_ms(now);
     throttle::update(store, &keys.person, now, |c| {
-        let mut c = roll(c, now);
-        c.failures = (c.failures - 1).max(0);
-        (c, ())
+        (give_back(c, HOUR_MS, now), ())
+    })
+    .await?;
+    throttle::update(store, &keys.network, now, |c| {
+        (give_back(c, NETWORK_WINDOW_MS, now), ())
     })
     .await
 }
@@ -217,6 +278,50 @@ mod tests {
         let (c, d) = reserve_lockout(PER_ADDRESS, c, 31_000);
         assert!(allowed(d), "one more once the lock is over");
         assert_eq!(c.locked_until, 31_000 + 60_000, "then twice as long");
+    }
+
+    #[test]
+    fn an_ipv6_network_is_its_slash_64_and_an_ipv4_one_its_address() {
+        let cases = [
+            ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+            ("2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::/64"),
+            ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+            ("203.0.113.7", "203.0.113.7"),
+            ("::ffff:203.0.113.7", "203.0.113.7"),
+            ("unknown", "unknown"),
+        ];
+        for (ip, net) in cases {
+            assert_eq!(network(ip), net, "{ip}");
+        }
+        let a = Keys::new("demo", "a@x", "2001:db8:1:2::1", None);
+        let b = Keys::new("other", "b@y", "2001:db8:1:2:9::9", None);
+        assert_eq!(
+            a.network, b.network,
+            "one budget across people and accounts"
+        );
+        assert_ne!(a.address, b.address);
+    }
+
+    #[test]
+    fn a_network_gets_fifty_checks_in_any_fifteen_minutes() {
+        let mut c = Counter::default();
+        for i in 0..PER_NETWORK {
+            let (next, d) = reserve_network(c, 1_000 + i);
+            assert!(allowed(d), "check {i}");
+            c = next;
+        }
+        let (c, d) = reserve_network(c, 2_000);
+        let Decision::Refused { retry_after_secs } = d else {
+            panic!("the 51st is refused");
+        };
+        assert!((1..=900).contains(&retry_after_secs), "{retry_after_secs}");
+        // A success gives its reservation back.
+        let c = give_back(c, NETWORK_WINDOW_MS, 3_000);
+        let (c, d) = reserve_network(c, 3_000);
+        assert!(allowed(d));
+        // Half an hour later the two windows are past.
+        let (_, d) = reserve_network(c, 1_000 + 2 * NETWORK_WINDOW_MS);
+        assert!(allowed(d));
     }
 
     #[test]

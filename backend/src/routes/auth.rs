@@ -7,7 +7,7 @@ use vigil_policy::sso::{password_allowed, SsoOption};
 use vigil_policy::{Audience, EndReason, FieldError, FieldErrorCode};
 
 use crate::auth::device;
-use crate::auth::password::Password;
+use crate::auth::password::{Lane, Password};
 use crate::auth::throttle;
 use crate::domain::{Email, Slug, MAX_PASSWORD_BYTES};
 use crate::error::ApiError;
@@ -72,7 +72,11 @@ pub async fn login_options(
 }
 
 /// `POST /api/auth/login`. Unknown account, unknown user and wrong password
-/// get the same answer after the same work (a hash is verified either way).
+/// get the same answer. An unknown person and a wrong password also cost
+/// the same work (a hash is verified either way, under the same budgets);
+/// an unknown account is answered at once, without hashing or counting,
+/// so junk sign-ins cost the server nearly nothing (that the slug names no
+/// account is no secret: the login options say as much).
 #[tracing::instrument(name = "login", skip_all)]
 #[utoipa::path(
     post,
@@ -86,8 +90,8 @@ pub async fn login_options(
         (status = 401, description = "Wrong account, email or password (one answer for all)", body = vigil_policy::api::ErrorBody),
         (status = 403, description = "Failed the CSRF check, or (after a correct password) `sso_required`: this account signs in through its identity provider", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotJson,
-        (status = 429, description = "Too many attempts; see Retry-After", body = vigil_policy::api::ErrorBody),
-        (status = 503, description = "Too many sign-ins waiting for a password hash; see Retry-After", body = vigil_policy::api::ErrorBody),
+        (status = 429, description = "`too_many_attempts`, refused before any hash; see Retry-After. Budgets: this email from this address (5 per 15 minutes, then doubling locks), this person from anywhere (100 per hour), this client address across people (IPv4 address or IPv6 /64: 50 per 15 minutes), or a known browser's own (10 per 15 minutes)", body = vigil_policy::api::ErrorBody),
+        (status = 503, description = "Too many sign-ins waiting for a password hash (browsers with a valid device cookie have a lane of their own); see Retry-After", body = vigil_policy::api::ErrorBody),
     )
 )]
 pub async fn login(
@@ -108,17 +112,22 @@ pub async fn login(
         Ok(slug) => accounts::find_account(&state.store, slug.as_str()).await?,
         Err(_) => None,
     };
+    let Some(account) = account else {
+        // No account: nothing to guess, nothing to hash, nobody to audit.
+        state.sessions.metrics.login_failed();
+        tracing::info!("sign-in failed");
+        return Err(ApiError::InvalidCredentials);
+    };
     let email = Email::parse(&body.email).ok();
-    let user = match (&account, &email) {
-        (Some(a), Some(e)) => accounts::find_user(&state.store, a.id, e.as_str()).await?,
-        _ => None,
+    let user = match &email {
+        Some(e) => accounts::find_user(&state.store, account.id, e.as_str()).await?,
+        None => None,
     };
     // A browser that signed in as this very person before.
     let known = crate::sessions::cookie::named_value(req.headers(), device::NAME)
         .and_then(|v| state.device_key.verify(v, now))
         .filter(|d| {
-            account.as_ref().map(|a| a.id) == Some(d.account_id)
-                && user.as_ref().map(|u| u.view.id) == Some(d.user_id)
+            account.id == d.account_id && user.as_ref().map(|u| u.view.id) == Some(d.user_id)
         });
     let keys = throttle::Keys::new(
         &body.account,
@@ -126,6 +135,14 @@ pub async fn login(
         &ip,
         known.as_ref().map(|d| d.id.as_str()),
     );
+    let lane = if known.is_some() {
+        Lane::Known
+    } else {
+        Lane::Open
+    };
+    // A sign-in the hash queue would refuse anyway is refused before it
+    // writes anything: under a flood, refusals stay cheap.
+    state.hasher.check_room(lane)?;
     // Reserved before the password is checked: attempts at once are
     // counted one after another, and only the budget reaches the hash.
     if let throttle::Decision::Refused { retry_after_secs } =
@@ -140,11 +157,12 @@ pub async fn login(
         .verify(
             Password::new(body.password),
             user.as_ref().map(|u| u.password_hash.clone()),
+            lane,
         )
         .await?;
 
-    match (account, user) {
-        (Some(account), Some(user)) if verified => {
+    match user {
+        Some(user) if verified => {
             throttle::succeeded(&state.store, &keys, now).await?;
             let device = crate::auth::device::Device {
                 account_id: account.id,
@@ -190,34 +208,32 @@ pub async fn login(
                 .cookie(device::cookie(state.device_key.sign(&device, now)))
                 .json(view))
         }
-        (account, user) => {
+        user => {
             state.sessions.metrics.login_failed();
-            if let Some(account) = account {
-                // Never what was typed: people type passwords into the
-                // email field. A known person is named by their stored email.
-                let (actor, email, reason) = match &user {
-                    Some(u) => (
-                        u.view.email.as_str(),
-                        Some(u.view.email.as_str()),
-                        "wrong_password",
-                    ),
-                    None => ("unknown person", None, "unknown_user"),
-                };
-                let mut tx = state.store.begin().await?;
-                audit::record(
-                    &mut tx,
-                    now,
-                    Event {
-                        account_id: account.id,
-                        actor,
-                        action: action::LOGIN_FAILED,
-                        target: user.as_ref().map(|u| format!("user:{}", u.view.id)),
-                        details: json!({"email": email, "ip": ip, "reason": reason}),
-                    },
-                )
-                .await?;
-                tx.commit().await?;
-            }
+            // Never what was typed: people type passwords into the
+            // email field. A known person is named by their stored email.
+            let (actor, email, reason) = match &user {
+                Some(u) => (
+                    u.view.email.as_str(),
+                    Some(u.view.email.as_str()),
+                    "wrong_password",
+                ),
+                None => ("unknown person", None, "unknown_user"),
+            };
+            let mut tx = state.store.begin().await?;
+            audit::record(
+                &mut tx,
+                now,
+                Event {
+                    account_id: account.id,
+                    actor,
+                    action: action::LOGIN_FAILED,
+                    target: user.as_ref().map(|u| format!("user:{}", u.view.id)),
+                    details: json!({"email": email, "ip": ip, "reason": reason}),
+                },
+            )
+            .await?;
+            tx.commit().await?;
             tracing::info!("sign-in failed");
             Err(ApiError::InvalidCredentials)
         }

@@ -78,11 +78,15 @@ pub async fn activity(
     responses(
         (status = 200, description = "An event stream", body = String, content_type = "text/event-stream"),
         crate::routes::openapi::NoSession,
+        (status = 429, description = "`too_many_channels`: the session holds VIGIL_CHANNELS_PER_SESSION (default 16) live channels on this server already", body = vigil_policy::api::ErrorBody),
     )
 )]
-pub async fn events(state: web::Data<AppState>, Peek(s): Peek) -> HttpResponse {
+pub async fn events(state: web::Data<AppState>, Peek(s): Peek) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let watch = s.watch(&state.sessions);
+    let Some(watch) = s.watch(&state.sessions, state.config.channels_per_session) else {
+        tracing::info!(session = %s.session_id(), "live channel refused: too many open");
+        return Err(ApiError::TooManyChannels);
+    };
     let first = s.view(now);
     let channel = Channel {
         state: state.into_inner(),
@@ -99,10 +103,10 @@ pub async fn events(state: web::Data<AppState>, Peek(s): Peek) -> HttpResponse {
         let bytes = ch.next().await?;
         Some((Ok::<_, std::convert::Infallible>(bytes), ch))
     });
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(stream)
+        .streaming(stream))
 }
 
 enum Event {

@@ -1,7 +1,8 @@
 //! Who is listening on the live channel (`GET /api/session/events`), and
 //! waking them when their session may have changed.
 //!
-//! Each open channel registers a [`Watch`] for its session. Whatever can
+//! Each open channel registers a [`Watch`] for its session, at most
+//! `VIGIL_CHANNELS_PER_SESSION` per session (each is a socket and a task). Whatever can
 //! change what a session's owner should see wakes the channels concerned;
 //! a woken channel checks its session again, the way a request would, and
 //! sends what changed (see `routes::session::events`). The wakers:
@@ -92,11 +93,22 @@ impl Live {
         self.watchers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a channel for a session.
-    pub fn watch(self: &Arc<Self>, session_id: &str, account_id: i64, user_id: i64) -> Watch {
+    /// Registers a channel for a session, unless the session has `limit`
+    /// open already (then `None`). Counted and registered under one lock,
+    /// so channels opened at once cannot pass the limit together.
+    pub fn watch(
+        self: &Arc<Self>,
+        session_id: &str,
+        account_id: i64,
+        user_id: i64,
+        limit: usize,
+    ) -> Option<Watch> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let notify = Arc::new(Notify::new());
         let mut w = self.lock();
+        if w.by_session.get(session_id).map_or(0, Vec::len) >= limit {
+            return None;
+        }
         w.by_id.insert(
             id,
             Watcher {
@@ -111,11 +123,11 @@ impl Live {
             .or_default()
             .push(id);
         drop(w);
-        Watch {
+        Some(Watch {
             live: self.clone(),
             id,
             notify,
-        }
+        })
     }
 
     /// How many channels are open.
@@ -186,9 +198,9 @@ mod tests {
     #[tokio::test]
     async fn wakes_reach_the_channels_they_concern_and_no_others() {
         let live = Arc::new(Live::default());
-        let a = live.watch("s1", 1, 10);
-        let b = live.watch("s2", 1, 11);
-        let c = live.watch("s3", 2, 12);
+        let a = live.watch("s1", 1, 10, 16).unwrap();
+        let b = live.watch("s2", 1, 11, 16).unwrap();
+        let c = live.watch("s3", 2, 12, 16).unwrap();
         live.invalidated(&[Invalidation::Session("s1".into())]);
         assert!(woken_within(&a, 50).await);
         assert!(!woken_within(&b, 20).await);
@@ -205,8 +217,8 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_watch_is_forgotten() {
         let live = Arc::new(Live::default());
-        let a = live.watch("s1", 1, 10);
-        let b = live.watch("s1", 1, 10);
+        let a = live.watch("s1", 1, 10, 16).unwrap();
+        let b = live.watch("s1", 1, 10, 16).unwrap();
         assert_eq!(live.open(), 2);
         drop(a);
         assert_eq!(live.open(), 1);
@@ -218,9 +230,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_session_holds_at_most_its_limit_of_channels() {
+        let live = Arc::new(Live::default());
+        let mut held: Vec<Watch> = (0..3)
+            .map(|_| live.watch("s1", 1, 10, 3).unwrap())
+            .collect();
+        assert!(live.watch("s1", 1, 10, 3).is_none(), "the fourth");
+        assert!(live.watch("s2", 1, 10, 3).is_some(), "another session");
+        held.pop();
+        assert!(live.watch("s1", 1, 10, 3).is_some(), "after one closed");
+    }
+
+    #[tokio::test]
     async fn closing_wakes_everyone() {
         let live = Arc::new(Live::default());
-        let a = live.watch("s1", 1, 10);
+        let a = live.watch("s1", 1, 10, 16).unwrap();
         live.close_all();
         assert!(live.closing());
         assert!(woken_within(&a, 50).await);

@@ -203,14 +203,17 @@ impl Current {
         }
     }
 
-    /// A live channel follows this session from now on.
-    pub fn watch(&self, sessions: &Sessions) -> live::Watch {
+    /// A live channel follows this session from now on, unless the
+    /// session holds `limit` channels on this server already (`None`).
+    pub fn watch(&self, sessions: &Sessions, limit: usize) -> Option<live::Watch> {
         let entry = &self.hit.entry;
+        let watch =
+            sessions
+                .memory
+                .live
+                .watch(&entry.id, entry.account_id, entry.user_id, limit)?;
         entry.watch();
-        sessions
-            .memory
-            .live
-            .watch(&entry.id, entry.account_id, entry.user_id)
+        Some(watch)
     }
 
     /// Marks the session's memory entry as followed again (a channel calls

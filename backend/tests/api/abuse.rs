@@ -1,6 +1,7 @@
 //! Sign-in abuse, tried as an attacker would (both databases): bursts,
-//! guessing spread over many addresses, and an attack aimed at keeping a
-//! person out, which their own browser survives.
+//! guessing spread over many addresses, spraying one address over many
+//! people, an attack aimed at keeping a person out, which their own
+//! browser survives, and junk sign-ins that cannot starve it of hashing.
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -161,4 +162,189 @@ async fn a_known_browser_signs_in_while_its_person_is_under_attack() {
         }
     }
     assert_eq!(checked, 10);
+}
+
+/// A wrong password for `email` from `client`.
+async fn wrong_from(app: &TestApp, client: &str, email: &str) -> reqwest::Response {
+    app.login_from(client, email, "wrong", None).await
+}
+
+#[tokio::test]
+async fn one_address_spraying_many_people_gets_fifty_checks_then_429_before_any_hash() {
+    let app = spawn_behind_proxy().await;
+    // Sign-ins for accounts that do not exist are answered at once and
+    // count for nothing.
+    for i in 0..20 {
+        let res = app
+            .client
+            .post(app.url("/api/auth/login"))
+            .header("X-Vigil-Request", "1")
+            .header("X-Forwarded-For", "2001:db8:5:6::1")
+            .json(&serde_json::json!({"account": format!("nosuch{i}"), "email": "a@b.test", "password": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "unknown account {i}"
+        );
+    }
+    // Sixty people at once (nobody, mostly) from addresses of one /64.
+    let attempts = (0..60).map(|i| {
+        let app = &app;
+        async move {
+            let email = match i {
+                0 => "agent2@demo.test".to_owned(),
+                _ => format!("nobody{i}@demo.test"),
+            };
+            wrong_from(app, &format!("2001:db8:5:6::{:x}", i + 1), &email).await
+        }
+    });
+    let hashed = app.state.hasher.rejected();
+    let answers = futures_util::future::join_all(attempts).await;
+    assert_eq!(count(&answers, StatusCode::UNAUTHORIZED), 50, "checked");
+    assert_eq!(
+        count(&answers, StatusCode::TOO_MANY_REQUESTS),
+        10,
+        "refused"
+    );
+    assert_eq!(
+        app.state.hasher.rejected(),
+        hashed,
+        "none waited past the queue"
+    );
+    let refused = answers
+        .iter()
+        .find(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .unwrap();
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    // Even the right password of somebody else, from the same /64.
+    let res = app
+        .login_from("2001:db8:5:6:ffff::9", "agent1@demo.test", PASSWORD, None)
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The next /64 and another IPv4 address are not affected.
+    let res = app
+        .login_from("2001:db8:5:7::1", "agent1@demo.test", PASSWORD, None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Sixteen minutes later the budget is still spent (any 15 minutes
+    // hold at most fifty checks); half an hour later it is not.
+    app.advance(16 * 60);
+    let res = app
+        .login_from("2001:db8:5:6::1", "agent1@demo.test", PASSWORD, None)
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    app.advance(15 * 60);
+    let res = app
+        .login_from("2001:db8:5:6::1", "agent1@demo.test", PASSWORD, None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_known_browser_signs_in_within_seconds_while_two_hundred_tasks_send_junk() {
+    let app = spawn_behind_proxy().await;
+    let res = app
+        .login_from("198.51.100.20", "agent1@demo.test", PASSWORD, None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let device = named_cookie(&res, "__Host-vigil-device").expect("a device cookie");
+
+    // 200 tasks, each from an address of its own, send junk back to back:
+    // unknown accounts, unknown people of the account (a hash each), and
+    // wrong passwords for a real person.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let tasks: Vec<_> = (0..200u32)
+        .map(|t| {
+            let client = app.client.clone();
+            let url = app.url("/api/auth/login");
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut statuses = std::collections::BTreeMap::<u16, u64>::new();
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let (account, email) = match (t + n) % 3 {
+                        0 => (format!("junk{t}-{n}"), "x@junk.test".to_owned()),
+                        1 => ("demo".to_owned(), format!("junk{t}-{n}@demo.test")),
+                        _ => ("demo".to_owned(), "agent2@demo.test".to_owned()),
+                    };
+                    let res = client
+                        .post(&url)
+                        .header("X-Vigil-Request", "1")
+                        .header("X-Forwarded-For", format!("10.{}.{}.{}", t / 256, t % 256, n % 200))
+                        .json(&serde_json::json!({"account": account, "email": email, "password": "junk"}))
+                        .send()
+                        .await
+                        .unwrap();
+                    *statuses.entry(res.status().as_u16()).or_default() += 1;
+                }
+                statuses
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    let res = app
+        .login_from("192.0.2.44", "agent1@demo.test", PASSWORD, Some(&device))
+        .await;
+    let took = started.elapsed();
+    let status = res.status();
+    // And once more, in the thick of it.
+    let started = std::time::Instant::now();
+    let again = app
+        .login_from("192.0.2.44", "agent1@demo.test", PASSWORD, Some(&device))
+        .await;
+    let took_again = started.elapsed();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut statuses = std::collections::BTreeMap::<u16, u64>::new();
+    for task in tasks {
+        for (status, n) in task.await.unwrap() {
+            *statuses.entry(status).or_default() += n;
+        }
+    }
+    println!("known browser: {took:?} and {took_again:?}; junk answers by status: {statuses:?}");
+    assert_eq!(status, StatusCode::OK, "the known browser signs in");
+    assert_eq!(again.status(), StatusCode::OK, "and again");
+    let bound = std::time::Duration::from_secs(5);
+    assert!(
+        took < bound && took_again < bound,
+        "{took:?}, {took_again:?}"
+    );
+    assert!(
+        statuses.keys().all(|s| [401, 429, 503].contains(s)),
+        "junk gets 401, 429 or 503: {statuses:?}"
+    );
+    assert!(statuses.values().sum::<u64>() >= 200, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn sign_ins_for_unknown_accounts_are_answered_without_hashing() {
+    // One hash slot for anybody and no queue: fifty sign-ins at once that
+    // each needed a hash would mostly be 503.
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        hash_queue: Some(0),
+        ..crate::helpers::Options::default()
+    })
+    .await;
+    let attempts = (0..50).map(|i| {
+        let app = &app;
+        async move {
+            app.post_login(serde_json::json!({"account": format!("nosuch{i}"), "email": "agent1@demo.test", "password": PASSWORD}))
+                .await
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    assert_eq!(count(&answers, StatusCode::UNAUTHORIZED), 50);
+    let body: Value = answers.into_iter().next().unwrap().json().await.unwrap();
+    assert_eq!(body["error"], "invalid_credentials", "the usual answer");
+    assert_eq!(app.state.hasher.rejected(), 0);
 }

@@ -139,3 +139,55 @@ async fn shutting_down_closes_channels_and_readiness() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_session_holds_sixteen_channels_and_the_seventeenth_is_a_429() {
+    let app = spawn_app_with(Options {
+        // A closed channel is noticed at its next write.
+        live_heartbeat: Some(Duration::from_millis(100)),
+        ..Options::default()
+    })
+    .await;
+    let agent = app.login("agent1@demo.test").await;
+    let mut open = Vec::new();
+    for _ in 0..16 {
+        let mut events = app.events(&agent).await;
+        assert_eq!(events.next_event(SOON).await.unwrap().event, "session");
+        open.push(events);
+    }
+    let open_one = || async {
+        app.client
+            .get(app.url("/api/session/events"))
+            .header("Cookie", agent.cookie())
+            .send()
+            .await
+            .unwrap()
+    };
+    let res = open_one().await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_channels");
+    // Another session of the same person is not affected.
+    let other = app.login("agent1@demo.test").await;
+    let mut events = app.events(&other).await;
+    assert_eq!(events.next_event(SOON).await.unwrap().event, "session");
+    // Closing one (a tab goes away) lets a new one in.
+    drop(open.pop());
+    let mut reopened = None;
+    crate::helpers::eventually(
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        "a channel once one closed",
+        async || {
+            let res = open_one().await;
+            if res.status() == StatusCode::OK {
+                reopened = Some(res);
+                return true;
+            }
+            assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+            false
+        },
+    )
+    .await;
+    assert!(reopened.is_some());
+}

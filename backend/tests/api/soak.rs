@@ -44,12 +44,18 @@ impl Target {
     }
 
     async fn sign_in(&self, email: &str, password: &str) -> Option<String> {
+        self.sign_in_from("127.0.0.1", email, password).await
+    }
+
+    /// A sign-in that the (trusted) proxy says comes from `client`.
+    async fn sign_in_from(&self, client: &str, email: &str, password: &str) -> Option<String> {
         let res = self
             .send(
                 "sign-in",
                 self.client
                     .post(self.url("/api/auth/login"))
                     .header("X-Vigil-Request", "1")
+                    .header("X-Forwarded-For", client)
                     .json(&json!({"account": "demo", "email": email, "password": password})),
             )
             .await?;
@@ -91,14 +97,17 @@ async fn agent(t: &Target, email: &str) {
     .await;
 }
 
-/// Someone guessing: wrong passwords and people who do not exist.
+/// Someone guessing: wrong passwords and people who do not exist, from
+/// addresses of their own (from the others' address they would soon spend
+/// its budget across people, and everybody's sign-ins would be 429).
 async fn guesser(t: &Target, round: u64) {
     let email = if round % 2 == 0 {
         "agent2@demo.test".to_owned()
     } else {
         format!("nobody{round}@demo.test")
     };
-    t.sign_in(&email, "not the password").await;
+    let client = format!("203.0.113.{}", round % 250);
+    t.sign_in_from(&client, &email, "not the password").await;
 }
 
 /// An admin: lists, revokes an agent's sessions, stores the settings again.
@@ -187,6 +196,7 @@ async fn mixed_traffic_for_a_few_seconds_gets_no_5xx_and_logs_no_error() {
         .env("VIGIL_LISTEN", format!("127.0.0.1:{port}"))
         .env("VIGIL_MANAGEMENT_LISTEN", format!("127.0.0.1:{management}"))
         .env("VIGIL_SWEEP_INTERVAL_SECS", "1")
+        .env("VIGIL_TRUSTED_PROXIES", "127.0.0.1/32")
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
