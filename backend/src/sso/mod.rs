@@ -73,6 +73,11 @@ type OidcClient = CoreClient<
 #[derive(Debug, Clone, Deserialize, Serialize)]
 struct SidClaims {
     sid: Option<String>,
+    /// Microsoft Entra ID's "email domain owner verified" (an optional
+    /// claim the tenant turns on): Entra sends no `email_verified`, and its
+    /// plain `email` may be one nobody verified (the nOAuth attack), so
+    /// this claim is what vouches for it there.
+    xms_edov: Option<bool>,
 }
 
 impl AdditionalClaims for SidClaims {}
@@ -478,7 +483,9 @@ fn check_id_token(
         sub: claims.subject().as_str().to_owned(),
         sid: claims.additional_claims().sid.clone(),
         email: claims.email().map(|e| e.as_str().to_owned()),
-        email_verified: claims.email_verified(),
+        email_verified: claims
+            .email_verified()
+            .or(claims.additional_claims().xms_edov.filter(|v| *v)),
         name: claims
             .name()
             .and_then(|n| n.get(None))

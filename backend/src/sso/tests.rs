@@ -444,3 +444,19 @@ fn malformed_id_tokens_are_refused() {
     }
     assert_none_misjudged(wrong);
 }
+
+#[test]
+fn entra_ids_domain_owner_claim_vouches_for_the_email_and_nothing_else_does() {
+    let p = rs256_provider();
+    let without = |extra: Value| {
+        let mut c = claims(extra);
+        c.as_object_mut().unwrap().remove("email_verified");
+        check(&p, &signed(&c)).unwrap().email_verified
+    };
+    assert_eq!(without(json!({"xms_edov": true})), Some(true));
+    assert_eq!(without(json!({"xms_edov": false})), None);
+    assert_eq!(without(json!({})), None);
+    // A provider that says the email is not verified is believed.
+    let c = claims(json!({"email_verified": false, "xms_edov": true}));
+    assert_eq!(check(&p, &signed(&c)).unwrap().email_verified, Some(false));
+}
