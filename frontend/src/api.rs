@@ -10,6 +10,7 @@ use vigil_policy::api::{
     ErrorCode, LoginOptions, LoginRequest, MySession, NewConversation, PreviewResponse,
     RevokeResult, SessionSummary, SessionView, SettingsEnvelope, SettingsUpdate,
 };
+use vigil_policy::sso::{SsoConnection, SsoConnectionInput};
 
 use crate::error::ApiError;
 
@@ -265,6 +266,36 @@ pub async fn revoke_mine(id: &str) -> Result<(), ApiError> {
 /// Ends all the caller's sessions but this one.
 pub async fn revoke_my_others() -> Result<RevokeResult, ApiError> {
     send(Method::POST, "/api/me/sessions/revoke-others", &Empty {}).await
+}
+
+/// The account's single sign-on connections.
+pub async fn sso_connections() -> Result<Vec<SsoConnection>, ApiError> {
+    get("/api/admin/sso", Kind::Foreground).await
+}
+
+/// Stores a connection: a new one (`id` `None`) or changes to one. The
+/// answer (the stored connection) is not decoded: the page lists them
+/// anew, and a decoder for it would cost bytes for nothing.
+pub async fn save_sso(id: Option<&str>, input: &SsoConnectionInput) -> Result<(), ApiError> {
+    let (method, path) = match id {
+        Some(id) => (Method::PUT, format!("/api/admin/sso/{id}")),
+        None => (Method::POST, "/api/admin/sso".to_owned()),
+    };
+    let body = serde_json::to_string(input).map_err(|e| ApiError::Network(e.to_string()))?;
+    exchange(method, &path, Some(body), Kind::Foreground)
+        .await
+        .map(drop)
+}
+
+/// Removes a connection.
+pub async fn remove_sso(id: &str) -> Result<(), ApiError> {
+    request::<(), ()>(
+        Method::DELETE,
+        &format!("/api/admin/sso/{id}"),
+        None,
+        Kind::Foreground,
+    )
+    .await
 }
 
 /// What a page does with a failed call, in one place: a 401 signs the

@@ -6,7 +6,7 @@ use yew_router::prelude::*;
 use crate::components::SessionGate;
 use crate::pages::{
     audit::Audit, desk::Desk, login::Login, me_sessions::MySessions, portal::Portal,
-    security::Security, sessions::Sessions, team::Team,
+    security::Security, sessions::Sessions, sign_in::SignIn, team::Team,
 };
 
 /// Every page of the console.
@@ -24,6 +24,9 @@ pub enum Route {
     /// Session-security settings.
     #[at("/admin/security")]
     AdminSecurity,
+    /// Single sign-on connections.
+    #[at("/admin/sign-in")]
+    AdminSignIn,
     /// Live sessions.
     #[at("/admin/sessions")]
     AdminSessions,
@@ -54,6 +57,7 @@ fn title(route: &Route) -> &'static str {
         Route::Home | Route::Login => "Sign in",
         Route::PortalLogin => "Sign in to the portal",
         Route::AdminSecurity => "Session security",
+        Route::AdminSignIn => "Sign-in methods",
         Route::AdminSessions => "Live sessions",
         Route::AdminAudit => "Audit log",
         Route::AdminTeam => "Team",
@@ -73,6 +77,7 @@ fn switch(route: Route) -> Html {
         Route::Login => html! { <Login /> },
         Route::PortalLogin => html! { <Login requester=true /> },
         Route::AdminSecurity => html! { <SessionGate><Security /></SessionGate> },
+        Route::AdminSignIn => html! { <SessionGate><SignIn /></SessionGate> },
         Route::AdminSessions => html! { <SessionGate><Sessions /></SessionGate> },
         Route::AdminAudit => html! { <SessionGate><Audit /></SessionGate> },
         Route::AdminTeam => html! { <SessionGate><Team /></SessionGate> },

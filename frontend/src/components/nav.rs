@@ -61,6 +61,7 @@ pub fn Nav(props: &Props) -> Html {
             <nav aria-label="Main">
                 if admin {
                     { link(Route::AdminSecurity, "Security") }
+                    { link(Route::AdminSignIn, "Sign-in methods") }
                     { link(Route::AdminSessions, "Sessions") }
                     { link(Route::AdminTeam, "Team") }
                     { link(Route::AdminAudit, "Audit log") }

@@ -1,7 +1,12 @@
-//! `/login` (agents and admins) and `/portal/login` (requesters).
+//! `/login` (agents and admins) and `/portal/login` (requesters): the
+//! password form and, per single sign-on connection of the page's
+//! audience, "Sign in with <name>". Where sign-in lands and which `?next=`
+//! it honours is vigil-policy's rule (`pages`), the one the server's
+//! single sign-on round trip follows too.
 
 use gloo_timers::callback::Timeout;
-use vigil_policy::api::{LoginOptions, LoginRequest, Role};
+use vigil_policy::api::{ErrorCode, LoginOptions, LoginRequest};
+use vigil_policy::pages;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -15,18 +20,34 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
 
+/// The page's `?name=` value, decoded.
+fn query(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let raw = search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))?;
+    js_sys::decode_uri_component(raw).ok().map(String::from)
+}
+
 /// The account from `?account=`, else the one used last on this browser.
 fn initial_account() -> String {
-    let from_query = web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .and_then(|q| {
-            q.trim_start_matches('?')
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("account=").map(str::to_owned))
-        });
-    from_query
+    query("account")
         .or_else(|| storage().and_then(|s| s.get_item(ACCOUNT_KEY).ok().flatten()))
         .unwrap_or_default()
+}
+
+/// What the page says when it opens: why single sign-on sent the browser
+/// back, if it did.
+fn initial_error() -> Option<String> {
+    (query("error").as_deref() == Some("sso_failed"))
+        .then(|| "Single sign-on did not sign you in. Try again, or ask your admin.".to_owned())
+}
+
+fn remember_account(account: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(ACCOUNT_KEY, account.trim());
+    }
 }
 
 /// Props of [`Login`].
@@ -45,6 +66,12 @@ fn text_input(handle: &UseStateHandle<String>) -> Callback<InputEvent> {
     })
 }
 
+/// The console's page at `path` (its query string aside: the console
+/// itself never sends a `next` with one).
+fn route(path: &str) -> Option<Route> {
+    Route::recognize(path.split('?').next()?).filter(|r| *r != Route::NotFound)
+}
+
 /// The sign-in form.
 #[component]
 pub fn Login(props: &Props) -> Html {
@@ -54,8 +81,10 @@ pub fn Login(props: &Props) -> Html {
     let password = use_state(String::new);
     let remember = use_state(|| false);
     let options = use_state(|| None::<LoginOptions>);
-    let error = use_state(|| None::<String>);
+    let error = use_state(initial_error);
     let busy = use_state(|| false);
+    // "Use a password instead", where single sign-on is required.
+    let wants_password = use_state(|| false);
 
     // Ask what this account's login page offers, a moment after typing stops.
     {
@@ -76,32 +105,34 @@ pub fn Login(props: &Props) -> Html {
         });
     }
 
-    let offers_remember = options.as_ref().is_some_and(|o| {
+    let offer = options.as_ref().map(|o| {
         if props.requester {
-            o.requesters.remember_me
+            &o.requesters
         } else {
-            o.agents.remember_me
+            &o.agents
         }
     });
+    let offers_remember = offer.is_some_and(|o| o.remember_me);
+    let remember_me = *remember && offers_remember;
+    let sso = offer.map(|o| o.sso.as_slice()).unwrap_or_default();
+    let password_allowed = offer.is_none_or(|o| o.password);
+    let shows_password = password_allowed || *wants_password;
 
     let onsubmit = {
-        let (account, email, password, remember) = (
-            account.clone(),
-            email.clone(),
-            password.clone(),
-            remember.clone(),
-        );
+        let (account, email, password) = (account.clone(), email.clone(), password.clone());
         let (error, busy, navigator) = (error.clone(), busy.clone(), navigator.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if *busy {
+            // Enter in the account field submits too: without a password
+            // form there is nothing to send.
+            if *busy || !shows_password {
                 return;
             }
             let req = LoginRequest {
                 account: account.trim().to_owned(),
                 email: email.trim().to_owned(),
                 password: (*password).clone(),
-                remember_me: *remember && offers_remember,
+                remember_me,
             };
             if req.account.is_empty() || req.email.is_empty() || req.password.is_empty() {
                 error.set(Some(
@@ -115,27 +146,25 @@ pub fn Login(props: &Props) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 match api::login(&req).await {
                     Ok(view) => {
-                        if let Some(s) = storage() {
-                            let _ = s.set_item(ACCOUNT_KEY, &req.account);
-                        }
-                        let to = match view.user.role {
-                            Role::Admin => Route::AdminSecurity,
-                            Role::Agent
-                                if view.user.permissions.iter().any(|p| p == "manage_security") =>
-                            {
-                                Route::AdminSecurity
-                            }
-                            Role::Agent => Route::Desk,
-                            Role::Requester => Route::Portal,
-                        };
-                        let to = next_route(view.user.role).unwrap_or(to);
-                        if let Some(n) = navigator {
+                        remember_account(&req.account);
+                        // `?next=` when it names a page this person uses,
+                        // else their home: vigil-policy's rule, the server's too.
+                        let to = query("next")
+                            .as_deref()
+                            .and_then(|n| pages::next_for(view.user.role, n))
+                            .and_then(route)
+                            .or_else(|| route(pages::home(&view.user)));
+                        if let (Some(n), Some(to)) = (&navigator, to) {
                             n.push(&to);
                         }
                     }
                     Err(e) => {
                         busy.set(false);
-                        error.set(Some(e.message()));
+                        error.set(Some(if e.code() == Some(ErrorCode::SsoRequired) {
+                            "This account signs in through its identity provider. Use the single sign-on button.".to_owned()
+                        } else {
+                            e.message()
+                        }));
                     }
                 }
             });
@@ -149,20 +178,43 @@ pub fn Login(props: &Props) -> Html {
             remember.set(input.checked());
         })
     };
-    let (title, other, other_text) = if props.requester {
+    let (title, other, other_text, audience) = if props.requester {
         (
             "Sign in to the help portal",
             Route::Login,
             "Team member? Sign in to the desk",
+            "requesters",
         )
     } else {
         (
             "Sign in to Vigil",
             Route::PortalLogin,
             "Looking for help? Sign in to the portal",
+            "agents",
         )
     };
     let account_name = options.as_ref().map(|o| o.account.name.clone());
+    // Single sign-on leaves the page: the provider's sign-in, then back
+    // through the server, which honours `next` by the same rule.
+    let next = query("next")
+        .map(|n| format!("&next={}", String::from(js_sys::encode_uri_component(&n))))
+        .unwrap_or_default();
+    let keep_account = {
+        let account = account.clone();
+        Callback::from(move |_: MouseEvent| remember_account(&account))
+    };
+    let toggle_password = {
+        let wants_password = wants_password.clone();
+        Callback::from(move |_: MouseEvent| wants_password.set(!*wants_password))
+    };
+    let remember_box = html! {
+        if offers_remember {
+            <div class="check">
+                <input id="remember" type="checkbox" checked={*remember} onchange={onremember} />
+                <label for="remember">{ "Remember me" }</label>
+            </div>
+        }
+    };
 
     html! {
         <main class="center">
@@ -171,50 +223,43 @@ pub fn Login(props: &Props) -> Html {
                 if let Some(name) = account_name {
                     <p class="muted">{ name }</p>
                 }
-                <label for="account">{ "Account" }</label>
-                <input id="account" name="account" autocomplete="organization" value={(*account).clone()}
-                       oninput={text_input(&account)} required=true />
-                <label for="email">{ "Email" }</label>
-                <input id="email" name="email" type="email" autocomplete="username" value={(*email).clone()}
-                       oninput={text_input(&email)} required=true />
-                <label for="password">{ "Password" }</label>
-                <input id="password" name="password" type="password" autocomplete="current-password"
-                       value={(*password).clone()} oninput={text_input(&password)} required=true />
-                if offers_remember {
-                    <div class="check">
-                        <input id="remember" type="checkbox" checked={*remember} onchange={onremember} />
-                        <label for="remember">{ "Remember me" }</label>
-                    </div>
-                }
                 if let Some(message) = (*error).clone() {
                     <p class="error" role="alert">{ message }</p>
                 }
-                <button type="submit" class="primary" disabled={*busy}>{ "Sign in" }</button>
+                <label for="account">{ "Account" }</label>
+                <input id="account" name="account" autocomplete="organization" value={(*account).clone()}
+                       oninput={text_input(&account)} required=true />
+                if !sso.is_empty() {
+                    { remember_box.clone() }
+                    { for sso.iter().map(|c| html! {
+                        <a class="button primary" onclick={keep_account.clone()}
+                           href={format!("/api/auth/sso/{}/start?audience={audience}&remember_me={remember_me}{next}", c.id)}>
+                            { format!("Sign in with {}", c.name) }
+                        </a>
+                    }) }
+                    if password_allowed {
+                        <p class="muted">{ "Or with your password:" }</p>
+                    }
+                }
+                if !password_allowed {
+                    <button type="button" class="link" aria-expanded={if *wants_password { "true" } else { "false" }}
+                            aria-controls={wants_password.then_some("password-form")}
+                            onclick={toggle_password}>{ "Use a password instead" }</button>
+                }
+                if shows_password {
+                    <div id="password-form" class="login">
+                        <label for="email">{ "Email" }</label>
+                        <input id="email" name="email" type="email" autocomplete="username" value={(*email).clone()}
+                               oninput={text_input(&email)} required=true />
+                        <label for="password">{ "Password" }</label>
+                        <input id="password" name="password" type="password" autocomplete="current-password"
+                               value={(*password).clone()} oninput={text_input(&password)} required=true />
+                        if sso.is_empty() { { remember_box } }
+                        <button type="submit" class="primary" disabled={*busy}>{ "Sign in" }</button>
+                    </div>
+                }
                 <p class="muted small"><Link<Route> to={other}>{ other_text }</Link<Route>></p>
             </form>
         </main>
     }
-}
-
-/// Where to go after signing in: `?next=` when it names a page of this
-/// console that the person's role uses (never another origin: only paths
-/// the router recognises are taken).
-fn next_route(role: Role) -> Option<Route> {
-    let search = web_sys::window()?.location().search().ok()?;
-    let raw = search
-        .trim_start_matches('?')
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("next="))?;
-    let path: String = js_sys::decode_uri_component(raw).ok()?.into();
-    if !path.starts_with('/') || path.starts_with("//") || path.contains('\\') {
-        return None;
-    }
-    let route = Route::recognize(&path)?;
-    let fits = match route {
-        Route::Home | Route::Login | Route::PortalLogin | Route::NotFound => false,
-        Route::Portal => role == Role::Requester,
-        Route::MySessions => true,
-        _ => role != Role::Requester,
-    };
-    fits.then_some(route)
 }

@@ -1,6 +1,6 @@
 //! `/me/sessions`: everyone's own sessions — this one marked, the browser
-//! in words, address, sign-in, last activity and when each ends — with
-//! "Sign out" per session and "Sign out other sessions".
+//! in words, address, sign-in (when, and how), last activity and when each
+//! ends — with "Sign out" per session and "Sign out other sessions".
 
 use yew::prelude::*;
 
@@ -8,6 +8,7 @@ use crate::api::{self, failed};
 use crate::clock::{local_ms, relative, stamp, to_ms};
 use crate::components::{use_current_session, Page};
 use crate::hooks::use_load;
+use crate::pages::signed_in_with;
 
 /// The page.
 #[component]
@@ -71,6 +72,7 @@ pub fn MySessions() -> Html {
                             <dl class="facts">
                                 <dt>{ "Address" }</dt><dd>{ r.ip.clone().unwrap_or_else(|| "unknown".into()) }</dd>
                                 <dt>{ "Signed in" }</dt><dd title={stamp(r.created_at)}>{ relative(((to_ms(r.created_at) - now_ms) / 1000.0) as i64) }</dd>
+                                <dt>{ "How" }</dt><dd>{ signed_in_with(r.method, r.sso_connection.as_deref()) }</dd>
                                 <dt>{ "Last active" }</dt><dd title={stamp(r.last_activity_at)}>{ relative(((to_ms(r.last_activity_at) - now_ms) / 1000.0) as i64) }</dd>
                                 <dt>{ "Ends" }</dt><dd title={stamp(ends)}>{ format!("{} ({by})", relative(((to_ms(ends) - now_ms) / 1000.0) as i64)) }</dd>
                             </dl>

@@ -20,6 +20,7 @@ use yew::prelude::*;
 use crate::api::{self, failed};
 use crate::clock::local_stamp;
 use crate::components::{confirm_dialog, timeline, use_current_session, DurationField, Page};
+use crate::pages::error_for;
 
 /// The slider's presets: those within ops' bounds (a custom value covers
 /// the rest).
@@ -42,15 +43,6 @@ fn nearest_preset(presets: &[u64], secs: u64) -> usize {
         .enumerate()
         .min_by_key(|(_, p)| p.abs_diff(secs))
         .map_or(0, |(i, _)| i)
-}
-
-fn error_for(errors: &[FieldError], path: &str) -> Option<String> {
-    let found: Vec<&str> = errors
-        .iter()
-        .filter(|e| e.path == path)
-        .map(|e| e.message.as_str())
-        .collect();
-    (!found.is_empty()).then(|| found.join(" "))
 }
 
 /// What one audience's section shows.

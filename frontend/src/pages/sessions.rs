@@ -1,8 +1,8 @@
 //! `/admin/sessions`: live sessions of the account — who, browser in words,
-//! address, signed in, last activity, when it ends and why (idle or the
-//! limit), the admin's own marked — filtered by person and audience, with
-//! "Revoke" and "Sign out everywhere", each confirmed with its
-//! consequences first.
+//! address, signed in (when, and how: a password or which single sign-on),
+//! last activity, when it ends and why (idle or the limit), the admin's own
+//! marked — filtered by person and audience, with "Revoke" and "Sign out
+//! everywhere", each confirmed with its consequences first.
 
 use vigil_policy::api::{browser_in_words, AgentRow, Role, SessionSummary};
 use vigil_policy::Audience;
@@ -13,6 +13,7 @@ use crate::api::{self, failed};
 use crate::clock::{local_ms, relative, stamp, to_ms};
 use crate::components::{confirm_dialog, use_current_session, Page};
 use crate::hooks::use_load;
+use crate::pages::signed_in_with;
 
 /// An action waiting for confirmation.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,6 +191,7 @@ pub fn Sessions() -> Html {
                                     <dt>{ "Address" }</dt><dd>{ r.ip.clone().unwrap_or_else(|| "unknown".into()) }</dd>
                                     <dt>{ "Signed in" }</dt><dd title={stamp(r.created_at)}>{ rel(r.created_at) }
                                         { if r.persistent { " (remembered)" } else { "" } }</dd>
+                                    <dt>{ "How" }</dt><dd>{ signed_in_with(r.method, r.sso_connection.as_deref()) }</dd>
                                     <dt>{ "Last activity" }</dt><dd title={stamp(r.last_activity_at)}>{ rel(r.last_activity_at) }</dd>
                                     <dt>{ "Ends" }</dt><dd title={stamp(ends)}>{ format!("{} ({})", rel(ends),
                                         if by_limit { "session limit" } else { "if idle until then" }) }</dd>
