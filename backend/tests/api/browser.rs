@@ -17,7 +17,8 @@ use vigil_policy::Warning;
 
 use crate::helpers::{Options, TestApp, PASSWORD};
 use fixture::{
-    availability, axe_check, axe_script, dist, eventually, press, workspace, Browser, Console,
+    availability, axe_check, axe_script, connect, dist, eventually, press, provider_for, workspace,
+    Browser, Console, SSO_SECRET,
 };
 
 /// Gives agents a 10 s idle timeout with the warning at 80%.
@@ -841,7 +842,7 @@ async fn every_admin_page_fits_a_phone() {
     b.region("Agents").await;
     b.client.set_window_size(390, 844).await.unwrap();
     // Each page, with what shows it has loaded.
-    let pages: [(&str, &str, &str, &str); 5] = [
+    let pages: [(&str, &str, &str, &str); 6] = [
         (
             "/admin/sessions",
             "button",
@@ -851,6 +852,12 @@ async fn every_admin_page_fits_a_phone() {
         ("/admin/team", "table", "Team members", "team-phone"),
         ("/admin/audit", "table", "Audit log entries", "audit-phone"),
         ("/admin/security", "region", "Agents", "security-phone"),
+        (
+            "/admin/sign-in",
+            "button",
+            "Add connection",
+            "sign-in-methods-empty-phone",
+        ),
         ("/me/sessions", "list", "Your sessions", "my-sessions-phone"),
     ];
     for (path, role, name, picture) in pages {
@@ -1147,7 +1154,9 @@ async fn the_timeline_labels_never_meet_even_for_the_longest_durations() {
 
 #[tokio::test]
 async fn axe_finds_no_violation_on_any_screen() {
-    let app = Console::start().await;
+    let app = Console::for_sso().await;
+    let provider = provider_for(&app).await;
+    connect(&app, &provider, true).await;
     let admin = app.login("admin@demo.test").await;
     // Agents are warned after 10 s idle, for 10 s.
     app.apply_settings(&admin, |s| {
@@ -1184,6 +1193,18 @@ async fn axe_finds_no_violation_on_any_screen() {
     b.sign_in(&app, "/login", "admin@demo.test").await;
     b.region("Agents").await;
     axe_check(&b, &axe, "security", &mut found).await;
+    b.goto(&app, "/admin/sign-in").await;
+    b.named("list", "Connections", 10).await;
+    axe_check(&b, &axe, "sign-in methods", &mut found).await;
+    b.click_button("Add connection").await;
+    b.click_button("Save").await;
+    let name = b.field("Name").await;
+    eventually(5, "the empty form shows its errors", async || {
+        name.attr("aria-invalid").await.unwrap().as_deref() == Some("true")
+    })
+    .await;
+    b.screenshot("sign-in-methods-form").await;
+    axe_check(&b, &axe, "sign-in methods, a new connection", &mut found).await;
     b.goto(&app, "/admin/sessions").await;
     let revoke = b
         .named("button", "Revoke session of agent2@demo.test", 10)
@@ -1218,5 +1239,376 @@ async fn axe_finds_no_violation_on_any_screen() {
     axe_check(&requester, &axe, "portal", &mut found).await;
     drop(requester);
 
+    assert!(found.is_empty(), "axe-core found:\n{}", found.join("\n"));
+}
+
+/// Signs in at the test provider's own pages as `sub`: its sign-in form
+/// (a `login` field with no label, any password), then its consent page.
+async fn at_the_provider(b: &Browser, sub: &str) {
+    let login = b
+        .client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("input[name=login]"))
+        .await
+        .expect("the provider's sign-in page");
+    b.screenshot("sso-provider").await;
+    login.send_keys(sub).await.unwrap();
+    b.client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys("any")
+        .await
+        .unwrap();
+    b.click_button("Sign-in").await;
+    b.named("button", "Continue", 20)
+        .await
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_agent_signs_in_at_the_provider_and_its_back_channel_logout_ends_the_desk() {
+    let app = Console::for_sso().await;
+    let provider = provider_for(&app).await;
+    connect(&app, &provider, true).await;
+    let b = Browser::launch().await;
+    b.goto(&app, "/login?account=demo").await;
+    b.named("link", "Sign in with Acme SSO", 10)
+        .await
+        .click()
+        .await
+        .unwrap();
+    at_the_provider(&b, "agent1").await;
+    availability(&b).await;
+    assert_eq!(b.client.current_url().await.unwrap().path(), "/desk");
+    let (status, view) = b.session_from_page().await;
+    assert_eq!(status, 200);
+    assert_eq!(view["method"], "sso");
+    assert_eq!(view["user"]["email"], "agent1@demo.test");
+
+    // The session lists say how it began.
+    b.goto(&app, "/me/sessions").await;
+    b.list_holds("Your sessions", 1, 10).await;
+    let mine = b.list_items("Your sessions").await[0].text().await.unwrap();
+    assert!(mine.contains("Signed in with Acme SSO"), "{mine}");
+    b.screenshot("my-sessions-sso").await;
+    let _password = app.login("agent2@demo.test").await;
+    let admin = Browser::admin_at(&app, "/admin/sessions").await;
+    let agent1 = admin
+        .saying("listitem", "agent1@demo.test", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(agent1.contains("Signed in with Acme SSO"), "{agent1}");
+    let agent2 = admin
+        .saying("listitem", "agent2@demo.test", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(agent2.contains("Signed in with a password"), "{agent2}");
+    drop(admin);
+
+    // The provider ends its session: the desk hears of it within a second.
+    b.goto(&app, "/desk").await;
+    availability(&b).await;
+    let sid = provider
+        .sessions()
+        .await
+        .into_iter()
+        .find(|s| s.sub == "agent1")
+        .and_then(|s| s.sids.get("vigil").cloned())
+        .expect("the provider's session of agent1, with a sid for Vigil");
+    let started = Instant::now();
+    provider
+        .trigger_backchannel_logout("vigil", "agent1", &sid)
+        .await
+        .unwrap();
+    let screen = b.saying("status", "Signed out", 5).await;
+    let took = started.elapsed();
+    println!("the provider's logout reached the desk in {took:?}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    b.named("link", "Sign in again", 1).await;
+    b.screenshot("sso-logged-out").await;
+    assert!(screen.text().await.unwrap().contains("Signed out"));
+    let (status, _) = b.session_from_page().await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn an_admin_adds_changes_and_removes_a_connection_on_the_sign_in_page() {
+    let app = Console::for_sso().await;
+    let provider = provider_for(&app).await;
+    let b = Browser::admin_at(&app, "/admin/sign-in").await;
+    let add = b.named("button", "Add connection", 10).await;
+    assert_eq!(b.client.title().await.unwrap(), "Sign-in methods — Vigil");
+    let nav = b.named("navigation", "Main", 5).await;
+    let here = b.named_in(Some(&nav), "link", "Sign-in methods", 5).await;
+    assert_eq!(
+        here.attr("aria-current").await.unwrap().as_deref(),
+        Some("page")
+    );
+    eventually(5, "the page says there are no connections", async || {
+        b.text("main").await.contains("No connections yet")
+    })
+    .await;
+    assert_eq!(
+        add.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("false")
+    );
+    add.click().await.unwrap();
+    // Checked as it is typed, the error linked to the field.
+    let issuer = b.field("Issuer URL").await;
+    issuer.send_keys("login.acme.test").await.unwrap();
+    eventually(5, "the issuer is marked invalid", async || {
+        issuer.attr("aria-invalid").await.unwrap().as_deref() == Some("true")
+    })
+    .await;
+    let said = b.description(&issuer).await;
+    assert!(said.contains("The issuer must be a URL like"), "{said}");
+    b.type_into("Name", "Acme SSO").await;
+    b.type_into("Issuer URL", "http://127.0.0.1:9").await;
+    b.type_into("Client id", "vigil").await;
+    b.type_into("Client secret", SSO_SECRET).await;
+    assert_eq!(
+        b.field("Client secret")
+            .await
+            .attr("type")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("password")
+    );
+    assert_eq!(
+        issuer.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("false")
+    );
+    // The provider cannot be reached: said beside the form, nothing lost.
+    b.click_button("Save").await;
+    let alert = b.saying("alert", "discovery document", 20).await;
+    println!("issuer_unreachable: {}", alert.text().await.unwrap());
+    b.screenshot("sign-in-methods-unreachable").await;
+    assert_eq!(
+        b.field("Name")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Acme SSO")
+    );
+    assert_eq!(
+        b.field("Client secret")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(SSO_SECRET)
+    );
+    b.type_into("Issuer URL", provider.issuer()).await;
+    b.click_button("Save").await;
+    b.saying("status", "Saved Acme SSO.", 20).await;
+    b.named("list", "Connections", 5).await;
+    let redirect = b.field("Redirect URI").await;
+    assert_eq!(
+        redirect.prop("value").await.unwrap(),
+        Some(app.url("/api/auth/sso/callback"))
+    );
+    assert_eq!(
+        b.field("Back-channel logout URI")
+            .await
+            .prop("value")
+            .await
+            .unwrap(),
+        Some(app.url("/api/auth/sso/backchannel-logout"))
+    );
+    b.click_button("Copy redirect URI of Acme SSO").await;
+    b.saying("status", "Copied the redirect URI of Acme SSO.", 5)
+        .await;
+    b.screenshot("sign-in-methods").await;
+    let listed: Value = app
+        .get_json("/api/admin/sso", &app.login("admin@demo.test").await)
+        .await;
+    assert_eq!(listed[0]["name"], "Acme SSO");
+    assert_eq!(listed[0]["audiences"], json!(["agents"]));
+
+    // On a phone the page never scrolls sideways.
+    b.client.set_window_size(390, 844).await.unwrap();
+    b.field("Redirect URI").await;
+    let overflow = b
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    b.screenshot("sign-in-methods-phone").await;
+    assert!(
+        overflow <= 0,
+        "/admin/sign-in is {overflow} px wider than the phone"
+    );
+    b.client.set_window_size(1280, 1000).await.unwrap();
+
+    // Change: the secret is write-only, empty keeps it.
+    b.click_button("Change Acme SSO").await;
+    let secret = b.field("Client secret").await;
+    assert_eq!(secret.prop("value").await.unwrap().as_deref(), Some(""));
+    assert!(b
+        .description(&secret)
+        .await
+        .contains("leave empty to keep the stored secret"));
+    assert_eq!(
+        b.field("Name")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Acme SSO")
+    );
+    b.field("Team members may still sign in with a password")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.click_button("Save").await;
+    b.saying("status", "Saved Acme SSO.", 20).await;
+    eventually(
+        5,
+        "the list says team members need single sign-on",
+        async || b.text("main").await.contains("team members: not allowed"),
+    )
+    .await;
+    assert_eq!(app.login_options().await["agents"]["password"], false);
+
+    // Remove, after a confirmation.
+    b.click_button("Remove Acme SSO").await;
+    let dialog = b.named("alertdialog", "Remove Acme SSO?", 5).await;
+    b.screenshot("sign-in-methods-remove").await;
+    b.click_button_in(&dialog, "Remove connection").await;
+    b.saying("status", "Removed Acme SSO.", 10).await;
+    eventually(5, "the page says there are no connections", async || {
+        b.text("main").await.contains("No connections yet")
+    })
+    .await;
+    assert_eq!(app.login_options().await["agents"]["password"], true);
+}
+
+#[tokio::test]
+async fn the_login_page_offers_single_sign_on_and_keeps_a_password_behind_a_disclosure() {
+    let app = Console::for_sso().await;
+    let provider = provider_for(&app).await;
+    let c = connect(&app, &provider, false).await;
+    let axe = axe_script();
+    let mut found = Vec::new();
+    let b = Browser::launch().await;
+    b.goto(&app, "/login?account=demo&next=%2Fadmin%2Faudit")
+        .await;
+    let sso = b.named("link", "Sign in with Acme SSO", 10).await;
+    assert_eq!(
+        sso.attr("href").await.unwrap(),
+        Some(format!(
+            "/api/auth/sso/{}/start?audience=agents&remember_me=false&next=%2Fadmin%2Faudit",
+            c["id"].as_str().unwrap()
+        ))
+    );
+    // Remember me goes along.
+    b.field("Remember me").await.click().await.unwrap();
+    eventually(5, "the link asks to be remembered", async || {
+        sso.attr("href")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .contains("remember_me=true")
+    })
+    .await;
+    assert!(
+        !b.has_field("Password").await,
+        "no password form for agents"
+    );
+    let disclosure = b.named("button", "Use a password instead", 5).await;
+    assert_eq!(
+        disclosure.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("false")
+    );
+    b.screenshot("login-sso").await;
+    axe_check(&b, &axe, "sign-in, single sign-on required", &mut found).await;
+    disclosure.click().await.unwrap();
+    b.field("Password").await;
+    assert_eq!(
+        disclosure.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
+    axe_check(&b, &axe, "sign-in, password disclosed", &mut found).await;
+    // An agent's password is right, but SSO is required.
+    b.type_into("Email", "agent1@demo.test").await;
+    b.type_into("Password", &format!("{PASSWORD}\u{E007}"))
+        .await;
+    b.saying(
+        "alert",
+        "This account signs in through its identity provider. Use the single sign-on button.",
+        10,
+    )
+    .await;
+    // A security admin keeps a password (break-glass), and `next` holds.
+    b.type_into("Email", "admin@demo.test").await;
+    b.type_into("Password", &format!("{PASSWORD}\u{E007}"))
+        .await;
+    b.named("table", "Audit log entries", 20).await;
+    assert_eq!(b.client.current_url().await.unwrap().path(), "/admin/audit");
+    b.click_button("Sign out").await;
+    b.saying("status", "Signed out", 5).await;
+
+    // The portal keeps its password form beside the button.
+    b.goto(&app, "/portal/login?account=demo").await;
+    let portal = b.named("link", "Sign in with Acme SSO", 10).await;
+    assert!(portal
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .contains("audience=requesters"));
+    b.field("Password").await;
+    assert!(!b.has_named("button", "Use a password instead").await);
+    b.screenshot("portal-login-sso").await;
+
+    // Back from a failed round trip: the account is remembered from the
+    // click that left.
+    b.goto(&app, "/login?account=demo").await;
+    b.named("link", "Sign in with Acme SSO", 10)
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("input[name=login]"))
+        .await
+        .expect("the provider's sign-in page");
+    b.goto(&app, "/login?error=sso_failed").await;
+    b.saying(
+        "alert",
+        "Single sign-on did not sign you in. Try again, or ask your admin.",
+        5,
+    )
+    .await;
+    b.named("link", "Sign in with Acme SSO", 10).await;
+    b.screenshot("login-sso-failed").await;
+    axe_check(
+        &b,
+        &axe,
+        "sign-in after a failed single sign-on",
+        &mut found,
+    )
+    .await;
     assert!(found.is_empty(), "axe-core found:\n{}", found.join("\n"));
 }

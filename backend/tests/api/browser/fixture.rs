@@ -3,7 +3,9 @@
 //! Chromium with its own chromedriver), which cleans up on `Drop` and
 //! checks the browser console for Content Security Policy violations
 //! there too, so a failing test leaves nothing running and still says
-//! what the CSP check found.
+//! what the CSP check found. For single sign-on: [`Console::for_sso`],
+//! [`provider_for`] (the test identity provider, Vigil registered with
+//! it) and [`connect`].
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,9 @@ use serde_json::{json, Value};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::helpers::{free_port, spawn_app_with, Options, TestApp, PASSWORD};
+use crate::oidc_provider::fixture::{
+    OidcProvider, ProviderAccount, ProviderClient, ProviderConfig,
+};
 
 /// Browser tests run one at a time: they measure seconds, and two
 /// Chromiums on two cores would blur them.
@@ -78,6 +83,21 @@ impl Console {
         .await
     }
 
+    /// The console whose server may reach the test identity provider on
+    /// loopback (`VIGIL_OUTBOUND_ALLOW`), on the real clock the provider's
+    /// tokens are stamped with.
+    pub async fn for_sso() -> Console {
+        Console::with(Options {
+            real_clock: true,
+            sweep_interval_secs: 1,
+            static_dir: Some(dist()),
+            idle_min_secs: 5,
+            outbound_allow: Some("127.0.0.0/8".into()),
+            ..Options::default()
+        })
+        .await
+    }
+
     /// A server started with `options` (which name the console), once it is
     /// this test's turn.
     pub async fn with(options: Options) -> Console {
@@ -87,6 +107,52 @@ impl Console {
             _turn: turn,
         }
     }
+}
+
+/// The client secret Vigil is registered with at the test provider.
+pub const SSO_SECRET: &str = "a-client-secret-of-some-length";
+
+/// The test identity provider, with `app` registered as client `vigil`
+/// (both URIs) and the demo people as accounts (`sub` is the part of the
+/// email before the `@`).
+pub async fn provider_for(app: &TestApp) -> OidcProvider {
+    OidcProvider::start(ProviderConfig::new(
+        vec![
+            ProviderClient::new("vigil", SSO_SECRET, &app.url("/api/auth/sso/callback"))
+                .backchannel_logout_uri(&app.url("/api/auth/sso/backchannel-logout")),
+        ],
+        ["agent1", "agent2", "admin", "requester"]
+            .iter()
+            .map(|who| ProviderAccount::new(who, &format!("{who}@demo.test")))
+            .collect(),
+    ))
+    .await
+}
+
+/// Connects `provider` as "Acme SSO" for both login pages through the
+/// API; `agents_password` says whether team members keep their password.
+/// Returns the connection.
+pub async fn connect(app: &TestApp, provider: &OidcProvider, agents_password: bool) -> Value {
+    let admin = app.login("admin@demo.test").await;
+    let res = app
+        .post(
+            "/api/admin/sso",
+            &admin,
+            json!({
+                "name": "Acme SSO",
+                "issuer": provider.issuer(),
+                "client_id": "vigil",
+                "client_secret": SSO_SECRET,
+                "audiences": ["agents", "requesters"],
+                "password_sign_in": {"agents": agents_password, "requesters": true},
+                "jit_requesters": false,
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    let connection = res.json().await.unwrap();
+    app.logout(&admin).await;
+    connection
 }
 
 /// The desk's availability switch, once the desk has loaded.
