@@ -80,6 +80,9 @@ pub enum ApiError {
     /// A logout token that is not valid.
     #[error("the logout token is not valid")]
     InvalidLogoutToken,
+    /// The account's last active person with `manage_security`.
+    #[error("this is the account's last active person who manages security: grant someone else manage_security first")]
+    LastAdmin,
     /// A bug or an outage; logged with its cause chain, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -146,6 +149,7 @@ impl ApiError {
             ApiError::SsoRequired => ErrorCode::SsoRequired,
             ApiError::IssuerUnreachable(_) => ErrorCode::IssuerUnreachable,
             ApiError::InvalidLogoutToken => ErrorCode::InvalidLogoutToken,
+            ApiError::LastAdmin => ErrorCode::LastAdmin,
         }
     }
 
@@ -250,7 +254,7 @@ impl ResponseError for ApiError {
             }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest { .. } | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
-            ApiError::VersionConflict { .. } => StatusCode::CONFLICT,
+            ApiError::VersionConflict { .. } | ApiError::LastAdmin => StatusCode::CONFLICT,
             ApiError::TooManyAttempts { .. } | ApiError::TooManyChannels => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -330,6 +334,7 @@ mod tests {
                 "issuer_unreachable",
             ),
             (ApiError::InvalidLogoutToken, 400, "invalid_logout_token"),
+            (ApiError::LastAdmin, 409, "last_admin"),
             (ApiError::Unavailable, 503, "unavailable"),
             (
                 ApiError::Busy {

@@ -14,6 +14,7 @@ pub mod json;
 pub mod metrics;
 pub mod net;
 pub mod outbound;
+pub mod people;
 pub mod random;
 pub mod routes;
 pub mod routing;

@@ -97,6 +97,9 @@ pub enum ErrorCode {
     IssuerUnreachable,
     /// A back-channel logout token that is not valid; nothing was ended.
     InvalidLogoutToken,
+    /// Deactivating this person would leave the account with no active
+    /// person who manages security.
+    LastAdmin,
 }
 
 /// Why a request is not authenticated: no session, a cookie naming none, or
@@ -590,6 +593,9 @@ pub struct AgentRow {
     pub available: bool,
     /// Takes part in auto-assignment at all.
     pub auto_assign: bool,
+    /// False once deactivated (still listed until reactivated).
+    #[serde(default = "active_default")]
+    pub active: bool,
     /// Live sessions.
     pub live_sessions: u64,
     /// Open conversations assigned.
@@ -598,6 +604,10 @@ pub struct AgentRow {
     /// at most a write interval after it happened); none without one.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_activity_at: Option<OffsetDateTime>,
+}
+
+fn active_default() -> bool {
+    true
 }
 
 /// A help-desk conversation.

@@ -467,3 +467,71 @@ pub async fn agents(
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(accounts::team(&state.store, s.account_id()).await?))
 }
+
+/// A person's id from the path; anything else names nobody.
+fn user_id_of(path: &str) -> Result<i64, ApiError> {
+    path.parse::<i64>()
+        .map_err(|_| ApiError::NotFound("no such user in this account"))
+}
+
+/// `POST /api/admin/users/{user_id}/deactivate`.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{user_id}/deactivate",
+    tag = "admin",
+    summary = "Deactivates a person: every session ends as a revocation, an agent leaves routing (open conversations rerouted), sign-in is refused until reactivated",
+    params(("user_id" = i64, Path, description = "A person's id")),
+    responses(
+        (status = 200, description = "How many sessions ended", body = vigil_policy::api::RevokeResult),
+        (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
+        (status = 409, description = "`last_admin`: the account's last active person who manages security", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
+    )
+)]
+pub async fn deactivate_user(
+    state: web::Data<AppState>,
+    SecurityAdmin(s): SecurityAdmin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = user_id_of(&path)?;
+    let revoked = crate::people::deactivate(
+        &state.store,
+        &state.sessions.metrics,
+        s.account_id(),
+        user_id,
+        &s.user().email,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(RevokeResult { revoked }))
+}
+
+/// `POST /api/admin/users/{user_id}/reactivate`.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{user_id}/reactivate",
+    tag = "admin",
+    summary = "Reactivates a person: they may sign in again",
+    params(("user_id" = i64, Path, description = "A person's id")),
+    responses(
+        (status = 200, description = "Active again: `{\"active\": true}`"),
+        (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowed,
+    )
+)]
+pub async fn reactivate_user(
+    state: web::Data<AppState>,
+    SecurityAdmin(s): SecurityAdmin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = user_id_of(&path)?;
+    crate::people::reactivate(
+        &state.store,
+        s.account_id(),
+        user_id,
+        &s.user().email,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"active": true})))
+}

@@ -162,7 +162,9 @@ pub async fn login(
         .await?;
 
     match user {
-        Some(user) if verified => {
+        // A deactivated person gets the answer of a wrong password, after
+        // the same work.
+        Some(user) if verified && user.active => {
             throttle::succeeded(&state.store, &keys, now).await?;
             let device = crate::auth::device::Device {
                 account_id: account.id,
@@ -216,7 +218,11 @@ pub async fn login(
                 Some(u) => (
                     u.view.email.as_str(),
                     Some(u.view.email.as_str()),
-                    "wrong_password",
+                    if verified {
+                        "deactivated"
+                    } else {
+                        "wrong_password"
+                    },
                 ),
                 None => ("unknown person", None, "unknown_user"),
             };

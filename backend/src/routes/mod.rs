@@ -128,6 +128,14 @@ fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
             "/api/admin/users/{user_id}/revoke-sessions",
             vec![on(M::POST, admin::revoke_user_sessions)],
         ),
+        (
+            "/api/admin/users/{user_id}/deactivate",
+            vec![on(M::POST, admin::deactivate_user)],
+        ),
+        (
+            "/api/admin/users/{user_id}/reactivate",
+            vec![on(M::POST, admin::reactivate_user)],
+        ),
         ("/api/admin/audit", vec![on(M::GET, admin::audit)]),
         ("/api/admin/audit.csv", vec![on(M::GET, admin::audit_csv)]),
         ("/api/admin/agents", vec![on(M::GET, admin::agents)]),

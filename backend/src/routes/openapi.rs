@@ -97,6 +97,8 @@ pub enum NotJson {
         admin::list_sessions,
         admin::revoke_session,
         admin::revoke_user_sessions,
+        admin::deactivate_user,
+        admin::reactivate_user,
         admin::audit,
         admin::audit_csv,
         admin::agents,

@@ -535,6 +535,13 @@ async fn signed_in(
         .map_err(|e| refused("bad_email", e, Some(&identity.email)))?;
     let person =
         match accounts::find_user(&state.store, connection.account_id, email.as_str()).await? {
+            Some(user) if !user.active => {
+                return Err(refused(
+                    "deactivated",
+                    "this person is deactivated",
+                    Some(&user.view.email),
+                ))
+            }
             Some(user) => user.view,
             None if pending.audience == Audience::Requesters && connection.jit_requesters => {
                 create_requester(

@@ -308,6 +308,9 @@ async fn load(sessions: &Sessions, key: TokenKey) -> Result<(Hit, bool), ApiErro
         if let Some(reason) = loaded.ended {
             return Err(ApiError::Unauthenticated(reason.into()));
         }
+        if !loaded.person_active {
+            return Err(ApiError::Unauthenticated(EndReason::Revoked.into()));
+        }
         if let Some(hit) = sessions.memory.insert(key, &loaded, epoch) {
             return Ok((hit, true));
         }

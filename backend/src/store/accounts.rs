@@ -38,6 +38,8 @@ pub struct UserRecord {
     pub view: UserView,
     /// Argon2 PHC string.
     pub password_hash: String,
+    /// False once deactivated: sign-in is refused.
+    pub active: bool,
 }
 
 /// Permissions implied by a role plus those granted (stored space-separated).
@@ -92,7 +94,7 @@ pub async fn find_account(store: &Store, slug: &str) -> Result<Option<Account>> 
 /// The person with `email` in an account, if any.
 pub async fn find_user(store: &Store, account_id: i64, email: &str) -> Result<Option<UserRecord>> {
     let row = sqlx::query(
-        "SELECT id AS user_id, email, display_name, role, permissions, password_hash
+        "SELECT id AS user_id, email, display_name, role, permissions, password_hash, active
          FROM users WHERE account_id = $1 AND email = $2",
     )
     .bind(account_id)
@@ -103,6 +105,7 @@ pub async fn find_user(store: &Store, account_id: i64, email: &str) -> Result<Op
         Ok(UserRecord {
             view: person_from(&r)?,
             password_hash: r.try_get("password_hash")?,
+            active: get_bool(&r, "active")?,
         })
     })
     .transpose()
@@ -223,6 +226,72 @@ pub async fn lock_people(tx: &mut Tx, user_ids: &[i64]) -> Result<()> {
     Ok(())
 }
 
+/// A person of an account whose standing may change, with whether they
+/// manage security and are active.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    /// Id.
+    pub id: i64,
+    /// Email.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Holds `manage_security` (by role or grant).
+    pub manages_security: bool,
+    /// Not deactivated.
+    pub active: bool,
+}
+
+/// Locks, in id order, the account's people who manage security plus
+/// `user_id` (if theirs), and returns them as committed. Deactivation
+/// takes this lock first, so two admins deactivating each other at once
+/// serialise and the second sees the first's change (on SQLite the single
+/// writer does the same).
+pub async fn lock_standing(tx: &mut Tx, account_id: i64, user_id: i64) -> Result<Vec<Standing>> {
+    let sql = format!(
+        "SELECT id AS user_id, email, display_name, role, permissions, active FROM users
+         WHERE account_id = $1 AND (role = 'admin' OR permissions LIKE '%{PERMISSION_MANAGE_SECURITY}%' OR id = $2)
+         ORDER BY id {}",
+        for_update(tx.dialect(), "FOR UPDATE")
+    );
+    let rows = sqlx::query(&sql)
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let view = person_from(r)?;
+            Ok(Standing {
+                manages_security: view
+                    .permissions
+                    .iter()
+                    .any(|p| p == PERMISSION_MANAGE_SECURITY),
+                id: view.id,
+                email: view.email,
+                role: view.role,
+                active: get_bool(r, "active")?,
+            })
+        })
+        .collect()
+}
+
+/// Marks a person active or not; true when it changed. Every replica
+/// re-reads the person before their next request.
+pub async fn set_active(tx: &mut Tx, user_id: i64, active: bool) -> Result<bool> {
+    let changed = sqlx::query("UPDATE users SET active = $1 WHERE id = $2 AND active <> $1")
+        .bind(active)
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected()
+        > 0;
+    if changed {
+        tx.invalidate(Invalidation::Person(user_id));
+    }
+    Ok(changed)
+}
+
 /// Whether a person takes new conversations.
 pub async fn available(store: &Store, user_id: i64) -> Result<bool> {
     let row = sqlx::query("SELECT available FROM users WHERE id = $1")
@@ -259,7 +328,7 @@ pub async fn least_loaded_agent(
     let sql = format!(
         "SELECT u.id FROM users u
          WHERE u.account_id = $1 AND u.role IN ('admin', 'agent')
-           AND u.available = TRUE AND u.auto_assign = TRUE AND u.id <> $2
+           AND u.available = TRUE AND u.auto_assign = TRUE AND u.active = TRUE AND u.id <> $2
          ORDER BY (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = 'open'), u.id
          LIMIT 1 {}",
         for_update(tx.dialect(), "FOR UPDATE OF u SKIP LOCKED")
@@ -275,7 +344,7 @@ pub async fn least_loaded_agent(
 /// The account's team members with their load.
 pub async fn team(store: &Store, account_id: i64) -> Result<Vec<AgentRow>> {
     let rows = sqlx::query(
-        "SELECT u.id, u.email, u.display_name, u.role, u.available, u.auto_assign,
+        "SELECT u.id, u.email, u.display_name, u.role, u.available, u.auto_assign, u.active,
                 (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.ended_at IS NULL) AS live_sessions,
                 (SELECT MAX(s.last_activity_at) FROM sessions s WHERE s.user_id = u.id AND s.ended_at IS NULL) AS last_activity_ms,
                 (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = 'open') AS open_conversations
@@ -296,6 +365,7 @@ pub async fn team(store: &Store, account_id: i64) -> Result<Vec<AgentRow>> {
                     .map(super::from_ms),
                 available: get_bool(r, "available")?,
                 auto_assign: get_bool(r, "auto_assign")?,
+                active: get_bool(r, "active")?,
                 live_sessions: u64::try_from(r.try_get::<i64, _>("live_sessions")?).unwrap_or(0),
                 open_conversations: u64::try_from(r.try_get::<i64, _>("open_conversations")?)
                     .unwrap_or(0),

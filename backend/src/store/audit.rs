@@ -36,6 +36,12 @@ pub mod action {
     pub const SSO_DELETED: &str = "sso.deleted";
     /// A requester created on first single sign-on.
     pub const USER_CREATED: &str = "user.created";
+    /// A person deactivated: sessions ended, sign-in refused.
+    pub const USER_DEACTIVATED: &str = "user.deactivated";
+    /// A deactivated person allowed to sign in again.
+    pub const USER_REACTIVATED: &str = "user.reactivated";
+    /// A person's password changed (by them, or set from the command line).
+    pub const PASSWORD_CHANGED: &str = "password.changed";
 }
 
 /// The action that records a session ending for `reason`.
@@ -112,7 +118,7 @@ pub async fn record_many(tx: &mut Tx, at: OffsetDateTime, events: &[Event<'_>]) 
 }
 
 /// Every action name, for filters.
-pub const ACTIONS: [&str; 8] = [
+pub const ACTIONS: [&str; 11] = [
     action::SETTINGS_UPDATED,
     action::SESSION_LOGIN,
     action::SESSION_LOGOUT,
@@ -121,6 +127,9 @@ pub const ACTIONS: [&str; 8] = [
     action::LOGIN_FAILED,
     action::AGENT_AVAILABILITY,
     action::CONVERSATION_REROUTED,
+    action::USER_DEACTIVATED,
+    action::USER_REACTIVATED,
+    action::PASSWORD_CHANGED,
 ];
 
 /// Which entries to list: each part exact, `from` and `to` inclusive.

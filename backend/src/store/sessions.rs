@@ -176,6 +176,9 @@ pub struct Loaded {
     pub ended: Option<EndReason>,
     /// Its owner.
     pub person: UserView,
+    /// Whether its owner is active (a deactivated person's sessions are
+    /// never honoured, even one that raced the deactivation).
+    pub person_active: bool,
     /// The account's settings version.
     pub settings_version: i64,
     /// The account's settings.
@@ -187,7 +190,7 @@ pub struct Loaded {
 pub async fn load_by_token(store: &Store, token_hash: &str) -> Result<Option<Loaded>> {
     let sql = format!(
         "SELECT {ROW_COLUMNS}, s.ended_at, s.end_reason,
-            u.email, u.display_name, u.role, u.permissions, ss.version, ss.settings
+            u.email, u.display_name, u.role, u.permissions, u.active, ss.version, ss.settings
         FROM sessions s
         JOIN users u ON u.id = s.user_id
         JOIN security_settings ss ON ss.account_id = s.account_id
@@ -204,6 +207,7 @@ pub async fn load_by_token(store: &Store, token_hash: &str) -> Result<Option<Loa
         row: row_from(&r)?,
         ended: end_reason_of(&r)?,
         person: person_from(&r)?,
+        person_active: super::db::get_bool(&r, "active")?,
         settings_version: r.try_get("version")?,
         settings: super::settings::parse(&r.try_get::<String, _>("settings")?)?,
     }))
@@ -446,6 +450,21 @@ pub async fn live_endings(store: &Store, account_id: i64, which: Which<'_>) -> R
         .iter()
         .map(ending_from)
         .collect()
+}
+
+/// Live sessions of one person, oldest first, read inside `tx` (after the
+/// person's row is locked, so none started meanwhile is missed).
+pub async fn live_endings_of(tx: &mut Tx, user_id: i64) -> Result<Vec<Ending>> {
+    sqlx::query(
+        "SELECT s.id, s.account_id, s.user_id, u.email, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.user_id = $1 AND s.ended_at IS NULL ORDER BY s.created_at",
+    )
+    .bind(user_id)
+    .fetch_all(tx.conn())
+    .await?
+    .iter()
+    .map(ending_from)
+    .collect()
 }
 
 /// A live session with its owner, for the session lists.

@@ -671,3 +671,43 @@ async fn a_sign_in_left_at_the_provider_lapses_after_ten_minutes() {
     w.refused(w.callback(&callback, Some(&cookie)).await, "/login")
         .await;
 }
+
+#[tokio::test]
+async fn a_deactivated_person_is_refused_at_the_callback_until_reactivated() {
+    let w = World::new().await;
+    let c = w.connect(w.connection()).await;
+    let id = c["id"].as_str().unwrap();
+    let (agent, _) = w.sign_in(id, "audience=agents", "agent1").await;
+    let agent1 = w.app.user_id("agent1@demo.test").await;
+    let res = w
+        .app
+        .post(
+            &format!("/api/admin/users/{agent1}/deactivate"),
+            &w.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    w.app.assert_signed_out(&agent, "revoked").await;
+
+    let (callback, cookie) = w.through_provider(id, "audience=agents", "agent1").await;
+    w.refused(w.callback(&callback, Some(&cookie)).await, "/login")
+        .await;
+    assert_eq!(w.live_sessions().await, 1, "only the admin's");
+    let failed: Value = w
+        .app
+        .get_json("/api/admin/audit?action=login.failed", &w.admin)
+        .await;
+    assert_eq!(failed[0]["details"]["reason"], "deactivated");
+
+    let res = w
+        .app
+        .post(
+            &format!("/api/admin/users/{agent1}/reactivate"),
+            &w.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    w.sign_in(id, "audience=agents", "agent1").await;
+}
