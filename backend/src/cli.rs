@@ -1,4 +1,4 @@
-//! The one-shot commands: `seed-demo` and `create-account`.
+//! The one-shot commands: `seed-demo`, `create-account` and `set-password`.
 
 use std::io::BufRead;
 
@@ -192,6 +192,66 @@ pub async fn create_account(
         "Created account {} ({name}) with admin {}.",
         slug.as_str(),
         email.as_str()
+    );
+    Ok(())
+}
+
+/// Sets a person's password from the first line of `input` under the rule
+/// of `vigil_policy::password`, ends every session of theirs as a
+/// revocation and audits `password.changed` (actor `system`).
+pub async fn set_password(
+    store: &Store,
+    hasher: &Hasher,
+    account: &str,
+    email: &str,
+    input: impl BufRead,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let slug = Slug::parse(account).map_err(|m| anyhow::anyhow!("--account: {m}"))?;
+    let email = Email::parse(email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+    let Some(account) = accounts::find_account(store, slug.as_str()).await? else {
+        bail!("--account: no account named {:?}", slug.as_str());
+    };
+    let Some(person) = accounts::find_user(store, account.id, email.as_str()).await? else {
+        bail!(
+            "--email: no person {} in account {}",
+            email.as_str(),
+            slug.as_str()
+        );
+    };
+    let mut line = String::new();
+    input
+        .take(MAX_PASSWORD_BYTES as u64 + 2)
+        .read_line(&mut line)
+        .context("reading the new password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password on standard input (pipe it in, e.g. `echo \"$PASSWORD\" | vigil set-password …`)");
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        bail!("the password must be at most {MAX_PASSWORD_BYTES} bytes");
+    }
+    let problems = vigil_policy::password::validate_new_password(&password, email.as_str());
+    if !problems.is_empty() {
+        let why: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        bail!("the password is refused: {}", why.join(" "));
+    }
+    let hash = hasher.hash(Password::new(password)).await?;
+    let ended = crate::people::set_password(
+        store,
+        &crate::metrics::Metrics::default(),
+        (account.id, person.view.id, &person.view.email),
+        &hash,
+        crate::people::ChangedBy::CommandLine,
+        crate::store::audit::SYSTEM,
+        None,
+        now,
+    )
+    .await?;
+    println!(
+        "Set the password of {} in {}; ended {ended} session(s).",
+        email.as_str(),
+        slug.as_str()
     );
     Ok(())
 }

@@ -66,6 +66,15 @@ pub enum Command {
         #[arg(long)]
         admin_name: Option<String>,
     },
+    /// Set a person's password, read from standard input, and end all of their sessions.
+    SetPassword {
+        /// Slug of the person's account.
+        #[arg(long)]
+        account: String,
+        /// The person's email.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// Every setting. Each is a flag and an environment variable (an empty

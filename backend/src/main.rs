@@ -83,5 +83,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             };
             cli::create_account(&db, &hasher, new, std::io::stdin().lock(), clock.now()).await
         }
+        Command::SetPassword { account, email } => {
+            let db = Store::open(&config.database_url).await?;
+            let hasher = Hasher::new(config.hash_concurrency, config.hash_queue).await?;
+            cli::set_password(
+                &db,
+                &hasher,
+                &account,
+                &email,
+                std::io::stdin().lock(),
+                clock.now(),
+            )
+            .await
+        }
     }
 }

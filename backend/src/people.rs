@@ -1,6 +1,7 @@
-//! A person's standing: deactivation and reactivation. Each is one
-//! transaction, so a deactivated person never keeps a session, a place in
-//! routing or an open conversation.
+//! A person's standing and password: deactivation, reactivation and a new
+//! password. Each is one transaction with the endings it causes, so a
+//! deactivated person never keeps a session, a place in routing or an open
+//! conversation, and a changed password leaves no other session behind.
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -151,4 +152,63 @@ pub async fn reactivate(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Who changed a password, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangedBy {
+    /// The person, from a session that stays signed in.
+    Themself,
+    /// An operator, with `vigil set-password`.
+    CommandLine,
+}
+
+/// Stores a person's new password hash and, in the same transaction, ends
+/// every live session of theirs except `keep` as a revocation by `actor`
+/// and audits `password.changed`. Returns how many sessions ended.
+#[allow(clippy::too_many_arguments)]
+pub async fn set_password(
+    store: &Store,
+    metrics: &Metrics,
+    user: (i64, i64, &str),
+    password_hash: &str,
+    by: ChangedBy,
+    actor: &str,
+    keep: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let (account_id, user_id, email) = user;
+    let mut tx = store.begin().await?;
+    accounts::lock_people(&mut tx, &[user_id]).await?;
+    accounts::set_password_hash(&mut tx, user_id, password_hash).await?;
+    let endings: Vec<_> = store::sessions::live_endings_of(&mut tx, user_id)
+        .await?
+        .into_iter()
+        .filter(|e| Some(e.session_id.as_str()) != keep)
+        .map(|e| (e, EndReason::Revoked))
+        .collect();
+    let ended = end_sessions(&mut tx, &endings, actor, now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        Event {
+            account_id,
+            actor,
+            action: action::PASSWORD_CHANGED,
+            target: Some(format!("user:{user_id}")),
+            details: json!({
+                "user_id": user_id,
+                "email": email,
+                "by": match by {
+                    ChangedBy::Themself => "themself",
+                    ChangedBy::CommandLine => "command_line",
+                },
+                "sessions_ended": ended.len(),
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    metrics.ended(EndReason::Revoked, ended.len() as u64);
+    Ok(ended.len() as u64)
 }

@@ -8,6 +8,7 @@ pub mod api;
 pub mod compliance;
 pub mod deadline;
 pub mod pages;
+pub mod password;
 pub mod settings;
 pub mod sso;
 pub mod validate;

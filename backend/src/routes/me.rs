@@ -135,3 +135,109 @@ pub async fn revoke_others(
         revoked: ended.len() as u64,
     }))
 }
+
+/// `POST /api/me/password`: the current password, then the new one under
+/// the rule of `vigil_policy::password`; every other session ends.
+#[tracing::instrument(name = "change_password", skip_all)]
+#[utoipa::path(
+    post,
+    path = "/api/me/password",
+    tag = "me",
+    summary = "Changes the caller's password; every other session of theirs ends",
+    request_body = vigil_policy::api::ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Changed; how many other sessions ended", body = vigil_policy::api::RevokeResult),
+        (status = 400, description = "`validation`: the new password breaks the rule (`fields` name `new_password`: 15 to 256 characters, not the email, not one character repeated or a run of keys or digits, not a common or breached password); nothing changed", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "`invalid_credentials`: the current password is wrong; or `unauthenticated`: no live session", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotJson,
+        (status = 429, description = "`too_many_attempts`: throttled like sign-in; see Retry-After", body = vigil_policy::api::ErrorBody),
+        (status = 503, description = "Too many password checks waiting; see Retry-After", body = vigil_policy::api::ErrorBody),
+    )
+)]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    Authenticated(s): Authenticated,
+    crate::json::ApiJson(body): crate::json::ApiJson<vigil_policy::api::ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::auth::password::{Lane, Password};
+    use crate::auth::{device, throttle};
+    use crate::domain::MAX_PASSWORD_BYTES;
+    use crate::store::accounts;
+    use vigil_policy::{FieldError, FieldErrorCode};
+
+    for (field, value) in [
+        ("current_password", &body.current_password),
+        ("new_password", &body.new_password),
+    ] {
+        if value.len() > MAX_PASSWORD_BYTES {
+            return Err(ApiError::bad_field(FieldError::new(
+                field,
+                FieldErrorCode::Invalid,
+                format!("The password is longer than {MAX_PASSWORD_BYTES} bytes."),
+            )));
+        }
+    }
+    let now = state.clock.now();
+    let person = s.user().clone();
+    let problems = vigil_policy::password::validate_new_password(&body.new_password, &person.email);
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let slug = accounts::slug_of(&state.store, s.account_id())
+        .await?
+        .unwrap_or_default();
+    let stored = accounts::find_user(&state.store, s.account_id(), &person.email).await?;
+    let ip = crate::net::client_ip(&req, &state.config.trusted_proxies);
+    let known = crate::sessions::cookie::named_value(req.headers(), device::NAME)
+        .and_then(|v| state.device_key.verify(v, now))
+        .filter(|d| d.account_id == s.account_id() && d.user_id == person.id);
+    let keys = throttle::Keys::new(
+        &slug,
+        &person.email,
+        &ip,
+        known.as_ref().map(|d| d.id.as_str()),
+    );
+    let lane = if known.is_some() {
+        Lane::Known
+    } else {
+        Lane::Open
+    };
+    state.hasher.check_room(lane)?;
+    if let throttle::Decision::Refused { retry_after_secs } =
+        throttle::reserve(&state.store, &keys, now).await?
+    {
+        return Err(ApiError::TooManyAttempts { retry_after_secs });
+    }
+    let verified = state
+        .hasher
+        .verify(
+            Password::new(body.current_password),
+            stored.map(|u| u.password_hash),
+            lane,
+        )
+        .await?;
+    if !verified {
+        tracing::info!(
+            user = person.id,
+            "password change refused: wrong current password"
+        );
+        return Err(ApiError::InvalidCredentials);
+    }
+    throttle::succeeded(&state.store, &keys, now).await?;
+    let hash = state.hasher.hash(Password::new(body.new_password)).await?;
+    let revoked = crate::people::set_password(
+        &state.store,
+        &state.sessions.metrics,
+        (s.account_id(), person.id, &person.email),
+        &hash,
+        crate::people::ChangedBy::Themself,
+        &person.email,
+        Some(s.session_id()),
+        now,
+    )
+    .await?;
+    tracing::info!(user = person.id, revoked, "password changed");
+    Ok(HttpResponse::Ok().json(RevokeResult { revoked }))
+}

@@ -104,6 +104,7 @@ fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
             "/api/me/sessions/revoke-others",
             vec![on(M::POST, me::revoke_others)],
         ),
+        ("/api/me/password", vec![on(M::POST, me::change_password)]),
         (
             "/api/me/sessions/{session_id}",
             vec![on(M::DELETE, me::revoke)],

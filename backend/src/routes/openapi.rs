@@ -91,6 +91,7 @@ pub enum NotJson {
         me::list,
         me::revoke,
         me::revoke_others,
+        me::change_password,
         settings::get,
         settings::put,
         settings::preview,

@@ -91,6 +91,15 @@ pub async fn find_account(store: &Store, slug: &str) -> Result<Option<Account>> 
     .transpose()
 }
 
+/// The slug of the account with `id`, if any.
+pub async fn slug_of(store: &Store, id: i64) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT slug FROM accounts WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.map(|r| r.try_get("slug")).transpose()?)
+}
+
 /// The person with `email` in an account, if any.
 pub async fn find_user(store: &Store, account_id: i64, email: &str) -> Result<Option<UserRecord>> {
     let row = sqlx::query(
@@ -290,6 +299,16 @@ pub async fn set_active(tx: &mut Tx, user_id: i64, active: bool) -> Result<bool>
         tx.invalidate(Invalidation::Person(user_id));
     }
     Ok(changed)
+}
+
+/// Replaces a person's password hash.
+pub async fn set_password_hash(tx: &mut Tx, user_id: i64, password_hash: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
 /// Whether a person takes new conversations.

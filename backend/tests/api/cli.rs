@@ -274,3 +274,69 @@ async fn sigterm_makes_readiness_fail_at_once_while_requests_in_flight_finish() 
     let status = server.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn set_password_reads_the_new_password_from_standard_input_and_applies_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let run = |command: &str, args: &[&str], stdin: &str| {
+        let mut child = vigil(&db)
+            .arg(command)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let made = run(
+        "create-account",
+        &[
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "boss@acme.test",
+        ],
+        "s3cret-password\n",
+    );
+    assert!(made.status.success());
+    let who = ["--account", "acme", "--email", "boss@acme.test"];
+    for (stdin, says) in [
+        ("short-one\n", "at least 15"),
+        ("boss@acme.test\n", "email"),
+        ("1234567890123456\n", "run of keys"),
+        ("", "standard input"),
+    ] {
+        let out = run("set-password", &who, stdin);
+        assert!(!out.status.success(), "{stdin:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{stdin:?}: {err}");
+    }
+    let out = run(
+        "set-password",
+        &["--account", "acme", "--email", "nobody@acme.test"],
+        "tangerine otter lamp\n",
+    );
+    assert!(!out.status.success());
+    let ok = run("set-password", &who, "tangerine otter lamp\n");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let said = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        said.contains("boss@acme.test") && said.contains("ended 0"),
+        "{said}"
+    );
+    assert!(!said.contains("tangerine"), "the password is never echoed");
+}

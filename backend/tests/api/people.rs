@@ -1,6 +1,7 @@
 //! People leave: deactivation ends every session, takes an agent out of
 //! routing and refuses sign-in until reactivated; the account always keeps
-//! an active person who manages security, also under races.
+//! an active person who manages security, also under races. Passwords
+//! change: the other sessions end, and the rule refuses weak ones.
 
 use std::time::Duration;
 
@@ -270,4 +271,196 @@ async fn two_admins_deactivating_each_other_at_once_leave_one_active() {
         );
         app.logout(&winner).await;
     }
+}
+
+async fn change_password(
+    app: &TestApp,
+    s: &Session,
+    current: &str,
+    new: &str,
+) -> reqwest::Response {
+    app.post(
+        "/api/me/password",
+        s,
+        json!({"current_password": current, "new_password": new}),
+    )
+    .await
+}
+
+const NEW_PASSWORD: &str = "tangerine otter lamp";
+
+#[tokio::test]
+async fn changing_my_password_ends_my_other_sessions_but_not_this_one() {
+    let app = spawn_app().await;
+    let here = app.login("agent1@demo.test").await;
+    let other = app.login("agent1@demo.test").await;
+    let third = app.login("agent1@demo.test").await;
+    let bystander = app.login("agent2@demo.test").await;
+    let mut events = app.events(&other).await;
+    assert_eq!(
+        events
+            .next_event(Duration::from_secs(1))
+            .await
+            .unwrap()
+            .event,
+        "session"
+    );
+
+    let res = change_password(&app, &here, PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"revoked": 2}));
+    let ended = events.next_event(Duration::from_secs(1)).await.unwrap();
+    assert_eq!(ended.json(), json!({"reason": "revoked"}));
+    app.session_view(&here).await;
+    app.assert_signed_out(&other, "revoked").await;
+    app.assert_signed_out(&third, "revoked").await;
+    app.session_view(&bystander).await;
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"password.changed".to_owned()));
+
+    let old = app
+        .post_login(json!({"account": "demo", "email": "agent1@demo.test", "password": PASSWORD}))
+        .await;
+    assert_eq!(
+        old.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old one is gone"
+    );
+    let res = app
+        .post_login(
+            json!({"account": "demo", "email": "agent1@demo.test", "password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "the new one works");
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_is_401_and_throttled_like_sign_in() {
+    let app = spawn_app().await;
+    let s = app.login("agent1@demo.test").await;
+    let other = app.login("agent1@demo.test").await;
+    let res = change_password(&app, &s, "not the password", NEW_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_credentials");
+    app.session_view(&s).await;
+    app.session_view(&other).await;
+    // The sign-in budget for this person from this address: five checks.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            change_password(&app, &s, "still not it", NEW_PASSWORD)
+                .await
+                .status(),
+        );
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn each_password_rule_is_refused_with_its_field() {
+    let app = spawn_app().await;
+    let s = app.login("agent1@demo.test").await;
+    let too_long = "ab".repeat(129);
+    for (case, new, code, words) in [
+        ("too short", "fourteen chars", "too_small", "at least 15"),
+        ("too long", too_long.as_str(), "too_large", "at most 256"),
+        ("the email", "AGENT1@demo.test", "invalid", "email"),
+        (
+            "one character",
+            "zzzzzzzzzzzzzzzzzz",
+            "invalid",
+            "One character",
+        ),
+        (
+            "keyboard row",
+            "qwertyuiopasdfghj",
+            "invalid",
+            "run of keys",
+        ),
+        ("digits", "1234567890123456", "invalid", "run of keys"),
+        ("common", "passwordpassword", "invalid", "common"),
+    ] {
+        let res = change_password(&app, &s, PASSWORD, new).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{case}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "validation", "{case}");
+        let fields = body["fields"].as_array().unwrap();
+        assert!(
+            fields.iter().any(|f| f["path"] == "new_password"
+                && f["code"] == code
+                && f["message"].as_str().unwrap().contains(words)),
+            "{case}: {fields:?}"
+        );
+    }
+    // Nothing changed.
+    app.logout(&s).await;
+    app.login("agent1@demo.test").await;
+}
+
+#[tokio::test]
+async fn set_password_from_the_command_line_ends_every_session() {
+    let app = spawn_app().await;
+    let a = app.login("agent2@demo.test").await;
+    let b = app.login("agent2@demo.test").await;
+    for (stdin, says) in [
+        ("short\n", "at least 15"),
+        ("agent2@demo.test\n", "email"),
+        ("", "standard input"),
+    ] {
+        let err = vigil_server::cli::set_password(
+            &app.state.store,
+            &app.state.hasher,
+            "demo",
+            "agent2@demo.test",
+            stdin.as_bytes(),
+            app.state.clock.now(),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains(says), "{stdin:?}: {err}");
+    }
+    app.session_view(&a).await;
+    let err = vigil_server::cli::set_password(
+        &app.state.store,
+        &app.state.hasher,
+        "demo",
+        "nobody@demo.test",
+        "tangerine otter lamp\n".as_bytes(),
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("--email"), "{err}");
+
+    vigil_server::cli::set_password(
+        &app.state.store,
+        &app.state.hasher,
+        "demo",
+        "agent2@demo.test",
+        format!("{NEW_PASSWORD}\n").as_bytes(),
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    app.assert_signed_out(&a, "revoked").await;
+    app.assert_signed_out(&b, "revoked").await;
+    let audit: Value = {
+        let admin = app.login("admin@demo.test").await;
+        app.get_json("/api/admin/audit?action=password.changed", &admin)
+            .await
+    };
+    assert_eq!(audit[0]["actor"], "system");
+    assert_eq!(audit[0]["details"]["by"], "command_line");
+    let res = app
+        .post_login(
+            json!({"account": "demo", "email": "agent2@demo.test", "password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
 }
