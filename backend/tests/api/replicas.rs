@@ -385,3 +385,27 @@ async fn activity_written_by_another_replica_reaches_the_channel_before_its_warn
         "pushed before the old warning instant"
     );
 }
+
+#[tokio::test]
+async fn a_person_deactivated_through_one_replica_is_refused_by_the_other_within_a_second() {
+    let a = spawn_postgres_app().await;
+    let b = a.replica().await;
+    let admin = a.login("admin@demo.test").await;
+    let agent = b.login("agent1@demo.test").await;
+    b.session_view(&agent).await; // held in b's memory
+    let agent1 = a.user_id("agent1@demo.test").await;
+    let res = a
+        .post(
+            &format!("/api/admin/users/{agent1}/deactivate"),
+            &admin,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let took = refused_within_a_second(&b, &agent, "revoked").await;
+    println!("deactivation reached the other replica in {took:?}");
+    let res = b
+        .post_login(serde_json::json!({"account": "demo", "email": "agent1@demo.test", "password": crate::helpers::PASSWORD}))
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
