@@ -219,6 +219,28 @@ pub async fn change_password(
         )
         .await?;
     if !verified {
+        // Guessing from a stolen session shows in the log as failed
+        // password checks do.
+        state.sessions.metrics.login_failed();
+        let mut tx = state.store.begin().await?;
+        crate::store::audit::record(
+            &mut tx,
+            now,
+            crate::store::audit::Event {
+                account_id: s.account_id(),
+                actor: &person.email,
+                action: crate::store::audit::action::LOGIN_FAILED,
+                target: Some(format!("user:{}", person.id)),
+                details: serde_json::json!({
+                    "email": person.email,
+                    "ip": ip,
+                    "reason": "wrong_current_password",
+                    "session_id": s.session_id(),
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
         tracing::info!(
             user = person.id,
             "password change refused: wrong current password"

@@ -347,6 +347,13 @@ async fn a_wrong_current_password_is_401_and_throttled_like_sign_in() {
     assert_eq!(body["error"], "invalid_credentials");
     app.session_view(&s).await;
     app.session_view(&other).await;
+    let failed = app
+        .scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed' \
+             AND details LIKE '%wrong_current_password%'",
+        )
+        .await;
+    assert_eq!(failed, 1, "audited");
     // The sign-in budget for this person from this address: five checks.
     let mut statuses = Vec::new();
     for _ in 0..6 {
