@@ -131,14 +131,12 @@ impl Application {
         self.state.store.close().await;
         // The pool's connections may belong to the stopped workers'
         // runtimes: held activity goes out through a new one.
-        let sessions = crate::sessions::Sessions {
-            store: self
-                .state
+        let sessions = self.state.sessions.with_store(
+            self.state
                 .store
                 .reconnected(&self.state.config.database_url)
                 .await?,
-            ..self.state.sessions.clone()
-        };
+        );
         let now = self.state.clock.now();
         let flushed = sessions.flush_activity(now, true).await?;
         tracing::info!(flushed, "server stopped");

@@ -46,6 +46,8 @@ impl AppState {
             config.session_memory,
             config.activity_write_secs,
         );
+        // Where this process starts hearing of endings by others (SQLite).
+        sessions.catch_up().await?;
         let device_key = device_key(&store, clock.now()).await?;
         let outbound = Outbound::new(Rules::new(config.outbound_allow.clone()))?;
         Ok(AppState {

@@ -37,6 +37,7 @@ pub async fn sweep_once(sessions: &Sessions) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
     let now = sessions.clock.now();
     sessions.flush_activity(now, false).await?;
+    sessions.catch_up().await?;
     let mut report = Report::default();
     loop {
         let batch = crate::store::sessions::expired_candidates(&sessions.store, now, BATCH).await?;

@@ -57,6 +57,9 @@ pub struct Sessions {
     pub activity: Arc<Activity>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The latest ending this process has caught up with (SQLite; see
+    /// [`Sessions::catch_up`]); `i64::MIN` until the first catch-up.
+    caught_up_to: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Sessions {
@@ -96,7 +99,53 @@ impl Sessions {
             memory,
             activity: Arc::new(Activity::new(activity_write_secs)),
             metrics: Arc::default(),
+            caught_up_to: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
         }
+    }
+
+    /// The same engine writing through `store` (see
+    /// [`Store::reconnected`](crate::store::Store::reconnected)).
+    pub fn with_store(&self, store: Store) -> Sessions {
+        Sessions {
+            store,
+            ..self.clone()
+        }
+    }
+
+    /// Forgets sessions that other processes ended (the sweeper calls it).
+    /// On SQLite nothing else tells this process: another `vigil` process
+    /// on the same file (`vigil set-password`) ends sessions this server
+    /// may hold in memory. On PostgreSQL the listener hears every commit,
+    /// so there is nothing to do. Returns how many endings it read.
+    pub async fn catch_up(&self) -> store::Result<usize> {
+        use std::sync::atomic::Ordering;
+        if self.store.dialect() != Dialect::Sqlite {
+            return Ok(0);
+        }
+        let mut since = self.caught_up_to.load(Ordering::Acquire);
+        if since == i64::MIN {
+            // Endings before this process started are not in its memory.
+            since = store::sessions::latest_ending(&self.store).await?;
+            self.caught_up_to.store(since, Ordering::Release);
+            return Ok(0);
+        }
+        let mut read = 0;
+        loop {
+            let batch = store::sessions::ended_after(&self.store, since, 1000).await?;
+            let Some((_, last)) = batch.last() else { break };
+            since = *last;
+            read += batch.len();
+            let gone: Vec<Invalidation> = batch
+                .into_iter()
+                .map(|(id, _)| Invalidation::Session(id))
+                .collect();
+            self.memory.invalidated(&gone);
+            self.caught_up_to.store(since, Ordering::Release);
+            if gone.len() < 1000 {
+                break;
+            }
+        }
+        Ok(read)
     }
 }
 

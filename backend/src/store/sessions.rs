@@ -399,6 +399,33 @@ pub async fn end(
     Ok(ended)
 }
 
+/// Sessions that ended after `after_ms` (milliseconds since the epoch),
+/// earliest first, at most `limit`: `(id, ended_at_ms)`. A server on SQLite
+/// hears of endings written by other processes (`vigil set-password`) this
+/// way; on PostgreSQL the notification channel tells it at once.
+pub async fn ended_after(store: &Store, after_ms: i64, limit: i64) -> Result<Vec<(String, i64)>> {
+    sqlx::query(
+        "SELECT id, ended_at FROM sessions WHERE ended_at > $1 ORDER BY ended_at, id LIMIT $2",
+    )
+    .bind(after_ms)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("ended_at")?)))
+    .collect()
+}
+
+/// The latest `ended_at` stored (milliseconds), 0 when none.
+pub async fn latest_ending(store: &Store) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT COALESCE(MAX(ended_at), 0) AS m FROM sessions")
+            .fetch_one(store.pool())
+            .await?
+            .try_get("m")?,
+    )
+}
+
 /// How many live sessions a person has.
 pub async fn live_count_of(tx: &mut Tx, user_id: i64) -> Result<i64> {
     Ok(

@@ -340,3 +340,46 @@ fn set_password_reads_the_new_password_from_standard_input_and_applies_the_rule(
     );
     assert!(!said.contains("tangerine"), "the password is never echoed");
 }
+
+#[tokio::test]
+async fn a_running_server_on_sqlite_hears_of_sessions_ended_by_set_password() {
+    // Nothing but the database joins two processes on one SQLite file: the
+    // server's sweep reads what others ended and forgets those sessions.
+    if crate::helpers::test_db() != crate::helpers::TestDb::Sqlite {
+        return;
+    }
+    let app = crate::helpers::spawn_app().await;
+    let agent = app.login("agent1@demo.test").await;
+    app.session_view(&agent).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .env("VIGIL_DATABASE_URL", &app.database_url)
+        .env("RUST_LOG", "error")
+        .args([
+            "set-password",
+            "--account",
+            "demo",
+            "--email",
+            "agent1@demo.test",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"tangerine otter lamp\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Held in this server's memory, the session still looked live…
+    app.sweep().await;
+    // …until the next sweep read the ending.
+    app.assert_signed_out(&agent, "revoked").await;
+}
