@@ -1,4 +1,4 @@
-//! `cargo xtask run | test | bench | dist`: everything a fresh machine
+//! `cargo xtask run | test | bench | dist | fuzz`: everything a fresh machine
 //! needs, in one place.
 //!
 //! - `run` (`run.rs`): installs what is missing, builds the server, migrates,
@@ -8,6 +8,8 @@
 //!   (native and wasm32) and every test.
 //! - `bench` (`bench.rs`): the load benchmarks.
 //! - `dist` (`dist.rs`): the release archive.
+//! - `fuzz` (`fuzz.rs`): schemathesis over the API, the step of `test`,
+//!   on its own.
 //!
 //! Shared by the tasks: `tools/` installs what is missing, `console.rs`
 //! builds the console, `process.rs` runs commands, `http.rs` talks to the
@@ -22,6 +24,7 @@ use std::process::ExitCode;
 mod bench;
 mod console;
 mod dist;
+mod fuzz;
 mod http;
 mod process;
 mod run;
@@ -37,8 +40,9 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("dist") => dist::run(&args[1..]),
+        Some("fuzz") => fuzz::run_alone(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask run [--release] | test | bench | dist");
+            eprintln!("usage: cargo xtask run [--release] | test | bench | dist | fuzz");
             return ExitCode::from(2);
         }
     };

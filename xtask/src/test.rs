@@ -1,12 +1,13 @@
 //! `cargo xtask test`: installs what is missing, then formatting, clippy
 //! (native and wasm32), the tests on SQLite, the API tests again on
-//! PostgreSQL, the browser tests, and the release archive's check.
+//! PostgreSQL, schemathesis over the OpenAPI document, the browser tests,
+//! and the release archive's check.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use crate::process::{cargo, status, step};
-use crate::{console, dist, tools, Result};
+use crate::{console, dist, fuzz, tools, Result};
 
 /// `cargo xtask test`.
 pub(crate) fn run(args: &[String]) -> Result {
@@ -53,6 +54,7 @@ pub(crate) fn run(args: &[String]) -> Result {
     tools::ensure_chromium()?;
     let axe = tools::axe_script()?;
     let oidc_provider = tools::oidc_provider()?;
+    let schemathesis = tools::schemathesis()?;
 
     // Fail early, before minutes of tests, if PostgreSQL cannot be had.
     let postgres = tools::ensure_postgres()?;
@@ -92,6 +94,10 @@ pub(crate) fn run(args: &[String]) -> Result {
     let (p, f) = counted(pg, "tests on PostgreSQL")?;
     passed += p;
     failed += f;
+
+    // A third party's reading of the OpenAPI document, against the debug
+    // server the tests built.
+    fuzz::run(&schemathesis)?;
 
     // Browser tests measure seconds: run them on their own, one at a time.
     step("browser tests (headless Chromium)");

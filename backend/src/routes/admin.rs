@@ -170,20 +170,70 @@ pub async fn revoke_user_sessions(
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries per page, 1 to 200 (default 50; not for the CSV).
+    #[param(schema_with = audit_limit_schema)]
     limit: Option<String>,
     /// Entries older than this id (the last id of the previous page).
+    #[param(schema_with = audit_before_schema)]
     before: Option<String>,
     /// Only this action, e.g. `session.revoked` (or several, comma-separated).
+    #[param(schema_with = audit_action_schema)]
     action: Option<String>,
     /// Only this actor: an email, or `system`.
+    #[param(schema_with = audit_actor_schema)]
     actor: Option<String>,
     /// Only entries by or about this person (an email): their sign-ins,
     /// sign-outs, expiries, revocations, availability and reroutes.
     person: Option<String>,
-    /// At or after this instant (RFC 3339).
+    /// At or after this instant (RFC 3339); not after `to`.
+    #[param(value_type = Option<String>, format = DateTime)]
     from: Option<String>,
     /// At or before this instant (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     to: Option<String>,
+}
+
+/// Most audit entries one page holds.
+const AUDIT_PAGE_MAX: i64 = 200;
+/// Longest `actor` filter (an email's longest).
+const ACTOR_MAX: usize = 320;
+
+// The audit query's schemas, from the numbers the handler checks against.
+
+fn audit_limit_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(AUDIT_PAGE_MAX))
+        .build()
+}
+
+fn audit_before_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(Some(1))
+        .build()
+}
+
+fn audit_action_schema() -> utoipa::openapi::Object {
+    let one = audit::ACTIONS
+        .iter()
+        .map(|a| a.replace('.', "\\."))
+        .collect::<Vec<_>>()
+        .join("|");
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .pattern(Some(format!("^(({one})(,({one}))*)?$")))
+        .build()
+}
+
+fn audit_actor_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .max_length(Some(ACTOR_MAX))
+        .build()
 }
 
 fn query_number(
@@ -204,9 +254,8 @@ fn query_number(
 }
 
 fn query_time(name: &str, raw: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
-    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
-        return Ok(None);
-    };
+    // Strict, as the document states it: an empty or padded time is no time.
+    let Some(raw) = raw else { return Ok(None) };
     OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
         .map(Some)
         .map_err(|_| {
@@ -219,6 +268,14 @@ fn query_time(name: &str, raw: Option<&str>) -> Result<Option<OffsetDateTime>, A
 }
 
 impl AuditQuery {
+    /// The page size and the id to list entries before, or a 400: checked
+    /// for the CSV too, which exports every page.
+    fn page(&self) -> Result<(i64, Option<i64>), ApiError> {
+        let limit = query_number("limit", self.limit.as_deref(), 1, AUDIT_PAGE_MAX)?;
+        let before = query_number("before", self.before.as_deref(), 1, i64::MAX)?;
+        Ok((limit.unwrap_or(50), before))
+    }
+
     /// The filter, or a 400 naming the part at fault.
     fn filter(&self) -> Result<audit::Filter, ApiError> {
         let mut actions = Vec::new();
@@ -248,11 +305,14 @@ impl AuditQuery {
             .map(str::trim)
             .filter(|a| !a.is_empty())
             .map(str::to_owned);
-        if actor.as_ref().is_some_and(|a| a.len() > 320) {
+        if actor
+            .as_ref()
+            .is_some_and(|a| a.chars().count() > ACTOR_MAX)
+        {
             return Err(ApiError::bad_field(FieldError::new(
                 "actor",
                 FieldErrorCode::Invalid,
-                "actor is at most 320 characters.",
+                format!("actor is at most {ACTOR_MAX} characters."),
             )));
         }
         let from = query_time("from", self.from.as_deref())?;
@@ -316,8 +376,7 @@ pub async fn audit(
     SecurityAdmin(s): SecurityAdmin,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query_number("limit", query.limit.as_deref(), 1, 200)?.unwrap_or(50);
-    let before = query_number("before", query.before.as_deref(), 1, i64::MAX)?;
+    let (limit, before) = query.page()?;
     let Some(filter) = query.resolve(&state, s.account_id()).await? else {
         return Ok(HttpResponse::Ok().json(Vec::<vigil_policy::api::AuditEntry>::new()));
     };
@@ -384,6 +443,7 @@ pub async fn audit_csv(
     SecurityAdmin(s): SecurityAdmin,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    query.page()?;
     let filter = query.resolve(&state, s.account_id()).await?;
     struct Page {
         state: web::Data<AppState>,

@@ -6,10 +6,14 @@
 
 use std::sync::OnceLock;
 
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::OpenApi;
 use vigil_policy::api::ErrorBody;
+use vigil_policy::{password, Limits};
+
+use crate::state::AppState;
 
 use super::{admin, auth, desk, health, me, portal, session, settings, sso};
 
@@ -117,18 +121,71 @@ pub enum NotJson {
         sso::backchannel_logout,
         document,
     ),
-    components(schemas(vigil_policy::api::ErrorBody, Status))
+    components(schemas(vigil_policy::api::ErrorBody, Status, session::EndedEvent))
 )]
 struct ApiDoc;
 
-/// The document, built once.
-pub fn json() -> &'static str {
-    static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_json()
-            .unwrap_or_else(|_| "{}".to_owned())
-    })
+/// The document for a server whose admins choose within `limits`: built
+/// once, then given this server's bounds.
+pub fn json(limits: &Limits) -> String {
+    static BASE: OnceLock<Value> = OnceLock::new();
+    let mut doc = BASE
+        .get_or_init(|| {
+            let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+            if let Some(ok) = doc.pointer_mut(
+                "/paths/~1api~1session~1events/get/responses/200/content/text~1event-stream/schema",
+            ) {
+                *ok = session::events_schema();
+            }
+            // The new password's length, from the rule's own numbers (the
+            // rest of the rule is the 400's to say).
+            if let Some(Value::Object(new)) =
+                doc.pointer_mut("/components/schemas/ChangePasswordRequest/properties/new_password")
+            {
+                new.insert("minLength".into(), password::MIN_CHARS.into());
+                new.insert("maxLength".into(), password::MAX_CHARS.into());
+            }
+            doc
+        })
+        .clone();
+    state_bounds(&mut doc, limits);
+    doc.to_string()
+}
+
+/// Writes the bounds of the settings' numbers (vigil-policy's `Limits`,
+/// the idle ones this server's) into their schemas: utoipa's attributes
+/// take only literals, and the idle bounds are chosen by ops. What no
+/// schema can say (a lifetime at least the idle timeout, a warning at most
+/// half of it) the 400's field errors say.
+fn state_bounds(doc: &mut Value, limits: &Limits) {
+    let mut bound = |pointer: &str, minimum: u64, maximum: u64| {
+        if let Some(Value::Object(schema)) = doc.pointer_mut(pointer) {
+            schema.insert("minimum".into(), minimum.into());
+            schema.insert("maximum".into(), maximum.into());
+        }
+    };
+    let policy = "/components/schemas/AudiencePolicy/properties";
+    bound(
+        &format!("{policy}/idle_timeout_secs"),
+        limits.idle_min_secs,
+        limits.idle_max_secs,
+    );
+    bound(
+        &format!("{policy}/absolute_timeout_secs"),
+        limits.absolute_min_secs,
+        limits.absolute_max_secs,
+    );
+    // The warning's variants, in declaration order: `before`, `percent`.
+    bound(
+        "/components/schemas/Warning/oneOf/0/properties/secs",
+        limits.warning_before_min_secs,
+        limits.idle_max_secs / 2,
+    );
+    bound(
+        "/components/schemas/Warning/oneOf/1/properties/percent",
+        limits.warning_percent_min.into(),
+        limits.warning_percent_max.into(),
+    );
 }
 
 /// `GET /api/openapi.json`.
@@ -139,8 +196,8 @@ pub fn json() -> &'static str {
     summary = "This document",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object))
 )]
-pub async fn document() -> HttpResponse {
+pub async fn document(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(json())
+        .body(json(&state.config.limits()))
 }

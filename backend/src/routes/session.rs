@@ -76,7 +76,7 @@ pub async fn activity(
     tag = "session",
     summary = "The live channel: Server-Sent Events `session` (SessionView), `ended` ({\"reason\"}) and heartbeat comments; not activity",
     responses(
-        (status = 200, description = "An event stream", body = String, content_type = "text/event-stream"),
+        (status = 200, description = "An event stream: `session` events (data: a SessionView), then `ended` (data: an EndedEvent) when the session ends, and `: heartbeat` comments between; each event as `events_schema` describes it", body = String, content_type = "text/event-stream"),
         crate::routes::openapi::NoSession,
         (status = 429, description = "`too_many_channels`: the session holds VIGIL_CHANNELS_PER_SESSION (default 16) live channels on this server already", body = vigil_policy::api::ErrorBody),
     )
@@ -109,6 +109,37 @@ pub async fn events(state: web::Data<AppState>, Peek(s): Peek) -> Result<HttpRes
         .streaming(stream))
 }
 
+/// The data of the live channel's `ended` event.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EndedEvent {
+    /// Why the session ended.
+    pub reason: UnauthenticatedReason,
+}
+
+/// The live channel's events, as schemathesis and OpenAPI 3.2 read an
+/// event stream (each event an object of its fields; `data` JSON text with
+/// the schema it holds). utoipa cannot spell `const` or `contentSchema`, so
+/// the OpenAPI document puts this in place of the 200's schema.
+pub fn events_schema() -> serde_json::Value {
+    let event = |name: &str, data: &str| {
+        serde_json::json!({
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": { "const": name },
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": { "$ref": format!("#/components/schemas/{data}") },
+                },
+            },
+        })
+    };
+    serde_json::json!({
+        "oneOf": [event("session", "SessionView"), event("ended", "EndedEvent")],
+    })
+}
+
 enum Event {
     Session(Box<SessionView>),
     Ended(UnauthenticatedReason),
@@ -124,7 +155,7 @@ impl Event {
             ),
             Event::Ended(reason) => format!(
                 "event: ended\ndata: {}\n\n",
-                serde_json::json!({ "reason": reason })
+                serde_json::to_string(&EndedEvent { reason: *reason }).unwrap_or_default()
             ),
             Event::Heartbeat => ": heartbeat\n\n".to_owned(),
         };

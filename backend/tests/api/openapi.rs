@@ -8,7 +8,7 @@ use reqwest::Method;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, Session, TestApp, PASSWORD};
+use crate::helpers::{spawn_app, spawn_app_with, Options, Session, TestApp, PASSWORD};
 
 const GET: Method = Method::GET;
 const POST: Method = Method::POST;
@@ -421,4 +421,78 @@ async fn the_schema_check_catches_what_does_not_match() {
         check(&doc, &schema, &broken, "body", &mut errors);
         assert!(!errors.is_empty(), "accepted {broken}");
     }
+}
+
+#[tokio::test]
+async fn the_document_states_the_bounds_of_every_number_and_the_live_channels_events() {
+    let app = spawn_app_with(Options {
+        idle_min_secs: 600,
+        ..Options::default()
+    })
+    .await;
+    let doc = document(&app).await;
+    let limits =
+        vigil_policy::Limits::with_idle_bounds(600, vigil_policy::Limits::default().idle_max_secs);
+    let schemas = &doc["components"]["schemas"];
+    let policy = &schemas["AudiencePolicy"]["properties"];
+    for (schema, (minimum, maximum), case) in [
+        (
+            &policy["idle_timeout_secs"],
+            (limits.idle_min_secs, limits.idle_max_secs),
+            "idle timeout, this server's bounds",
+        ),
+        (
+            &policy["absolute_timeout_secs"],
+            (limits.absolute_min_secs, limits.absolute_max_secs),
+            "lifetime",
+        ),
+        (
+            &schemas["Warning"]["oneOf"][1]["properties"]["percent"],
+            (
+                limits.warning_percent_min.into(),
+                limits.warning_percent_max.into(),
+            ),
+            "warning percent",
+        ),
+    ] {
+        assert_eq!(
+            (schema["minimum"].as_u64(), schema["maximum"].as_u64()),
+            (Some(minimum), Some(maximum)),
+            "{case}"
+        );
+    }
+    let audit = doc["paths"]["/api/admin/audit"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let limit = audit.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(
+        (
+            limit["schema"]["minimum"].as_u64(),
+            limit["schema"]["maximum"].as_u64()
+        ),
+        (Some(1), Some(200)),
+        "audit page size"
+    );
+
+    let events = &doc["paths"]["/api/session/events"]["get"]["responses"]["200"]["content"]
+        ["text/event-stream"]["schema"]["oneOf"];
+    let named: Vec<_> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["properties"]["event"]["const"].clone(),
+                e["properties"]["data"]["contentSchema"]["$ref"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (json!("session"), json!("#/components/schemas/SessionView")),
+            (json!("ended"), json!("#/components/schemas/EndedEvent")),
+        ]
+    );
+    assert!(schemas["EndedEvent"]["properties"]["reason"].is_object());
 }

@@ -6,8 +6,9 @@
 //!   wasm-bindgen-cli (`cargo install`, the latter at Cargo.lock's version).
 //! - `npm.rs`: packages from npm (binaryen's wasm-opt, axe-core,
 //!   oidc-provider), each through `npm_package` into its own folder under
-//!   `target/xtask/`. A tool from PyPI belongs beside it the same way: a
-//!   `pip.rs` with a `pip_package` that makes a venv in its own folder there.
+//!   `target/xtask/`.
+//! - `pip.rs`: packages from PyPI (schemathesis), each through
+//!   `pip_package` into a venv in its own folder there.
 //! - `apt.rs`: Debian packages (Chromium and its driver, wrk), through
 //!   `apt_get_install`.
 //! - `postgres.rs`, `redis.rs`: the servers the tests and the bench use,
@@ -18,12 +19,14 @@ use std::time::Duration;
 
 mod apt;
 mod npm;
+mod pip;
 mod postgres;
 mod redis;
 mod rust;
 
 pub(crate) use apt::{ensure_chromium, ensure_wrk};
 pub(crate) use npm::{axe_script, oidc_provider, wasm_opt};
+pub(crate) use pip::schemathesis;
 pub(crate) use postgres::ensure_postgres;
 pub(crate) use redis::ensure_redis;
 pub(crate) use rust::{ensure_components, ensure_trunk, ensure_wasm_bindgen, ensure_wasm_target};

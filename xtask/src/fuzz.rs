@@ -1,0 +1,190 @@
+//! The third-party API fuzzer in `cargo xtask test`: schemathesis, from
+//! PyPI, run over every route of the OpenAPI document the debug server
+//! serves, signed in as the demo admin, with every check. Any finding
+//! fails the run. The checks' exceptions for this API, each with its
+//! reason, are in `xtask/schemathesis.toml`.
+
+use std::fs::{self, File};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::process::{cargo, status, step};
+use crate::{http, root, tools, xtask_dir, Result};
+
+/// The demo people's password in the fuzzer's throwaway database.
+const PASSWORD: &str = "fuzz-Pa55word!";
+/// Test cases per operation and phase: enough to reach every bound and
+/// status, little enough to finish in well under a minute on two cores.
+const MAX_EXAMPLES: &str = "40";
+
+/// Routes that cannot be fuzzed, as a schemathesis `--exclude-path-regex`:
+/// SSO start and callback send the browser on to an identity provider and
+/// back (the SSO tests drive them against a real one).
+const NOT_FUZZED: &str = r"^/api/auth/sso/(callback|\{id\}/start)$";
+/// Routes that can end the fuzzing admin's session, as schemathesis
+/// `--include-path-regex`es: each fuzzed after the rest, in a pass of its
+/// own with a session of its own, so every other route runs signed in and
+/// each of these meets a live session at least once. Ending one session
+/// (a session by id, signing out) comes first; then the admin's other
+/// sessions and all of a person's (the admin's among them), which end the
+/// sessions made for any later pass, together in the last.
+const ENDS_SESSION: [&str; 4] = [
+    r"^/api/me/sessions/\{session_id\}$",
+    r"^/api/admin/sessions/\{session_id\}$",
+    r"^/api/auth/logout$",
+    r"^/api/(me/sessions/revoke-others|admin/users/\{user_id\}/revoke-sessions)$",
+];
+
+/// `cargo xtask fuzz`: the step alone, after building the debug `vigil`.
+pub(crate) fn run_alone(args: &[String]) -> Result {
+    if let Some(extra) = args.first() {
+        return Err(format!("unknown option {extra:?} for `cargo xtask fuzz`"));
+    }
+    let st = tools::schemathesis()?;
+    step("cargo build -p vigil-server --bin vigil");
+    let mut build = cargo();
+    build.args(["build", "-p", "vigil-server", "--bin", "vigil"]);
+    status(build, "building vigil")?;
+    run(&st)
+}
+
+/// Starts the debug `vigil` (built by the tests) on a fresh SQLite database
+/// and runs schemathesis over it.
+pub(crate) fn run(st: &Path) -> Result {
+    step("schemathesis over the OpenAPI document (debug server, SQLite)");
+    let binary = root().join("target").join("debug").join("vigil");
+    if !binary.is_file() {
+        return Err(format!(
+            "{} is missing: the tests build it (cargo build -p vigil-server)",
+            binary.display()
+        ));
+    }
+    let scratch = xtask_dir().join("schemathesis").join("run");
+    let _ = fs::remove_dir_all(&scratch);
+    fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let database = format!("sqlite://{}", scratch.join("vigil.db").display());
+
+    let mut seed = Command::new(&binary);
+    seed.env("VIGIL_DATABASE_URL", &database)
+        .env("RUST_LOG", "warn")
+        .args(["seed-demo", "--password", PASSWORD])
+        .stdout(Stdio::null());
+    status(seed, "vigil seed-demo")?;
+
+    let (port, management) = (free_port()?, free_port()?);
+    let log = scratch.join("vigil.log");
+    let log_file = File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let mut serve = Command::new(&binary);
+    serve
+        .env("VIGIL_DATABASE_URL", &database)
+        .env("VIGIL_LISTEN", format!("127.0.0.1:{port}"))
+        .env("VIGIL_MANAGEMENT_LISTEN", format!("127.0.0.1:{management}"))
+        .env("VIGIL_STATIC_DIR", scratch.join("no-console"))
+        .env("RUST_LOG", "warn")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(log_file.try_clone().map_err(|e| e.to_string())?);
+    let mut server = Running(serve.spawn().map_err(|e| format!("vigil serve: {e}"))?);
+    wait_ready(management, &mut server.0)?;
+
+    let started = Instant::now();
+    let schema = format!("http://127.0.0.1:{port}/api/openapi.json");
+    // Every pass's session now: the first pass's wrong passwords (sign-in,
+    // the password change) use up the admin's sign-in budget.
+    let sessions = (0..=ENDS_SESSION.len())
+        .map(|_| sign_in(port))
+        .collect::<Result<Vec<_>>>()?;
+    let everything_else = format!("{NOT_FUZZED}|{}", ENDS_SESSION.join("|"));
+    let passes = std::iter::once(["--exclude-path-regex", everything_else.as_str()])
+        .chain(ENDS_SESSION.map(|route| ["--include-path-regex", route]));
+    let result = passes
+        .zip(&sessions)
+        .try_for_each(|(select, session)| fuzz(st, &scratch, &schema, session, &select));
+    drop(server);
+    result.map_err(|e| format!("{e} (the server's log: {})", log.display()))?;
+    println!(
+        "    schemathesis: no findings ({:.0} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// One schemathesis run over the operations `select` picks, in the demo
+/// admin's session `cookie`.
+fn fuzz(st: &Path, scratch: &Path, schema: &str, cookie: &str, select: &[&str]) -> Result {
+    let mut c = Command::new(st);
+    c.current_dir(scratch)
+        .arg("--config-file")
+        .arg(root().join("xtask").join("schemathesis.toml"))
+        .args([
+            "run",
+            schema,
+            "--checks",
+            "all",
+            "--max-examples",
+            MAX_EXAMPLES,
+        ])
+        // One worker: Python 3.11.7's ast.parse is not thread-safe
+        // (CPython gh-106905), and hypothesis calls it while generating.
+        .args(["--workers", "1", "--request-timeout", "10"])
+        .args(["--generation-database", "none", "--no-color"])
+        .args(["--header", &format!("Cookie: __Host-vigil={cookie}")])
+        .args(["--header", "X-Vigil-Request: 1"])
+        .args(select);
+    status(
+        c,
+        "schemathesis (each finding above says how to reproduce it)",
+    )
+}
+
+/// Signs in as the demo admin; the `__Host-vigil` cookie.
+fn sign_in(port: u16) -> Result<String> {
+    let body = format!(r#"{{"account":"demo","email":"admin@demo.test","password":"{PASSWORD}"}}"#);
+    let answer = http::request(
+        port,
+        "POST",
+        "/api/auth/login",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Vigil-Request", "1"),
+        ],
+        &body,
+    )?;
+    answer
+        .cookie("__Host-vigil")
+        .filter(|_| answer.status == 200)
+        .ok_or_else(|| format!("signing in as the demo admin: {}", answer.status))
+}
+
+fn free_port() -> Result<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("finding a free port: {e}"))
+}
+
+fn wait_ready(management: u16, child: &mut Child) -> Result {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Err(format!("vigil serve exited ({s})"));
+        }
+        if http::get(management, "/readyz").is_ok_and(|r| r.status == 200) {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    Err("vigil serve did not become ready in 30 s".to_owned())
+}
+
+/// Kills the server when dropped, so none outlives a failed run.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
