@@ -70,6 +70,12 @@ impl World {
         res.json().await.unwrap()
     }
 
+    /// Connects the provider as usual; returns the connection's id.
+    async fn connected(&self) -> String {
+        let c = self.connect(self.connection()).await;
+        c["id"].as_str().unwrap().to_owned()
+    }
+
     /// Starts a sign-in (`query` for `…/start`) and signs in at the
     /// provider as `who`: the callback URL the provider sends the browser
     /// to, and the browser's `__Host-vigil-sso` cookie.
@@ -222,10 +228,7 @@ async fn an_agent_signs_in_through_the_provider_under_the_same_policy() {
 #[tokio::test]
 async fn next_holds_across_the_round_trip_and_only_for_the_role() {
     let w = World::new().await;
-    let id = w.connect(w.connection()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = w.connected().await;
     let (_, to) = w
         .sign_in(&id, "audience=agents&next=%2Fme%2Fsessions", "agent1")
         .await;
@@ -243,10 +246,7 @@ async fn next_holds_across_the_round_trip_and_only_for_the_role() {
 #[tokio::test]
 async fn the_provider_ends_sessions_by_back_channel_logout() {
     let w = World::new().await;
-    let id = w.connect(w.connection()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = w.connected().await;
     let (agent, _) = w.sign_in(&id, "audience=agents", "agent1").await;
     let (other, _) = w.sign_in(&id, "audience=agents", "agent2").await;
     let mut events = w.app.events(&agent).await;
@@ -303,10 +303,7 @@ async fn forged_logout_tokens_end_nothing() {
     // server keeps an idle connection open for the client to reuse.
     let stranger = SigningKey::generate();
     let w = World::new().await;
-    let id = w.connect(w.connection()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = w.connected().await;
     let (agent, _) = w.sign_in(&id, "audience=agents", "agent1").await;
     let sid = w.provider.sessions().await[0].sids["vigil"].clone();
     let good = w.provider.logout_claims("vigil", "agent1", Some(&sid));
@@ -416,10 +413,7 @@ async fn password_sign_in_is_refused_where_sso_is_required_except_break_glass() 
 #[tokio::test]
 async fn a_tampered_state_or_another_browser_gets_no_session() {
     let w = World::new().await;
-    let id = w.connect(w.connection()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = w.connected().await;
     let before = w.live_sessions().await;
 
     // The callback in a browser that did not start the sign-in.
@@ -608,10 +602,7 @@ async fn an_internal_issuer_is_refused_unless_ops_allow_it() {
 #[tokio::test]
 async fn one_sign_in_cookie_makes_one_session_however_often_it_is_sent() {
     let w = World::new().await;
-    let id = w.connect(w.connection()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = w.connected().await;
     for _ in 0..3 {
         let (callback, cookie) = w.through_provider(&id, "audience=agents", "agent1").await;
         let before = w.live_sessions().await;
@@ -629,10 +620,7 @@ async fn one_sign_in_cookie_makes_one_session_however_often_it_is_sent() {
 #[tokio::test]
 async fn one_logout_token_is_accepted_once_however_often_it_is_sent() {
     let w = World::new().await;
-    let id = w.connect(w.connection()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = w.connected().await;
     for _ in 0..3 {
         w.sign_in(&id, "audience=agents", "agent1").await;
         let token = w.provider.sign(
@@ -655,10 +643,7 @@ async fn one_logout_token_is_accepted_once_however_often_it_is_sent() {
 #[tokio::test]
 async fn a_sign_in_left_at_the_provider_lapses_after_ten_minutes() {
     let w = World::new().await;
-    let id = w.connect(w.connection()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = w.connected().await;
     let (callback, cookie) = w.through_provider(&id, "audience=agents", "agent1").await;
     assert_eq!(w.app.scalar("SELECT COUNT(*) FROM sso_logins").await, 1);
     w.app.advance(10 * 60 + 1);
