@@ -109,12 +109,10 @@ async fn checked(
     }
     let id = existing.map_or_else(|| random_hex(16), |c| c.id.clone());
     let name = input.name.trim().to_owned();
+    // Checked before fetching anything; the unique constraint decides
+    // between two requests that check at once (see `save`).
     if sso_rows::name_taken(&state.store, account_id, &name, &id).await? {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "name",
-            FieldErrorCode::Invalid,
-            "Another connection has this name.",
-        )]));
+        return Err(name_taken());
     }
     let issuer = input.issuer.trim().to_owned();
     let discovered = sso::discover(&state.outbound, &issuer)
@@ -150,6 +148,14 @@ async fn checked(
     })
 }
 
+fn name_taken() -> ApiError {
+    ApiError::Validation(vec![FieldError::new(
+        "name",
+        FieldErrorCode::Invalid,
+        "Another connection has this name.",
+    )])
+}
+
 async fn save(
     state: &AppState,
     actor: &str,
@@ -158,7 +164,10 @@ async fn save(
 ) -> Result<bool, ApiError> {
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
-    let saved = sso_rows::save(&mut tx, c, now, before.is_none()).await?;
+    let saved = match sso_rows::save(&mut tx, c, now, before.is_none()).await {
+        Err(e) if e.is_unique_violation() => return Err(name_taken()),
+        other => other?,
+    };
     if saved {
         audit::record(
             &mut tx,

@@ -60,6 +60,12 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl StoreError {
+    /// Whether a unique constraint refused the statement (two requests
+    /// stored the same key at once; the second one lost).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+    }
+
     /// Whether trying the whole transaction again may succeed: PostgreSQL
     /// aborted it to break a deadlock or a serialisation conflict.
     pub fn is_retryable(&self) -> bool {

@@ -696,3 +696,29 @@ async fn a_deactivated_person_is_refused_at_the_callback_until_reactivated() {
     assert_eq!(res.status(), StatusCode::OK);
     w.sign_in(id, "audience=agents", "agent1").await;
 }
+
+#[tokio::test]
+async fn connections_created_at_once_under_one_name_make_one() {
+    let w = World::new().await;
+    for round in 0..4 {
+        let mut body = w.connection();
+        body["name"] = json!(format!("Acme {round}"));
+        let tries = (0..6).map(|_| w.app.post("/api/admin/sso", &w.admin, body.clone()));
+        let statuses: Vec<u16> = futures_util::future::join_all(tries)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "round {round}: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 201 || *s == 400),
+            "round {round}: {statuses:?}"
+        );
+    }
+    let listed: Value = w.app.get_json("/api/admin/sso", &w.admin).await;
+    assert_eq!(listed.as_array().unwrap().len(), 4);
+}
