@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::routing;
 use crate::sessions::end::end_sessions;
 use crate::store::audit::{self, action, Event};
+use crate::store::sessions::Which;
 use crate::store::{self, accounts, Store, StoreError};
 
 /// Why a change of standing was not made.
@@ -88,11 +89,12 @@ async fn deactivate_once(
         return Err(StandingError::LastAdmin);
     }
     let changed = accounts::set_active(&mut tx, user_id, false).await?;
-    let endings: Vec<_> = store::sessions::live_endings_of(&mut tx, user_id)
-        .await?
-        .into_iter()
-        .map(|e| (e, EndReason::Revoked))
-        .collect();
+    let endings: Vec<_> =
+        store::sessions::live_endings(tx.conn(), account_id, Which::Person(user_id))
+            .await?
+            .into_iter()
+            .map(|e| (e, EndReason::Revoked))
+            .collect();
     let ended = end_sessions(&mut tx, &endings, actor, now).await?;
     if target.role != Role::Requester {
         // Also when no session was live: a deactivated agent takes no work.
@@ -181,12 +183,13 @@ pub async fn set_password(
     let mut tx = store.begin().await?;
     accounts::lock_people(&mut tx, &[user_id]).await?;
     accounts::set_password_hash(&mut tx, user_id, password_hash).await?;
-    let endings: Vec<_> = store::sessions::live_endings_of(&mut tx, user_id)
-        .await?
-        .into_iter()
-        .filter(|e| Some(e.session_id.as_str()) != keep)
-        .map(|e| (e, EndReason::Revoked))
-        .collect();
+    let endings: Vec<_> =
+        store::sessions::live_endings(tx.conn(), account_id, Which::Person(user_id))
+            .await?
+            .into_iter()
+            .filter(|e| Some(e.session_id.as_str()) != keep)
+            .map(|e| (e, EndReason::Revoked))
+            .collect();
     let ended = end_sessions(&mut tx, &endings, actor, now).await?;
     audit::record(
         &mut tx,

@@ -8,12 +8,12 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::http;
-use crate::process::{cargo, status, step};
+use crate::process::{cargo, status, step, wait_until_answers, Running};
 use crate::{root, tools, xtask_dir, Result};
 
 const PASSWORD: &str = "bench-password-1";
@@ -91,30 +91,6 @@ fn wrk(url: &str, connections: u32, secs: u32, extra: &[&str]) -> Result<Load> {
         ));
     }
     Ok(parse_wrk(&String::from_utf8_lossy(&out.stdout)))
-}
-
-fn wait_healthy(port: u16, child: &mut Child) -> Result {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if let Ok(Some(s)) = child.try_wait() {
-            return Err(format!("the server on :{port} exited ({s})"));
-        }
-        if http::get(port, "/healthz").is_ok_and(|r| r.status == 200) {
-            return Ok(());
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-    Err(format!("the server on :{port} did not come up"))
-}
-
-/// Kills the child when dropped, so no server outlives the bench.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A wrk script sending `GET path` round-robin over the sessions in
@@ -281,7 +257,12 @@ fn start_vigil(binary: &Path, url: &str, port: u16, scratch: &Path) -> Result<Ru
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut server = Running(serve.spawn().map_err(|e| format!("vigil serve: {e}"))?);
-    wait_healthy(port, &mut server.0)?;
+    wait_until_answers(
+        port,
+        "/healthz",
+        &mut server,
+        &format!("the server on :{port}"),
+    )?;
     Ok(server)
 }
 
@@ -561,7 +542,12 @@ fn run_baseline(scratch: &Path) -> Result<(Load, Load)> {
             .spawn()
             .map_err(|e| format!("{}: {e}", binary.display()))?,
     );
-    wait_healthy(BASELINE_PORT, &mut server.0)?;
+    wait_until_answers(
+        BASELINE_PORT,
+        "/healthz",
+        &mut server,
+        "the baseline server",
+    )?;
     // SESSIONS sign-ins, four at a time.
     let workers: Vec<_> = (0..4)
         .map(|_| {

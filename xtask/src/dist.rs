@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::http;
-use crate::process::{cargo, status, step};
+use crate::process::{cargo, free_port, status, step};
 use crate::{console, root, tools, xtask_dir, Result};
 
 const ENV_EXAMPLE: &str = r#"# Vigil's settings: copy to vigil.env, edit, and point the service at it
@@ -211,13 +211,6 @@ pub(crate) fn run(args: &[String]) -> Result {
         size as f64 / 1e6
     );
     Ok(())
-}
-
-fn free_port() -> Result<u16> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("finding a free port: {e}"))
 }
 
 /// Unpacks the archive into a scratch folder and runs it as ops would.

@@ -6,11 +6,10 @@
 
 use std::fs::{self, File};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
-use crate::process::{cargo, status, step};
+use crate::process::{cargo, free_port, status, step, wait_until_answers, Running};
 use crate::{http, root, tools, xtask_dir, Result};
 
 /// The demo people's password in the fuzzer's throwaway database.
@@ -87,7 +86,7 @@ pub(crate) fn run(st: &Path) -> Result {
         .stdout(Stdio::null())
         .stderr(log_file.try_clone().map_err(|e| e.to_string())?);
     let mut server = Running(serve.spawn().map_err(|e| format!("vigil serve: {e}"))?);
-    wait_ready(management, &mut server.0)?;
+    wait_until_answers(management, "/readyz", &mut server, "vigil serve")?;
 
     let started = Instant::now();
     let schema = format!("http://127.0.0.1:{port}/api/openapi.json");
@@ -169,35 +168,4 @@ fn sign_in(port: u16) -> Result<String> {
         .cookie("__Host-vigil")
         .filter(|_| answer.status == 200)
         .ok_or_else(|| format!("signing in as the demo admin: {}", answer.status))
-}
-
-fn free_port() -> Result<u16> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("finding a free port: {e}"))
-}
-
-fn wait_ready(management: u16, child: &mut Child) -> Result {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if let Ok(Some(s)) = child.try_wait() {
-            return Err(format!("vigil serve exited ({s})"));
-        }
-        if http::get(management, "/readyz").is_ok_and(|r| r.status == 200) {
-            return Ok(());
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-    Err("vigil serve did not become ready in 30 s".to_owned())
-}
-
-/// Kills the server when dropped, so none outlives a failed run.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

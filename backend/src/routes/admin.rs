@@ -81,7 +81,8 @@ async fn revoke(
     actor: &str,
     which: Which<'_>,
 ) -> Result<u64, ApiError> {
-    let targets = crate::store::sessions::live_endings(&state.store, account_id, which).await?;
+    let targets =
+        crate::store::sessions::live_endings(state.store.pool(), account_id, which).await?;
     let targets: Vec<_> = targets
         .into_iter()
         .map(|t| (t, EndReason::Revoked))

@@ -71,6 +71,92 @@ pub async fn login_options(
     }))
 }
 
+/// The browser's device cookie, when it is valid and names this very
+/// person (it signed in as them before).
+pub fn known_device(
+    state: &AppState,
+    req: &HttpRequest,
+    account_id: i64,
+    user_id: Option<i64>,
+    now: time::OffsetDateTime,
+) -> Option<device::Device> {
+    crate::sessions::cookie::named_value(req.headers(), device::NAME)
+        .and_then(|v| state.device_key.verify(v, now))
+        .filter(|d| d.account_id == account_id && Some(d.user_id) == user_id)
+}
+
+/// A password checked the way sign-in checks one.
+#[derive(Debug)]
+pub struct PasswordCheck {
+    /// Whether it was right.
+    pub verified: bool,
+    /// The browser's device, when it signed in as this person before.
+    pub known: Option<device::Device>,
+    keys: throttle::Keys,
+}
+
+impl PasswordCheck {
+    /// The password was right and is being used: the budgets it was
+    /// counted against are given back.
+    pub async fn succeeded(
+        &self,
+        state: &AppState,
+        now: time::OffsetDateTime,
+    ) -> Result<(), ApiError> {
+        Ok(throttle::succeeded(&state.store, &self.keys, now).await?)
+    }
+}
+
+/// Checks `password` against `person`'s stored hash (`None`: nobody by
+/// that email, checked against a dummy hash at the same cost) under the
+/// sign-in budgets of that account (id and slug as typed) and email from
+/// this client: refused at once when the browser's lane of the hash queue
+/// is full, reserved against every budget before any hash (429), hashed in
+/// the known-browser lane when the device cookie names this person.
+pub async fn check_password(
+    state: &AppState,
+    req: &HttpRequest,
+    (account_id, account_slug): (i64, &str),
+    email: &str,
+    person: Option<(i64, String)>,
+    password: Password,
+    now: time::OffsetDateTime,
+) -> Result<PasswordCheck, ApiError> {
+    let ip = crate::net::client_ip(req, &state.config.trusted_proxies);
+    let known = known_device(state, req, account_id, person.as_ref().map(|p| p.0), now);
+    let keys = throttle::Keys::new(
+        account_slug,
+        email,
+        &ip,
+        known.as_ref().map(|d| d.id.as_str()),
+    );
+    let lane = if known.is_some() {
+        Lane::Known
+    } else {
+        Lane::Open
+    };
+    // A check the hash queue would refuse anyway is refused before it
+    // writes anything: under a flood, refusals stay cheap.
+    state.hasher.check_room(lane)?;
+    // Reserved before the password is checked: attempts at once are
+    // counted one after another, and only the budget reaches the hash.
+    if let throttle::Decision::Refused { retry_after_secs } =
+        throttle::reserve(&state.store, &keys, now).await?
+    {
+        state.sessions.metrics.login_failed();
+        return Err(ApiError::TooManyAttempts { retry_after_secs });
+    }
+    let verified = state
+        .hasher
+        .verify(password, person.map(|p| p.1), lane)
+        .await?;
+    Ok(PasswordCheck {
+        verified,
+        known,
+        keys,
+    })
+}
+
 /// `POST /api/auth/login`. Unknown account, unknown user and wrong password
 /// get the same answer. An unknown person and a wrong password also cost
 /// the same work (a hash is verified either way, under the same budgets);
@@ -123,53 +209,27 @@ pub async fn login(
         Some(e) => accounts::find_user(&state.store, account.id, e.as_str()).await?,
         None => None,
     };
-    // A browser that signed in as this very person before.
-    let known = crate::sessions::cookie::named_value(req.headers(), device::NAME)
-        .and_then(|v| state.device_key.verify(v, now))
-        .filter(|d| {
-            account.id == d.account_id && user.as_ref().map(|u| u.view.id) == Some(d.user_id)
-        });
-    let keys = throttle::Keys::new(
-        &body.account,
+    let check = check_password(
+        &state,
+        &req,
+        (account.id, &body.account),
         &body.email,
-        &ip,
-        known.as_ref().map(|d| d.id.as_str()),
-    );
-    let lane = if known.is_some() {
-        Lane::Known
-    } else {
-        Lane::Open
-    };
-    // A sign-in the hash queue would refuse anyway is refused before it
-    // writes anything: under a flood, refusals stay cheap.
-    state.hasher.check_room(lane)?;
-    // Reserved before the password is checked: attempts at once are
-    // counted one after another, and only the budget reaches the hash.
-    if let throttle::Decision::Refused { retry_after_secs } =
-        throttle::reserve(&state.store, &keys, now).await?
-    {
-        state.sessions.metrics.login_failed();
-        return Err(ApiError::TooManyAttempts { retry_after_secs });
-    }
-
-    let verified = state
-        .hasher
-        .verify(
-            Password::new(body.password),
-            user.as_ref().map(|u| u.password_hash.clone()),
-            lane,
-        )
-        .await?;
+        user.as_ref().map(|u| (u.view.id, u.password_hash.clone())),
+        Password::new(body.password),
+        now,
+    )
+    .await?;
+    let verified = check.verified;
 
     match user {
         // A deactivated person gets the answer of a wrong password, after
         // the same work.
         Some(user) if verified && user.active => {
-            throttle::succeeded(&state.store, &keys, now).await?;
+            check.succeeded(&state, now).await?;
             let device = crate::auth::device::Device {
                 account_id: account.id,
                 user_id: user.view.id,
-                id: known.map_or_else(|| random_hex(16), |d| d.id),
+                id: check.known.map_or_else(|| random_hex(16), |d| d.id),
             };
             // Single sign-on may be required for this person's audience.
             let connections = sso_rows::list(&state.store, account.id).await?;

@@ -13,7 +13,7 @@ use crate::store::sessions::{self, Ending};
 /// What ending each of the caller's live sessions needs.
 async fn my_endings(state: &AppState, s: &Current) -> Result<Vec<Ending>, ApiError> {
     Ok(sessions::live_endings(
-        &state.store,
+        state.store.pool(),
         s.account_id(),
         sessions::Which::Person(s.user().id),
     )
@@ -161,8 +161,7 @@ pub async fn change_password(
     Authenticated(s): Authenticated,
     crate::json::ApiJson(body): crate::json::ApiJson<vigil_policy::api::ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::auth::password::{Lane, Password};
-    use crate::auth::{device, throttle};
+    use crate::auth::password::Password;
     use crate::domain::MAX_PASSWORD_BYTES;
     use crate::store::accounts;
     use vigil_policy::{FieldError, FieldErrorCode};
@@ -190,34 +189,17 @@ pub async fn change_password(
         .unwrap_or_default();
     let stored = accounts::find_user(&state.store, s.account_id(), &person.email).await?;
     let ip = crate::net::client_ip(&req, &state.config.trusted_proxies);
-    let known = crate::sessions::cookie::named_value(req.headers(), device::NAME)
-        .and_then(|v| state.device_key.verify(v, now))
-        .filter(|d| d.account_id == s.account_id() && d.user_id == person.id);
-    let keys = throttle::Keys::new(
-        &slug,
+    let check = crate::routes::auth::check_password(
+        &state,
+        &req,
+        (s.account_id(), &slug),
         &person.email,
-        &ip,
-        known.as_ref().map(|d| d.id.as_str()),
-    );
-    let lane = if known.is_some() {
-        Lane::Known
-    } else {
-        Lane::Open
-    };
-    state.hasher.check_room(lane)?;
-    if let throttle::Decision::Refused { retry_after_secs } =
-        throttle::reserve(&state.store, &keys, now).await?
-    {
-        return Err(ApiError::TooManyAttempts { retry_after_secs });
-    }
-    let verified = state
-        .hasher
-        .verify(
-            Password::new(body.current_password),
-            stored.map(|u| u.password_hash),
-            lane,
-        )
-        .await?;
+        stored.map(|u| (person.id, u.password_hash)),
+        Password::new(body.current_password),
+        now,
+    )
+    .await?;
+    let verified = check.verified;
     if !verified {
         // Guessing from a stolen session shows in the log as failed
         // password checks do.
@@ -247,7 +229,7 @@ pub async fn change_password(
         );
         return Err(ApiError::InvalidCredentials);
     }
-    throttle::succeeded(&state.store, &keys, now).await?;
+    check.succeeded(&state, now).await?;
     let hash = state.hasher.hash(Password::new(body.new_password)).await?;
     let revoked = crate::people::set_password(
         &state.store,

@@ -594,9 +594,8 @@ async fn signed_in(
         .and_then(|n| vigil_policy::pages::next_for(person.role, n))
         .unwrap_or(home)
         .to_owned();
-    let known = cookie::named_value(req.headers(), device::NAME)
-        .and_then(|v| state.device_key.verify(v, now))
-        .filter(|d| d.account_id == connection.account_id && d.user_id == person.id);
+    let known =
+        crate::routes::auth::known_device(state, req, connection.account_id, Some(person.id), now);
     let device = device::Device {
         account_id: connection.account_id,
         user_id: person.id,
@@ -769,7 +768,7 @@ pub async fn backchannel_logout(
         (None, Some(sub)) => Which::SsoSubject(&c.id, sub),
         (None, None) => return Err(ApiError::InvalidLogoutToken),
     };
-    let targets: Vec<_> = session_rows::live_endings(&state.store, c.account_id, which)
+    let targets: Vec<_> = session_rows::live_endings(state.store.pool(), c.account_id, which)
         .await?
         .into_iter()
         .map(|e| (e, EndReason::Revoked))

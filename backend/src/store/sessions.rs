@@ -452,8 +452,14 @@ pub enum Which<'a> {
     SsoSubject(&'a str, &'a str),
 }
 
-/// Live sessions of an account matching `which`, oldest first.
-pub async fn live_endings(store: &Store, account_id: i64, which: Which<'_>) -> Result<Vec<Ending>> {
+/// Live sessions of an account matching `which`, oldest first; read from
+/// the pool, or inside a transaction (`tx.conn()`: after a person's row is
+/// locked, so none started meanwhile is missed).
+pub async fn live_endings<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    account_id: i64,
+    which: Which<'_>,
+) -> Result<Vec<Ending>> {
     let clause = match which {
         Which::Session(_) => "s.id = $2",
         Which::Person(_) => "s.user_id = $2",
@@ -472,26 +478,7 @@ pub async fn live_endings(store: &Store, account_id: i64, which: Which<'_>) -> R
             q.bind(connection).bind(key)
         }
     };
-    q.fetch_all(store.pool())
-        .await?
-        .iter()
-        .map(ending_from)
-        .collect()
-}
-
-/// Live sessions of one person, oldest first, read inside `tx` (after the
-/// person's row is locked, so none started meanwhile is missed).
-pub async fn live_endings_of(tx: &mut Tx, user_id: i64) -> Result<Vec<Ending>> {
-    sqlx::query(
-        "SELECT s.id, s.account_id, s.user_id, u.email, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.user_id = $1 AND s.ended_at IS NULL ORDER BY s.created_at",
-    )
-    .bind(user_id)
-    .fetch_all(tx.conn())
-    .await?
-    .iter()
-    .map(ending_from)
-    .collect()
+    q.fetch_all(db).await?.iter().map(ending_from).collect()
 }
 
 /// A live session with its owner, for the session lists.
