@@ -126,6 +126,12 @@ pub struct Config {
     /// open on this server; more get 429 `too_many_channels`.
     #[arg(long, env = "VIGIL_CHANNELS_PER_SESSION", default_value_t = 16, value_parser = number_in::<usize, 1, 1_000>)]
     pub channels_per_session: usize,
+    /// How recent, in seconds, a session's sign-in or re-authentication
+    /// must be for sensitive actions (security settings, ending others'
+    /// sessions, deactivating people, SSO connections, API tokens,
+    /// webhooks); older answers 403 `reauthentication_required`.
+    #[arg(long, env = "VIGIL_REAUTH_SECS", default_value_t = 900, value_parser = number_in::<u64, 60, DAY>)]
+    pub reauth_secs: u64,
     /// Proxies (comma-separated networks) allowed to name the client in X-Forwarded-For.
     #[arg(long, env = "VIGIL_TRUSTED_PROXIES", default_value = "", hide_default_value = true, value_parser = Networks::parse)]
     pub trusted_proxies: Networks,
@@ -371,13 +377,14 @@ mod tests {
         assert_eq!(c.hash_queue, 64);
         assert_eq!(c.session_memory, 100_000);
         assert_eq!(c.channels_per_session, 16);
+        assert_eq!(c.reauth_secs, 900);
         assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.log_format, LogFormat::Text);
     }
 
     #[test]
     fn each_bad_setting_is_named_in_one_line() {
-        let cases: [(&str, &[&str]); 13] = [
+        let cases: [(&str, &[&str]); 15] = [
             ("VIGIL_LISTEN", &["--listen", "nowhere"]),
             ("VIGIL_MANAGEMENT_LISTEN", &["--management-listen", "9000"]),
             ("VIGIL_DATABASE_URL", &["--database-url", "mysql://x"]),
@@ -403,6 +410,8 @@ mod tests {
                 "VIGIL_CHANNELS_PER_SESSION",
                 &["--channels-per-session", "0"],
             ),
+            ("VIGIL_REAUTH_SECS", &["--reauth-secs", "59"]),
+            ("VIGIL_REAUTH_SECS", &["--reauth-secs", "86401"]),
         ];
         for (env, args) in cases {
             let e = Config::from_args(args).expect_err(env);

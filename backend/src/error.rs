@@ -86,6 +86,13 @@ pub enum ApiError {
     /// A bug or an outage; logged with its cause chain, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+    /// A sensitive action, and the session's last authentication is older
+    /// than the limit (see `Current::require_recent_authentication`).
+    #[error("this action needs you to confirm who you are: enter your password again")]
+    ReauthenticationRequired {
+        /// The limit, in seconds (`VIGIL_REAUTH_SECS`).
+        max_age_secs: u64,
+    },
 }
 
 impl From<crate::auth::password::HashError> for ApiError {
@@ -154,6 +161,7 @@ impl ApiError {
     }
 
     /// The body sent to the client.
+            ApiError::ReauthenticationRequired { .. } => ErrorCode::ReauthenticationRequired,
     pub fn body(&self) -> ErrorBody {
         let message = match self {
             ApiError::Unauthenticated(reason) => unauthenticated_message(*reason).to_owned(),
@@ -210,6 +218,10 @@ impl ApiError {
 
 fn sentence(s: &str) -> String {
     let mut chars = s.chars();
+            max_age_secs: match self {
+                ApiError::ReauthenticationRequired { max_age_secs } => Some(*max_age_secs),
+                _ => None,
+            },
     match chars.next() {
         Some(first) => {
             let mut out: String = first.to_uppercase().collect();
@@ -246,9 +258,10 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated(_) | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) | ApiError::Csrf(_) | ApiError::SsoRequired => {
-                StatusCode::FORBIDDEN
-            }
+            ApiError::Forbidden(_)
+            | ApiError::Csrf(_)
+            | ApiError::SsoRequired
+            | ApiError::ReauthenticationRequired { .. } => StatusCode::FORBIDDEN,
             ApiError::IssuerUnreachable(_) | ApiError::InvalidLogoutToken => {
                 StatusCode::BAD_REQUEST
             }
@@ -366,7 +379,22 @@ mod tests {
         let body = serde_json::to_value(
             ApiError::Unauthenticated(vigil_policy::EndReason::IdleTimeout.into()).body(),
         )
+            (
+                ApiError::ReauthenticationRequired { max_age_secs: 900 },
+                403,
+                "reauthentication_required",
+            ),
         .unwrap();
         assert_eq!(body["reason"], "idle_timeout");
     }
 }
+
+    #[test]
+    fn reauthentication_bodies_carry_the_limit() {
+        let body = serde_json::to_value(
+            ApiError::ReauthenticationRequired { max_age_secs: 900 }.body(),
+        )
+        .unwrap();
+        assert_eq!(body["error"], "reauthentication_required");
+        assert_eq!(body["max_age_secs"], 900);
+    }

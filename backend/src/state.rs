@@ -74,6 +74,20 @@ impl AppState {
     pub fn draining(&self) -> bool {
         self.draining.load(Ordering::Acquire)
     }
+    /// The re-authentication guard with this server's limit
+    /// (`VIGIL_REAUTH_SECS`): 403 `reauthentication_required` unless the
+    /// session authenticated recently enough. Call it in every sensitive
+    /// handler before changing anything; see
+    /// [`Current::require_recent_authentication`].
+    pub async fn require_recent_authentication(
+        &self,
+        current: &crate::sessions::Current,
+    ) -> Result<(), crate::error::ApiError> {
+        current
+            .require_recent_authentication(&self.sessions, self.config.reauth_secs)
+            .await
+    }
+
 }
 
 /// The device-cookie key every replica shares (created on first start).

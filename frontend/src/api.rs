@@ -91,6 +91,7 @@ async fn exchange(
         fields: None,
         current_version: None,
         retry_after_secs: None,
+        max_age_secs: None,
         request_id: None,
     });
     Err(ApiError::Http { status, body })

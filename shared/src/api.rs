@@ -100,6 +100,10 @@ pub enum ErrorCode {
     /// Deactivating this person would leave the account with no active
     /// person who manages security.
     LastAdmin,
+    /// A sensitive action needs a recent authentication: the session's
+    /// sign-in or last re-authentication is older than `max_age_secs`
+    /// (`POST /api/auth/reauthenticate`, then try again).
+    ReauthenticationRequired,
 }
 
 /// Why a request is not authenticated: no session, a cookie naming none, or
@@ -205,6 +209,10 @@ pub struct ErrorBody {
 
 /// `POST /api/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    /// With `reauthentication_required`: how recent an authentication the
+    /// action needs, in seconds (`VIGIL_REAUTH_SECS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_secs: Option<u64>,
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -238,6 +246,15 @@ pub struct AccountRef {
     pub slug: String,
     /// Display name.
     pub name: String,
+}
+
+/// `POST /api/auth/reauthenticate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReauthenticateRequest {
+    /// The caller's password.
+    pub password: String,
 }
 
 /// What one login page offers.
@@ -377,6 +394,12 @@ pub enum ActivitySource {
     /// A heartbeat from a hidden tab: counts when `hidden_tab_is_idle` is false.
     Hidden,
 }
+    /// When the person last proved who they are in this session: the
+    /// sign-in, or a later `POST /api/auth/reauthenticate` (or single
+    /// sign-on round trip with `reauth=1`). Sensitive actions need it
+    /// within `VIGIL_REAUTH_SECS`.
+    #[serde(with = "time::serde::rfc3339")]
+    pub authenticated_at: OffsetDateTime,
 
 /// `POST /api/session/activity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -702,6 +725,7 @@ mod tests {
             assert_eq!(wire, serde_json::json!(r.as_str()), "{r:?}");
             assert_eq!(
                 serde_json::from_value::<UnauthenticatedReason>(wire).unwrap(),
+            max_age_secs: None,
                 r
             );
         }

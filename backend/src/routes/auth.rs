@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
-use vigil_policy::api::{LoginOption, LoginOptions, LoginRequest};
+use vigil_policy::api::{LoginOption, LoginOptions, LoginRequest, ReauthenticateRequest};
 use vigil_policy::sso::{password_allowed, SsoOption};
 use vigil_policy::{Audience, EndReason, FieldError, FieldErrorCode};
 
@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::random::random_hex;
 use crate::sessions::start::{start, Proof, SignIn};
-use crate::sessions::{cookie, Peek};
+use crate::sessions::{cookie, Authenticated, Peek};
 use crate::state::AppState;
 use crate::store::accounts;
 use crate::store::audit::{self, action, Event};
@@ -304,6 +304,122 @@ pub async fn login(
             Err(ApiError::InvalidCredentials)
         }
     }
+}
+
+/// `POST /api/auth/reauthenticate`: the caller's password again, checked
+/// exactly as a sign-in checks one (the same budgets and hash queue); the
+/// session's last authentication moves to now, so sensitive actions pass
+/// the guard for `VIGIL_REAUTH_SECS`. A wrong password is audited as a
+/// failed sign-in and changes nothing.
+#[tracing::instrument(name = "reauthenticate", skip_all)]
+#[utoipa::path(
+    post,
+    path = "/api/auth/reauthenticate",
+    tag = "auth",
+    summary = "Confirms who is at the keyboard (the caller's password again), for sensitive actions",
+    request_body = vigil_policy::api::ReauthenticateRequest,
+    responses(
+        (status = 200, description = "Confirmed: the session, its `authenticated_at` now", body = vigil_policy::api::SessionView),
+        (status = 400, description = "A body that is not valid", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "`invalid_credentials`: the password is wrong (nothing changed); or `unauthenticated`: no live session", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Failed the CSRF check, or (after a correct password) `sso_required`: this person confirms through the identity provider (`/api/auth/sso/{id}/start?reauth=1`)", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotJson,
+        (status = 429, description = "`too_many_attempts`: throttled like sign-in, refused before any hash; see Retry-After", body = vigil_policy::api::ErrorBody),
+        (status = 503, description = "Too many password checks waiting; see Retry-After", body = vigil_policy::api::ErrorBody),
+    )
+)]
+pub async fn reauthenticate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Authenticated(s): Authenticated,
+    ApiJson(body): ApiJson<ReauthenticateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if body.password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::bad_field(FieldError::new(
+            "password",
+            FieldErrorCode::Invalid,
+            format!("The password is longer than {MAX_PASSWORD_BYTES} bytes."),
+        )));
+    }
+    let now = state.clock.now();
+    let person = s.user().clone();
+    let ip = crate::net::client_ip(&req, &state.config.trusted_proxies);
+    let slug = accounts::slug_of(&state.store, s.account_id())
+        .await?
+        .unwrap_or_default();
+    let stored = accounts::find_user(&state.store, s.account_id(), &person.email)
+        .await?
+        .filter(|u| u.active);
+    let check = check_password(
+        &state,
+        &req,
+        (s.account_id(), &slug),
+        &person.email,
+        stored.map(|u| (person.id, u.password_hash)),
+        Password::new(body.password),
+        now,
+    )
+    .await?;
+    if !check.verified {
+        state.sessions.metrics.login_failed();
+        let mut tx = state.store.begin().await?;
+        audit::record(
+            &mut tx,
+            now,
+            Event {
+                account_id: s.account_id(),
+                actor: &person.email,
+                action: action::LOGIN_FAILED,
+                target: Some(format!("user:{}", person.id)),
+                details: json!({
+                    "email": person.email,
+                    "ip": ip,
+                    "reason": "wrong_password_reauthentication",
+                    "session_id": s.session_id(),
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(user = person.id, "re-authentication refused: wrong password");
+        return Err(ApiError::InvalidCredentials);
+    }
+    check.succeeded(&state, now).await?;
+    // The password may confirm only someone who may sign in with it.
+    let connections = sso_rows::list(&state.store, s.account_id()).await?;
+    let offered = connections
+        .iter()
+        .map(|c| (&c.audiences[..], c.password_sign_in));
+    if password_allowed(offered, person.role.audience(), s.can_manage_security()).is_none() {
+        return Err(ApiError::SsoRequired);
+    }
+    let mut tx = state.store.begin().await?;
+    if !crate::store::sessions::reauthenticated(&mut tx, s.session_id(), now).await? {
+        return Err(ApiError::Unauthenticated(
+            vigil_policy::api::UnauthenticatedReason::Invalid,
+        ));
+    }
+    audit::record(
+        &mut tx,
+        now,
+        Event {
+            account_id: s.account_id(),
+            actor: &person.email,
+            action: action::SESSION_REAUTHENTICATED,
+            target: Some(format!("session:{}", s.session_id())),
+            details: json!({
+                "session_id": s.session_id(),
+                "user_id": person.id,
+                "method": "password",
+                "ip": ip,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    s.reauthenticated(now);
+    tracing::info!(session = %s.session_id(), "re-authenticated");
+    Ok(HttpResponse::Ok().json(s.view(now)))
 }
 
 /// `POST /api/auth/logout`: ends the session on the server and clears the cookie.

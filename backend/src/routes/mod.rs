@@ -101,6 +101,10 @@ fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
         ("/api/auth/logout", vec![on(M::POST, auth::logout)]),
         ("/api/me/sessions", vec![on(M::GET, me::list)]),
         (
+            "/api/auth/reauthenticate",
+            vec![on(M::POST, auth::reauthenticate)],
+        ),
+        (
             "/api/me/sessions/revoke-others",
             vec![on(M::POST, me::revoke_others)],
         ),

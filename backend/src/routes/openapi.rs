@@ -61,6 +61,24 @@ pub enum NotAllowed {
     Forbidden(ErrorBody),
 }
 
+/// 401, and 403 on the sensitive routes: a permission or role missing, a
+/// failed CSRF check, or `reauthentication_required` (the session's last
+/// authentication is older than `VIGIL_REAUTH_SECS`; the body's
+/// `max_age_secs` says the limit). Use it instead of [`NotAllowed`] on
+/// every route that calls the re-authentication guard.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum NotAllowedOrStale {
+    /// No live session.
+    #[response(status = 401, description = "No live session: the reason says why")]
+    Unauthenticated(ErrorBody),
+    /// Not allowed, or not recently authenticated.
+    #[response(
+        status = 403,
+        description = "Missing permission, failed the CSRF check, or `reauthentication_required`: the session's sign-in or last re-authentication is older than `max_age_secs` (POST /api/auth/reauthenticate, then try again); nothing changed"
+    )]
+    Forbidden(ErrorBody),
+}
+
 /// 403 for a failed CSRF check, on routes anyone may call.
 #[derive(Debug, utoipa::IntoResponses)]
 pub enum Csrf {
@@ -92,6 +110,7 @@ pub enum NotJson {
         auth::login_options,
         auth::login,
         auth::logout,
+        auth::reauthenticate,
         me::list,
         me::revoke,
         me::revoke_others,

@@ -60,6 +60,9 @@ pub struct Entry {
     pub created_at: OffsetDateTime,
     /// How it began.
     pub method: SignInMethod,
+    /// Its sign-in or last re-authentication, as far as this process
+    /// knows (only for the view: the guard reads the stored time).
+    authenticated_ms: AtomicI64,
     persistent: AtomicBool,
     last_activity_ms: AtomicI64,
     stored_activity_ms: AtomicI64,
@@ -83,6 +86,7 @@ impl Entry {
             audience: l.row.audience,
             created_at: l.row.created_at,
             method: l.row.method,
+            authenticated_ms: AtomicI64::new(to_ms(l.row.authenticated_at)),
             persistent: AtomicBool::new(l.row.persistent),
             last_activity_ms: AtomicI64::new(last),
             stored_activity_ms: AtomicI64::new(last),
@@ -102,6 +106,16 @@ impl Entry {
     /// The session lives in a browser-session cookie from now on.
     pub fn forget_persistence(&self) {
         self.persistent.store(false, Ordering::Relaxed);
+    }
+
+    /// The session's sign-in or last re-authentication known here.
+    pub fn authenticated_at(&self) -> OffsetDateTime {
+        from_ms(self.authenticated_ms.load(Ordering::Acquire))
+    }
+
+    /// The session authenticated again at `at` (never moves it back).
+    pub fn reauthenticated(&self, at: OffsetDateTime) {
+        self.authenticated_ms.fetch_max(to_ms(at), Ordering::AcqRel);
     }
 
     /// The newest activity this process knows of.
@@ -402,6 +416,7 @@ impl Memory {
     /// Marks an entry used now, for eviction: a coarse clock (seconds), and
     /// written only when it moved, so checks running at once on several
     /// threads do not fight over one cache line.
+                e.reauthenticated(l.row.authenticated_at);
     fn used(&self, entry: &Entry) {
         let now = self.started.elapsed().as_secs();
         if entry.last_used.load(Ordering::Relaxed) != now {

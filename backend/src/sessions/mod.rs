@@ -222,6 +222,7 @@ impl Current {
             persistent: times.persistent,
             method: entry.method,
             created_at: entry.created_at,
+            authenticated_at: entry.authenticated_at(),
             last_activity_at: times.last_activity_at,
             idle_expires_at: e.idle_expires_at,
             absolute_expires_at: e.absolute_expires_at,
@@ -229,6 +230,50 @@ impl Current {
             server_time: now,
             policy: SessionPolicy::from_settings(self.settings(), entry.audience),
         }
+    }
+
+    /// **The re-authentication guard.** Every sensitive action calls this
+    /// before it changes anything (SPEC "People, passwords,
+    /// re-authentication": security settings, ending others' sessions,
+    /// deactivating and reactivating people, SSO connections, API tokens,
+    /// webhooks). It passes when the session's sign-in or its last
+    /// re-authentication (`POST /api/auth/reauthenticate`, or a single
+    /// sign-on round trip started with `reauth=1`) is at most
+    /// `max_age_secs` old at the clock's now; otherwise it answers 403
+    /// `{"error":"reauthentication_required","max_age_secs":N}`, and the
+    /// console asks for the password and retries.
+    ///
+    /// Handlers call it through
+    /// [`AppState::require_recent_authentication`](crate::state::AppState::require_recent_authentication),
+    /// which passes `VIGIL_REAUTH_SECS`. A request made with an API token
+    /// has no session: a token's own route guard decides for its scopes
+    /// instead of calling this.
+    ///
+    /// It reads the stored time (one indexed read, only on these rare
+    /// actions), so a re-authentication through any replica counts at once
+    /// on every other.
+    pub async fn require_recent_authentication(
+        &self,
+        sessions: &Sessions,
+        max_age_secs: u64,
+    ) -> Result<(), ApiError> {
+        let now = sessions.clock.now();
+        let Some(at) = store::sessions::authenticated_at(&sessions.store, self.session_id()).await?
+        else {
+            return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
+        };
+        let max_age = time::Duration::seconds(i64::try_from(max_age_secs).unwrap_or(i64::MAX));
+        if now - at > max_age {
+            tracing::info!(session = %self.session_id(), "refused: re-authentication required");
+            return Err(ApiError::ReauthenticationRequired { max_age_secs });
+        }
+        Ok(())
+    }
+
+    /// Records in memory that this session re-authenticated at `at`
+    /// (after the stored row says so).
+    pub fn reauthenticated(&self, at: OffsetDateTime) {
+        self.hit.entry.reauthenticated(at);
     }
 
     /// What ending this session needs.

@@ -112,6 +112,7 @@ pub async fn start_in(
         persistent,
         created_at: now,
         last_activity_at: now,
+        authenticated_at: now,
         ip: Some(ip.to_owned()),
         user_agent,
         method,
@@ -178,3 +179,4 @@ pub async fn start_in(
         max_age_secs,
     })
 }
+        authenticated_at: now,

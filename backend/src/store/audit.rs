@@ -42,6 +42,9 @@ pub mod action {
     pub const USER_REACTIVATED: &str = "user.reactivated";
     /// A person's password changed (by them, or set from the command line).
     pub const PASSWORD_CHANGED: &str = "password.changed";
+    /// A session confirmed who is at the keyboard again (password, or a
+    /// single sign-on round trip), for sensitive actions.
+    pub const SESSION_REAUTHENTICATED: &str = "session.reauthenticated";
 }
 
 /// The action that records a session ending for `reason`.
@@ -118,7 +121,7 @@ pub async fn record_many(tx: &mut Tx, at: OffsetDateTime, events: &[Event<'_>]) 
 }
 
 /// Every action name, for filters.
-pub const ACTIONS: [&str; 11] = [
+pub const ACTIONS: [&str; 12] = [
     action::SETTINGS_UPDATED,
     action::SESSION_LOGIN,
     action::SESSION_LOGOUT,
@@ -130,6 +133,7 @@ pub const ACTIONS: [&str; 11] = [
     action::USER_DEACTIVATED,
     action::USER_REACTIVATED,
     action::PASSWORD_CHANGED,
+    action::SESSION_REAUTHENTICATED,
 ];
 
 /// Which entries to list: each part exact, `from` and `to` inclusive.

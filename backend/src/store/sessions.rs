@@ -41,6 +41,9 @@ pub struct SessionRow {
     pub created_at: OffsetDateTime,
     /// Last activity as stored.
     pub last_activity_at: OffsetDateTime,
+    /// When the person last proved who they are in this session: the
+    /// sign-in, or a later re-authentication.
+    pub authenticated_at: OffsetDateTime,
     /// Client address at sign-in.
     pub ip: Option<String>,
     /// Browser at sign-in.
@@ -94,7 +97,8 @@ fn end_reason_of(row: &AnyRow) -> Result<Option<EndReason>> {
 }
 
 const ROW_COLUMNS: &str = "s.id, s.account_id, s.user_id, s.audience, s.persistent, s.created_at,
-    s.last_activity_at, s.ip, s.user_agent, s.method, s.sso_connection_id";
+    s.last_activity_at, COALESCE(s.authenticated_at, s.created_at) AS authenticated_at, s.ip,
+    s.user_agent, s.method, s.sso_connection_id";
 
 fn row_from(r: &AnyRow) -> Result<SessionRow> {
     Ok(SessionRow {
@@ -105,6 +109,7 @@ fn row_from(r: &AnyRow) -> Result<SessionRow> {
         persistent: get_bool(r, "persistent")?,
         created_at: get_time(r, "created_at")?,
         last_activity_at: get_time(r, "last_activity_at")?,
+        authenticated_at: get_time(r, "authenticated_at")?,
         ip: r.try_get("ip")?,
         user_agent: r.try_get("user_agent")?,
         method: {
@@ -143,8 +148,8 @@ pub async fn insert(tx: &mut Tx, s: NewSession<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO sessions (id, token_hash, account_id, user_id, audience, persistent, created_at,
              last_activity_at, expires_at, ended_at, end_reason, ip, user_agent, method,
-             sso_connection_id, sso_sub, sso_sid)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11, $12, $13, $14, $15)",
+             sso_connection_id, sso_sub, sso_sid, authenticated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&r.id)
     .bind(s.token_hash)
@@ -161,6 +166,7 @@ pub async fn insert(tx: &mut Tx, s: NewSession<'_>) -> Result<()> {
     .bind(s.sso.map(|l| l.connection_id.as_str()))
     .bind(s.sso.map(|l| l.sub.as_str()))
     .bind(s.sso.and_then(|l| l.sid.as_deref()))
+    .bind(to_ms(r.authenticated_at))
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -240,6 +246,36 @@ pub async fn reread(store: &Store, session_id: &str) -> Result<Option<Fresh>> {
         })
     })
     .transpose()
+}
+
+/// When the live session `session_id` last authenticated (its sign-in or
+/// its last re-authentication), as stored; `None` when it is not live.
+pub async fn authenticated_at(store: &Store, session_id: &str) -> Result<Option<OffsetDateTime>> {
+    let row = sqlx::query(
+        "SELECT COALESCE(authenticated_at, created_at) AS authenticated_at FROM sessions
+         WHERE id = $1 AND ended_at IS NULL",
+    )
+    .bind(session_id)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row
+        .map(|r| get_time(&r, "authenticated_at"))
+        .transpose()?)
+}
+
+/// Records that the live session `session_id` re-authenticated at `now`
+/// (never moving it back); false when the session is not live.
+pub async fn reauthenticated(tx: &mut Tx, session_id: &str, now: OffsetDateTime) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE sessions SET authenticated_at = $1
+         WHERE id = $2 AND ended_at IS NULL
+           AND COALESCE(authenticated_at, created_at) <= $1",
+    )
+    .bind(to_ms(now))
+    .bind(session_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Turns a remembered session into a browser-session one.
