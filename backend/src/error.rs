@@ -18,6 +18,9 @@ pub enum ApiError {
     /// Signed in but not permitted.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// An API token without the scope the route needs.
+    #[error("this API token does not have the {} scope", .0.as_str())]
+    InsufficientScope(vigil_policy::tokens::Scope),
     /// Nothing with that id in the caller's account.
     #[error("{0}")]
     NotFound(&'static str),
@@ -140,6 +143,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::InsufficientScope(_) => ErrorCode::InsufficientScope,
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::Csrf(_) => ErrorCode::Csrf,
             ApiError::BadRequest { .. } => ErrorCode::BadRequest,
@@ -196,6 +200,10 @@ impl ApiError {
                 ApiError::Unauthenticated(r) => Some(*r),
                 _ => None,
             },
+            scope: match self {
+                ApiError::InsufficientScope(scope) => Some(*scope),
+                _ => None,
+            },
             fields: match self {
                 ApiError::Validation(f) => Some(f.clone()),
                 ApiError::BadRequest { fields, .. } if !fields.is_empty() => Some(fields.clone()),
@@ -241,6 +249,9 @@ pub fn unauthenticated_message(reason: UnauthenticatedReason) -> &'static str {
     match reason {
         UnauthenticatedReason::Missing => "You are not signed in.",
         UnauthenticatedReason::Invalid => "Your session is not valid. Please sign in.",
+        UnauthenticatedReason::InvalidToken => {
+            "The API token is not valid: it is unknown, expired or revoked."
+        }
         UnauthenticatedReason::Ended(EndReason::IdleTimeout) => {
             "You were signed out after a period of inactivity."
         }
@@ -259,6 +270,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthenticated(_) | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_)
+            | ApiError::InsufficientScope(_)
             | ApiError::Csrf(_)
             | ApiError::SsoRequired
             | ApiError::ReauthenticationRequired { .. } => StatusCode::FORBIDDEN,
@@ -290,6 +302,20 @@ impl ResponseError for ApiError {
             | ApiError::Busy { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            // RFC 6750: a bearer's failures say so; its request's cookies
+            // were not read, so they are left alone.
+            ApiError::Unauthenticated(UnauthenticatedReason::InvalidToken) => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+            }
+            ApiError::InsufficientScope(scope) => {
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(
+                        "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+                        scope.as_str()
+                    ),
+                ));
+            }
             // A cookie that names no live session is useless to the browser.
             ApiError::Unauthenticated(reason) if *reason != UnauthenticatedReason::Missing => {
                 res.cookie(cookie::removal());
@@ -317,6 +343,11 @@ mod tests {
             (ApiError::InvalidCredentials, 401, "invalid_credentials"),
             (ApiError::Forbidden("no"), 403, "forbidden"),
             (ApiError::Csrf("no"), 403, "csrf"),
+            (
+                ApiError::InsufficientScope(vigil_policy::tokens::Scope::SessionsWrite),
+                403,
+                "insufficient_scope",
+            ),
             (ApiError::NotFound("no"), 404, "not_found"),
             (ApiError::bad_request("no"), 400, "bad_request"),
             (ApiError::Validation(vec![]), 400, "validation"),

@@ -104,6 +104,8 @@ pub enum ErrorCode {
     /// sign-in or last re-authentication is older than `max_age_secs`
     /// (`POST /api/auth/reauthenticate`, then try again).
     ReauthenticationRequired,
+    /// An API token without the scope this route needs (see `scope`).
+    InsufficientScope,
 }
 
 /// Why a request is not authenticated: no session, a cookie naming none, or
@@ -115,6 +117,8 @@ pub enum UnauthenticatedReason {
     Missing,
     /// A cookie that names no session.
     Invalid,
+    /// An `Authorization: Bearer` token that is unknown, expired or revoked.
+    InvalidToken,
     /// The session ended.
     Ended(EndReason),
 }
@@ -125,6 +129,7 @@ impl UnauthenticatedReason {
         match self {
             UnauthenticatedReason::Missing => "missing",
             UnauthenticatedReason::Invalid => "invalid",
+            UnauthenticatedReason::InvalidToken => "invalid_token",
             UnauthenticatedReason::Ended(r) => r.as_str(),
         }
     }
@@ -134,6 +139,7 @@ impl UnauthenticatedReason {
         match s {
             "missing" => Some(UnauthenticatedReason::Missing),
             "invalid" => Some(UnauthenticatedReason::Invalid),
+            "invalid_token" => Some(UnauthenticatedReason::InvalidToken),
             other => EndReason::parse(other).map(UnauthenticatedReason::Ended),
         }
     }
@@ -155,6 +161,7 @@ impl utoipa::PartialSchema for UnauthenticatedReason {
             .enum_values(Some([
                 "missing",
                 "invalid",
+                "invalid_token",
                 "idle_timeout",
                 "absolute_timeout",
                 "revoked",
@@ -202,6 +209,9 @@ pub struct ErrorBody {
     /// With `too_many_attempts`: seconds until a sign-in may be tried again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
+    /// With `insufficient_scope`: the scope the route needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<crate::tokens::Scope>,
     /// With every 5xx: the request's id (`X-Request-Id`), as in the logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -694,6 +704,7 @@ mod tests {
             fields: None,
             current_version: None,
             retry_after_secs: None,
+            scope: None,
             request_id: None,
         };
         assert_eq!(
@@ -717,6 +728,7 @@ mod tests {
         let all = [
             UnauthenticatedReason::Missing,
             UnauthenticatedReason::Invalid,
+            UnauthenticatedReason::InvalidToken,
         ]
         .into_iter()
         .chain(EndReason::ALL.map(UnauthenticatedReason::Ended));

@@ -100,7 +100,9 @@ pub fn signed_out_message(
             "You were signed out because an admin ended your session.".to_owned()
         }
         UnauthenticatedReason::Ended(EndReason::LoggedOut) => "You signed out.".to_owned(),
-        UnauthenticatedReason::Missing | UnauthenticatedReason::Invalid => {
+        UnauthenticatedReason::Missing
+        | UnauthenticatedReason::Invalid
+        | UnauthenticatedReason::InvalidToken => {
             "Your session has ended. Please sign in again.".to_owned()
         }
     }

@@ -11,6 +11,7 @@ pub mod pages;
 pub mod password;
 pub mod settings;
 pub mod sso;
+pub mod tokens;
 pub mod validate;
 
 pub use deadline::{evaluate, EndReason, Evaluation, SessionTimes, Verdict};

@@ -14,6 +14,20 @@ use crate::error::ApiError;
 /// `X-Vigil-Request` header (SPEC).
 pub const EXEMPT: &[&str] = &[crate::sso::BACKCHANNEL_PATH];
 
+/// The path universal logout is called on (SPEC "Automation").
+pub const GLOBAL_REVOCATION_PATH: &str = "/api/global-token-revocation";
+
+/// Whether a request needs no CSRF check: a path another server calls with
+/// its credential inside the request ([`EXEMPT`]), or a request with an
+/// `Authorization: Bearer` token on a path tokens may call (the admin API
+/// and universal logout). Such a request is the token's: its cookies are
+/// not read, and browsers never attach a bearer header on their own.
+pub fn exempt(path: &str, headers: &HeaderMap) -> bool {
+    EXEMPT.contains(&path)
+        || ((path.starts_with("/api/admin/") || path == GLOBAL_REVOCATION_PATH)
+            && crate::auth::bearer::presented(headers).is_some())
+}
+
 /// Checks one request. `public_origin` is `VIGIL_PUBLIC_ORIGIN`, normalised.
 pub fn check(
     method: &Method,
@@ -70,6 +84,18 @@ mod tests {
             );
         }
         h
+    }
+
+    #[test]
+    fn only_bearer_requests_on_token_paths_skip_the_check() {
+        let bearer = headers(&[("authorization", "Bearer vigil_x")]);
+        let cookie = headers(&[("cookie", "__Host-vigil=x")]);
+        assert!(exempt("/api/admin/sessions", &bearer));
+        assert!(exempt(GLOBAL_REVOCATION_PATH, &bearer));
+        assert!(!exempt("/api/admin/sessions", &cookie));
+        assert!(!exempt("/api/me/sessions/revoke-others", &bearer));
+        assert!(!exempt("/api/auth/logout", &bearer));
+        assert!(!exempt("/api/administrator", &bearer));
     }
 
     #[test]

@@ -245,6 +245,39 @@ pub async fn succeeded(store: &Store, keys: &Keys, now: OffsetDateTime) -> Resul
     .await
 }
 
+/// The wrong-API-token budget's key for a client address: its network
+/// (as for sign-in), under a counter of its own, so a script with a typo
+/// does not lock the office out of signing in, nor the other way round.
+pub fn token_key(ip: &str) -> String {
+    hash(format!("t|{}", network(ip)))
+}
+
+/// Whether a bearer token from this network may be looked up at all:
+/// refused, before any lookup, while its wrong tokens have spent the
+/// budget ([`PER_NETWORK`] in any 15 minutes). Only reads: a request with a
+/// right token writes nothing here.
+pub async fn token_check(store: &Store, key: &str, now: OffsetDateTime) -> Result<Decision> {
+    let now = to_ms(now);
+    let Some(c) = throttle::get(store, key).await? else {
+        return Ok(Decision::Allowed);
+    };
+    let c = roll(c, NETWORK_WINDOW_MS, now);
+    if c.previous + c.failures < PER_NETWORK {
+        return Ok(Decision::Allowed);
+    }
+    Ok(Decision::Refused {
+        retry_after_secs: secs(c.window_start + NETWORK_WINDOW_MS - now),
+    })
+}
+
+/// Counts a wrong token from this network; refused when it did not fit
+/// the budget (requests that passed [`token_check`] at once are counted
+/// one after another, and those past the budget refused).
+pub async fn token_failed(store: &Store, key: &str, now: OffsetDateTime) -> Result<Decision> {
+    let now = to_ms(now);
+    throttle::update(store, key, now, |c| reserve_network(c, now)).await
+}
+
 /// Forgets counters whose windows and lock have all passed.
 pub async fn prune(store: &Store, now: OffsetDateTime) -> Result<u64> {
     let now_ms = to_ms(now);

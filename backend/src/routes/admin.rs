@@ -8,7 +8,8 @@ use vigil_policy::api::{RevokeResult, SessionSummary};
 use vigil_policy::{evaluate, EndReason, FieldError, FieldErrorCode, SecuritySettings, Verdict};
 
 use crate::error::ApiError;
-use crate::sessions::SecurityAdmin;
+use crate::auth::admin::Admin;
+use vigil_policy::tokens::Scope;
 use crate::state::AppState;
 use crate::store::sessions::{LiveSession, Which};
 use crate::store::{accounts, audit};
@@ -58,13 +59,14 @@ fn summary(s: LiveSession, settings: &SecuritySettings, now: OffsetDateTime) -> 
     summary = "The account's live sessions",
     responses(
         (status = 200, description = "Live sessions", body = Vec<vigil_policy::api::SessionSummary>),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn list_sessions(
     state: web::Data<AppState>,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::SessionsRead)?;
     let now = state.clock.now();
     let rows = live_sessions(&state, s.account_id(), s.settings(), now).await?;
     let out: Vec<_> = rows
@@ -75,7 +77,7 @@ pub async fn list_sessions(
 }
 
 /// Revokes the account's live sessions matching `which`; returns how many.
-async fn revoke(
+pub(crate) async fn revoke(
     state: &AppState,
     account_id: i64,
     actor: &str,
@@ -104,21 +106,22 @@ async fn revoke(
     responses(
         (status = 204, description = "Ended"),
         (status = 404, description = "No such live session in this account", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn revoke_session(
     state: web::Data<AppState>,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::SessionsWrite)?;
     // Session ids are 32 hex digits; anything else names no session.
     let well_formed = path.len() == 32 && path.bytes().all(|b| b.is_ascii_hexdigit());
     if !well_formed
         || revoke(
             &state,
             s.account_id(),
-            &s.user().email,
+            s.actor(),
             Which::Session(&path),
         )
         .await?
@@ -126,7 +129,7 @@ pub async fn revoke_session(
     {
         return Err(ApiError::NotFound("no such live session in this account"));
     }
-    tracing::info!(session = %path.as_str(), by = s.user().id, "session revoked");
+    tracing::info!(session = %path.as_str(), by = s.person_id(), "session revoked");
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -140,14 +143,15 @@ pub async fn revoke_session(
     responses(
         (status = 200, description = "How many ended", body = vigil_policy::api::RevokeResult),
         (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn revoke_user_sessions(
     state: web::Data<AppState>,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::SessionsWrite)?;
     let not_found = ApiError::NotFound("no such user in this account");
     let Ok(user_id) = path.parse::<i64>() else {
         return Err(not_found);
@@ -158,7 +162,7 @@ pub async fn revoke_user_sessions(
     let revoked = revoke(
         &state,
         s.account_id(),
-        &s.user().email,
+        s.actor(),
         Which::Person(user_id),
     )
     .await?;
@@ -369,14 +373,15 @@ impl AuditQuery {
     responses(
         (status = 200, description = "Entries", body = Vec<vigil_policy::api::AuditEntry>),
         (status = 400, description = "A filter that is not valid", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn audit(
     state: web::Data<AppState>,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::AuditRead)?;
     let (limit, before) = query.page()?;
     let Some(filter) = query.resolve(&state, s.account_id()).await? else {
         return Ok(HttpResponse::Ok().json(Vec::<vigil_policy::api::AuditEntry>::new()));
@@ -436,14 +441,15 @@ fn csv_row(e: &vigil_policy::api::AuditEntry) -> String {
     responses(
         (status = 200, description = "CSV", body = String, content_type = "text/csv"),
         (status = 400, description = "A filter that is not valid", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn audit_csv(
     state: web::Data<AppState>,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::AuditRead)?;
     query.page()?;
     let filter = query.resolve(&state, s.account_id()).await?;
     struct Page {
@@ -519,13 +525,14 @@ mod tests {
     summary = "The team: availability, sessions, open conversations",
     responses(
         (status = 200, description = "The team", body = Vec<vigil_policy::api::AgentRow>),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn agents(
     state: web::Data<AppState>,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::SessionsRead)?;
     Ok(HttpResponse::Ok().json(accounts::team(&state.store, s.account_id()).await?))
 }
 
@@ -546,21 +553,22 @@ fn user_id_of(path: &str) -> Result<i64, ApiError> {
         (status = 200, description = "How many sessions ended", body = vigil_policy::api::RevokeResult),
         (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
         (status = 409, description = "`last_admin`: the account's last active person who manages security", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn deactivate_user(
     state: web::Data<AppState>,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::UsersWrite)?;
     let user_id = user_id_of(&path)?;
     let revoked = crate::people::deactivate(
         &state.store,
         &state.sessions.metrics,
         s.account_id(),
         user_id,
-        &s.user().email,
+        s.actor(),
         state.clock.now(),
     )
     .await?;
@@ -577,20 +585,21 @@ pub async fn deactivate_user(
     responses(
         (status = 200, description = "Active again: `{\"active\": true}`"),
         (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn reactivate_user(
     state: web::Data<AppState>,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::UsersWrite)?;
     let user_id = user_id_of(&path)?;
     crate::people::reactivate(
         &state.store,
         s.account_id(),
         user_id,
-        &s.user().email,
+        s.actor(),
         state.clock.now(),
     )
     .await?;

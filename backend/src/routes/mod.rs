@@ -10,6 +10,7 @@ pub mod portal;
 pub mod session;
 pub mod settings;
 pub mod sso;
+pub mod tokens;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
@@ -172,6 +173,18 @@ fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
         (
             "/api/auth/sso/backchannel-logout",
             vec![on(M::POST, sso::backchannel_logout)],
+        ),
+        (
+            "/api/admin/tokens",
+            vec![on(M::GET, tokens::list), on(M::POST, tokens::create)],
+        ),
+        (
+            "/api/admin/tokens/{id}",
+            vec![on(M::DELETE, tokens::delete)],
+        ),
+        (
+            "/api/global-token-revocation",
+            vec![on(M::POST, tokens::global_revocation)],
         ),
         ("/api/openapi.json", vec![on(M::GET, openapi::document)]),
     ]

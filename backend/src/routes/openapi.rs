@@ -15,7 +15,7 @@ use vigil_policy::{password, Limits};
 
 use crate::state::AppState;
 
-use super::{admin, auth, desk, health, me, portal, session, settings, sso};
+use super::{admin, auth, desk, health, me, portal, session, settings, sso, tokens};
 
 /// The body of `/healthz` and `/readyz` when they answer 200.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -79,6 +79,30 @@ pub enum NotAllowedOrStale {
     Forbidden(ErrorBody),
 }
 
+/// The admin API's refusals ([`crate::auth::admin::Admin`]): a session
+/// without `manage_security`, or an API token.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum AdminNotAllowed {
+    /// No live session, or a bad token.
+    #[response(
+        status = 401,
+        description = "No live session (the reason says why), or a bearer token that is unknown, expired or revoked (reason `invalid_token`)"
+    )]
+    Unauthenticated(ErrorBody),
+    /// Not allowed.
+    #[response(
+        status = 403,
+        description = "Missing permission; an API token without the route's scope (`insufficient_scope`, naming it) or on a route for people only; or failed the CSRF check (requests without a bearer token)"
+    )]
+    Forbidden(ErrorBody),
+    /// Wrong tokens.
+    #[response(
+        status = 429,
+        description = "Too many wrong API tokens from this network: bearer requests wait for Retry-After"
+    )]
+    TooManyAttempts(ErrorBody),
+}
+
 /// 403 for a failed CSRF check, on routes anyone may call.
 #[derive(Debug, utoipa::IntoResponses)]
 pub enum Csrf {
@@ -138,11 +162,38 @@ pub enum NotJson {
         sso::begin,
         sso::callback,
         sso::backchannel_logout,
+        tokens::list,
+        tokens::create,
+        tokens::delete,
+        tokens::global_revocation,
         document,
     ),
-    components(schemas(vigil_policy::api::ErrorBody, Status, session::EndedEvent))
+    components(schemas(vigil_policy::api::ErrorBody, Status, session::EndedEvent)),
+    modifiers(&BearerScheme)
 )]
 struct ApiDoc;
+
+/// The `bearer` security scheme: API tokens (`vigil_…`).
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("vigil_…")
+                    .description(Some(
+                        "An API token (`Authorization: Bearer vigil_…`), on /api/admin/* and /api/global-token-revocation: such a request ignores cookies and needs no X-Vigil-Request header. Scopes per route: sessions:read (GET sessions, GET agents), sessions:write (DELETE sessions/{session_id}, POST users/{user_id}/revoke-sessions, POST /api/global-token-revocation), users:write (POST users/{user_id}/deactivate and reactivate), audit:read (GET audit, audit.csv), settings:read (GET security-settings, POST security-settings/preview, GET sso), settings:write (PUT security-settings). Tokens, webhooks and SSO changes are for people only.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The document for a server whose admins choose within `limits`: built
 /// once, then given this server's bounds.

@@ -9,7 +9,8 @@ use vigil_policy::{evaluate, validate, Audience, SecuritySettings, Verdict};
 use super::admin::live_sessions;
 use crate::error::ApiError;
 use crate::json::{decode, RawJson};
-use crate::sessions::SecurityAdmin;
+use crate::auth::admin::Admin;
+use vigil_policy::tokens::Scope;
 use crate::state::AppState;
 use crate::store::audit::{self, action, Event};
 use crate::store::settings as settings_store;
@@ -26,14 +27,15 @@ fn etag(version: i64) -> String {
     summary = "The account's security settings (with ETag)",
     responses(
         (status = 200, description = "The settings", body = vigil_policy::api::SettingsEnvelope),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn get(
     state: web::Data<AppState>,
     req: HttpRequest,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::SettingsRead)?;
     let stored = settings_store::load(&state.store, s.account_id()).await?;
     let tag = etag(stored.version);
     let matches = req
@@ -75,16 +77,17 @@ fn checked(state: &AppState, bytes: &[u8]) -> Result<SettingsUpdate, ApiError> {
     responses(
         (status = 200, description = "Stored, version + 1", body = vigil_policy::api::SettingsEnvelope),
         (status = 400, description = "Not valid: every field at fault, nothing stored", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
         crate::routes::openapi::NotJson,
         (status = 409, description = "Changed by someone else meanwhile", body = vigil_policy::api::ErrorBody),
     )
 )]
 pub async fn put(
     state: web::Data<AppState>,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
     RawJson(bytes): RawJson,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::SettingsWrite)?;
     let update = checked(&state, &bytes)?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
@@ -99,7 +102,7 @@ pub async fn put(
         s.account_id(),
         update.version,
         &update.settings,
-        s.user().id,
+        s.person_id(),
         now,
     )
     .await?
@@ -121,7 +124,7 @@ pub async fn put(
         now,
         Event {
             account_id: s.account_id(),
-            actor: &s.user().email,
+            actor: s.actor(),
             action: action::SETTINGS_UPDATED,
             target: Some("security_settings".to_owned()),
             details: json!({
@@ -133,6 +136,12 @@ pub async fn put(
         },
     )
     .await?;
+    // A token's change is answerable to the person who created it, as the
+    // stored `updated_by` says (the audit names the token).
+    let updated_by = match s.session() {
+        Some(c) => Some(c.user().email.clone()),
+        None => settings_store::load_in(&mut tx, s.account_id()).await?.updated_by,
+    };
     tx.commit().await?;
     tracing::info!(
         account = s.account_id(),
@@ -144,7 +153,7 @@ pub async fn put(
         version,
         settings: update.settings,
         updated_at: now,
-        updated_by: Some(s.user().email.clone()),
+        updated_by,
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(version)))
@@ -162,15 +171,16 @@ pub async fn put(
     responses(
         (status = 200, description = "The impact", body = vigil_policy::api::PreviewResponse),
         (status = 400, description = "Not valid", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
         crate::routes::openapi::NotJson,
     )
 )]
 pub async fn preview(
     state: web::Data<AppState>,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
     RawJson(bytes): RawJson,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::SettingsRead)?;
     let update = checked(&state, &bytes)?;
     let now = state.clock.now();
     let sessions = live_sessions(&state, s.account_id(), s.settings(), now).await?;

@@ -21,7 +21,9 @@ use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::random::random_hex;
 use crate::sessions::start::{start, Proof, SignIn};
-use crate::sessions::{cookie, SecurityAdmin};
+use crate::auth::admin::Admin;
+use crate::sessions::cookie;
+use vigil_policy::tokens::Scope;
 use crate::sso::{self, logout, Failure, Provider};
 use crate::state::AppState;
 use crate::store::accounts::{self, NewUser};
@@ -79,14 +81,15 @@ fn described(c: &Connection) -> serde_json::Value {
     summary = "The account's single sign-on connections (never their secrets)",
     responses(
         (status = 200, description = "The connections", body = Vec<SsoConnection>),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.require(Scope::SettingsRead)?;
     let origin = origin(&state, &req);
     let all = sso_rows::list(&state.store, s.account_id()).await?;
     Ok(HttpResponse::Ok()
@@ -203,16 +206,17 @@ async fn save(
     responses(
         (status = 201, description = "Connected", body = SsoConnection),
         (status = 400, description = "Not valid (`validation`), or the provider could not be reached or checked (`issuer_unreachable`, the message says what failed)", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
         crate::routes::openapi::NotJson,
     )
 )]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
     ApiJson(input): ApiJson<SsoConnectionInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.session_only()?;
     let c = checked(&state, s.account_id(), input, None).await?;
     save(&state, &s.user().email, &c, None).await?;
     tracing::info!(connection = %c.id, "single sign-on connection added");
@@ -231,17 +235,18 @@ pub async fn create(
         (status = 200, description = "Changed", body = SsoConnection),
         (status = 400, description = "Not valid, or the provider could not be reached or checked", body = vigil_policy::api::ErrorBody),
         (status = 404, description = "No such connection in this account", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
         crate::routes::openapi::NotJson,
     )
 )]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
     id: web::Path<String>,
     ApiJson(input): ApiJson<SsoConnectionInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.session_only()?;
     let not_found = ApiError::NotFound("no such connection");
     let Some(before) = sso_rows::get(&state.store, &id)
         .await?
@@ -266,14 +271,15 @@ pub async fn update(
     responses(
         (status = 204, description = "Removed"),
         (status = 404, description = "No such connection in this account", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn delete(
     state: web::Data<AppState>,
-    SecurityAdmin(s): SecurityAdmin,
+    admin: Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let s = admin.session_only()?;
     let now = state.clock.now();
     let Some(c) = sso_rows::get(&state.store, &id)
         .await?

@@ -507,6 +507,11 @@ async fn authenticate(
     sessions: &Sessions,
     mode: Mode,
 ) -> Result<Current, ApiError> {
+    // A request with a bearer token is the token's (SPEC): its cookies are
+    // not read, so a route that takes only sessions refuses it.
+    if crate::auth::bearer::presented(req.headers()).is_some() {
+        return Err(ApiError::Unauthenticated(UnauthenticatedReason::Missing));
+    }
     let Some(value) = cookie::value_in(req.headers()) else {
         return Err(ApiError::Unauthenticated(UnauthenticatedReason::Missing));
     };

@@ -42,6 +42,10 @@ pub mod action {
     pub const USER_REACTIVATED: &str = "user.reactivated";
     /// A person's password changed (by them, or set from the command line).
     pub const PASSWORD_CHANGED: &str = "password.changed";
+    /// An API token created (the audit names it, never its secret).
+    pub const TOKEN_CREATED: &str = "token.created";
+    /// An API token revoked.
+    pub const TOKEN_REVOKED: &str = "token.revoked";
     /// A session confirmed who is at the keyboard again (password, or a
     /// single sign-on round trip), for sensitive actions.
     pub const SESSION_REAUTHENTICATED: &str = "session.reauthenticated";
@@ -121,7 +125,7 @@ pub async fn record_many(tx: &mut Tx, at: OffsetDateTime, events: &[Event<'_>]) 
 }
 
 /// Every action name, for filters.
-pub const ACTIONS: [&str; 12] = [
+pub const ACTIONS: [&str; 14] = [
     action::SETTINGS_UPDATED,
     action::SESSION_LOGIN,
     action::SESSION_LOGOUT,
@@ -134,6 +138,8 @@ pub const ACTIONS: [&str; 12] = [
     action::USER_REACTIVATED,
     action::PASSWORD_CHANGED,
     action::SESSION_REAUTHENTICATED,
+    action::TOKEN_CREATED,
+    action::TOKEN_REVOKED,
 ];
 
 /// Which entries to list: each part exact, `from` and `to` inclusive.

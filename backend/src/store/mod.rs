@@ -8,6 +8,7 @@
 //! - [`conversations`]: the desk's and the portal's conversations;
 //! - [`audit`]: the audit log;
 //! - [`throttle`]: sign-in throttle counters.
+//! - [`tokens`]: API tokens.
 //!
 //! Writes that other replicas must hear about run in a [`Tx`]: the change
 //! registers an [`Invalidation`], and [`Tx::commit`] publishes it — with
@@ -24,6 +25,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sso;
 pub mod throttle;
+pub mod tokens;
 
 use std::sync::Arc;
 

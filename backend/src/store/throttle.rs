@@ -69,6 +69,25 @@ pub async fn update<T>(
     Ok(out)
 }
 
+/// Reads `key`'s counter without changing it (`None`: no counter).
+pub async fn get(store: &Store, key: &str) -> Result<Option<Counter>> {
+    let row = sqlx::query(
+        "SELECT failures, window_start, locked_until, previous FROM login_throttle WHERE key = $1",
+    )
+    .bind(key)
+    .fetch_optional(store.pool())
+    .await?;
+    row.map(|row| {
+        Ok(Counter {
+            failures: row.try_get("failures")?,
+            window_start: row.try_get("window_start")?,
+            locked_until: row.try_get("locked_until")?,
+            previous: row.try_get("previous")?,
+        })
+    })
+    .transpose()
+}
+
 /// Forgets a key.
 pub async fn delete(store: &Store, key: &str) -> Result<()> {
     sqlx::query("DELETE FROM login_throttle WHERE key = $1")

@@ -25,3 +25,4 @@ mod session;
 mod settings;
 mod soak;
 mod sso;
+mod tokens;
