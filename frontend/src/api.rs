@@ -11,6 +11,7 @@ use vigil_policy::api::{
     RevokeResult, SessionSummary, SessionView, SettingsEnvelope, SettingsUpdate,
 };
 use vigil_policy::sso::{SsoConnection, SsoConnectionInput};
+use vigil_policy::tokens::{TokenCreated, TokenInput, TokenView};
 
 use crate::error::ApiError;
 
@@ -92,6 +93,7 @@ async fn exchange(
         current_version: None,
         retry_after_secs: None,
         max_age_secs: None,
+        scope: None,
         request_id: None,
     });
     Err(ApiError::Http { status, body })
@@ -293,6 +295,27 @@ pub async fn remove_sso(id: &str) -> Result<(), ApiError> {
     request::<(), ()>(
         Method::DELETE,
         &format!("/api/admin/sso/{id}"),
+        None,
+        Kind::Foreground,
+    )
+    .await
+}
+
+/// The account's API tokens.
+pub async fn tokens() -> Result<Vec<TokenView>, ApiError> {
+    get("/api/admin/tokens", Kind::Foreground).await
+}
+
+/// Creates an API token; the answer holds its secret, shown once.
+pub async fn create_token(input: &TokenInput) -> Result<TokenCreated, ApiError> {
+    send(Method::POST, "/api/admin/tokens", input).await
+}
+
+/// Revokes an API token.
+pub async fn revoke_token(id: &str) -> Result<(), ApiError> {
+    request::<(), ()>(
+        Method::DELETE,
+        &format!("/api/admin/tokens/{id}"),
         None,
         Kind::Foreground,
     )

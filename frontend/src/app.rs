@@ -4,6 +4,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::components::SessionGate;
+use crate::pages::integrations::Integrations;
 use crate::pages::{
     audit::Audit, desk::Desk, login::Login, me_sessions::MySessions, portal::Portal,
     security::Security, sessions::Sessions, sign_in::SignIn, team::Team,
@@ -36,6 +37,9 @@ pub enum Route {
     /// The team.
     #[at("/admin/team")]
     AdminTeam,
+    /// API tokens (and webhooks).
+    #[at("/admin/integrations")]
+    AdminIntegrations,
     /// Agent desk.
     #[at("/desk")]
     Desk,
@@ -61,6 +65,7 @@ fn title(route: &Route) -> &'static str {
         Route::AdminSessions => "Live sessions",
         Route::AdminAudit => "Audit log",
         Route::AdminTeam => "Team",
+        Route::AdminIntegrations => "Integrations",
         Route::Desk => "Desk",
         Route::Portal => "My conversations",
         Route::MySessions => "My sessions",
@@ -81,6 +86,7 @@ fn switch(route: Route) -> Html {
         Route::AdminSessions => html! { <SessionGate><Sessions /></SessionGate> },
         Route::AdminAudit => html! { <SessionGate><Audit /></SessionGate> },
         Route::AdminTeam => html! { <SessionGate><Team /></SessionGate> },
+        Route::AdminIntegrations => html! { <SessionGate><Integrations /></SessionGate> },
         Route::Desk => html! { <SessionGate><Desk /></SessionGate> },
         Route::Portal => html! { <SessionGate requester=true><Portal /></SessionGate> },
         Route::MySessions => html! { <SessionGate><MySessions /></SessionGate> },

@@ -65,6 +65,7 @@ pub fn Nav(props: &Props) -> Html {
                     { link(Route::AdminSessions, "Sessions") }
                     { link(Route::AdminTeam, "Team") }
                     { link(Route::AdminAudit, "Audit log") }
+                    { link(Route::AdminIntegrations, "Integrations") }
                 }
                 if view.user.role != Role::Requester {
                     { link(Route::Desk, "Desk") }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod desk;
+pub mod integrations;
 pub mod login;
 pub mod me_sessions;
 pub mod portal;
