@@ -106,7 +106,7 @@ pub(crate) async fn revoke(
     responses(
         (status = 204, description = "Ended"),
         (status = 404, description = "No such live session in this account", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::NotAllowedOrStale,
     )
 )]
 pub async fn revoke_session(
@@ -143,7 +143,7 @@ pub async fn revoke_session(
     responses(
         (status = 200, description = "How many ended", body = vigil_policy::api::RevokeResult),
         (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::NotAllowedOrStale,
     )
 )]
 pub async fn revoke_user_sessions(
@@ -208,6 +208,7 @@ fn audit_limit_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::Integer)
         .minimum(Some(1))
+    s.require_recent_authentication(&state).await?;
         .maximum(Some(AUDIT_PAGE_MAX))
         .build()
 }
@@ -237,6 +238,7 @@ fn audit_action_schema() -> utoipa::openapi::Object {
 fn audit_actor_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
+    s.require_recent_authentication(&state).await?;
         .max_length(Some(ACTOR_MAX))
         .build()
 }
@@ -553,7 +555,7 @@ fn user_id_of(path: &str) -> Result<i64, ApiError> {
         (status = 200, description = "How many sessions ended", body = vigil_policy::api::RevokeResult),
         (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
         (status = 409, description = "`last_admin`: the account's last active person who manages security", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::NotAllowedOrStale,
     )
 )]
 pub async fn deactivate_user(
@@ -585,7 +587,7 @@ pub async fn deactivate_user(
     responses(
         (status = 200, description = "Active again: `{\"active\": true}`"),
         (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::NotAllowedOrStale,
     )
 )]
 pub async fn reactivate_user(
@@ -605,3 +607,5 @@ pub async fn reactivate_user(
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"active": true})))
 }
+    s.require_recent_authentication(&state).await?;
+    s.require_recent_authentication(&state).await?;

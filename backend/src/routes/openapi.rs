@@ -61,22 +61,31 @@ pub enum NotAllowed {
     Forbidden(ErrorBody),
 }
 
-/// 401, and 403 on the sensitive routes: a permission or role missing, a
-/// failed CSRF check, or `reauthentication_required` (the session's last
-/// authentication is older than `VIGIL_REAUTH_SECS`; the body's
-/// `max_age_secs` says the limit). Use it instead of [`NotAllowed`] on
-/// every route that calls the re-authentication guard.
+/// [`AdminNotAllowed`] on the sensitive routes, which also refuse a
+/// session whose sign-in or last re-authentication is older than
+/// `VIGIL_REAUTH_SECS`: 403 `reauthentication_required` (the body's
+/// `max_age_secs` says the limit). Use it on every route that calls the
+/// re-authentication guard.
 #[derive(Debug, utoipa::IntoResponses)]
 pub enum NotAllowedOrStale {
-    /// No live session.
-    #[response(status = 401, description = "No live session: the reason says why")]
+    /// No live session, or a bad token.
+    #[response(
+        status = 401,
+        description = "No live session (the reason says why), or a bearer token that is unknown, expired or revoked (reason `invalid_token`)"
+    )]
     Unauthenticated(ErrorBody),
     /// Not allowed, or not recently authenticated.
     #[response(
         status = 403,
-        description = "Missing permission, failed the CSRF check, or `reauthentication_required`: the session's sign-in or last re-authentication is older than `max_age_secs` (POST /api/auth/reauthenticate, then try again); nothing changed"
+        description = "`reauthentication_required`: the session's sign-in or last re-authentication is older than `max_age_secs` (POST /api/auth/reauthenticate, then send it again; nothing changed); or missing permission; an API token without the route's scope (`insufficient_scope`) or on a route for people only; or failed the CSRF check"
     )]
     Forbidden(ErrorBody),
+    /// Wrong tokens.
+    #[response(
+        status = 429,
+        description = "Too many wrong API tokens from this network: bearer requests wait for Retry-After"
+    )]
+    TooManyAttempts(ErrorBody),
 }
 
 /// The admin API's refusals ([`crate::auth::admin::Admin`]): a session

@@ -77,7 +77,7 @@ fn checked(state: &AppState, bytes: &[u8]) -> Result<SettingsUpdate, ApiError> {
     responses(
         (status = 200, description = "Stored, version + 1", body = vigil_policy::api::SettingsEnvelope),
         (status = 400, description = "Not valid: every field at fault, nothing stored", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::NotAllowedOrStale,
         crate::routes::openapi::NotJson,
         (status = 409, description = "Changed by someone else meanwhile", body = vigil_policy::api::ErrorBody),
     )
@@ -89,6 +89,7 @@ pub async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.require(Scope::SettingsWrite)?;
     let update = checked(&state, &bytes)?;
+    s.require_recent_authentication(&state).await?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let before = settings_store::load_in(&mut tx, s.account_id()).await?;

@@ -14,6 +14,7 @@ use vigil_policy::api::Role;
 use vigil_policy::sso::{validate_connection, SsoConnection, SsoConnectionInput};
 use vigil_policy::{Audience, EndReason, FieldError, FieldErrorCode};
 
+use crate::auth::admin::Admin;
 use crate::auth::device;
 use crate::auth::password::Password;
 use crate::domain::Email;
@@ -21,15 +22,14 @@ use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::random::random_hex;
 use crate::sessions::start::{start, Proof, SignIn};
-use crate::auth::admin::Admin;
-use crate::sessions::cookie;
-use vigil_policy::tokens::Scope;
+use crate::sessions::{cookie, Peek};
 use crate::sso::{self, logout, Failure, Provider};
 use crate::state::AppState;
 use crate::store::accounts::{self, NewUser};
 use crate::store::audit::{self, action, Event};
 use crate::store::sessions::{self as session_rows, SsoLink, Which};
 use crate::store::sso::{self as sso_rows, Connection};
+use vigil_policy::tokens::Scope;
 
 /// The origin browsers reach Vigil at: `VIGIL_PUBLIC_ORIGIN`, else this
 /// request's host over http (set the public origin in production: the
@@ -206,7 +206,7 @@ async fn save(
     responses(
         (status = 201, description = "Connected", body = SsoConnection),
         (status = 400, description = "Not valid (`validation`), or the provider could not be reached or checked (`issuer_unreachable`, the message says what failed)", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::NotAllowedOrStale,
         crate::routes::openapi::NotJson,
     )
 )]
@@ -217,6 +217,7 @@ pub async fn create(
     ApiJson(input): ApiJson<SsoConnectionInput>,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.session_only()?;
+    state.require_recent_authentication(&s).await?;
     let c = checked(&state, s.account_id(), input, None).await?;
     save(&state, &s.user().email, &c, None).await?;
     tracing::info!(connection = %c.id, "single sign-on connection added");
@@ -235,7 +236,7 @@ pub async fn create(
         (status = 200, description = "Changed", body = SsoConnection),
         (status = 400, description = "Not valid, or the provider could not be reached or checked", body = vigil_policy::api::ErrorBody),
         (status = 404, description = "No such connection in this account", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::NotAllowedOrStale,
         crate::routes::openapi::NotJson,
     )
 )]
@@ -247,6 +248,7 @@ pub async fn update(
     ApiJson(input): ApiJson<SsoConnectionInput>,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.session_only()?;
+    state.require_recent_authentication(&s).await?;
     let not_found = ApiError::NotFound("no such connection");
     let Some(before) = sso_rows::get(&state.store, &id)
         .await?
@@ -271,7 +273,7 @@ pub async fn update(
     responses(
         (status = 204, description = "Removed"),
         (status = 404, description = "No such connection in this account", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::NotAllowedOrStale,
     )
 )]
 pub async fn delete(
@@ -280,6 +282,7 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.session_only()?;
+    state.require_recent_authentication(&s).await?;
     let now = state.clock.now();
     let Some(c) = sso_rows::get(&state.store, &id)
         .await?
@@ -318,6 +321,10 @@ pub struct StartQuery {
     remember_me: bool,
     /// A console path to return to.
     next: Option<String>,
+    /// 1: re-authenticate the browser's live session (the provider is
+    /// asked to authenticate the person again) instead of signing in.
+    #[param(minimum = 0, maximum = 1)]
+    reauth: Option<u8>,
 }
 
 fn sso_cookie(value: String, max_age: CookieDuration) -> Cookie<'static> {
@@ -342,7 +349,8 @@ fn sso_cookie(value: String, max_age: CookieDuration) -> Cookie<'static> {
     responses(
         (status = 302, description = "To the provider's authorization endpoint; sets __Host-vigil-sso"),
         (status = 400, description = "A query that is not valid", body = vigil_policy::api::ErrorBody),
-        (status = 404, description = "No such connection for this login page", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "With `reauth=1`: the browser has no live session to re-authenticate", body = vigil_policy::api::ErrorBody),
+        (status = 404, description = "No such connection for this login page (with `reauth=1`: for the session's account and audience)", body = vigil_policy::api::ErrorBody),
     )
 )]
 pub async fn begin(
@@ -350,12 +358,35 @@ pub async fn begin(
     req: HttpRequest,
     id: web::Path<String>,
     query: web::Query<StartQuery>,
+    session: Option<Peek>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let audience = query.audience.unwrap_or(Audience::Agents);
+    // A re-authentication is for the browser's own live session: its
+    // account and audience, and the provider must authenticate afresh.
+    let reauth = match query.reauth {
+        None | Some(0) => None,
+        Some(1) => match session {
+            Some(Peek(s)) => Some(s),
+            None => {
+                return Err(ApiError::Unauthenticated(
+                    vigil_policy::api::UnauthenticatedReason::Missing,
+                ))
+            }
+        },
+        Some(_) => return Err(ApiError::bad_request("reauth must be 0 or 1.")),
+    };
+    let audience = match &reauth {
+        Some(s) => s.role().audience(),
+        None => query.audience.unwrap_or(Audience::Agents),
+    };
     let Some(c) = sso_rows::get(&state.store, &id)
         .await?
         .filter(|c| c.serves(audience))
+        .filter(|c| {
+            reauth
+                .as_ref()
+                .is_none_or(|s| s.account_id() == c.account_id)
+        })
     else {
         return Err(ApiError::NotFound("no such single sign-on connection"));
     };
@@ -370,9 +401,10 @@ pub async fn begin(
         &origin(&state, &req),
         sso::Request {
             audience,
-            remember_me: query.remember_me,
+            remember_me: query.remember_me && reauth.is_none(),
             next,
-            force_login: false,
+            force_login: reauth.is_some(),
+            reauth_session: reauth.map(|s| s.session_id().to_owned()),
         },
         state.clock.now(),
     )
@@ -422,7 +454,7 @@ fn failed(audience: Audience) -> HttpResponse {
     summary = "The provider sends the browser back here; signs in exactly as a password would",
     params(CallbackQuery),
     responses(
-        (status = 303, description = "Signed in: to `next` or the role's home, with __Host-vigil set. Not signed in: to /login?error=sso_failed (or /portal/login?…), audited"),
+        (status = 303, description = "Signed in: to `next` or the role's home, with __Host-vigil set. Not signed in: to /login?error=sso_failed (or /portal/login?…), audited. A re-authentication (`reauth=1`): to `next` or the home page, the session's `authenticated_at` now (no new session); refused: to the same page with `reauth=failed`, audited"),
         (status = 400, description = "A query that is not valid", body = vigil_policy::api::ErrorBody),
     )
 )]
@@ -430,6 +462,7 @@ pub async fn callback(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<CallbackQuery>,
+    session: Option<Peek>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let Some(cookie_value) = cookie::named_value(req.headers(), sso::COOKIE) else {
@@ -449,7 +482,15 @@ pub async fn callback(
     };
     let (account_id, name) = (connection.account_id, connection.name.clone());
     let query = query.into_inner();
-    let outcome = signed_in(&state, &req, connection, &pending, query, now).await;
+    let outcome = match &pending.reauth_session {
+        Some(session_id) => {
+            reauthenticated(
+                &state, &req, connection, &pending, session_id, session, query, now,
+            )
+            .await
+        }
+        None => signed_in(&state, &req, connection, &pending, query, now).await,
+    };
     match outcome {
         Ok(res) => Ok(res),
         Err(Refusal::Store(e)) => Err(e),
@@ -473,14 +514,119 @@ pub async fn callback(
                         // Partly the provider's (or whoever sent the
                         // browser here) words: kept short.
                         "detail": f.detail.chars().take(300).collect::<String>(),
+                        "reauthentication": pending.reauth_session.is_some(),
                     }),
                 },
             )
             .await?;
             tx.commit().await?;
-            Ok(failed(audience))
+            Ok(match pending.reauth_session {
+                // Still signed in: back to the page that asked.
+                Some(_) => back(&pending, "?reauth=failed"),
+                None => failed(audience),
+            })
         }
     }
+}
+
+/// Where a re-authentication returns the browser: the page that asked
+/// (already checked when the round trip began), with `suffix`.
+fn back(pending: &sso_rows::PendingLogin, suffix: &str) -> HttpResponse {
+    let page = pending.next.as_deref().unwrap_or("/");
+    let page = page.split('?').next().unwrap_or("/");
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("{page}{suffix}")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(sso_cookie(String::new(), CookieDuration::ZERO))
+        .finish()
+}
+
+/// The end of a re-authentication round trip (`…/start?reauth=1`): the
+/// provider authenticated the person again, the browser still holds the
+/// session that asked, and that session's person is who the provider
+/// vouches for. Then the session's `authenticated_at` moves to now; no
+/// session starts.
+#[allow(clippy::too_many_arguments)]
+async fn reauthenticated(
+    state: &AppState,
+    req: &HttpRequest,
+    connection: Connection,
+    pending: &sso_rows::PendingLogin,
+    session_id: &str,
+    session: Option<Peek>,
+    query: CallbackQuery,
+    now: OffsetDateTime,
+) -> Result<HttpResponse, Refusal> {
+    let (provider, identity) = identity(state, req, connection, pending, query, now).await?;
+    let connection = &provider.connection;
+    let email = identity.email.clone();
+    let Some(Peek(s)) = session.filter(|Peek(s)| s.session_id() == session_id) else {
+        return Err(refused(
+            "session_changed",
+            "the browser no longer holds the session that asked to re-authenticate",
+            Some(&email),
+        ));
+    };
+    if !identity.authenticated_just_now() {
+        return Err(refused(
+            "not_reauthenticated",
+            "the provider did not authenticate the person again during this round trip (auth_time)",
+            Some(&email),
+        ));
+    }
+    let person = match Email::parse(&email) {
+        Ok(e) => accounts::find_user(&state.store, connection.account_id, e.as_str()).await?,
+        Err(_) => None,
+    };
+    let same = person.is_some_and(|p| {
+        p.active && p.view.id == s.user().id && connection.account_id == s.account_id()
+    });
+    if !same {
+        return Err(refused(
+            "wrong_person",
+            "the provider authenticated someone other than the session's person",
+            Some(&email),
+        ));
+    }
+    let mut tx = state.store.begin().await?;
+    if !session_rows::reauthenticated(&mut tx, session_id, now).await? {
+        return Err(refused(
+            "session_ended",
+            "the session ended during the round trip",
+            Some(&email),
+        ));
+    }
+    audit::record(
+        &mut tx,
+        now,
+        Event {
+            account_id: s.account_id(),
+            actor: &s.user().email,
+            action: action::SESSION_REAUTHENTICATED,
+            target: Some(format!("session:{session_id}")),
+            details: json!({
+                "session_id": session_id,
+                "user_id": s.user().id,
+                "method": "sso",
+                "connection": {"id": connection.id, "name": connection.name},
+                "ip": crate::net::client_ip(req, &state.config.trusted_proxies),
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    s.reauthenticated(now);
+    tracing::info!(session = %session_id, "re-authenticated through single sign-on");
+    let to = pending
+        .next
+        .as_deref()
+        .and_then(|n| vigil_policy::pages::next_for(s.role(), n))
+        .unwrap_or_else(|| vigil_policy::pages::home(s.user()));
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(sso_cookie(String::new(), CookieDuration::ZERO))
+        .finish())
 }
 
 enum Refusal {
@@ -510,15 +656,16 @@ fn refused(reason: &'static str, detail: impl Into<String>, email: Option<&str>)
     )
 }
 
-/// The rest of the callback: checks, the person, the session.
-async fn signed_in(
+/// The provider's answer checked: the code redeemed for a valid id token,
+/// who it names.
+async fn identity(
     state: &AppState,
     req: &HttpRequest,
     connection: Connection,
     pending: &sso_rows::PendingLogin,
     query: CallbackQuery,
     now: OffsetDateTime,
-) -> Result<HttpResponse, Refusal> {
+) -> Result<(Provider, sso::Identity), Refusal> {
     if let Some(error) = query.error {
         return Err(refused("provider_refused", error, None));
     }
@@ -545,6 +692,19 @@ async fn signed_in(
     )
     .await
     .map_err(|f| Refusal::Failed(f, None))?;
+    Ok((provider, identity))
+}
+
+/// The rest of the callback: checks, the person, the session.
+async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+    connection: Connection,
+    pending: &sso_rows::PendingLogin,
+    query: CallbackQuery,
+    now: OffsetDateTime,
+) -> Result<HttpResponse, Refusal> {
+    let (provider, identity) = identity(state, req, connection, pending, query, now).await?;
     let connection = &provider.connection;
     let email = Email::parse(&identity.email)
         .map_err(|e| refused("bad_email", e, Some(&identity.email)))?;

@@ -290,8 +290,11 @@ pub struct Request {
     pub remember_me: bool,
     /// A console path to return to (already checked).
     pub next: Option<String>,
-    /// Ask the provider to authenticate the person again (`prompt=login`).
+    /// Ask the provider to authenticate the person again (`prompt=login`,
+    /// `max_age=0`, so the id token must carry `auth_time`).
     pub force_login: bool,
+    /// Re-authenticate this live session (its id) instead of signing in.
+    pub reauth_session: Option<String>,
 }
 
 /// Starts a sign-in: remembers it and gives the provider's URL.
@@ -314,7 +317,9 @@ pub async fn begin(
         .add_scope(Scope::new("profile".into()))
         .set_pkce_challenge(challenge);
     if request.force_login {
-        auth = auth.add_prompt(CoreAuthPrompt::Login);
+        auth = auth
+            .add_prompt(CoreAuthPrompt::Login)
+            .set_max_age(std::time::Duration::ZERO);
     }
     let (url, state, nonce) = auth.url();
     let cookie = random_hex(32);
@@ -329,6 +334,7 @@ pub async fn begin(
             audience: request.audience,
             remember_me: request.remember_me,
             next: request.next,
+            reauth_session: request.reauth_session,
             expires_at: now + LOGIN_TTL,
         },
     )
@@ -351,6 +357,26 @@ pub struct Identity {
     pub email: String,
     /// A name to show, when the provider gives one.
     pub name: Option<String>,
+    /// When the provider last authenticated the person (`auth_time`, Unix
+    /// seconds by the provider's clock), when it says.
+    pub auth_time: Option<i64>,
+    /// When the provider issued the id token (`iat`, its clock).
+    pub issued_at: i64,
+}
+
+impl Identity {
+    /// Whether the provider authenticated the person during this round
+    /// trip, as a re-authentication needs: `auth_time` present (asking
+    /// with `max_age` makes it required) and no earlier than the round
+    /// trip can have begun before the token was issued ([`LOGIN_TTL`],
+    /// and the clock skew allowed elsewhere). Both times are the
+    /// provider's, so Vigil's clock does not enter into it. A provider
+    /// that ignored `prompt=login` and answered from an older session of
+    /// its own fails it.
+    pub fn authenticated_just_now(&self) -> bool {
+        self.auth_time
+            .is_some_and(|t| self.issued_at - t <= LOGIN_TTL.whole_seconds() + logout::SKEW_SECS)
+    }
 }
 
 /// Redeems the code and checks the id token; reads the verified email from
@@ -395,6 +421,8 @@ pub async fn finish(
         mut email,
         email_verified: mut verified,
         mut name,
+        auth_time,
+        issued_at,
     } = claims;
     if email.is_none() || verified != Some(true) {
         // Scope claims come from userinfo when an access token is issued.
@@ -430,6 +458,8 @@ pub async fn finish(
         sid,
         email,
         name,
+        auth_time,
+        issued_at,
     })
 }
 
@@ -446,6 +476,8 @@ struct Claims {
     email: Option<String>,
     email_verified: Option<bool>,
     name: Option<String>,
+    auth_time: Option<i64>,
+    issued_at: i64,
 }
 
 /// Checks the compact id token `raw` against the provider's keys as they
@@ -490,6 +522,8 @@ fn check_id_token(
             .name()
             .and_then(|n| n.get(None))
             .map(|n| n.as_str().to_owned()),
+        auth_time: claims.auth_time().map(|t| t.timestamp()),
+        issued_at: claims.issue_time().timestamp(),
     })
 }
 

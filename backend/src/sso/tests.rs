@@ -208,6 +208,8 @@ fn a_good_id_token_is_accepted_and_read() {
             email: Some("alice@example.com".into()),
             email_verified: Some(true),
             name: Some("Alice".into()),
+            auth_time: None,
+            issued_at: NOW.unix_timestamp() - 5,
         }
     );
 }
@@ -459,4 +461,46 @@ fn entra_ids_domain_owner_claim_vouches_for_the_email_and_nothing_else_does() {
     // A provider that says the email is not verified is believed.
     let c = claims(json!({"email_verified": false, "xms_edov": true}));
     assert_eq!(check(&p, &signed(&c)).unwrap().email_verified, Some(false));
+}
+
+#[test]
+fn a_reauthentication_needs_an_auth_time_from_within_the_round_trip() {
+    let provider = rs256_provider();
+    let iat = NOW.unix_timestamp() - 5;
+    let longest = LOGIN_TTL.whole_seconds() + logout::SKEW_SECS;
+    for (case, auth_time, fresh) in [
+        ("no auth_time", None, false),
+        ("seconds before the token", Some(iat - 3), true),
+        (
+            "the round trip's longest before it",
+            Some(iat - longest),
+            true,
+        ),
+        (
+            "before the round trip can have begun",
+            Some(iat - longest - 1),
+            false,
+        ),
+        (
+            "an older session at the provider",
+            Some(iat - 86_400),
+            false,
+        ),
+    ] {
+        let mut overrides = json!({});
+        if let Some(t) = auth_time {
+            overrides["auth_time"] = t.into();
+        }
+        let c = check(&provider, &signed(&claims(overrides))).unwrap();
+        assert_eq!(c.auth_time, auth_time, "{case}: read");
+        let identity = Identity {
+            sub: c.sub,
+            sid: c.sid,
+            email: "alice@example.com".into(),
+            name: None,
+            auth_time: c.auth_time,
+            issued_at: c.issued_at,
+        };
+        assert_eq!(identity.authenticated_just_now(), fresh, "{case}");
+    }
 }

@@ -214,6 +214,9 @@ pub struct PendingLogin {
     pub remember_me: bool,
     /// Where to go afterwards (a console path, already checked).
     pub next: Option<String>,
+    /// A round trip to re-authenticate this live session (its id), not
+    /// to sign in.
+    pub reauth_session: Option<String>,
     /// When it lapses.
     pub expires_at: OffsetDateTime,
 }
@@ -222,8 +225,8 @@ pub struct PendingLogin {
 pub async fn insert_login(store: &Store, p: &PendingLogin) -> Result<()> {
     sqlx::query(
         "INSERT INTO sso_logins (cookie_hash, connection_id, state, nonce, pkce_verifier, audience,
-             remember_me, next, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             remember_me, next, expires_at, reauth_session)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&p.cookie_hash)
     .bind(&p.connection_id)
@@ -234,6 +237,7 @@ pub async fn insert_login(store: &Store, p: &PendingLogin) -> Result<()> {
     .bind(p.remember_me)
     .bind(&p.next)
     .bind(to_ms(p.expires_at))
+    .bind(&p.reauth_session)
     .execute(store.pool())
     .await?;
     Ok(())
@@ -249,7 +253,7 @@ pub async fn take_login(
     let row = sqlx::query(
         "DELETE FROM sso_logins WHERE cookie_hash = $1
          RETURNING cookie_hash, connection_id, state, nonce, pkce_verifier, audience, remember_me,
-             next, expires_at",
+             next, expires_at, reauth_session",
     )
     .bind(cookie_hash)
     .fetch_optional(store.pool())
@@ -266,6 +270,7 @@ pub async fn take_login(
             .ok_or_else(|| StoreError::Corrupt(format!("unknown audience {audience:?}")))?,
         remember_me: get_bool(&r, "remember_me")?,
         next: r.try_get("next")?,
+        reauth_session: r.try_get("reauth_session")?,
         expires_at: get_time(&r, "expires_at")?,
     };
     Ok((pending.expires_at > now).then_some(pending))

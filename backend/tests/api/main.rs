@@ -20,6 +20,7 @@ mod people;
 mod postgres_only;
 mod races;
 mod replicas;
+mod reauth;
 mod routing;
 mod session;
 mod settings;

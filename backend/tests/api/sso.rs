@@ -16,15 +16,16 @@ use crate::oidc_provider::CookieJarClient;
 
 const SECRET: &str = "a-client-secret-of-some-length";
 
-/// A server, the provider Vigil is registered with, and an admin.
-struct World {
-    app: TestApp,
-    provider: OidcProvider,
-    admin: Session,
+/// A server, the provider Vigil is registered with, and an admin (the
+/// re-authentication tests use it too).
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) provider: OidcProvider,
+    pub(crate) admin: Session,
 }
 
 impl World {
-    async fn new() -> World {
+    pub(crate) async fn new() -> World {
         let app = spawn_app_with(Options {
             // The provider's tokens carry real times.
             clock: Some(ManualClock::new(SystemClock.now())),
@@ -51,7 +52,7 @@ impl World {
         }
     }
 
-    fn connection(&self) -> Value {
+    pub(crate) fn connection(&self) -> Value {
         json!({
             "name": "Acme SSO",
             "issuer": self.provider.issuer(),
@@ -71,7 +72,7 @@ impl World {
     }
 
     /// Connects the provider as usual; returns the connection's id.
-    async fn connected(&self) -> String {
+    pub(crate) async fn connected(&self) -> String {
         let c = self.connect(self.connection()).await;
         c["id"].as_str().unwrap().to_owned()
     }
@@ -80,13 +81,26 @@ impl World {
     /// provider as `who`: the callback URL the provider sends the browser
     /// to, and the browser's `__Host-vigil-sso` cookie.
     async fn through_provider(&self, id: &str, query: &str, who: &str) -> (String, String) {
-        let res = self
+        self.through_provider_from(id, query, who, None).await
+    }
+
+    /// [`through_provider`](Self::through_provider) from a browser that
+    /// holds `session` (a re-authentication starts that way).
+    pub(crate) async fn through_provider_from(
+        &self,
+        id: &str,
+        query: &str,
+        who: &str,
+        session: Option<&Session>,
+    ) -> (String, String) {
+        let mut start = self
             .app
             .client
-            .get(self.app.url(&format!("/api/auth/sso/{id}/start?{query}")))
-            .send()
-            .await
-            .unwrap();
+            .get(self.app.url(&format!("/api/auth/sso/{id}/start?{query}")));
+        if let Some(s) = session {
+            start = start.header(COOKIE, s.cookie());
+        }
+        let res = start.send().await.unwrap();
         assert_eq!(res.status(), StatusCode::FOUND);
         let cookie = named_cookie(&res, "__Host-vigil-sso").expect("the sign-in cookie");
         let set = res.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -132,7 +146,7 @@ impl World {
 
     /// Signs in as `who` through connection `id`: the session and where
     /// the browser was sent.
-    async fn sign_in(&self, id: &str, query: &str, who: &str) -> (Session, String) {
+    pub(crate) async fn sign_in(&self, id: &str, query: &str, who: &str) -> (Session, String) {
         let (callback, cookie) = self.through_provider(id, query, who).await;
         let res = self.callback(&callback, Some(&cookie)).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -153,7 +167,7 @@ impl World {
         assert_eq!(named_cookie(&res, "__Host-vigil"), None);
     }
 
-    async fn live_sessions(&self) -> i64 {
+    pub(crate) async fn live_sessions(&self) -> i64 {
         self.app
             .scalar("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL")
             .await
