@@ -26,3 +26,4 @@ pub mod store;
 pub mod sweeper;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;

@@ -118,6 +118,17 @@ async fn deactivate_once(
             },
         )
         .await?;
+        crate::webhooks::emit_one(
+            &mut tx,
+            account_id,
+            crate::webhooks::event::USER_DEACTIVATED,
+            json!({
+                "user": {"id": user_id, "email": target.email},
+                "sessions_ended": ended.len(),
+            }),
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     tracing::info!(user = user_id, sessions = ended.len(), "person deactivated");

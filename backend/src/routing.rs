@@ -41,6 +41,14 @@ pub async fn take_out_of_routing(
                 },
             )
             .await?;
+            crate::webhooks::emit_one(
+                tx,
+                account_id,
+                crate::webhooks::event::AGENT_AVAILABILITY_CHANGED,
+                json!({"user_id": user_id, "available": false, "reason": why}),
+                now,
+            )
+            .await?;
         }
     }
     for &(account_id, user_id) in leaving {
@@ -62,6 +70,19 @@ pub async fn take_out_of_routing(
                             "queued": to.is_none(),
                         }),
                     },
+                )
+                .await?;
+                crate::webhooks::emit_one(
+                    tx,
+                    account_id,
+                    crate::webhooks::event::CONVERSATION_REROUTED,
+                    json!({
+                        "conversation_id": conversation_id,
+                        "from_user_id": user_id,
+                        "to_user_id": to,
+                        "queued": to.is_none(),
+                    }),
+                    now,
                 )
                 .await?;
             }

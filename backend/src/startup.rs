@@ -98,6 +98,13 @@ impl Application {
                 self.state.config.sweep_interval(),
             )),
             tokio::spawn(sweeper::run_flusher(self.state.sessions.clone())),
+            tokio::spawn(crate::webhooks::dispatcher::run(
+                crate::webhooks::dispatcher::Dispatcher {
+                    store: self.state.store.clone(),
+                    outbound: self.state.outbound.clone(),
+                    clock: self.state.clock.clone(),
+                },
+            )),
         ];
         if self.state.store.dialect() == Dialect::Postgres {
             tasks.push(tokio::spawn(crate::sessions::listener::run(

@@ -13,6 +13,7 @@ pub mod settings;
 pub mod sso;
 pub mod tokens;
 pub mod validate;
+pub mod webhooks;
 
 pub use deadline::{evaluate, EndReason, Evaluation, SessionTimes, Verdict};
 pub use settings::{

@@ -55,6 +55,7 @@ pub(crate) fn run(args: &[String]) -> Result {
     let axe = tools::axe_script()?;
     let oidc_provider = tools::oidc_provider()?;
     let schemathesis = tools::schemathesis()?;
+    let standardwebhooks = tools::standardwebhooks_python()?;
 
     // Fail early, before minutes of tests, if PostgreSQL cannot be had.
     let postgres = tools::ensure_postgres()?;
@@ -73,6 +74,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         "replicas::",
     ]);
     tests.env("VIGIL_OIDC_PROVIDER_DIR", &oidc_provider);
+    tests.env("VIGIL_STANDARDWEBHOOKS_PYTHON", &standardwebhooks);
     let (mut passed, mut failed) = counted(tests, "tests")?;
 
     // The same API suite again, on PostgreSQL (each test its own database).
@@ -90,7 +92,8 @@ pub(crate) fn run(args: &[String]) -> Result {
     ])
     .env("VIGIL_TEST_DB", "postgres")
     .env("VIGIL_TEST_POSTGRES_URL", &postgres)
-    .env("VIGIL_OIDC_PROVIDER_DIR", &oidc_provider);
+    .env("VIGIL_OIDC_PROVIDER_DIR", &oidc_provider)
+    .env("VIGIL_STANDARDWEBHOOKS_PYTHON", &standardwebhooks);
     let (p, f) = counted(pg, "tests on PostgreSQL")?;
     passed += p;
     failed += f;

@@ -94,6 +94,14 @@ pub async fn set_availability(
             },
         )
         .await?;
+        crate::webhooks::emit_one(
+            &mut tx,
+            s.account_id(),
+            crate::webhooks::event::AGENT_AVAILABILITY_CHANGED,
+            json!({"user_id": s.user().id, "available": body.available, "reason": "set_by_agent"}),
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(body))

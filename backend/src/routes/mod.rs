@@ -11,6 +11,7 @@ pub mod session;
 pub mod settings;
 pub mod sso;
 pub mod tokens;
+pub mod webhooks;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
@@ -185,6 +186,22 @@ fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
         (
             "/api/global-token-revocation",
             vec![on(M::POST, tokens::global_revocation)],
+        ),
+        (
+            "/api/admin/webhooks",
+            vec![on(M::GET, webhooks::list), on(M::POST, webhooks::create)],
+        ),
+        (
+            "/api/admin/webhooks/{id}",
+            vec![on(M::DELETE, webhooks::delete)],
+        ),
+        (
+            "/api/admin/webhooks/{id}/deliveries",
+            vec![on(M::GET, webhooks::deliveries)],
+        ),
+        (
+            "/api/admin/webhooks/{id}/deliveries/{delivery_id}/retry",
+            vec![on(M::POST, webhooks::retry)],
         ),
         ("/api/openapi.json", vec![on(M::GET, openapi::document)]),
     ]

@@ -15,7 +15,7 @@ use vigil_policy::{password, Limits};
 
 use crate::state::AppState;
 
-use super::{admin, auth, desk, health, me, portal, session, settings, sso, tokens};
+use super::{admin, auth, desk, health, me, portal, session, settings, sso, tokens, webhooks};
 
 /// The body of `/healthz` and `/readyz` when they answer 200.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -175,6 +175,11 @@ pub enum NotJson {
         tokens::create,
         tokens::delete,
         tokens::global_revocation,
+        webhooks::create,
+        webhooks::list,
+        webhooks::delete,
+        webhooks::deliveries,
+        webhooks::retry,
         document,
     ),
     components(schemas(vigil_policy::api::ErrorBody, Status, session::EndedEvent)),

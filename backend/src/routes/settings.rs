@@ -137,6 +137,14 @@ pub async fn put(
         },
     )
     .await?;
+    crate::webhooks::emit_one(
+        &mut tx,
+        s.account_id(),
+        crate::webhooks::event::SETTINGS_UPDATED,
+        json!({"version": version, "settings": update.settings}),
+        now,
+    )
+    .await?;
     // A token's change is answerable to the person who created it, as the
     // stored `updated_by` says (the audit names the token).
     let updated_by = match s.session() {

@@ -70,6 +70,7 @@ pub async fn end_sessions(
             .collect();
         audit::record_many(tx, now, &events).await?;
     }
+    crate::webhooks::sessions_ended(tx, &done, now).await?;
     // Team members whose last live session just ended by timeout or
     // revocation leave routing (each once, however many sessions ended).
     let mut checked = std::collections::HashSet::new();

@@ -158,6 +158,21 @@ pub async fn start_in(
         },
     )
     .await?;
+    crate::webhooks::emit_one(
+        tx,
+        account_id,
+        crate::webhooks::event::SESSION_STARTED,
+        json!({
+            "session_id": row.id,
+            "user": {"id": person.id, "email": person.email},
+            "audience": audience.as_str(),
+            "method": method.as_str(),
+            "persistent": persistent,
+            "started_at": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        }),
+        now,
+    )
+    .await?;
     let max_age_secs = persistent.then(|| (e.absolute_expires_at - now).whole_seconds());
     let view = SessionView {
         session_id: row.id,

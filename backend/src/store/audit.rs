@@ -46,6 +46,12 @@ pub mod action {
     pub const TOKEN_CREATED: &str = "token.created";
     /// An API token revoked.
     pub const TOKEN_REVOKED: &str = "token.revoked";
+    /// A webhook endpoint added.
+    pub const WEBHOOK_CREATED: &str = "webhook.created";
+    /// A webhook endpoint removed.
+    pub const WEBHOOK_DELETED: &str = "webhook.deleted";
+    /// A webhook endpoint disabled after failing for 24 h.
+    pub const WEBHOOK_DISABLED: &str = "webhook.disabled";
     /// A session confirmed who is at the keyboard again (password, or a
     /// single sign-on round trip), for sensitive actions.
     pub const SESSION_REAUTHENTICATED: &str = "session.reauthenticated";

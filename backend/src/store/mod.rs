@@ -26,6 +26,7 @@ pub mod settings;
 pub mod sso;
 pub mod throttle;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -191,6 +192,9 @@ pub struct Store {
     /// This process's id on the notification channel.
     replica: Arc<str>,
     subscriber: Option<Arc<dyn Subscriber>>,
+    /// Woken after a commit that wrote webhook events (the dispatcher waits
+    /// on it).
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -201,6 +205,7 @@ impl Store {
             db: db::Db::connect(url).await?,
             replica: crate::random::random_hex(8).into(),
             subscriber: None,
+            outbox: Arc::default(),
         };
         store.db.migrate().await?;
         Ok(store)
@@ -228,6 +233,12 @@ impl Store {
     /// The SQL dialect.
     pub fn dialect(&self) -> Dialect {
         self.db.dialect
+    }
+
+    /// What the webhook dispatcher waits on: notified after each commit
+    /// that wrote events.
+    pub fn outbox_written(&self) -> &tokio::sync::Notify {
+        &self.outbox
     }
 
     /// The pool (for reads outside a transaction, and for tests).
@@ -273,6 +284,7 @@ impl Store {
             inner,
             store: self.clone(),
             pending: Vec::new(),
+            outbox: false,
         })
     }
 }
@@ -284,6 +296,7 @@ pub struct Tx {
     inner: Transaction<'static, Any>,
     store: Store,
     pending: Vec<Invalidation>,
+    outbox: bool,
 }
 
 impl Tx {
@@ -295,6 +308,12 @@ impl Tx {
     /// The SQL dialect.
     pub fn dialect(&self) -> Dialect {
         self.store.dialect()
+    }
+
+    /// Records that this transaction wrote webhook events or made a delivery
+    /// due: the dispatcher is woken when it commits.
+    pub fn wrote_outbox(&mut self) {
+        self.outbox = true;
     }
 
     /// Records that this transaction makes `what` stale once committed.
@@ -316,6 +335,9 @@ impl Tx {
             }
         }
         self.inner.commit().await?;
+        if self.outbox {
+            self.store.outbox.notify_one();
+        }
         if let (Some(sub), false) = (&self.store.subscriber, self.pending.is_empty()) {
             sub.invalidated(&self.pending);
         }

@@ -27,3 +27,4 @@ mod settings;
 mod soak;
 mod sso;
 mod tokens;
+mod webhooks;

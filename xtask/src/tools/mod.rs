@@ -7,7 +7,7 @@
 //! - `npm.rs`: packages from npm (binaryen's wasm-opt, axe-core,
 //!   oidc-provider), each through `npm_package` into its own folder under
 //!   `target/xtask/`.
-//! - `pip.rs`: packages from PyPI (schemathesis), each through
+//! - `pip.rs`: packages from PyPI (schemathesis, standardwebhooks), each through
 //!   `pip_package` into a venv in its own folder there.
 //! - `apt.rs`: Debian packages (Chromium and its driver, wrk), through
 //!   `apt_get_install`.
@@ -26,7 +26,7 @@ mod rust;
 
 pub(crate) use apt::{ensure_chromium, ensure_wrk};
 pub(crate) use npm::{axe_script, oidc_provider, wasm_opt};
-pub(crate) use pip::schemathesis;
+pub(crate) use pip::{schemathesis, standardwebhooks_python};
 pub(crate) use postgres::ensure_postgres;
 pub(crate) use redis::ensure_redis;
 pub(crate) use rust::{ensure_components, ensure_trunk, ensure_wasm_bindgen, ensure_wasm_target};

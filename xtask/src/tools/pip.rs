@@ -19,6 +19,21 @@ pub(crate) fn schemathesis() -> Result<PathBuf> {
     pip_package("schemathesis", "schemathesis", SCHEMATHESIS_VERSION, "st")
 }
 
+/// Standard Webhooks' own Python library, whose verifier the webhook
+/// tests check Vigil's signatures with.
+const STANDARDWEBHOOKS_VERSION: &str = "1.1.0";
+
+/// The python of a venv with `standardwebhooks` installed (the tests get
+/// it as `VIGIL_STANDARDWEBHOOKS_PYTHON`).
+pub(crate) fn standardwebhooks_python() -> Result<PathBuf> {
+    pip_package(
+        "standardwebhooks",
+        "standardwebhooks",
+        STANDARDWEBHOOKS_VERSION,
+        "python",
+    )
+}
+
 /// PyPI package `name` at `version` in the venv `target/xtask/<dir>/venv`,
 /// installed when missing or at another version; the path of its script
 /// `bin` (in the venv's `bin`).

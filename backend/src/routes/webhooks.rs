@@ -1,0 +1,270 @@
+//! Webhook endpoints (`/api/admin/webhooks`): add one (its secret shown
+//! once), list, remove, its deliveries with every attempt, and "retry now".
+//! Delivery itself is [`crate::webhooks::dispatcher`]'s.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use url::Url;
+use vigil_policy::webhooks::{
+    normalised_events, validate_webhook, CreatedWebhook, Delivery, Webhook, WebhookInput,
+    ENDPOINTS_MAX,
+};
+use vigil_policy::{FieldError, FieldErrorCode};
+
+use crate::auth::admin::Admin;
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::random::random_hex;
+use crate::state::AppState;
+use crate::store::audit::{self, action, Event};
+use crate::store::webhooks::{self as rows, Endpoint};
+
+fn url_error(message: impl Into<String>) -> ApiError {
+    ApiError::Validation(vec![FieldError::new(
+        "url",
+        FieldErrorCode::Invalid,
+        message,
+    )])
+}
+
+/// What an audit entry says of an endpoint: never the secret.
+fn described(e: &Webhook) -> serde_json::Value {
+    json!({"id": e.id, "url": e.url, "events": e.events, "description": e.description})
+}
+
+/// `POST /api/admin/webhooks`.
+#[utoipa::path(
+    post,
+    path = "/api/admin/webhooks",
+    tag = "webhooks",
+    summary = "Adds a webhook endpoint; its signing secret is in this answer only",
+    request_body = WebhookInput,
+    responses(
+        (status = 201, description = "Added; `secret` (whsec_…) is never shown again", body = CreatedWebhook),
+        (status = 400, description = "Not valid (`validation`): the URL breaks the outbound rules (https to a public address unless VIGIL_OUTBOUND_ALLOW allows it; the message says why), an unknown event type, or the account has 20 endpoints already", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowedOrStale,
+        crate::routes::openapi::NotJson,
+    )
+)]
+pub async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    ApiJson(input): ApiJson<WebhookInput>,
+) -> Result<HttpResponse, ApiError> {
+    let s = admin.session_only()?;
+    state.require_recent_authentication(&s).await?;
+    let rules = state.outbound.rules();
+    let input = WebhookInput {
+        url: input.url.trim().to_owned(),
+        description: input
+            .description
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty()),
+        ..input
+    };
+    let errors = validate_webhook(&input, rules.allows_any());
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let url = Url::parse(&input.url).map_err(|e| url_error(format!("Not a URL: {e}.")))?;
+    rules
+        .check(&url)
+        .await
+        .map_err(|e| url_error(e.to_string()))?;
+    let now = state.clock.now();
+    let endpoint = Endpoint {
+        view: Webhook {
+            id: random_hex(16),
+            url: url.to_string(),
+            events: normalised_events(&input.events),
+            description: input.description,
+            enabled: true,
+            created_at: now,
+            failing_since: None,
+            disabled_at: None,
+        },
+        account_id: s.account_id(),
+        secret: crate::webhooks::new_secret(),
+    };
+    let mut tx = state.store.begin().await?;
+    if rows::count(&mut tx, s.account_id()).await? >= ENDPOINTS_MAX as i64 {
+        return Err(url_error(format!(
+            "An account has at most {ENDPOINTS_MAX} webhook endpoints: remove one first."
+        )));
+    }
+    rows::insert(&mut tx, &endpoint).await?;
+    audit::record(
+        &mut tx,
+        now,
+        Event {
+            account_id: s.account_id(),
+            actor: &s.user().email,
+            action: action::WEBHOOK_CREATED,
+            target: Some(format!("webhook:{}", endpoint.view.id)),
+            details: described(&endpoint.view),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(endpoint = %endpoint.view.id, "webhook endpoint added");
+    let Endpoint { view, secret, .. } = endpoint;
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(CreatedWebhook {
+            id: view.id,
+            url: view.url,
+            events: view.events,
+            description: view.description,
+            enabled: view.enabled,
+            secret,
+        }))
+}
+
+/// `GET /api/admin/webhooks`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/webhooks",
+    tag = "webhooks",
+    summary = "The account's webhook endpoints (never their secrets); a disabled one failed for 24 h",
+    responses(
+        (status = 200, description = "The endpoints, oldest first", body = Vec<Webhook>),
+        crate::routes::openapi::AdminNotAllowed,
+    )
+)]
+pub async fn list(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, ApiError> {
+    let s = admin.session_only()?;
+    let all = rows::list(&state.store, s.account_id()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(all.into_iter().map(|e| e.view).collect::<Vec<_>>()))
+}
+
+/// `DELETE /api/admin/webhooks/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/webhooks/{id}",
+    tag = "webhooks",
+    summary = "Removes a webhook endpoint with its deliveries",
+    params(("id" = String, Path, description = "Endpoint id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such endpoint in this account", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowedOrStale,
+    )
+)]
+pub async fn delete(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let s = admin.session_only()?;
+    state.require_recent_authentication(&s).await?;
+    let not_found = ApiError::NotFound("no such webhook endpoint");
+    let Some(e) = rows::get(&state.store, s.account_id(), &id).await? else {
+        return Err(not_found);
+    };
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    if !rows::delete(&mut tx, s.account_id(), &e.view.id).await? {
+        return Err(not_found);
+    }
+    audit::record(
+        &mut tx,
+        now,
+        Event {
+            account_id: s.account_id(),
+            actor: &s.user().email,
+            action: action::WEBHOOK_DELETED,
+            target: Some(format!("webhook:{}", e.view.id)),
+            details: described(&e.view),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The query of `…/deliveries`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveriesQuery {
+    /// How many, newest first (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// `GET /api/admin/webhooks/{id}/deliveries`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    summary = "An endpoint's deliveries, newest first, each with every attempt",
+    params(("id" = String, Path, description = "Endpoint id"), DeliveriesQuery),
+    responses(
+        (status = 200, description = "The deliveries", body = Vec<Delivery>),
+        (status = 400, description = "`limit` is not 1 to 1000", body = vigil_policy::api::ErrorBody),
+        (status = 404, description = "No such endpoint in this account", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::AdminNotAllowed,
+    )
+)]
+pub async fn deliveries(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<String>,
+    query: web::Query<DeliveriesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let s = admin.session_only()?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be 1 to 1000."));
+    }
+    let Some(e) = rows::get(&state.store, s.account_id(), &id).await? else {
+        return Err(ApiError::NotFound("no such webhook endpoint"));
+    };
+    let list = rows::deliveries(&state.store, &e.view.id, i64::from(limit)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(list))
+}
+
+/// `POST /api/admin/webhooks/{id}/deliveries/{delivery_id}/retry`.
+#[utoipa::path(
+    post,
+    path = "/api/admin/webhooks/{id}/deliveries/{delivery_id}/retry",
+    tag = "webhooks",
+    summary = "Attempts a delivery again now (also a delivered or failed one), with the same webhook-id",
+    params(
+        ("id" = String, Path, description = "Endpoint id"),
+        ("delivery_id" = String, Path, description = "Delivery id"),
+    ),
+    responses(
+        (status = 202, description = "Due now: the dispatcher attempts it within a second"),
+        (status = 400, description = "The endpoint is disabled (it failed for 24 h): remove it and add it again once it works", body = vigil_policy::api::ErrorBody),
+        (status = 404, description = "No such endpoint or delivery in this account", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::AdminNotAllowed,
+    )
+)]
+pub async fn retry(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let s = admin.session_only()?;
+    let (id, delivery_id) = path.into_inner();
+    let Some(e) = rows::get(&state.store, s.account_id(), &id).await? else {
+        return Err(ApiError::NotFound("no such webhook endpoint"));
+    };
+    if !e.view.enabled {
+        return Err(ApiError::bad_request(
+            "This endpoint is disabled because it failed for 24 hours: remove it and add it again once it works.",
+        ));
+    }
+    let mut tx = state.store.begin().await?;
+    if !rows::retry_now(&mut tx, &e.view.id, &delivery_id, state.clock.now()).await? {
+        return Err(ApiError::NotFound("no such delivery"));
+    }
+    tx.commit().await?;
+    Ok(HttpResponse::Accepted().finish())
+}
