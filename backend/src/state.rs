@@ -27,6 +27,8 @@ pub struct AppState {
     pub sessions: Sessions,
     /// Signs device cookies.
     pub device_key: DeviceKey,
+    /// Signs the session lists' page cursors.
+    pub cursor_key: crate::routes::paging::CursorKey,
     /// Requests to identity providers (and webhooks), under the outbound
     /// rules.
     pub outbound: Outbound,
@@ -49,9 +51,11 @@ impl AppState {
         // Where this process starts hearing of endings by others (SQLite).
         sessions.catch_up().await?;
         let device_key = device_key(&store, clock.now()).await?;
+        let cursor_key = cursor_key(&store, clock.now()).await?;
         let outbound = Outbound::new(Rules::new(config.outbound_allow.clone()))?;
         Ok(AppState {
             device_key,
+            cursor_key,
             outbound,
             store: sessions.store.clone(),
             clock,
@@ -97,4 +101,16 @@ async fn device_key(store: &Store, now: time::OffsetDateTime) -> anyhow::Result<
     DeviceKey::from_hex(&stored).ok_or_else(|| {
         anyhow::anyhow!("the stored device-cookie key is unreadable; run `vigil rotate-device-key`")
     })
+}
+
+/// The page-cursor key every replica shares (created on first start).
+async fn cursor_key(
+    store: &Store,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<crate::routes::paging::CursorKey> {
+    use crate::routes::paging::{CursorKey, KEY_NAME};
+    let stored =
+        crate::store::keys::get_or_create(store, KEY_NAME, CursorKey::generate_hex, now).await?;
+    CursorKey::from_hex(&stored)
+        .ok_or_else(|| anyhow::anyhow!("the stored page-cursor key is unreadable"))
 }

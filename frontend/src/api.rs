@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vigil_policy::api::{
     ActivityRequest, ActivitySource, AgentRow, AuditEntry, Availability, Conversation, ErrorBody,
-    ErrorCode, LoginOptions, LoginRequest, MySession, NewConversation, PreviewResponse,
-    RevokeResult, SessionSummary, SessionView, SettingsEnvelope, SettingsUpdate,
+    ErrorCode, LoginOptions, LoginRequest, NewConversation, PreviewResponse, RevokeResult,
+    SessionView, SettingsEnvelope, SettingsUpdate,
 };
 use vigil_policy::sso::{SsoConnection, SsoConnectionInput};
 use vigil_policy::tokens::{TokenCreated, TokenInput, TokenView};
@@ -42,7 +42,7 @@ pub async fn request<B: Serialize, T: DeserializeOwned>(
         Some(b) => Some(serde_json::to_string(b).map_err(|e| ApiError::Network(e.to_string()))?),
         None => None,
     };
-    let text = exchange(method, path, body, kind).await?;
+    let (text, _) = exchange(method, path, body, kind).await?;
     let text = if text.trim().is_empty() {
         "null"
     } else {
@@ -51,14 +51,15 @@ pub async fn request<B: Serialize, T: DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| ApiError::Network(format!("unexpected answer: {e}")))
 }
 
-/// One request with a JSON body (if any): the answer's text when the status
-/// is a success, else the error the server described.
+/// One request with a JSON body (if any): the answer's text and its
+/// `Link: <…>; rel="next"` when the status is a success, else the error the
+/// server described.
 async fn exchange(
     method: Method,
     path: &str,
     body: Option<String>,
     kind: Kind,
-) -> Result<String, ApiError> {
+) -> Result<(String, Option<String>), ApiError> {
     let mut builder = RequestBuilder::new(path)
         .method(method.clone())
         .header("Accept", "application/json");
@@ -83,7 +84,11 @@ async fn exchange(
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
     if (200..300).contains(&status) {
-        return Ok(text);
+        let next = response.headers().get("link").and_then(|l| {
+            let url = l.strip_prefix('<')?.strip_suffix(">; rel=\"next\"")?;
+            Some(url.to_owned())
+        });
+        return Ok((text, next));
     }
     let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or_else(|_| ErrorBody {
         error: ErrorCode::Internal,
@@ -165,9 +170,13 @@ pub async fn preview(update: &SettingsUpdate) -> Result<PreviewResponse, ApiErro
     send(Method::POST, "/api/admin/security-settings/preview", update).await
 }
 
-/// Live sessions of the account.
-pub async fn sessions() -> Result<Vec<SessionSummary>, ApiError> {
-    get("/api/admin/sessions", Kind::Foreground).await
+/// A page of a list (`path` with its query, or a `Link` the last page
+/// gave) and the next page's path, while more remain.
+pub async fn page<T: DeserializeOwned>(path: &str) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let (text, next) = exchange(Method::GET, path, None, Kind::Foreground).await?;
+    let rows = serde_json::from_str(&text)
+        .map_err(|e| ApiError::Network(format!("unexpected answer: {e}")))?;
+    Ok((rows, next))
 }
 
 /// Ends one session.
@@ -248,11 +257,6 @@ pub async fn open_conversation(subject: &str) -> Result<Conversation, ApiError> 
         },
     )
     .await
-}
-
-/// The caller's own live sessions.
-pub async fn my_sessions() -> Result<Vec<MySession>, ApiError> {
-    get("/api/me/sessions", Kind::Foreground).await
 }
 
 /// Ends one of the caller's own sessions.

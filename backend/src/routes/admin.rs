@@ -51,29 +51,127 @@ fn summary(s: LiveSession, settings: &SecuritySettings, now: OffsetDateTime) -> 
     }
 }
 
-/// `GET /api/admin/sessions`.
+/// Query of `GET /api/admin/sessions`; parsed by hand for clear errors.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionsQuery {
+    /// Sessions per page, 1 to 1000 (default 200).
+    #[param(schema_with = crate::routes::paging::limit_schema)]
+    limit: Option<String>,
+    /// Where the page starts: the cursor in the previous page's `Link`
+    /// (`rel="next"`), for the same filters. Any other value is a 400.
+    #[param(schema_with = crate::routes::paging::after_schema)]
+    after: Option<String>,
+    /// Only this person's sessions (an email; none match if no such person).
+    #[param(schema_with = audit_actor_schema)]
+    person: Option<String>,
+    /// Only this audience's sessions.
+    #[param(value_type = Option<vigil_policy::Audience>)]
+    audience: Option<String>,
+}
+
+/// `GET /api/admin/sessions`: newest first, a page at a time.
 #[utoipa::path(
     get,
     path = "/api/admin/sessions",
     tag = "admin",
-    summary = "The account's live sessions",
+    summary = "The account's live sessions, newest first, a page at a time",
+    params(SessionsQuery),
     responses(
-        (status = 200, description = "Live sessions", body = Vec<vigil_policy::api::SessionSummary>),
+        (status = 200, description = "Live sessions, newest first", body = Vec<vigil_policy::api::SessionSummary>,
+            headers(("Link" = String, description = "`<URL>; rel=\"next\"` when more remain: the next page, with the same filters and limit (a relative URL)"))),
+        (status = 400, description = "`limit` not from 1 to 1000, `after` not a cursor of this list, an unknown `audience` or a `person` too long", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::AdminNotAllowed,
     )
 )]
 pub async fn list_sessions(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     admin: Admin,
+    query: web::Query<SessionsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.require(Scope::SessionsRead)?;
+    use crate::routes::paging;
+    let audience = match query.audience.as_deref() {
+        None => None,
+        Some(a) => Some(vigil_policy::Audience::parse(a).ok_or_else(|| {
+            ApiError::bad_field(FieldError::new(
+                "audience",
+                FieldErrorCode::Invalid,
+                "audience must be agents or requesters.",
+            ))
+        })?),
+    };
+    let person = query.person.as_deref().map(|p| p.trim().to_lowercase());
+    if person
+        .as_ref()
+        .is_some_and(|p| p.chars().count() > ACTOR_MAX)
+    {
+        return Err(ApiError::bad_field(FieldError::new(
+            "person",
+            FieldErrorCode::Invalid,
+            format!("person is at most {ACTOR_MAX} characters."),
+        )));
+    }
+    let user_id = match person.as_deref().filter(|p| !p.is_empty()) {
+        None => None,
+        Some(email) => match accounts::find_user(&state.store, s.account_id(), email).await? {
+            Some(p) => Some(p.view.id),
+            None => Some(0), // nobody: no session matches
+        },
+    };
+    // The list a cursor belongs to: the account and the filters.
+    let list = format!(
+        "admin/{}/{}/{}",
+        s.account_id(),
+        user_id.map_or("-".to_owned(), |u| u.to_string()),
+        audience.map_or("-", |a| a.as_str())
+    );
+    let asked = paging::asked(
+        &state.cursor_key,
+        &list,
+        query.limit.as_deref(),
+        query.after.as_deref(),
+    )?;
     let now = state.clock.now();
-    let rows = live_sessions(&state, s.account_id(), s.settings(), now).await?;
+    let scope = crate::store::sessions::ListScope {
+        account_id: s.account_id(),
+        user_id,
+        audience,
+    };
+    let (rows, next) = paging::live_sessions(&state.store, scope, &asked, |live| {
+        live.row.last_activity_at = state.sessions.memory.last_activity_of(&live.row);
+        !matches!(
+            evaluate(
+                s.settings().policy(live.row.audience),
+                live.row.times(),
+                now
+            )
+            .verdict,
+            Verdict::Expired(_)
+        )
+    })
+    .await?;
     let out: Vec<_> = rows
         .into_iter()
         .map(|r| summary(r, s.settings(), now))
         .collect();
-    Ok(HttpResponse::Ok().json(out))
+    let mut keep = Vec::new();
+    if let Some(l) = &query.limit {
+        keep.push(("limit", l.clone()));
+    }
+    if let Some(p) = person.filter(|p| !p.is_empty()) {
+        keep.push(("person", p));
+    }
+    if let Some(a) = audience {
+        keep.push(("audience", a.as_str().to_owned()));
+    }
+    Ok(paging::answer(
+        &out,
+        req.path(),
+        &keep,
+        next.map(|k| state.cursor_key.seal(&list, &k)),
+    ))
 }
 
 /// Revokes the account's live sessions matching `which`; returns how many.

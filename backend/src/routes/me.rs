@@ -20,34 +20,71 @@ async fn my_endings(state: &AppState, s: &Current) -> Result<Vec<Ending>, ApiErr
     .await?)
 }
 
+/// Query of `GET /api/me/sessions`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Sessions per page, 1 to 1000 (default 200).
+    #[param(schema_with = crate::routes::paging::limit_schema)]
+    limit: Option<String>,
+    /// Where the page starts: the cursor in the previous page's `Link`
+    /// (`rel="next"`). Any other value is a 400.
+    #[param(schema_with = crate::routes::paging::after_schema)]
+    after: Option<String>,
+}
+
 /// `GET /api/me/sessions`: the caller's live sessions, newest first, this
-/// one marked.
+/// one marked, a page at a time.
 #[utoipa::path(
     get,
     path = "/api/me/sessions",
     tag = "me",
-    summary = "The caller's live sessions",
+    summary = "The caller's live sessions, newest first, a page at a time",
+    params(ListQuery),
     responses(
-        (status = 200, description = "Their sessions", body = Vec<vigil_policy::api::MySession>),
+        (status = 200, description = "Their sessions, newest first", body = Vec<vigil_policy::api::MySession>,
+            headers(("Link" = String, description = "`<URL>; rel=\"next\"` when more remain: the next page, with the same limit (a relative URL)"))),
+        (status = 400, description = "`limit` not from 1 to 1000, or `after` not a cursor of the caller's list", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NoSession,
     )
 )]
 pub async fn list(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     Authenticated(s): Authenticated,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    use crate::routes::paging;
+    // The list a cursor belongs to: this person's, in this account.
+    let list = format!("me/{}/{}", s.account_id(), s.user().id);
+    let asked = paging::asked(
+        &state.cursor_key,
+        &list,
+        query.limit.as_deref(),
+        query.after.as_deref(),
+    )?;
     let now = state.clock.now();
-    let rows = sessions::live_of_person(&state.store, s.account_id(), s.user().id).await?;
+    let scope = sessions::ListScope {
+        account_id: s.account_id(),
+        user_id: Some(s.user().id),
+        audience: None,
+    };
+    let (rows, next) = paging::live_sessions(&state.store, scope, &asked, |live| {
+        live.row.last_activity_at = state.sessions.memory.last_activity_of(&live.row);
+        let policy = s.settings().policy(live.row.audience);
+        // Past a deadline: the sweeper has not got to it yet.
+        !matches!(
+            evaluate(policy, live.row.times(), now).verdict,
+            Verdict::Expired(_)
+        )
+    })
+    .await?;
     let out: Vec<MySession> = rows
         .into_iter()
-        .filter_map(|live| {
-            let mut row = live.row;
-            row.last_activity_at = state.sessions.memory.last_activity_of(&row);
+        .map(|live| {
+            let row = live.row;
             let e = evaluate(s.settings().policy(row.audience), row.times(), now);
-            if matches!(e.verdict, Verdict::Expired(_)) {
-                return None; // the sweeper has not got to it yet
-            }
-            Some(MySession {
+            MySession {
                 current: row.id == s.session_id(),
                 browser: browser_in_words(row.user_agent.as_deref()),
                 session_id: row.id,
@@ -59,10 +96,16 @@ pub async fn list(
                 method: row.method,
                 sso_connection: live.sso_connection,
                 ip: row.ip,
-            })
+            }
         })
         .collect();
-    Ok(HttpResponse::Ok().json(out))
+    let keep: Vec<_> = query.limit.iter().map(|l| ("limit", l.clone())).collect();
+    Ok(paging::answer(
+        &out,
+        req.path(),
+        &keep,
+        next.map(|k| state.cursor_key.seal(&list, &k)),
+    ))
 }
 
 /// `DELETE /api/me/sessions/{session_id}`: ends one of the caller's

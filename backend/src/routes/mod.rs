@@ -6,6 +6,7 @@ pub mod desk;
 pub mod health;
 pub mod me;
 pub mod openapi;
+pub mod paging;
 pub mod portal;
 pub mod session;
 pub mod settings;

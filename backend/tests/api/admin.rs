@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app, Session, TestApp};
 
 /// Creates a second account `other` with admin `boss@other.test` and signs in.
-async fn other_account(app: &TestApp) -> Session {
+pub async fn other_account(app: &TestApp) -> Session {
     vigil_server::cli::create_account(
         &app.state.store,
         &app.state.hasher,

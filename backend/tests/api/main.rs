@@ -16,6 +16,7 @@ mod live;
 mod me;
 mod oidc_provider;
 mod openapi;
+mod paging;
 mod people;
 mod postgres_only;
 mod races;

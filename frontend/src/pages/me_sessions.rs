@@ -1,21 +1,49 @@
 //! `/me/sessions`: everyone's own sessions — this one marked, the browser
 //! in words, address, sign-in (when, and how), last activity and when each
-//! ends — with "Sign out" per session and "Sign out other sessions".
+//! ends — with "Sign out" per session and "Sign out other sessions"; a
+//! page (200) at a time, "Load more" following the list's `Link`.
 
+use vigil_policy::api::MySession;
 use yew::prelude::*;
 
 use crate::api::{self, failed};
 use crate::clock::{local_ms, relative, stamp, to_ms};
 use crate::components::{use_current_session, Page};
-use crate::hooks::use_load;
 use crate::pages::signed_in_with;
 
 /// The page.
 #[component]
 pub fn MySessions() -> Html {
     let session = use_current_session();
-    let mine = use_load(api::my_sessions);
+    // The sessions shown, and the next page's path while more remain.
+    let list = use_state(|| None::<(Vec<MySession>, Option<String>)>);
+    let status = use_state(|| None::<String>);
     let busy = use_state(|| false);
+    // Loads the first page, or appends the page at `more`.
+    let load = {
+        let (list, status, session) = (list.clone(), status.clone(), session.clone());
+        Callback::from(move |more: Option<String>| {
+            let (list, status, session) = (list.clone(), status.clone(), session.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let path = more.as_deref().unwrap_or("/api/me/sessions");
+                match api::page::<MySession>(path).await {
+                    Ok((page, next)) => {
+                        let mut rows = match more {
+                            Some(_) => (*list).clone().map(|l| l.0).unwrap_or_default(),
+                            None => Vec::new(),
+                        };
+                        rows.extend(page);
+                        list.set(Some((rows, next)));
+                    }
+                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
+                }
+            });
+        })
+    };
+    {
+        let load = load.clone();
+        use_effect_with((), move |_| load.emit(None));
+    }
     let Some(session) = session else {
         return html! {};
     };
@@ -24,15 +52,17 @@ pub fn MySessions() -> Html {
         .view
         .as_ref()
         .map_or(local_ms(), |v| to_ms(v.server_time));
-    // Ends one session (or the others), then reloads the list.
+    // Ends one session (or the others), then takes them off the list.
     let end = {
-        let (load, busy, session) = (mine.handle.clone(), busy.clone(), session.clone());
+        let (list, status, busy, session) =
+            (list.clone(), status.clone(), busy.clone(), session.clone());
         Callback::from(move |which: Option<String>| {
             if *busy {
                 return;
             }
             busy.set(true);
-            let (load, busy, session) = (load.clone(), busy.clone(), session.clone());
+            let (list, status, busy, session) =
+                (list.clone(), status.clone(), busy.clone(), session.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let outcome = match &which {
                     Some(id) => api::revoke_mine(id)
@@ -45,14 +75,22 @@ pub fn MySessions() -> Html {
                     }),
                 };
                 busy.set(false);
-                load.say(outcome.unwrap_or_else(|e| failed(Some(&session), &e)));
-                load.reload();
+                if outcome.is_ok() {
+                    if let Some((mut rows, next)) = (*list).clone() {
+                        rows.retain(|r| {
+                            r.current || which.as_ref().is_some_and(|id| *id != r.session_id)
+                        });
+                        list.set(Some((rows, if which.is_some() { next } else { None })));
+                    }
+                }
+                status.set(Some(outcome.unwrap_or_else(|e| failed(Some(&session), &e))));
             });
         })
     };
-    let list = match mine.data.as_deref() {
+    let more = list.as_ref().and_then(|l| l.1.clone());
+    let shown = match list.as_ref() {
         None => html! { <p>{ "Loading…" }</p> },
-        Some(rows) => html! {
+        Some((rows, _)) => html! {
             <ul class="my-sessions" aria-label="Your sessions">
                 { for rows.iter().map(|r| {
                     let ends = r.idle_expires_at.min(r.absolute_expires_at);
@@ -83,10 +121,9 @@ pub fn MySessions() -> Html {
             </ul>
         },
     };
-    let others = mine
-        .data
+    let others = list
         .as_ref()
-        .is_some_and(|r| r.iter().any(|s| !s.current));
+        .is_some_and(|(r, next)| next.is_some() || r.iter().any(|s| !s.current));
     let on_others = {
         let end = end.clone();
         Callback::from(move |_: MouseEvent| end.emit(None))
@@ -94,8 +131,11 @@ pub fn MySessions() -> Html {
     Page::new(Some(&session), "My sessions").render(html! {
         <>
             <p class="muted">{ "Everywhere you are signed in. Sign out any session you do not recognise." }</p>
-            if let Some(s) = mine.status.clone() { <p role="status">{ s }</p> }
-            { list }
+            if let Some(s) = (*status).clone() { <p role="status">{ s }</p> }
+            { shown }
+            if let Some(next) = more {
+                <button onclick={Callback::from(move |_: MouseEvent| load.emit(Some(next.clone())))}>{ "Load more" }</button>
+            }
             if others {
                 <button class="danger" disabled={*busy} onclick={on_others}>{ "Sign out other sessions" }</button>
             }

@@ -1,8 +1,10 @@
 //! `/admin/sessions`: live sessions of the account — who, browser in words,
 //! address, signed in (when, and how: a password or which single sign-on),
 //! last activity, when it ends and why (idle or the limit), the admin's own
-//! marked — filtered by person and audience, with "Revoke" and "Sign out
-//! everywhere", each confirmed with its consequences first.
+//! marked — filtered by person (an email) and audience on the server, a
+//! page (200) at a time with "Load more" following the list's `Link` (the
+//! filters with it), with "Revoke" and "Sign out everywhere", each
+//! confirmed with its consequences first.
 
 use vigil_policy::api::{browser_in_words, AgentRow, Role, SessionSummary};
 use vigil_policy::Audience;
@@ -24,13 +26,18 @@ enum Ask {
     Everywhere(SessionSummary),
 }
 
-/// What ending sessions does to their owner, in words.
+/// What ending sessions does to their owner, in words. `rows` are the
+/// sessions loaded; the team's counts cover agents' unloaded pages too.
 fn consequences(ask: &Ask, rows: &[SessionSummary], team: &[AgentRow]) -> String {
     let (s, all) = match ask {
         Ask::One(s) => (s, false),
         Ask::Everywhere(s) => (s, true),
     };
-    let theirs = rows.iter().filter(|r| r.user.id == s.user.id).count();
+    let loaded = rows.iter().filter(|r| r.user.id == s.user.id).count();
+    let theirs = team
+        .iter()
+        .find(|a| a.user_id == s.user.id)
+        .map_or(loaded, |a| (a.live_sessions as usize).max(loaded));
     let left = if all { 0 } else { theirs.saturating_sub(1) };
     let ends = if all {
         format!("All {theirs} of {}'s sessions end.", s.user.display_name)
@@ -63,17 +70,59 @@ fn consequences(ask: &Ask, rows: &[SessionSummary], team: &[AgentRow]) -> String
 #[component]
 pub fn Sessions() -> Html {
     let session = use_current_session();
-    let sessions = use_load(api::sessions);
+    // The sessions shown, and the next page's path while more remain.
+    let list = use_state(|| None::<(Vec<SessionSummary>, Option<String>)>);
+    let status = use_state(|| None::<String>);
     // To say what ending a session does to its person's conversations.
     let team = use_load(api::agents);
     let asking = use_state(|| None::<Ask>);
     let busy = use_state(|| None::<String>);
-    let search = use_state(String::new);
-    let audience = use_state(String::new);
+    // The filters: (person, audience), as the server takes them.
+    let filters = use_state(|| (String::new(), String::new()));
+    // Loads the first page under the filters, or appends the page at `more`.
+    let load = {
+        let (list, status, session, filters) = (
+            list.clone(),
+            status.clone(),
+            session.clone(),
+            filters.clone(),
+        );
+        Callback::from(move |more: Option<String>| {
+            let (list, status, session) = (list.clone(), status.clone(), session.clone());
+            let path = more.clone().unwrap_or_else(|| {
+                let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
+                let mut path = "/api/admin/sessions?".to_owned();
+                if !filters.0.trim().is_empty() {
+                    path.push_str(&format!("person={}&", enc(filters.0.trim())));
+                }
+                if !filters.1.is_empty() {
+                    path.push_str(&format!("audience={}", enc(&filters.1)));
+                }
+                path
+            });
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::page::<SessionSummary>(&path).await {
+                    Ok((page, next)) => {
+                        let mut rows = match more {
+                            Some(_) => (*list).clone().map(|l| l.0).unwrap_or_default(),
+                            None => Vec::new(),
+                        };
+                        rows.extend(page);
+                        list.set(Some((rows, next)));
+                    }
+                    Err(e) => status.set(Some(failed(session.as_ref(), &e))),
+                }
+            });
+        })
+    };
+    {
+        let load = load.clone();
+        use_effect_with((*filters).clone(), move |_| load.emit(None));
+    }
     let reload = {
-        let (sessions, team) = (sessions.handle.clone(), team.handle.clone());
+        let (load, team) = (load.clone(), team.handle.clone());
         move || {
-            sessions.reload();
+            load.emit(None);
             team.reload();
         }
     };
@@ -86,11 +135,12 @@ pub fn Sessions() -> Html {
         .as_ref()
         .and_then(|s| s.snapshot.view.as_ref().map(|v| v.session_id.clone()));
     let confirm = {
-        let (asking, busy, status, reload, session) = (
+        let (asking, busy, status, list, team, session) = (
             asking.clone(),
             busy.clone(),
-            sessions.handle.clone(),
-            reload.clone(),
+            status.clone(),
+            list.clone(),
+            team.handle.clone(),
             session.clone(),
         );
         Callback::from(move |()| {
@@ -100,10 +150,11 @@ pub fn Sessions() -> Html {
                 Ask::One(s) | Ask::Everywhere(s) => s.session_id.clone(),
             };
             busy.set(Some(key));
-            let (busy, status, reload, session) = (
+            let (busy, status, list, team, session) = (
                 busy.clone(),
                 status.clone(),
-                reload.clone(),
+                list.clone(),
+                team.clone(),
                 session.clone(),
             );
             wasm_bindgen_futures::spawn_local(async move {
@@ -116,8 +167,18 @@ pub fn Sessions() -> Html {
                         .map(|n| format!("Signed out of {} session(s).", n.revoked)),
                 };
                 busy.set(None);
-                status.say(outcome.unwrap_or_else(|e| failed(session.as_ref(), &e)));
-                reload();
+                // Take the ended sessions off the pages loaded.
+                if let (Ok(_), Some((mut rows, next))) = (&outcome, (*list).clone()) {
+                    rows.retain(|r| match &ask {
+                        Ask::One(s) => r.session_id != s.session_id,
+                        Ask::Everywhere(s) => r.user.id != s.user.id,
+                    });
+                    list.set(Some((rows, next)));
+                }
+                status.set(Some(
+                    outcome.unwrap_or_else(|e| failed(session.as_ref(), &e)),
+                ));
+                team.reload();
             });
         })
     };
@@ -125,45 +186,31 @@ pub fn Sessions() -> Html {
         let asking = asking.clone();
         Callback::from(move |()| asking.set(None))
     };
-    let on_search = {
-        let search = search.clone();
-        Callback::from(move |e: InputEvent| {
+    let on_person = {
+        let filters = filters.clone();
+        Callback::from(move |e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
-            search.set(input.value());
+            filters.set((input.value(), filters.1.clone()));
         })
     };
     let on_audience = {
-        let audience = audience.clone();
+        let filters = filters.clone();
         Callback::from(move |e: Event| {
             let select: HtmlSelectElement = e.target_unchecked_into();
-            audience.set(select.value());
+            filters.set((filters.0.clone(), select.value()));
         })
     };
     let refresh = Callback::from(move |_: MouseEvent| reload());
-    let needle = search.trim().to_lowercase();
-    let body = match sessions.data.as_deref() {
+    let filtered = filters.0.trim() != "" || !filters.1.is_empty();
+    let body = match list.as_ref().map(|l| &l.0) {
         None => html! { <p>{ "Loading…" }</p> },
-        Some(rows) if rows.is_empty() => html! { <p class="muted">{ "No live sessions." }</p> },
-        Some(all) => {
-            let shown: Vec<&SessionSummary> = all
-                .iter()
-                .filter(|r| {
-                    needle.is_empty()
-                        || r.user.email.to_lowercase().contains(&needle)
-                        || r.user.display_name.to_lowercase().contains(&needle)
-                })
-                .filter(|r| match audience.as_str() {
-                    "agents" => r.audience == Audience::Agents,
-                    "requesters" => r.audience == Audience::Requesters,
-                    _ => true,
-                })
-                .collect();
+        Some(shown) => {
             if shown.is_empty() {
-                html! { <p class="muted">{ "No session matches." }</p> }
+                html! { <p class="muted">{ if filtered { "No session matches." } else { "No live sessions." } }</p> }
             } else {
                 html! {
                     <ul class="session-list" aria-label="Live sessions">
-                    { for shown.into_iter().map(|r| {
+                    { for shown.iter().map(|r| {
                         let by_limit = r.absolute_expires_at <= r.idle_expires_at;
                         let ends = r.idle_expires_at.min(r.absolute_expires_at);
                         let working = busy.as_deref() == Some(r.session_id.as_str());
@@ -210,8 +257,8 @@ pub fn Sessions() -> Html {
             }
         }
     };
-    let dialog = match ((*asking).clone(), sessions.data.as_deref()) {
-        (Some(ask), Some(all)) => {
+    let dialog = match ((*asking).clone(), list.as_ref()) {
+        (Some(ask), Some((all, _))) => {
             let (title, label) = match &ask {
                 Ask::One(s) => (
                     format!("End {}'s session?", s.user.display_name),
@@ -243,21 +290,24 @@ pub fn Sessions() -> Html {
             <>
                 <div class="card filters" role="search">
                     <div class="field">
-                        <label for="session-search">{ "Person" }</label>
-                        <input id="session-search" type="search" value={(*search).clone()} oninput={on_search}
-                               placeholder="Name or email" />
+                        <label for="session-search">{ "Person (email)" }</label>
+                        <input id="session-search" type="search" value={filters.0.clone()} onchange={on_person}
+                               placeholder="name@example.com" />
                     </div>
                     <div class="field">
                         <label for="session-audience">{ "Audience" }</label>
                         <select id="session-audience" onchange={on_audience}>
-                            <option value="" selected={audience.is_empty()}>{ "Everyone" }</option>
-                            <option value="agents" selected={*audience == "agents"}>{ "Agents and admins" }</option>
-                            <option value="requesters" selected={*audience == "requesters"}>{ "Requesters" }</option>
+                            <option value="" selected={filters.1.is_empty()}>{ "Everyone" }</option>
+                            <option value="agents" selected={filters.1 == "agents"}>{ "Agents and admins" }</option>
+                            <option value="requesters" selected={filters.1 == "requesters"}>{ "Requesters" }</option>
                         </select>
                     </div>
                 </div>
-                if let Some(s) = sessions.status.clone() { <p role="status">{ s }</p> }
+                if let Some(s) = (*status).clone() { <p role="status">{ s }</p> }
                 { body }
+                if let Some(next) = list.as_ref().and_then(|l| l.1.clone()) {
+                    <button onclick={Callback::from(move |_: MouseEvent| load.emit(Some(next.clone())))}>{ "Load more" }</button>
+                }
             </>
         })
 }
