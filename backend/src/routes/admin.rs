@@ -213,6 +213,7 @@ pub async fn revoke_session(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.require(Scope::SessionsWrite)?;
+    s.require_recent_authentication(&state).await?;
     // Session ids are 32 hex digits; anything else names no session.
     let well_formed = path.len() == 32 && path.bytes().all(|b| b.is_ascii_hexdigit());
     if !well_formed
@@ -250,6 +251,7 @@ pub async fn revoke_user_sessions(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.require(Scope::SessionsWrite)?;
+    s.require_recent_authentication(&state).await?;
     let not_found = ApiError::NotFound("no such user in this account");
     let Ok(user_id) = path.parse::<i64>() else {
         return Err(not_found);
@@ -306,7 +308,6 @@ fn audit_limit_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::Integer)
         .minimum(Some(1))
-    s.require_recent_authentication(&state).await?;
         .maximum(Some(AUDIT_PAGE_MAX))
         .build()
 }
@@ -336,7 +337,6 @@ fn audit_action_schema() -> utoipa::openapi::Object {
 fn audit_actor_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
-    s.require_recent_authentication(&state).await?;
         .max_length(Some(ACTOR_MAX))
         .build()
 }
@@ -662,6 +662,7 @@ pub async fn deactivate_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.require(Scope::UsersWrite)?;
+    s.require_recent_authentication(&state).await?;
     let user_id = user_id_of(&path)?;
     let revoked = crate::people::deactivate(
         &state.store,
@@ -694,6 +695,7 @@ pub async fn reactivate_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.require(Scope::UsersWrite)?;
+    s.require_recent_authentication(&state).await?;
     let user_id = user_id_of(&path)?;
     crate::people::reactivate(
         &state.store,
@@ -705,5 +707,3 @@ pub async fn reactivate_user(
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"active": true})))
 }
-    s.require_recent_authentication(&state).await?;
-    s.require_recent_authentication(&state).await?;

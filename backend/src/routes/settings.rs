@@ -88,8 +88,8 @@ pub async fn put(
     RawJson(bytes): RawJson,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.require(Scope::SettingsWrite)?;
-    let update = checked(&state, &bytes)?;
     s.require_recent_authentication(&state).await?;
+    let update = checked(&state, &bytes)?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let before = settings_store::load_in(&mut tx, s.account_id()).await?;
