@@ -86,9 +86,6 @@ pub enum ApiError {
     /// The account's last active person with `manage_security`.
     #[error("this is the account's last active person who manages security: grant someone else manage_security first")]
     LastAdmin,
-    /// A bug or an outage; logged with its cause chain, never shown.
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
     /// A sensitive action, and the session's last authentication is older
     /// than the limit (see `Current::require_recent_authentication`).
     #[error("this action needs you to confirm who you are: enter your password again")]
@@ -96,6 +93,16 @@ pub enum ApiError {
         /// The limit, in seconds (`VIGIL_REAUTH_SECS`).
         max_age_secs: u64,
     },
+    /// The person holds `max_sessions` live sessions and their policy
+    /// refuses more.
+    #[error("you are signed in on as many devices as your account allows: sign out on one of them first")]
+    SessionLimit {
+        /// Their live sessions.
+        live: u64,
+    },
+    /// A bug or an outage; logged with its cause chain, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
 impl From<crate::auth::password::HashError> for ApiError {
@@ -161,11 +168,12 @@ impl ApiError {
             ApiError::IssuerUnreachable(_) => ErrorCode::IssuerUnreachable,
             ApiError::InvalidLogoutToken => ErrorCode::InvalidLogoutToken,
             ApiError::LastAdmin => ErrorCode::LastAdmin,
+            ApiError::SessionLimit { .. } => ErrorCode::SessionLimit,
+            ApiError::ReauthenticationRequired { .. } => ErrorCode::ReauthenticationRequired,
         }
     }
 
     /// The body sent to the client.
-            ApiError::ReauthenticationRequired { .. } => ErrorCode::ReauthenticationRequired,
     pub fn body(&self) -> ErrorBody {
         let message = match self {
             ApiError::Unauthenticated(reason) => unauthenticated_message(*reason).to_owned(),
@@ -218,6 +226,14 @@ impl ApiError {
                 | ApiError::Busy { retry_after_secs } => Some(*retry_after_secs),
                 _ => None,
             },
+            max_age_secs: match self {
+                ApiError::ReauthenticationRequired { max_age_secs } => Some(*max_age_secs),
+                _ => None,
+            },
+            live: match self {
+                ApiError::SessionLimit { live } => Some(*live),
+                _ => None,
+            },
             // Added at the edge, which knows the request.
             request_id: None,
         }
@@ -226,10 +242,6 @@ impl ApiError {
 
 fn sentence(s: &str) -> String {
     let mut chars = s.chars();
-            max_age_secs: match self {
-                ApiError::ReauthenticationRequired { max_age_secs } => Some(*max_age_secs),
-                _ => None,
-            },
     match chars.next() {
         Some(first) => {
             let mut out: String = first.to_uppercase().collect();
@@ -279,7 +291,9 @@ impl ResponseError for ApiError {
             }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest { .. } | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
-            ApiError::VersionConflict { .. } | ApiError::LastAdmin => StatusCode::CONFLICT,
+            ApiError::VersionConflict { .. }
+            | ApiError::LastAdmin
+            | ApiError::SessionLimit { .. } => StatusCode::CONFLICT,
             ApiError::TooManyAttempts { .. } | ApiError::TooManyChannels => {
                 StatusCode::TOO_MANY_REQUESTS
             }

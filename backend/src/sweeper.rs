@@ -9,14 +9,13 @@
 //! and ends the expired ones in one transaction per batch: ending,
 //! availability, reroutes and audit entries commit together or not at all.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use vigil_policy::{evaluate, EndReason, Verdict};
+use vigil_policy::{EndReason, Verdict};
 
-use crate::sessions::memory::AccountPolicy;
 use crate::sessions::{account_policy, Sessions};
 use crate::store::audit::SYSTEM;
 use crate::store::sessions::Ending;
@@ -42,21 +41,26 @@ pub async fn sweep_once(sessions: &Sessions) -> anyhow::Result<Report> {
     loop {
         let batch = crate::store::sessions::expired_candidates(&sessions.store, now, BATCH).await?;
         let full = batch.len() as i64 == BATCH;
-        let mut policies: HashMap<i64, Arc<AccountPolicy>> = HashMap::new();
+        let mut judges: HashMap<i64, crate::sessions::Judge> = HashMap::new();
         let mut expired: Vec<(Ending, EndReason)> = Vec::new();
         let mut refreshed: Vec<(String, OffsetDateTime)> = Vec::new();
         for c in batch {
-            let policy = match policies.get(&c.row.account_id) {
-                Some(p) => p.clone(),
-                None => {
-                    let p = account_policy(sessions, c.row.account_id).await?;
-                    policies.insert(c.row.account_id, p.clone());
-                    p
+            let judge = match judges.entry(c.row.account_id) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(new) => {
+                    let policy = account_policy(sessions, c.row.account_id).await?;
+                    let judge = crate::sessions::Judge::read(
+                        sessions.store.pool(),
+                        c.row.account_id,
+                        &policy.settings,
+                    )
+                    .await?;
+                    new.insert(judge)
                 }
             };
             let mut times = c.row.times();
             times.last_activity_at = sessions.memory.last_activity_of(&c.row);
-            let e = evaluate(policy.settings.policy(c.row.audience), times, now);
+            let e = judge.evaluate(&c.row, times, now);
             match e.verdict {
                 Verdict::Expired(reason) => expired.push((c.ending, reason)),
                 // Not expired after all (activity not yet written, or an

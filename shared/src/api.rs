@@ -100,6 +100,9 @@ pub enum ErrorCode {
     /// Deactivating this person would leave the account with no active
     /// person who manages security.
     LastAdmin,
+    /// The person holds as many live sessions as their policy allows
+    /// (`max_sessions`) and it refuses more (see `live`); nothing started.
+    SessionLimit,
     /// A sensitive action needs a recent authentication: the session's
     /// sign-in or last re-authentication is older than `max_age_secs`
     /// (`POST /api/auth/reauthenticate`, then try again).
@@ -209,9 +212,16 @@ pub struct ErrorBody {
     /// With `too_many_attempts`: seconds until a sign-in may be tried again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
+    /// With `reauthentication_required`: how recent an authentication the
+    /// action needs, in seconds (`VIGIL_REAUTH_SECS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_secs: Option<u64>,
     /// With `insufficient_scope`: the scope the route needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::tokens::Scope>,
+    /// With `session_limit`: the person's live sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<u64>,
     /// With every 5xx: the request's id (`X-Request-Id`), as in the logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -219,10 +229,6 @@ pub struct ErrorBody {
 
 /// `POST /api/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    /// With `reauthentication_required`: how recent an authentication the
-    /// action needs, in seconds (`VIGIL_REAUTH_SECS`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_age_secs: Option<u64>,
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -314,6 +320,18 @@ pub struct UserView {
     pub permissions: Vec<String>,
 }
 
+impl UserView {
+    /// Whether the admins' policy applies to this person: the admin role,
+    /// or `manage_security` granted.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+            || self
+                .permissions
+                .iter()
+                .any(|p| p == PERMISSION_MANAGE_SECURITY)
+    }
+}
+
 /// The policy that governs one session: the audience's policy plus the
 /// account's activity rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -332,9 +350,17 @@ pub struct SessionPolicy {
 }
 
 impl SessionPolicy {
-    /// The policy for `audience` under `settings`.
-    pub fn from_settings(settings: &SecuritySettings, audience: Audience) -> Self {
-        let p = settings.policy(audience);
+    /// The policy that governs a session of `audience`, held by an admin or
+    /// not, remembered or not, under `settings`
+    /// ([`SecuritySettings::policy_for`]): the limits it shows are the ones
+    /// its deadlines come from.
+    pub fn from_settings(
+        settings: &SecuritySettings,
+        audience: Audience,
+        is_admin: bool,
+        remembered: bool,
+    ) -> Self {
+        let p = settings.policy_for(audience, is_admin, remembered);
         SessionPolicy {
             idle_timeout_secs: p.idle_timeout_secs,
             absolute_timeout_secs: p.absolute_timeout_secs,
@@ -351,6 +377,7 @@ impl SessionPolicy {
             absolute_timeout_secs: self.absolute_timeout_secs,
             warning: self.warning,
             remember_me: self.remember_me,
+            ..crate::AudiencePolicy::default()
         }
     }
 }
@@ -704,7 +731,9 @@ mod tests {
             fields: None,
             current_version: None,
             retry_after_secs: None,
+            max_age_secs: None,
             scope: None,
+            live: None,
             request_id: None,
         };
         assert_eq!(
@@ -737,7 +766,6 @@ mod tests {
             assert_eq!(wire, serde_json::json!(r.as_str()), "{r:?}");
             assert_eq!(
                 serde_json::from_value::<UnauthenticatedReason>(wire).unwrap(),
-            max_age_secs: None,
                 r
             );
         }

@@ -119,6 +119,7 @@ mod tests {
             absolute_timeout_secs: abs,
             warning: Warning::Before { secs: 60 },
             remember_me: false,
+            ..AudiencePolicy::default()
         }
     }
 

@@ -141,7 +141,15 @@ fn far_future() -> OffsetDateTime {
 /// the policy's warning lead before that end, and so always strictly before
 /// the idle deadline. A last activity recorded before creation (clock skew
 /// between replicas) counts as creation.
+///
+/// `policy` is the person's policy, from
+/// [`SecuritySettings::policy_for`](crate::SecuritySettings::policy_for)
+/// (which picks the admins' policy for an admin); a remembered session that
+/// keeps its cookie is held to the policy's remembered limits, resolved here
+/// by the same [`AudiencePolicy::resolved`] (a policy already resolved stays
+/// as it is).
 pub fn evaluate(policy: &AudiencePolicy, session: SessionTimes, now: OffsetDateTime) -> Evaluation {
+    let policy = &policy.resolved(session.persistent);
     let last = session.last_activity_at.max(session.created_at);
     let idle_expires_at = add_secs(last, policy.idle_timeout_secs);
     let absolute_expires_at = add_secs(session.created_at, policy.absolute_timeout_secs);
@@ -185,6 +193,7 @@ mod tests {
             absolute_timeout_secs: abs,
             warning,
             remember_me: true,
+            ..AudiencePolicy::default()
         }
     }
 
@@ -294,13 +303,21 @@ mod tests {
                 (0u32..=100).prop_map(|percent| Warning::Percent { percent }),
             ],
             any::<bool>(),
+            proptest::option::of((1u64..=60 * DAY, 1u64..=400 * DAY)),
         )
-            .prop_map(|(idle, abs, warning, remember_me)| AudiencePolicy {
-                idle_timeout_secs: idle,
-                absolute_timeout_secs: abs,
-                warning,
-                remember_me,
-            })
+            .prop_map(
+                |(idle, abs, warning, remember_me, remembered)| AudiencePolicy {
+                    idle_timeout_secs: idle,
+                    absolute_timeout_secs: abs,
+                    warning,
+                    remember_me,
+                    remembered: remembered.map(|(idle, abs)| crate::settings::RememberedLimits {
+                        idle_timeout_secs: idle,
+                        absolute_timeout_secs: abs,
+                    }),
+                    ..AudiencePolicy::default()
+                },
+            )
     }
 
     proptest! {
@@ -322,6 +339,32 @@ mod tests {
                 }
                 last = now;
             }
+        }
+
+        #[test]
+        fn a_remembered_sessions_deadlines_follow_its_own_limits(
+            p in any_policy(),
+            created in 0i64..DAY as i64,
+            idle_for in 0i64..DAY as i64,
+            now in 0i64..(3 * DAY) as i64,
+            persistent in any::<bool>(),
+        ) {
+            let mut t = times(created, created + idle_for);
+            t.persistent = persistent;
+            let e = evaluate(&p, t, at(now));
+            let limits = if persistent && p.remember_me {
+                p.remembered_limits()
+            } else {
+                crate::settings::RememberedLimits {
+                    idle_timeout_secs: p.idle_timeout_secs,
+                    absolute_timeout_secs: p.absolute_timeout_secs,
+                }
+            };
+            prop_assert_eq!(e.idle_expires_at, add_secs(at(created + idle_for), limits.idle_timeout_secs));
+            prop_assert_eq!(e.absolute_expires_at, add_secs(at(created), limits.absolute_timeout_secs));
+            // The view's policy is the resolved one: evaluating the session
+            // with it gives the same answer (the console's countdown).
+            prop_assert_eq!(evaluate(&p.resolved(persistent), t, at(now)), e);
         }
 
         #[test]

@@ -68,6 +68,11 @@ pub struct SecuritySettings {
     pub agents: AudiencePolicy,
     /// Policy for requesters.
     pub requesters: AudiencePolicy,
+    /// A stricter policy for people with the admin role or
+    /// `manage_security`; null: the agents' policy applies to them too.
+    /// Each of its limits is at most the agents' (see `validate`).
+    #[serde(default)]
+    pub admins: Option<AudiencePolicy>,
     /// What keeps a session alive, for both audiences.
     pub activity: ActivityRules,
 }
@@ -80,13 +85,16 @@ impl Default for SecuritySettings {
                 absolute_timeout_secs: DEFAULT_ABSOLUTE_SECS,
                 warning: Warning::Before { secs: 60 },
                 remember_me: true,
+                ..AudiencePolicy::default()
             },
             requesters: AudiencePolicy {
                 idle_timeout_secs: DEFAULT_IDLE_SECS,
                 absolute_timeout_secs: DEFAULT_ABSOLUTE_SECS,
                 warning: Warning::Percent { percent: 80 },
                 remember_me: false,
+                ..AudiencePolicy::default()
             },
+            admins: None,
             activity: ActivityRules::default(),
         }
     }
@@ -108,6 +116,36 @@ impl SecuritySettings {
             Audience::Requesters => &mut self.requesters,
         }
     }
+
+    /// The policy as written for a person: the admins' policy for an admin
+    /// (the admin role or `manage_security`) among the agents when the
+    /// account has one, else the audience's. Not yet resolved for a
+    /// remembered session: see [`SecuritySettings::policy_for`].
+    pub fn base_policy(&self, audience: Audience, is_admin: bool) -> &AudiencePolicy {
+        match (audience, &self.admins) {
+            (Audience::Agents, Some(admins)) if is_admin => admins,
+            _ => self.policy(audience),
+        }
+    }
+
+    /// The one resolution step: the policy that governs a session of
+    /// `audience`, held by an admin or not, remembered or not. Everything
+    /// that evaluates a session (the server's check, the sweeper, the
+    /// console's countdown through the session's view) goes through it.
+    ///
+    /// The result is the person's policy ([`SecuritySettings::base_policy`])
+    /// with, for a remembered session its policy still lets keep its
+    /// persistent cookie, the remembered idle and absolute limits in place
+    /// of the ordinary ones; its own `remembered` is then `None`, so
+    /// resolving it again changes nothing.
+    pub fn policy_for(
+        &self,
+        audience: Audience,
+        is_admin: bool,
+        remembered: bool,
+    ) -> AudiencePolicy {
+        self.base_policy(audience, is_admin).resolved(remembered)
+    }
 }
 
 /// The timeouts and options of one audience.
@@ -123,9 +161,92 @@ pub struct AudiencePolicy {
     pub warning: Warning,
     /// Whether the login page for this audience offers "Remember me".
     pub remember_me: bool,
+    /// The limits of remembered sessions; null: the same as the ordinary
+    /// ones.
+    #[serde(default)]
+    pub remembered: Option<RememberedLimits>,
+    /// The most live sessions one person may hold; null: no limit.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
+    pub max_sessions: Option<u32>,
+    /// What a sign-in beyond `max_sessions` does.
+    #[serde(default)]
+    pub on_session_limit: OnSessionLimit,
 }
 
+impl Default for AudiencePolicy {
+    /// The agents' defaults (8 h idle, 30 days, a warning a minute before,
+    /// "Remember me" offered, no remembered limits, no session limit).
+    fn default() -> Self {
+        AudiencePolicy {
+            idle_timeout_secs: DEFAULT_IDLE_SECS,
+            absolute_timeout_secs: DEFAULT_ABSOLUTE_SECS,
+            warning: Warning::Before { secs: 60 },
+            remember_me: true,
+            remembered: None,
+            max_sessions: None,
+            on_session_limit: OnSessionLimit::EndOldest,
+        }
+    }
+}
+
+/// The idle and absolute limits of remembered sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RememberedLimits {
+    /// Seconds without activity after which a remembered session ends.
+    pub idle_timeout_secs: u64,
+    /// Seconds after sign-in after which a remembered session ends.
+    pub absolute_timeout_secs: u64,
+}
+
+/// What a sign-in does when the person holds `max_sessions` live sessions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OnSessionLimit {
+    /// The oldest live session ends (revoked by "session limit").
+    #[default]
+    EndOldest,
+    /// The sign-in is refused (409 `session_limit`).
+    Refuse,
+}
+
+/// The fewest live sessions `max_sessions` may allow.
+pub const MAX_SESSIONS_MIN: u32 = 1;
+/// The most live sessions `max_sessions` may allow.
+pub const MAX_SESSIONS_MAX: u32 = 100;
+
 impl AudiencePolicy {
+    /// Whether a session with a persistent cookie keeps it under this
+    /// policy (false once "Remember me" is turned off).
+    pub fn keeps_persistence(&self, persistent: bool) -> bool {
+        persistent && self.remember_me
+    }
+
+    /// This policy for one session: for a remembered session that keeps
+    /// its cookie, the remembered limits in place of the ordinary ones.
+    /// Always `remembered: None`, so resolving twice is resolving once.
+    /// (Called through [`SecuritySettings::policy_for`] and by `evaluate`.)
+    pub fn resolved(&self, remembered: bool) -> AudiencePolicy {
+        let mut p = self.clone();
+        if let Some(limits) = p.remembered.take() {
+            if self.keeps_persistence(remembered) {
+                p.idle_timeout_secs = limits.idle_timeout_secs;
+                p.absolute_timeout_secs = limits.absolute_timeout_secs;
+            }
+        }
+        p
+    }
+
+    /// The remembered limits as they apply: their own, or the ordinary ones.
+    pub fn remembered_limits(&self) -> RememberedLimits {
+        self.remembered.unwrap_or(RememberedLimits {
+            idle_timeout_secs: self.idle_timeout_secs,
+            absolute_timeout_secs: self.absolute_timeout_secs,
+        })
+    }
     /// How long before the idle deadline the warning appears, in
     /// milliseconds.
     ///
@@ -196,6 +317,22 @@ pub struct ActivityRules {
     pub hidden_tab_is_idle: bool,
     /// An agent on a live call stays signed in.
     pub active_call_extends: bool,
+    /// "On a call" keeps a session alive at most this long after the last
+    /// input: call heartbeats later than that do not count.
+    #[serde(default = "default_call_max_secs")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 900, maximum = 86400))]
+    pub call_max_secs: u64,
+}
+
+/// The default of `call_max_secs`: 4 hours.
+pub const DEFAULT_CALL_MAX_SECS: u64 = 4 * HOUR;
+/// The shortest `call_max_secs`: 15 minutes.
+pub const CALL_MAX_MIN_SECS: u64 = 15 * MINUTE;
+/// The longest `call_max_secs`: 24 hours.
+pub const CALL_MAX_MAX_SECS: u64 = DAY;
+
+fn default_call_max_secs() -> u64 {
+    DEFAULT_CALL_MAX_SECS
 }
 
 impl Default for ActivityRules {
@@ -204,7 +341,23 @@ impl Default for ActivityRules {
             background_requests_extend: false,
             hidden_tab_is_idle: true,
             active_call_extends: true,
+            call_max_secs: DEFAULT_CALL_MAX_SECS,
         }
+    }
+}
+
+impl ActivityRules {
+    /// Whether an "on a call" heartbeat at `now` counts as activity, for a
+    /// team member whose last input was at `last_input_at`: only under
+    /// `active_call_extends`, and only within `call_max_secs` of that input,
+    /// so an unattended desk on a call still signs out.
+    pub fn call_counts(
+        &self,
+        last_input_at: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+    ) -> bool {
+        self.active_call_extends
+            && now <= crate::deadline::add_secs(last_input_at, self.call_max_secs)
     }
 }
 
@@ -311,13 +464,111 @@ mod tests {
                           "hidden_tab_is_idle": true,
                           "active_call_extends": true }
         }"#;
+        // The shape stored before the policy additions: it still reads,
+        // and gets their defaults.
         let parsed: SecuritySettings = serde_json::from_str(json).unwrap();
         assert_eq!(parsed, SecuritySettings::default());
-        let back = serde_json::to_value(&parsed).unwrap();
+        let mut back = serde_json::to_value(&parsed).unwrap();
+        for audience in ["agents", "requesters"] {
+            let p = back[audience].as_object_mut().unwrap();
+            assert_eq!(p.remove("remembered"), Some(serde_json::Value::Null));
+            assert_eq!(p.remove("max_sessions"), Some(serde_json::Value::Null));
+            assert_eq!(p.remove("on_session_limit"), Some("end_oldest".into()));
+        }
+        let top = back.as_object_mut().unwrap();
+        assert_eq!(top.remove("admins"), Some(serde_json::Value::Null));
+        assert_eq!(
+            top["activity"]
+                .as_object_mut()
+                .unwrap()
+                .remove("call_max_secs"),
+            Some(14400.into())
+        );
         assert_eq!(
             back,
             serde_json::from_str::<serde_json::Value>(json).unwrap()
         );
+    }
+
+    #[test]
+    fn the_policy_additions_read_as_the_spec_writes_them() {
+        let json = r#"{
+          "agents":     { "idle_timeout_secs": 28800, "absolute_timeout_secs": 2592000,
+                          "warning": { "mode": "before", "secs": 60 },
+                          "remember_me": true,
+                          "remembered": { "idle_timeout_secs": 604800, "absolute_timeout_secs": 7776000 },
+                          "max_sessions": 3, "on_session_limit": "refuse" },
+          "requesters": { "idle_timeout_secs": 28800, "absolute_timeout_secs": 2592000,
+                          "warning": { "mode": "percent", "percent": 80 },
+                          "remember_me": false },
+          "admins": null,
+          "activity":   { "background_requests_extend": false,
+                          "hidden_tab_is_idle": true,
+                          "active_call_extends": true, "call_max_secs": 3600 }
+        }"#;
+        let parsed: SecuritySettings = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            parsed.agents.remembered,
+            Some(RememberedLimits {
+                idle_timeout_secs: 7 * DAY,
+                absolute_timeout_secs: 90 * DAY
+            })
+        );
+        assert_eq!(parsed.agents.max_sessions, Some(3));
+        assert_eq!(parsed.agents.on_session_limit, OnSessionLimit::Refuse);
+        assert_eq!(parsed.requesters.max_sessions, None);
+        assert_eq!(parsed.activity.call_max_secs, HOUR);
+        let again: SecuritySettings =
+            serde_json::from_value(serde_json::to_value(&parsed).unwrap()).unwrap();
+        assert_eq!(again, parsed);
+    }
+
+    #[test]
+    fn policy_for_picks_the_admins_policy_and_the_remembered_limits() {
+        let mut s = SecuritySettings::default();
+        s.agents.remembered = Some(RememberedLimits {
+            idle_timeout_secs: 7 * DAY,
+            absolute_timeout_secs: 90 * DAY,
+        });
+        let admins = AudiencePolicy {
+            idle_timeout_secs: HOUR,
+            absolute_timeout_secs: DAY,
+            remember_me: false,
+            ..AudiencePolicy::default()
+        };
+        s.admins = Some(admins.clone());
+        let agent = s.policy_for(Audience::Agents, false, false);
+        assert_eq!(agent.idle_timeout_secs, DEFAULT_IDLE_SECS, "agent");
+        let remembered = s.policy_for(Audience::Agents, false, true);
+        assert_eq!(remembered.idle_timeout_secs, 7 * DAY, "remembered agent");
+        assert_eq!(remembered.absolute_timeout_secs, 90 * DAY);
+        assert_eq!(remembered.remembered, None, "resolved once");
+        assert_eq!(remembered.resolved(true), remembered, "resolving again");
+        assert_eq!(s.policy_for(Audience::Agents, true, true), admins, "admin");
+        let requester = s.policy_for(Audience::Requesters, true, false);
+        assert_eq!(&requester, s.policy(Audience::Requesters), "requester");
+        // A remembered session whose audience stopped offering "Remember
+        // me" is under the ordinary limits (and loses its cookie).
+        s.agents.remember_me = false;
+        assert_eq!(
+            s.policy_for(Audience::Agents, false, true)
+                .idle_timeout_secs,
+            DEFAULT_IDLE_SECS
+        );
+    }
+
+    #[test]
+    fn call_heartbeats_count_only_within_call_max_of_the_last_input() {
+        let input = time::macros::datetime!(2026-01-01 09:00 UTC);
+        let rules = ActivityRules::default();
+        let at = |secs: i64| input + time::Duration::seconds(secs);
+        assert!(rules.call_counts(input, at(4 * 3600)));
+        assert!(!rules.call_counts(input, at(4 * 3600 + 1)));
+        let off = ActivityRules {
+            active_call_extends: false,
+            ..rules
+        };
+        assert!(!off.call_counts(input, at(1)));
     }
 
     #[test]
@@ -364,6 +615,7 @@ mod tests {
             absolute_timeout_secs: DAY,
             warning: Warning::Before { secs: 60 },
             remember_me: false,
+            ..AudiencePolicy::default()
         };
         assert_eq!(p.input_report_gap_ms(), 60_000);
         p.idle_timeout_secs = 15 * 60;
@@ -379,6 +631,7 @@ mod tests {
             absolute_timeout_secs: HOUR,
             warning: Warning::Percent { percent: 80 },
             remember_me: false,
+            ..AudiencePolicy::default()
         };
         assert_eq!(policy.warning_lead_ms(), 2_000);
         let six = AudiencePolicy {

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings::{describe_secs, Audience, AudiencePolicy, Limits, SecuritySettings, Warning};
+use crate::settings::{
+    describe_secs, Audience, AudiencePolicy, Limits, SecuritySettings, Warning, CALL_MAX_MAX_SECS,
+    CALL_MAX_MIN_SECS, MAX_SESSIONS_MAX, MAX_SESSIONS_MIN,
+};
 
 /// Why a field was rejected (machine-readable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -24,6 +27,8 @@ pub enum FieldErrorCode {
     UnknownField,
     /// Text that is empty or too long, or otherwise malformed.
     Invalid,
+    /// A limit of the admins' policy looser than the agents'.
+    LooserThanAgents,
 }
 
 /// One rejected field: where, why, and what to tell a person.
@@ -61,12 +66,108 @@ pub fn validate(settings: &SecuritySettings, limits: &Limits) -> Vec<FieldError>
             &mut errors,
         );
     }
+    if let Some(admins) = &settings.admins {
+        validate_policy("admins", admins, limits, &mut errors);
+        no_looser_than(admins, &settings.agents, &mut errors);
+    }
+    let call = settings.activity.call_max_secs;
+    let path = "activity.call_max_secs";
+    if call < CALL_MAX_MIN_SECS {
+        errors.push(FieldError::new(
+            path,
+            FieldErrorCode::TooSmall,
+            format!(
+                "A call can keep a session alive for at least {} after the last input.",
+                describe_secs(CALL_MAX_MIN_SECS)
+            ),
+        ));
+    } else if call > CALL_MAX_MAX_SECS {
+        errors.push(FieldError::new(
+            path,
+            FieldErrorCode::TooLarge,
+            format!(
+                "A call can keep a session alive for at most {} after the last input.",
+                describe_secs(CALL_MAX_MAX_SECS)
+            ),
+        ));
+    }
     errors
 }
 
-fn validate_policy(prefix: &str, p: &AudiencePolicy, limits: &Limits, out: &mut Vec<FieldError>) {
+/// The admins' policy may only be as strict as the agents' or stricter:
+/// for an ordinary and for a remembered session alike, each limit the
+/// admins' policy resolves to ([`AudiencePolicy::resolved`]) is at most the
+/// agents'; no "Remember me" the agents lack; no more sessions.
+fn no_looser_than(admins: &AudiencePolicy, agents: &AudiencePolicy, out: &mut Vec<FieldError>) {
+    for remembered in [false, true] {
+        let (a, b) = (admins.resolved(remembered), agents.resolved(remembered));
+        // Where the admins' limit comes from: their remembered limits, or
+        // their ordinary ones (no remembered limits, or no "Remember me").
+        let own = remembered && admins.remember_me && admins.remembered.is_some();
+        if remembered && !own && a == admins.resolved(false) && b == agents.resolved(false) {
+            continue; // the same comparison as the ordinary one
+        }
+        let prefix = if own { "admins.remembered" } else { "admins" };
+        let whose = if remembered {
+            "the agents' for remembered sessions"
+        } else {
+            "the agents'"
+        };
+        for (field, what, mine, theirs) in [
+            (
+                "idle_timeout_secs",
+                "idle timeout",
+                a.idle_timeout_secs,
+                b.idle_timeout_secs,
+            ),
+            (
+                "absolute_timeout_secs",
+                "session lifetime",
+                a.absolute_timeout_secs,
+                b.absolute_timeout_secs,
+            ),
+        ] {
+            let path = format!("{prefix}.{field}");
+            if mine > theirs && !out.iter().any(|e| e.path == path) {
+                out.push(FieldError::new(
+                    path,
+                    FieldErrorCode::LooserThanAgents,
+                    format!(
+                        "The admins' {what} can be at most {whose} ({}).",
+                        describe_secs(theirs)
+                    ),
+                ));
+            }
+        }
+    }
+    if admins.remember_me && !agents.remember_me {
+        out.push(FieldError::new(
+            "admins.remember_me",
+            FieldErrorCode::LooserThanAgents,
+            "Admins cannot be offered \"Remember me\" while agents are not.",
+        ));
+    }
+    let looser = match (admins.max_sessions, agents.max_sessions) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(mine), Some(theirs)) => mine > theirs,
+    };
+    if looser {
+        out.push(FieldError::new(
+            "admins.max_sessions",
+            FieldErrorCode::LooserThanAgents,
+            format!(
+                "Admins can hold at most as many sessions as agents ({}).",
+                agents.max_sessions.unwrap_or_default()
+            ),
+        ));
+    }
+}
+
+/// Checks one idle timeout and lifetime pair (the ordinary limits, or the
+/// remembered ones) under `prefix`.
+fn validate_limits(prefix: &str, idle: u64, abs: u64, limits: &Limits, out: &mut Vec<FieldError>) {
     let idle_path = format!("{prefix}.idle_timeout_secs");
-    let idle = p.idle_timeout_secs;
     if idle < limits.idle_min_secs {
         out.push(FieldError::new(
             idle_path,
@@ -88,7 +189,6 @@ fn validate_policy(prefix: &str, p: &AudiencePolicy, limits: &Limits, out: &mut 
     }
 
     let abs_path = format!("{prefix}.absolute_timeout_secs");
-    let abs = p.absolute_timeout_secs;
     if abs < limits.absolute_min_secs {
         out.push(FieldError::new(
             abs_path,
@@ -117,7 +217,23 @@ fn validate_policy(prefix: &str, p: &AudiencePolicy, limits: &Limits, out: &mut 
             ),
         ));
     }
+}
 
+fn validate_policy(prefix: &str, p: &AudiencePolicy, limits: &Limits, out: &mut Vec<FieldError>) {
+    validate_limits(
+        prefix,
+        p.idle_timeout_secs,
+        p.absolute_timeout_secs,
+        limits,
+        out,
+    );
+    // The warning's lead must fit the shortest idle timeout it serves.
+    let mut idle = p.idle_timeout_secs;
+    if let Some(r) = p.remembered {
+        if p.remember_me {
+            idle = idle.min(r.idle_timeout_secs);
+        }
+    }
     match p.warning {
         Warning::Before { secs } => {
             let path = format!("{prefix}.warning.secs");
@@ -167,6 +283,31 @@ fn validate_policy(prefix: &str, p: &AudiencePolicy, limits: &Limits, out: &mut 
                     ),
                 ));
             }
+        }
+    }
+    if let Some(r) = p.remembered {
+        validate_limits(
+            &format!("{prefix}.remembered"),
+            r.idle_timeout_secs,
+            r.absolute_timeout_secs,
+            limits,
+            out,
+        );
+    }
+    if let Some(n) = p.max_sessions {
+        let path = format!("{prefix}.max_sessions");
+        if n < MAX_SESSIONS_MIN {
+            out.push(FieldError::new(
+                path,
+                FieldErrorCode::TooSmall,
+                format!("Allow at least {MAX_SESSIONS_MIN} session, or no limit."),
+            ));
+        } else if n > MAX_SESSIONS_MAX {
+            out.push(FieldError::new(
+                path,
+                FieldErrorCode::TooLarge,
+                format!("Allow at most {MAX_SESSIONS_MAX} sessions, or no limit."),
+            ));
         }
     }
 }
@@ -346,6 +487,287 @@ mod tests {
             s.requesters.warning = Warning::Percent { percent };
             let paths: Vec<_> = validate(&s, &Limits::default()).into_iter().map(|e| e.path).collect();
             prop_assert_eq!(paths, vec!["agents.warning.secs".to_owned(), "requesters.warning.percent".to_owned()]);
+        }
+    }
+
+    fn strict_admins(f: impl FnOnce(&mut AudiencePolicy)) -> SecuritySettings {
+        let mut s = SecuritySettings::default();
+        let mut admins = AudiencePolicy {
+            idle_timeout_secs: HOUR,
+            absolute_timeout_secs: 12 * HOUR,
+            ..AudiencePolicy::default()
+        };
+        f(&mut admins);
+        s.admins = Some(admins);
+        s
+    }
+
+    #[test]
+    fn each_policy_addition_rule_names_its_field_and_code() {
+        use crate::settings::{RememberedLimits, DAY};
+        let remembered = |idle, abs| {
+            Some(RememberedLimits {
+                idle_timeout_secs: idle,
+                absolute_timeout_secs: abs,
+            })
+        };
+        let cases: Vec<(&str, SecuritySettings, &str, FieldErrorCode)> = vec![
+            (
+                "remembered idle below minimum",
+                with_agents(|p| {
+                    p.remembered = remembered(60, DAY);
+                    p.warning = Warning::Percent { percent: 80 };
+                }),
+                "agents.remembered.idle_timeout_secs",
+                FieldErrorCode::TooSmall,
+            ),
+            (
+                "remembered lifetime below its idle timeout",
+                with_agents(|p| p.remembered = remembered(7 * DAY, 2 * DAY)),
+                "agents.remembered.absolute_timeout_secs",
+                FieldErrorCode::BelowIdleTimeout,
+            ),
+            (
+                "remembered lifetime above the maximum",
+                with_agents(|p| p.remembered = remembered(DAY, 366 * DAY)),
+                "agents.remembered.absolute_timeout_secs",
+                FieldErrorCode::TooLarge,
+            ),
+            (
+                "warning longer than half the remembered idle timeout",
+                with_agents(|p| {
+                    p.warning = Warning::Before { secs: 3600 };
+                    p.remembered = remembered(HOUR, DAY);
+                }),
+                "agents.warning.secs",
+                FieldErrorCode::TooLarge,
+            ),
+            (
+                "no sessions",
+                with_agents(|p| p.max_sessions = Some(0)),
+                "agents.max_sessions",
+                FieldErrorCode::TooSmall,
+            ),
+            (
+                "too many sessions",
+                with_agents(|p| p.max_sessions = Some(101)),
+                "agents.max_sessions",
+                FieldErrorCode::TooLarge,
+            ),
+            (
+                "call max too short",
+                {
+                    let mut s = SecuritySettings::default();
+                    s.activity.call_max_secs = 899;
+                    s
+                },
+                "activity.call_max_secs",
+                FieldErrorCode::TooSmall,
+            ),
+            (
+                "call max too long",
+                {
+                    let mut s = SecuritySettings::default();
+                    s.activity.call_max_secs = DAY + 1;
+                    s
+                },
+                "activity.call_max_secs",
+                FieldErrorCode::TooLarge,
+            ),
+            (
+                "admins idle looser than the agents'",
+                strict_admins(|p| p.idle_timeout_secs = 9 * HOUR),
+                "admins.idle_timeout_secs",
+                FieldErrorCode::LooserThanAgents,
+            ),
+            (
+                "admins lifetime looser than the agents'",
+                strict_admins(|p| p.absolute_timeout_secs = 31 * DAY),
+                "admins.absolute_timeout_secs",
+                FieldErrorCode::LooserThanAgents,
+            ),
+            (
+                "admins remembered idle looser than the agents' remembered one",
+                {
+                    let mut s = strict_admins(|p| p.remembered = remembered(3 * DAY, 10 * DAY));
+                    s.agents.remembered = remembered(2 * DAY, 10 * DAY);
+                    s
+                },
+                "admins.remembered.idle_timeout_secs",
+                FieldErrorCode::LooserThanAgents,
+            ),
+            (
+                "admins ordinary idle looser than the agents' remembered one",
+                {
+                    let mut s = strict_admins(|p| p.idle_timeout_secs = 4 * HOUR);
+                    s.agents.remembered = remembered(2 * HOUR, 10 * DAY);
+                    s
+                },
+                "admins.idle_timeout_secs",
+                FieldErrorCode::LooserThanAgents,
+            ),
+            (
+                "admins offered remember me where agents are not",
+                {
+                    let mut s = strict_admins(|_| {});
+                    s.agents.remember_me = false;
+                    s
+                },
+                "admins.remember_me",
+                FieldErrorCode::LooserThanAgents,
+            ),
+            (
+                "admins without a session limit where agents have one",
+                {
+                    let mut s = strict_admins(|_| {});
+                    s.agents.max_sessions = Some(3);
+                    s
+                },
+                "admins.max_sessions",
+                FieldErrorCode::LooserThanAgents,
+            ),
+            (
+                "admins invalid on their own",
+                strict_admins(|p| {
+                    p.idle_timeout_secs = 60;
+                    p.warning = Warning::Percent { percent: 80 };
+                }),
+                "admins.idle_timeout_secs",
+                FieldErrorCode::TooSmall,
+            ),
+        ];
+        for (name, settings, path, code) in cases {
+            let errors = validate(&settings, &Limits::default());
+            assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+            assert_eq!(errors[0].path, path, "{name}");
+            assert_eq!(errors[0].code, code, "{name}");
+            assert!(!errors[0].message.is_empty(), "{name}");
+        }
+        let mut fine = strict_admins(|p| {
+            p.remembered = remembered(HOUR, DAY);
+            p.max_sessions = Some(2);
+        });
+        fine.agents.max_sessions = Some(3);
+        fine.agents.remembered = remembered(7 * DAY, 90 * DAY);
+        assert_eq!(validate(&fine, &Limits::default()), vec![]);
+    }
+
+    /// Agents' policies valid by construction, and admins' policies drawn
+    /// around them, most of them no looser.
+    fn agents_and_admins() -> impl Strategy<Value = (AudiencePolicy, AudiencePolicy)> {
+        use crate::settings::{RememberedLimits, DAY};
+        let policy = |idle: u64,
+                      abs: u64,
+                      remembered: Option<(u64, u64)>,
+                      remember_me: bool,
+                      max: Option<u32>| {
+            AudiencePolicy {
+                idle_timeout_secs: idle,
+                absolute_timeout_secs: abs.max(idle).max(HOUR),
+                warning: Warning::Percent { percent: 80 },
+                remember_me,
+                remembered: remembered.map(|(i, a): (u64, u64)| RememberedLimits {
+                    idle_timeout_secs: i,
+                    absolute_timeout_secs: a.max(i).max(HOUR),
+                }),
+                max_sessions: max,
+                ..AudiencePolicy::default()
+            }
+        };
+        let agents = (
+            (15 * 60u64)..=30 * DAY,
+            HOUR..=365 * DAY,
+            proptest::option::of(((15 * 60u64)..=30 * DAY, HOUR..=365 * DAY)),
+            any::<bool>(),
+            proptest::option::of(1u32..=100),
+        )
+            .prop_map(move |(i, a, r, m, n)| policy(i, a, r, m, n));
+        (
+            agents,
+            30u64..=105,
+            30u64..=105,
+            any::<bool>(),
+            any::<bool>(),
+            0u32..=100,
+        )
+            .prop_map(move |(agents, f, g, own_remembered, remember_me, max)| {
+                let scale = |x: u64, f: u64| (x / 100 * f).max(15 * 60);
+                let base = agents.resolved(false);
+                let rem = agents.resolved(true);
+                let admins = policy(
+                    scale(base.idle_timeout_secs, f),
+                    scale(base.absolute_timeout_secs, g),
+                    own_remembered.then(|| {
+                        (
+                            scale(rem.idle_timeout_secs, f),
+                            scale(rem.absolute_timeout_secs, g),
+                        )
+                    }),
+                    remember_me && agents.remember_me,
+                    agents.max_sessions.map(|n| n.min(max.max(1))),
+                );
+                (agents, admins)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn an_admins_deadlines_are_never_later_than_under_the_agents_policy(
+            (agents, admins) in agents_and_admins(),
+            created in 0i64..(30 * 86_400),
+            idle_for in 0i64..(30 * 86_400),
+            now in 0i64..(400 * 86_400),
+            persistent in any::<bool>(),
+        ) {
+            use crate::deadline::{evaluate, SessionTimes};
+            let settings = SecuritySettings {
+                admins: Some(admins),
+                agents,
+                ..SecuritySettings::default()
+            };
+            prop_assume!(validate(&settings, &Limits::default()).is_empty());
+            let t0 = time::macros::datetime!(2026-01-01 00:00 UTC);
+            let times = SessionTimes {
+                created_at: t0 + time::Duration::seconds(created),
+                last_activity_at: t0 + time::Duration::seconds(created + idle_for),
+                persistent,
+            };
+            let at = t0 + time::Duration::seconds(now);
+            let admin = evaluate(&settings.policy_for(Audience::Agents, true, persistent), times, at);
+            let agent = evaluate(&settings.policy_for(Audience::Agents, false, persistent), times, at);
+            prop_assert!(admin.idle_expires_at <= agent.idle_expires_at);
+            prop_assert!(admin.absolute_expires_at <= agent.absolute_expires_at);
+            prop_assert!(admin.ends_at <= agent.ends_at);
+            if matches!(agent.verdict, crate::Verdict::Expired(_)) {
+                prop_assert!(matches!(admin.verdict, crate::Verdict::Expired(_)));
+            }
+        }
+
+        #[test]
+        fn validation_refuses_an_admins_policy_looser_than_the_agents(
+            (agents, admins) in agents_and_admins(),
+            looser in prop_oneof![Just(0u8), Just(1u8), Just(2u8)],
+            by in 1u64..=86_400,
+        ) {
+            let mut admins = admins;
+            match looser {
+                0 => admins.idle_timeout_secs = agents.idle_timeout_secs + by,
+                1 => admins.absolute_timeout_secs = agents.absolute_timeout_secs + by,
+                _ => {
+                    admins.max_sessions = agents.max_sessions.map(|n| n + 1);
+                    prop_assume!(admins.max_sessions.is_some());
+                }
+            }
+            let settings = SecuritySettings {
+                admins: Some(admins),
+                agents,
+                ..SecuritySettings::default()
+            };
+            let errors = validate(&settings, &Limits::default());
+            prop_assert!(
+                errors.iter().any(|e| e.path.starts_with("admins.")),
+                "{errors:?}"
+            );
         }
     }
 }

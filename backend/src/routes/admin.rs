@@ -5,14 +5,15 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use vigil_policy::api::{RevokeResult, SessionSummary};
-use vigil_policy::{evaluate, EndReason, FieldError, FieldErrorCode, SecuritySettings, Verdict};
+use vigil_policy::{EndReason, FieldError, FieldErrorCode, SecuritySettings, Verdict};
 
-use crate::error::ApiError;
 use crate::auth::admin::Admin;
-use vigil_policy::tokens::Scope;
+use crate::error::ApiError;
+use crate::sessions::Judge;
 use crate::state::AppState;
 use crate::store::sessions::{LiveSession, Which};
 use crate::store::{accounts, audit};
+use vigil_policy::tokens::Scope;
 
 /// An account's sessions that are live under `settings` at `now`, each
 /// with the newest activity this process holds.
@@ -26,15 +27,16 @@ pub async fn live_sessions(
     for s in &mut rows {
         s.row.last_activity_at = state.sessions.memory.last_activity_of(&s.row);
     }
+    let judge = Judge::read(state.store.pool(), account_id, settings).await?;
     rows.retain(|s| {
-        let verdict = evaluate(settings.policy(s.row.audience), s.row.times(), now).verdict;
+        let verdict = judge.evaluate(&s.row, s.row.times(), now).verdict;
         !matches!(verdict, Verdict::Expired(_))
     });
     Ok(rows)
 }
 
-fn summary(s: LiveSession, settings: &SecuritySettings, now: OffsetDateTime) -> SessionSummary {
-    let e = evaluate(settings.policy(s.row.audience), s.row.times(), now);
+fn summary(s: LiveSession, judge: &Judge, now: OffsetDateTime) -> SessionSummary {
+    let e = judge.evaluate(&s.row, s.row.times(), now);
     SessionSummary {
         session_id: s.row.id,
         user: s.user,
@@ -139,23 +141,16 @@ pub async fn list_sessions(
         user_id,
         audience,
     };
+    let judge = Judge::read(state.store.pool(), s.account_id(), s.settings()).await?;
     let (rows, next) = paging::live_sessions(&state.store, scope, &asked, |live| {
         live.row.last_activity_at = state.sessions.memory.last_activity_of(&live.row);
         !matches!(
-            evaluate(
-                s.settings().policy(live.row.audience),
-                live.row.times(),
-                now
-            )
-            .verdict,
+            judge.evaluate(&live.row, live.row.times(), now).verdict,
             Verdict::Expired(_)
         )
     })
     .await?;
-    let out: Vec<_> = rows
-        .into_iter()
-        .map(|r| summary(r, s.settings(), now))
-        .collect();
+    let out: Vec<_> = rows.into_iter().map(|r| summary(r, &judge, now)).collect();
     let mut keep = Vec::new();
     if let Some(l) = &query.limit {
         keep.push(("limit", l.clone()));

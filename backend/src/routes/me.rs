@@ -71,10 +71,12 @@ pub async fn list(
     };
     let (rows, next) = paging::live_sessions(&state.store, scope, &asked, |live| {
         live.row.last_activity_at = state.sessions.memory.last_activity_of(&live.row);
-        let policy = s.settings().policy(live.row.audience);
+        let policy =
+            s.settings()
+                .policy_for(live.row.audience, s.user().is_admin(), live.row.persistent);
         // Past a deadline: the sweeper has not got to it yet.
         !matches!(
-            evaluate(policy, live.row.times(), now).verdict,
+            evaluate(&policy, live.row.times(), now).verdict,
             Verdict::Expired(_)
         )
     })
@@ -83,7 +85,10 @@ pub async fn list(
         .into_iter()
         .map(|live| {
             let row = live.row;
-            let e = evaluate(s.settings().policy(row.audience), row.times(), now);
+            let policy = s
+                .settings()
+                .policy_for(row.audience, s.user().is_admin(), row.persistent);
+            let e = evaluate(&policy, row.times(), now);
             MySession {
                 current: row.id == s.session_id(),
                 browser: browser_in_words(row.user_agent.as_deref()),

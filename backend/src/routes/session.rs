@@ -48,14 +48,16 @@ pub async fn activity(
     ApiJson(body): ApiJson<ActivityRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let rules = s.settings().activity;
+    let now = state.clock.now();
     let counts = match body.source {
         ActivitySource::Input => true,
-        ActivitySource::Call => rules.active_call_extends && s.is_team_member(),
+        // At most `call_max_secs` after the last input: an unattended desk
+        // on a call still signs out.
+        ActivitySource::Call => s.is_team_member() && rules.call_counts(s.last_input(), now),
         ActivitySource::Hidden => !rules.hidden_tab_is_idle,
     };
-    let now = state.clock.now();
     if counts {
-        s.touch(&state.sessions, now);
+        s.touch(&state.sessions, now, body.source == ActivitySource::Input);
     }
     Ok(HttpResponse::Ok().json(s.view(now)))
 }

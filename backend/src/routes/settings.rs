@@ -1,10 +1,11 @@
 //! The account's security settings: read, change, and preview a change.
 
+use crate::sessions::Judge;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use vigil_policy::api::{Impact, PreviewResponse, SettingsUpdate};
-use vigil_policy::{evaluate, validate, Audience, SecuritySettings, Verdict};
+use vigil_policy::{validate, Audience, SecuritySettings, Verdict};
 
 use super::admin::live_sessions;
 use crate::error::ApiError;
@@ -193,7 +194,8 @@ pub async fn preview(
     let update = checked(&state, &bytes)?;
     let now = state.clock.now();
     let sessions = live_sessions(&state, s.account_id(), s.settings(), now).await?;
-    let impact = |audience: Audience, settings: &SecuritySettings| {
+    let judge = Judge::read(state.store.pool(), s.account_id(), &update.settings).await?;
+    let impact = |audience: Audience| {
         let mut out = Impact {
             end_now: 0,
             warn_now: 0,
@@ -201,7 +203,7 @@ pub async fn preview(
         };
         for s in sessions.iter().filter(|s| s.row.audience == audience) {
             out.live += 1;
-            match evaluate(settings.policy(audience), s.row.times(), now).verdict {
+            match judge.evaluate(&s.row, s.row.times(), now).verdict {
                 Verdict::Expired(_) => out.end_now += 1,
                 Verdict::Warning => out.warn_now += 1,
                 Verdict::Active => {}
@@ -210,8 +212,8 @@ pub async fn preview(
         out
     };
     Ok(HttpResponse::Ok().json(PreviewResponse {
-        agents: impact(Audience::Agents, &update.settings),
-        requesters: impact(Audience::Requesters, &update.settings),
+        agents: impact(Audience::Agents),
+        requesters: impact(Audience::Requesters),
     }))
 }
 

@@ -21,7 +21,7 @@ use crate::domain::Email;
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::random::random_hex;
-use crate::sessions::start::{start, Proof, SignIn};
+use crate::sessions::start::{start, Proof, SignIn, StartError};
 use crate::sessions::{cookie, Peek};
 use crate::sso::{self, logout, Failure, Provider};
 use crate::state::AppState;
@@ -783,7 +783,14 @@ async fn signed_in(
         },
         now,
     )
-    .await?;
+    .await;
+    let started = match started {
+        Ok(started) => started,
+        // Refused by the person's session limit (audited there): back to
+        // the login page, as any failed sign-in.
+        Err(StartError::SessionLimit { .. }) => return Ok(failed(pending.audience)),
+        Err(StartError::Store(e)) => return Err(e.into()),
+    };
     tracing::info!(session = %started.view.session_id, user = started.view.user.id, "signed in through single sign-on");
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))

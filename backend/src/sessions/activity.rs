@@ -98,8 +98,19 @@ impl Activity {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records activity at `now` for a session under `policy`.
-    pub fn touch(&self, entry: &Arc<Entry>, policy: &AudiencePolicy, now: OffsetDateTime) {
+    /// Records activity at `now` for a session under `policy`; `input`
+    /// when it was the person's input (not a call or hidden-tab heartbeat,
+    /// not a background poll).
+    pub fn touch(
+        &self,
+        entry: &Arc<Entry>,
+        policy: &AudiencePolicy,
+        now: OffsetDateTime,
+        input: bool,
+    ) {
+        if input {
+            entry.saw_input(now);
+        }
         entry.saw_activity(now);
         if entry.dirty.swap(true, Ordering::AcqRel) {
             return; // queued already
@@ -168,6 +179,7 @@ pub async fn flush(
         .map(|(entry, last)| ActivityWrite {
             session_id: entry.id.clone(),
             last_activity_at: *last,
+            last_input_at: entry.last_input(),
         })
         .collect();
     let done = match write_activity(store, &writes).await {

@@ -65,6 +65,8 @@ pub struct Entry {
     authenticated_ms: AtomicI64,
     persistent: AtomicBool,
     last_activity_ms: AtomicI64,
+    /// The newest input this process knows of (see `SessionRow::last_input_at`).
+    last_input_ms: AtomicI64,
     stored_activity_ms: AtomicI64,
     /// Activity a flush took to write (stored once the write returns).
     claimed_activity_ms: AtomicI64,
@@ -89,6 +91,7 @@ impl Entry {
             authenticated_ms: AtomicI64::new(to_ms(l.row.authenticated_at)),
             persistent: AtomicBool::new(l.row.persistent),
             last_activity_ms: AtomicI64::new(last),
+            last_input_ms: AtomicI64::new(to_ms(l.row.last_input_at)),
             stored_activity_ms: AtomicI64::new(last),
             claimed_activity_ms: AtomicI64::new(last),
             dirty: AtomicBool::new(false),
@@ -147,6 +150,16 @@ impl Entry {
     /// Records activity at `at` (never moves it back).
     pub(super) fn saw_activity(&self, at: OffsetDateTime) {
         self.last_activity_ms.fetch_max(to_ms(at), Ordering::AcqRel);
+    }
+
+    /// Records input at `at`: stored, or seen here (never moves it back).
+    pub fn saw_input(&self, at: OffsetDateTime) {
+        self.last_input_ms.fetch_max(to_ms(at), Ordering::AcqRel);
+    }
+
+    /// The newest input this process knows of.
+    pub fn last_input(&self) -> OffsetDateTime {
+        from_ms(self.last_input_ms.load(Ordering::Acquire))
     }
 
     /// Records that the database holds activity at `at` (written here, or
@@ -416,9 +429,10 @@ impl Memory {
     /// Marks an entry used now, for eviction: a coarse clock (seconds), and
     /// written only when it moved, so checks running at once on several
     /// threads do not fight over one cache line.
-                e.reauthenticated(l.row.authenticated_at);
     fn used(&self, entry: &Entry) {
         let now = self.started.elapsed().as_secs();
+                e.saw_input(l.row.last_input_at);
+                e.reauthenticated(l.row.authenticated_at);
         if entry.last_used.load(Ordering::Relaxed) != now {
             entry.last_used.store(now, Ordering::Relaxed);
         }

@@ -178,9 +178,13 @@ impl Current {
         &self.hit.account.settings
     }
 
-    /// The policy of the session's audience.
-    pub fn policy(&self) -> &AudiencePolicy {
-        self.settings().policy(self.hit.entry.audience)
+    /// The policy that governs this session: its audience's, or the
+    /// admins' for an admin, with the remembered limits for a remembered
+    /// session ([`SecuritySettings::policy_for`]).
+    pub fn policy(&self) -> AudiencePolicy {
+        let entry = &self.hit.entry;
+        self.settings()
+            .policy_for(entry.audience, self.user().is_admin(), entry.persistent())
     }
 
     /// The user's role.
@@ -201,19 +205,24 @@ impl Current {
         self.role() != Role::Requester
     }
 
+    /// The newest input this process knows of for this session.
+    pub fn last_input(&self) -> OffsetDateTime {
+        self.hit.entry.last_input()
+    }
+
     /// The session's times, with the newest activity this process knows.
     pub fn times(&self) -> SessionTimes {
         self.hit.entry.times()
     }
 
     fn evaluate(&self, now: OffsetDateTime) -> Evaluation {
-        evaluate(self.policy(), self.times(), now)
+        evaluate(&self.policy(), self.times(), now)
     }
 
     /// The API view at `now`.
     pub fn view(&self, now: OffsetDateTime) -> SessionView {
         let times = self.times();
-        let e = evaluate(self.policy(), times, now);
+        let e = evaluate(&self.policy(), times, now);
         let entry = &self.hit.entry;
         SessionView {
             session_id: entry.id.clone(),
@@ -228,7 +237,12 @@ impl Current {
             absolute_expires_at: e.absolute_expires_at,
             warn_at: e.warn_at,
             server_time: now,
-            policy: SessionPolicy::from_settings(self.settings(), entry.audience),
+            policy: SessionPolicy::from_settings(
+                self.settings(),
+                entry.audience,
+                self.user().is_admin(),
+                times.persistent,
+            ),
         }
     }
 
@@ -288,10 +302,11 @@ impl Current {
     }
 
     /// Records activity at `now` (coalesced), and tells a live channel
-    /// following the session that its deadline moved.
-    pub fn touch(&self, sessions: &Sessions, now: OffsetDateTime) {
+    /// following the session that its deadline moved; `input` when it was
+    /// the person's input (see `Activity::touch`).
+    pub fn touch(&self, sessions: &Sessions, now: OffsetDateTime, input: bool) {
         let entry = &self.hit.entry;
-        sessions.activity.touch(entry, self.policy(), now);
+        sessions.activity.touch(entry, &self.policy(), now, input);
         if entry.watched() {
             sessions.memory.live.session_changed(&entry.id);
         }
@@ -353,6 +368,55 @@ pub async fn account_policy(
 }
 
 /// Rebuilds the sweeper's index of an account's live sessions under new
+/// Judges an account's stored sessions: each under its owner's policy
+/// ([`SecuritySettings::policy_for`]: the admins' policy for the people it
+/// covers, the remembered limits for a remembered session).
+#[derive(Debug)]
+pub struct Judge {
+    /// The settings judged by.
+    pub settings: SecuritySettings,
+    /// Who the admins' policy covers (read only when there is one).
+    admins: std::collections::HashSet<i64>,
+}
+
+impl Judge {
+    /// A judge of `account_id`'s sessions under `settings`, reading who
+    /// its admins are from `db` (the pool, or `tx.conn()`).
+    pub async fn read<'e>(
+        db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+        account_id: i64,
+        settings: &SecuritySettings,
+    ) -> store::Result<Judge> {
+        let admins = match settings.admins {
+            Some(_) => store::accounts::admin_ids(db, account_id).await?,
+            None => Default::default(),
+        };
+        Ok(Judge {
+            settings: settings.clone(),
+            admins,
+        })
+    }
+
+    /// The policy of one stored session.
+    pub fn policy(&self, row: &store::sessions::SessionRow) -> AudiencePolicy {
+        self.settings.policy_for(
+            row.audience,
+            self.admins.contains(&row.user_id),
+            row.persistent,
+        )
+    }
+
+    /// One stored session at `now`, with its times as given.
+    pub fn evaluate(
+        &self,
+        row: &store::sessions::SessionRow,
+        times: SessionTimes,
+        now: OffsetDateTime,
+    ) -> Evaluation {
+        evaluate(&self.policy(row), times, now)
+    }
+}
+
 /// settings, inside the transaction that stores them.
 pub async fn reindex(
     sessions: &Sessions,
@@ -363,11 +427,12 @@ pub async fn reindex(
 ) -> store::Result<()> {
     let rows = store::sessions::live_rows_in(tx, account_id).await?;
     let entries: Vec<(String, OffsetDateTime)> = rows
+    let judge = Judge::read(tx.conn(), account_id, settings).await?;
         .into_iter()
         .map(|row| {
             let mut times = row.times();
             times.last_activity_at = sessions.memory.last_activity_of(&row);
-            let e = evaluate(settings.policy(row.audience), times, now);
+            let e = judge.evaluate(&row, times, now);
             (row.id, e.ends_at)
         })
         .collect();
@@ -459,6 +524,7 @@ pub async fn check(
 ) -> Result<(Current, Evaluation), ApiError> {
     let key = token.key();
     let (hit, fresh) = match sessions.memory.get(&key) {
+            entry.saw_input(fresh.last_input_at);
         Some(hit) => (hit, false),
         None => load(sessions, key).await?,
     };
@@ -527,7 +593,8 @@ async fn authenticate(
             .get("x-vigil-background")
             .is_some_and(|v| v.as_bytes() == b"1");
         if !background || current.settings().activity.background_requests_extend {
-            current.touch(sessions, now);
+            // A background poll is never input, even where it counts.
+            current.touch(sessions, now, !background);
         }
     }
 

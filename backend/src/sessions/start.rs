@@ -6,14 +6,16 @@
 use serde_json::json;
 use time::OffsetDateTime;
 use vigil_policy::api::{SessionPolicy, SessionView, UserView};
+use vigil_policy::settings::OnSessionLimit;
 use vigil_policy::sso::SignInMethod;
-use vigil_policy::{evaluate, SessionTimes};
+use vigil_policy::{evaluate, EndReason, SessionTimes, Verdict};
 
+use super::end;
 use super::token::SessionToken;
 use super::Sessions;
 use crate::random::random_hex;
 use crate::store::audit::{self, action, Event};
-use crate::store::sessions::{NewSession, SessionRow, SsoLink};
+use crate::store::sessions::{Ending, NewSession, SessionRow, SsoLink};
 use crate::store::{self, Tx};
 
 /// How the person proved who they are.
@@ -32,6 +34,16 @@ pub enum Proof<'a> {
         /// The connection's name, for the audit log.
         connection_name: &'a str,
     },
+}
+
+impl Proof<'_> {
+    /// How the session begins.
+    pub fn method(&self) -> SignInMethod {
+        match self {
+            Proof::Password { .. } => SignInMethod::Password,
+            Proof::Sso { .. } => SignInMethod::Sso,
+        }
+    }
 }
 
 /// A person about to get a session.
@@ -63,16 +75,175 @@ pub struct Started {
     pub max_age_secs: Option<i64>,
 }
 
-/// Starts a session in a transaction of its own.
+/// Why a session did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The person holds `max_sessions` live sessions and their policy
+    /// refuses more (`on_session_limit: refuse`); nothing was started.
+    #[error("the person holds {live} live sessions, as many as their policy allows")]
+    SessionLimit {
+        /// Their live sessions.
+        live: u64,
+    },
+}
+
+impl From<StartError> for crate::error::ApiError {
+    fn from(e: StartError) -> Self {
+        match e {
+            StartError::Store(e) => e.into(),
+            StartError::SessionLimit { live } => crate::error::ApiError::SessionLimit { live },
+        }
+    }
+}
+
+/// The actor the audit log names for sessions a sign-in ended to stay
+/// within `max_sessions`.
+pub const SESSION_LIMIT_ACTOR: &str = "session limit";
+
+/// Starts a session in a transaction of its own, within the person's
+/// session limit (see [`limit`]).
+///
+/// The person's row is locked first, so sign-ins of one person take turns
+/// (on PostgreSQL under READ COMMITTED; SQLite's `BEGIN IMMEDIATE` already
+/// admits one writer): each counts the sessions the ones before it
+/// committed, and the limit holds at every commit.
 pub async fn start(
     sessions: &Sessions,
     sign_in: SignIn<'_>,
     now: OffsetDateTime,
-) -> store::Result<Started> {
+) -> Result<Started, StartError> {
+    let person = sign_in.person.clone();
+    let (account_id, method) = (sign_in.account_id, sign_in.proof.method());
     let mut tx = sessions.store.begin().await?;
+    store::accounts::lock_people(&mut tx, &[person.id]).await?;
     let started = start_in(&mut tx, sign_in, now).await?;
+    let room = limit(
+        sessions,
+        &mut tx,
+        account_id,
+        &person,
+        &started.view.session_id,
+        now,
+    )
+    .await?;
+    let ended = match room {
+        Room::Made(ended) => ended,
+        Room::Refused { live } => {
+            drop(tx); // rolled back: nothing started, nothing ended
+            tracing::info!(user = person.id, live, "sign-in refused: session limit");
+            let mut tx = sessions.store.begin().await?;
+            audit::record(
+                &mut tx,
+                now,
+                Event {
+                    account_id,
+                    actor: &person.email,
+                    action: action::LOGIN_FAILED,
+                    target: None,
+                    details: json!({
+                        "user_id": person.id,
+                        "email": person.email,
+                        "method": method.as_str(),
+                        "reason": "session_limit",
+                        "live": live,
+                    }),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(StartError::SessionLimit { live });
+        }
+    };
     tx.commit().await?;
+    for reason in ended {
+        sessions.metrics.ended(reason, 1);
+    }
     Ok(started)
+}
+
+/// What [`limit`] found.
+enum Room {
+    /// Within the limit, after ending these (the oldest live sessions, as
+    /// `revoked`, and any past a deadline the sweeper had not reached).
+    Made(Vec<EndReason>),
+    /// Over it, and the policy refuses: the person holds `live` sessions.
+    Refused { live: u64 },
+}
+
+/// Keeps the person within their policy's `max_sessions` once the session
+/// `started` is inserted (in `tx`, after the person's row is locked): with
+/// `end_oldest` the oldest live sessions end as revocations by
+/// [`SESSION_LIMIT_ACTOR`] (audited, their live channels told, routing as
+/// for any revocation; the new session is live, so an agent stays in
+/// routing); with `refuse` the caller rolls back. Sessions past a deadline
+/// do not count, and end here with their reason.
+async fn limit(
+    sessions: &Sessions,
+    tx: &mut Tx,
+    account_id: i64,
+    person: &UserView,
+    started: &str,
+    now: OffsetDateTime,
+) -> store::Result<Room> {
+    let stored = store::settings::load_in(tx, account_id).await?;
+    let (audience, is_admin) = (person.role.audience(), person.is_admin());
+    let policy = stored.settings.base_policy(audience, is_admin);
+    let Some(max) = policy.max_sessions else {
+        return Ok(Room::Made(Vec::new()));
+    };
+    let ending = |id: String| Ending {
+        session_id: id,
+        account_id,
+        user_id: person.id,
+        email: person.email.clone(),
+        role: person.role,
+    };
+    let (mut live, mut expired) = (Vec::new(), Vec::new());
+    for row in store::sessions::live_rows_of(tx, person.id).await? {
+        if row.id == started {
+            continue;
+        }
+        let mut times = row.times();
+        times.last_activity_at = sessions.memory.last_activity_of(&row);
+        let p = stored
+            .settings
+            .policy_for(row.audience, is_admin, row.persistent);
+        match evaluate(&p, times, now).verdict {
+            Verdict::Expired(reason) => expired.push((ending(row.id), reason)),
+            _ => live.push(ending(row.id)),
+        }
+    }
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let surplus = (live.len() + 1).saturating_sub(max);
+    if surplus > 0 && policy.on_session_limit == OnSessionLimit::Refuse {
+        return Ok(Room::Refused {
+            live: live.len() as u64,
+        });
+    }
+    let mut reasons = Vec::new();
+    if !expired.is_empty() {
+        let ended = end::end_sessions(tx, &expired, audit::SYSTEM, now).await?;
+        reasons.extend(
+            expired
+                .iter()
+                .filter(|(e, _)| ended.contains(&e.session_id))
+                .map(|(_, r)| *r),
+        );
+    }
+    if surplus > 0 {
+        // Oldest first (by creation), as the rows came.
+        let oldest: Vec<(Ending, EndReason)> = live
+            .into_iter()
+            .take(surplus)
+            .map(|e| (e, EndReason::Revoked))
+            .collect();
+        let ended = end::end_sessions(tx, &oldest, SESSION_LIMIT_ACTOR, now).await?;
+        reasons.extend(ended.iter().map(|_| EndReason::Revoked));
+    }
+    Ok(Room::Made(reasons))
 }
 
 /// Starts a session inside `tx`.
@@ -91,14 +262,18 @@ pub async fn start_in(
     } = sign_in;
     let stored = store::settings::load_in(tx, account_id).await?;
     let audience = person.role.audience();
-    let policy = stored.settings.policy(audience);
-    let persistent = remember_me && policy.remember_me;
+    let is_admin = person.is_admin();
+    let persistent = stored
+        .settings
+        .base_policy(audience, is_admin)
+        .keeps_persistence(remember_me);
+    let policy = stored.settings.policy_for(audience, is_admin, persistent);
     let times = SessionTimes {
         created_at: now,
         last_activity_at: now,
         persistent,
     };
-    let e = evaluate(policy, times, now);
+    let e = evaluate(&policy, times, now);
     let token = SessionToken::generate();
     let (method, sso) = match proof {
         Proof::Password { .. } => (SignInMethod::Password, None),
@@ -112,6 +287,7 @@ pub async fn start_in(
         persistent,
         created_at: now,
         last_activity_at: now,
+        last_input_at: now,
         authenticated_at: now,
         ip: Some(ip.to_owned()),
         user_agent,
@@ -185,7 +361,7 @@ pub async fn start_in(
         absolute_expires_at: e.absolute_expires_at,
         warn_at: e.warn_at,
         server_time: now,
-        policy: SessionPolicy::from_settings(&stored.settings, audience),
+        policy: SessionPolicy::from_settings(&stored.settings, audience, is_admin, persistent),
         user: person,
     };
     Ok(Started {

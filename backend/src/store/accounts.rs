@@ -285,6 +285,27 @@ pub async fn lock_standing(tx: &mut Tx, account_id: i64, user_id: i64) -> Result
         .collect()
 }
 
+/// The people of an account the admins' policy covers: the admin role or
+/// `manage_security` granted (as [`UserView::is_admin`] says of one person);
+/// read from the pool or inside a transaction.
+pub async fn admin_ids<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    account_id: i64,
+) -> Result<std::collections::HashSet<i64>> {
+    let sql = format!(
+        "SELECT id AS user_id, email, display_name, role, permissions FROM users
+         WHERE account_id = $1 AND (role = 'admin' OR permissions LIKE '%{PERMISSION_MANAGE_SECURITY}%')"
+    );
+    let mut out = std::collections::HashSet::new();
+    for r in sqlx::query(&sql).bind(account_id).fetch_all(db).await? {
+        let view = person_from(&r)?;
+        if view.is_admin() {
+            out.insert(view.id);
+        }
+    }
+    Ok(out)
+}
+
 /// Marks a person active or not; true when it changed. Every replica
 /// re-reads the person before their next request.
 pub async fn set_active(tx: &mut Tx, user_id: i64, active: bool) -> Result<bool> {

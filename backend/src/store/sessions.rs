@@ -41,6 +41,10 @@ pub struct SessionRow {
     pub created_at: OffsetDateTime,
     /// Last activity as stored.
     pub last_activity_at: OffsetDateTime,
+    /// Last input as stored (key, mouse, or a request that was not a
+    /// background poll): "on a call" counts only within `call_max_secs` of
+    /// it. Rows from before it was recorded: their last activity.
+    pub last_input_at: OffsetDateTime,
     /// When the person last proved who they are in this session: the
     /// sign-in, or a later re-authentication.
     pub authenticated_at: OffsetDateTime,
@@ -97,7 +101,8 @@ fn end_reason_of(row: &AnyRow) -> Result<Option<EndReason>> {
 }
 
 const ROW_COLUMNS: &str = "s.id, s.account_id, s.user_id, s.audience, s.persistent, s.created_at,
-    s.last_activity_at, COALESCE(s.authenticated_at, s.created_at) AS authenticated_at, s.ip,
+    s.last_activity_at, COALESCE(s.last_input_at, s.last_activity_at) AS last_input_at,
+    COALESCE(s.authenticated_at, s.created_at) AS authenticated_at, s.ip,
     s.user_agent, s.method, s.sso_connection_id";
 
 fn row_from(r: &AnyRow) -> Result<SessionRow> {
@@ -109,6 +114,7 @@ fn row_from(r: &AnyRow) -> Result<SessionRow> {
         persistent: get_bool(r, "persistent")?,
         created_at: get_time(r, "created_at")?,
         last_activity_at: get_time(r, "last_activity_at")?,
+        last_input_at: get_time(r, "last_input_at")?,
         authenticated_at: get_time(r, "authenticated_at")?,
         ip: r.try_get("ip")?,
         user_agent: r.try_get("user_agent")?,
@@ -148,8 +154,9 @@ pub async fn insert(tx: &mut Tx, s: NewSession<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO sessions (id, token_hash, account_id, user_id, audience, persistent, created_at,
              last_activity_at, expires_at, ended_at, end_reason, ip, user_agent, method,
-             sso_connection_id, sso_sub, sso_sid, authenticated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11, $12, $13, $14, $15, $16)",
+             sso_connection_id, sso_sub, sso_sid, authenticated_at, last_input_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11, $12, $13, $14, $15, $16,
+             $17)",
     )
     .bind(&r.id)
     .bind(s.token_hash)
@@ -167,6 +174,7 @@ pub async fn insert(tx: &mut Tx, s: NewSession<'_>) -> Result<()> {
     .bind(s.sso.map(|l| l.sub.as_str()))
     .bind(s.sso.and_then(|l| l.sid.as_deref()))
     .bind(to_ms(r.authenticated_at))
+    .bind(to_ms(r.last_input_at))
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -224,6 +232,8 @@ pub async fn load_by_token(store: &Store, token_hash: &str) -> Result<Option<Loa
 pub struct Fresh {
     /// Last activity as stored (other replicas' included).
     pub last_activity_at: OffsetDateTime,
+    /// Last input as stored (other replicas' included).
+    pub last_input_at: OffsetDateTime,
     /// Remembered.
     pub persistent: bool,
     /// Why it ended, if it has.
@@ -233,7 +243,8 @@ pub struct Fresh {
 /// Re-reads the parts of a session's row other replicas write.
 pub async fn reread(store: &Store, session_id: &str) -> Result<Option<Fresh>> {
     let row = sqlx::query(
-        "SELECT last_activity_at, persistent, ended_at, end_reason FROM sessions WHERE id = $1",
+        "SELECT last_activity_at, COALESCE(last_input_at, last_activity_at) AS last_input_at,
+             persistent, ended_at, end_reason FROM sessions WHERE id = $1",
     )
     .bind(session_id)
     .fetch_optional(store.pool())
@@ -241,6 +252,7 @@ pub async fn reread(store: &Store, session_id: &str) -> Result<Option<Fresh>> {
     row.map(|r| {
         Ok(Fresh {
             last_activity_at: get_time(&r, "last_activity_at")?,
+            last_input_at: get_time(&r, "last_input_at")?,
             persistent: get_bool(&r, "persistent")?,
             ended: end_reason_of(&r)?,
         })
@@ -292,6 +304,8 @@ pub async fn forget_persistence(store: &Store, session_id: &str) -> Result<()> {
 pub struct ActivityWrite {
     /// Session id.
     pub session_id: String,
+    /// The newest input known (never moves the stored one back).
+    pub last_input_at: OffsetDateTime,
     /// The new last activity.
     pub last_activity_at: OffsetDateTime,
 }
@@ -302,16 +316,18 @@ pub struct ActivityWrite {
 pub async fn write_activity(store: &Store, writes: &[ActivityWrite]) -> Result<Vec<String>> {
     // Always ROWS rows (padded with rows naming no session), so this is one
     // prepared statement whatever the batch.
-    const ROWS: usize = CHUNK / 2;
+    const ROWS: usize = CHUNK / 3;
     let values: Vec<String> = (0..ROWS)
-        .map(|i| format!("({})", placeholders(i * 2 + 1, 2)))
+        .map(|i| format!("({})", placeholders(i * 3 + 1, 3)))
         .collect();
     let sql = format!(
-        "WITH v (id, at) AS (VALUES {}),
+        "WITH v (id, at, input) AS (VALUES {}),
          locked AS (
-             SELECT s.id, v.at FROM sessions s JOIN v ON s.id = v.id
+             SELECT s.id, v.at, v.input FROM sessions s JOIN v ON s.id = v.id
              WHERE s.ended_at IS NULL AND s.last_activity_at < v.at {})
-         UPDATE sessions SET last_activity_at = locked.at
+         UPDATE sessions SET last_activity_at = locked.at,
+             last_input_at = CASE WHEN COALESCE(sessions.last_input_at, 0) < locked.input
+                 THEN locked.input ELSE sessions.last_input_at END
          FROM locked WHERE sessions.id = locked.id
          RETURNING sessions.id",
         values.join(", "),
@@ -321,10 +337,13 @@ pub async fn write_activity(store: &Store, writes: &[ActivityWrite]) -> Result<V
     for chunk in writes.chunks(ROWS) {
         let mut q = sqlx::query(&sql);
         for w in chunk {
-            q = q.bind(&w.session_id).bind(to_ms(w.last_activity_at));
+            q = q
+                .bind(&w.session_id)
+                .bind(to_ms(w.last_activity_at))
+                .bind(to_ms(w.last_input_at));
         }
         for _ in chunk.len()..ROWS {
-            q = q.bind("").bind(0_i64);
+            q = q.bind("").bind(0_i64).bind(0_i64);
         }
         for row in q.fetch_all(store.pool()).await? {
             written.push(row.try_get("id")?);
@@ -471,6 +490,23 @@ pub async fn live_count_of(tx: &mut Tx, user_id: i64) -> Result<i64> {
             .await?
             .try_get("n")?,
     )
+/// A person's sessions not yet ended, oldest first (by creation), read
+/// inside a transaction (after the person's row is locked, so none started
+/// meanwhile is missed).
+pub async fn live_rows_of(tx: &mut Tx, user_id: i64) -> Result<Vec<SessionRow>> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM sessions s WHERE s.user_id = $1 AND s.ended_at IS NULL
+         ORDER BY s.created_at, s.id"
+    );
+    sqlx::query(&sql)
+        .bind(user_id)
+        .fetch_all(tx.conn())
+        .await?
+        .iter()
+        .map(row_from)
+        .collect()
+}
+
 }
 
 /// Which live sessions of an account to end.

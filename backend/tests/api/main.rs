@@ -19,6 +19,7 @@ mod openapi;
 mod paging;
 mod people;
 mod postgres_only;
+mod policy;
 mod races;
 mod replicas;
 mod reauth;

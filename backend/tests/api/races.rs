@@ -266,6 +266,7 @@ async fn activity_writes_and_endings_of_the_same_sessions_never_deadlock() {
             .map(|id| ActivityWrite {
                 session_id: id.clone(),
                 last_activity_at: later,
+                last_input_at: later,
             })
             .collect();
         writes.reverse();
