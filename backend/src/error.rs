@@ -168,8 +168,8 @@ impl ApiError {
             ApiError::IssuerUnreachable(_) => ErrorCode::IssuerUnreachable,
             ApiError::InvalidLogoutToken => ErrorCode::InvalidLogoutToken,
             ApiError::LastAdmin => ErrorCode::LastAdmin,
-            ApiError::SessionLimit { .. } => ErrorCode::SessionLimit,
             ApiError::ReauthenticationRequired { .. } => ErrorCode::ReauthenticationRequired,
+            ApiError::SessionLimit { .. } => ErrorCode::SessionLimit,
         }
     }
 
@@ -226,12 +226,12 @@ impl ApiError {
                 | ApiError::Busy { retry_after_secs } => Some(*retry_after_secs),
                 _ => None,
             },
-            max_age_secs: match self {
-                ApiError::ReauthenticationRequired { max_age_secs } => Some(*max_age_secs),
-                _ => None,
-            },
             live: match self {
                 ApiError::SessionLimit { live } => Some(*live),
+                _ => None,
+            },
+            max_age_secs: match self {
+                ApiError::ReauthenticationRequired { max_age_secs } => Some(*max_age_secs),
                 _ => None,
             },
             // Added at the edge, which knows the request.
@@ -393,6 +393,11 @@ mod tests {
             ),
             (ApiError::InvalidLogoutToken, 400, "invalid_logout_token"),
             (ApiError::LastAdmin, 409, "last_admin"),
+            (
+                ApiError::ReauthenticationRequired { max_age_secs: 900 },
+                403,
+                "reauthentication_required",
+            ),
             (ApiError::Unavailable, 503, "unavailable"),
             (
                 ApiError::Busy {
@@ -424,15 +429,9 @@ mod tests {
         let body = serde_json::to_value(
             ApiError::Unauthenticated(vigil_policy::EndReason::IdleTimeout.into()).body(),
         )
-            (
-                ApiError::ReauthenticationRequired { max_age_secs: 900 },
-                403,
-                "reauthentication_required",
-            ),
         .unwrap();
         assert_eq!(body["reason"], "idle_timeout");
     }
-}
 
     #[test]
     fn reauthentication_bodies_carry_the_limit() {
@@ -443,3 +442,4 @@ mod tests {
         assert_eq!(body["error"], "reauthentication_required");
         assert_eq!(body["max_age_secs"], 900);
     }
+}

@@ -400,6 +400,12 @@ pub struct SessionView {
     /// Sign-in instant.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When the person last proved who they are in this session: the
+    /// sign-in, or a later `POST /api/auth/reauthenticate` (or single
+    /// sign-on round trip with `reauth=1`). Sensitive actions need it
+    /// within `VIGIL_REAUTH_SECS`.
+    #[serde(with = "time::serde::rfc3339")]
+    pub authenticated_at: OffsetDateTime,
     /// Last activity that counted.
     #[serde(with = "time::serde::rfc3339")]
     pub last_activity_at: OffsetDateTime,
@@ -431,12 +437,6 @@ pub enum ActivitySource {
     /// A heartbeat from a hidden tab: counts when `hidden_tab_is_idle` is false.
     Hidden,
 }
-    /// When the person last proved who they are in this session: the
-    /// sign-in, or a later `POST /api/auth/reauthenticate` (or single
-    /// sign-on round trip with `reauth=1`). Sensitive actions need it
-    /// within `VIGIL_REAUTH_SECS`.
-    #[serde(with = "time::serde::rfc3339")]
-    pub authenticated_at: OffsetDateTime,
 
 /// `POST /api/session/activity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

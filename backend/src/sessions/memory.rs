@@ -389,6 +389,8 @@ impl Memory {
         let entry = match inner.by_token.get(&key) {
             Some(e) => {
                 e.stored(l.row.last_activity_at);
+                e.saw_input(l.row.last_input_at);
+                e.reauthenticated(l.row.authenticated_at);
                 if !l.row.persistent {
                     e.forget_persistence();
                 }
@@ -431,8 +433,6 @@ impl Memory {
     /// threads do not fight over one cache line.
     fn used(&self, entry: &Entry) {
         let now = self.started.elapsed().as_secs();
-                e.saw_input(l.row.last_input_at);
-                e.reauthenticated(l.row.authenticated_at);
         if entry.last_used.load(Ordering::Relaxed) != now {
             entry.last_used.store(now, Ordering::Relaxed);
         }

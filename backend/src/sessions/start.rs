@@ -356,6 +356,7 @@ pub async fn start_in(
         persistent,
         method,
         created_at: now,
+        authenticated_at: now,
         last_activity_at: now,
         idle_expires_at: e.idle_expires_at,
         absolute_expires_at: e.absolute_expires_at,
@@ -370,4 +371,3 @@ pub async fn start_in(
         max_age_secs,
     })
 }
-        authenticated_at: now,
