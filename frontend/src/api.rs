@@ -53,8 +53,27 @@ pub async fn request<B: Serialize, T: DeserializeOwned>(
 
 /// One request with a JSON body (if any): the answer's text and its
 /// `Link: <…>; rel="next"` when the status is a success, else the error the
-/// server described.
+/// server described. A sensitive action refused for want of a recent
+/// authentication waits for the person to confirm who they are (see
+/// `reauth`) and is sent once more.
 async fn exchange(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    kind: Kind,
+) -> Result<(String, Option<String>), ApiError> {
+    match exchange_once(method.clone(), path, body.clone(), kind).await {
+        Err(e)
+            if e.code() == Some(ErrorCode::ReauthenticationRequired)
+                && crate::reauth::confirmed().await =>
+        {
+            exchange_once(method, path, body, kind).await
+        }
+        other => other,
+    }
+}
+
+async fn exchange_once(
     method: Method,
     path: &str,
     body: Option<String>,
@@ -271,6 +290,22 @@ pub async fn revoke_mine(id: &str) -> Result<(), ApiError> {
 }
 
 /// Ends all the caller's sessions but this one.
+/// Confirms who is at the keyboard: the caller's password again.
+pub async fn reauthenticate(password: &str) -> Result<(), ApiError> {
+    let body = serde_json::to_string(&vigil_policy::api::ReauthenticateRequest {
+        password: password.to_owned(),
+    })
+    .map_err(|e| ApiError::Network(e.to_string()))?;
+    exchange(
+        Method::POST,
+        "/api/auth/reauthenticate",
+        Some(body),
+        Kind::Foreground,
+    )
+    .await
+    .map(drop)
+}
+
 pub async fn revoke_my_others() -> Result<RevokeResult, ApiError> {
     send(Method::POST, "/api/me/sessions/revoke-others", &Empty {}).await
 }

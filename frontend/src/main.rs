@@ -11,6 +11,7 @@ mod drafts;
 mod error;
 mod hooks;
 mod pages;
+mod reauth;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

@@ -223,6 +223,15 @@ async fn the_audit_log_filters_by_action_actor_and_time() {
     let agent = app.login("agent1@demo.test").await;
     app.advance(3600);
     let id = app.session_id(&agent).await;
+    // Ending someone's session needs a recent sign-in.
+    let res = app
+        .post(
+            "/api/auth/reauthenticate",
+            &admin,
+            json!({"password": crate::helpers::PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
     let res = app.revoke_session(&admin, &id).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let list = async |q: &str| -> Vec<Value> {

@@ -1612,3 +1612,71 @@ async fn the_login_page_offers_single_sign_on_and_keeps_a_password_behind_a_disc
     .await;
     assert!(found.is_empty(), "axe-core found:\n{}", found.join("\n"));
 }
+
+#[tokio::test]
+async fn a_stale_admin_gives_the_password_in_the_dialog_and_the_edited_settings_are_saved() {
+    let app = Console::start().await;
+    let b = Browser::signed_in(&app, "/login", "admin@demo.test").await;
+    let agents = b.region("Agents").await;
+    let slider = b.field_in(Some(&agents), "Idle timeout", 20).await;
+    // The sign-in was an hour ago (the guard reads the stored time; the
+    // browser and the server run on the real clock).
+    app.execute("UPDATE sessions SET authenticated_at = created_at - 3600000")
+        .await;
+    // Edit two things, then save.
+    slider.send_keys("\u{E011}").await.unwrap();
+    eventually(5, "the slider says 15 minutes", async || {
+        slider.attr("aria-valuetext").await.unwrap().as_deref() == Some("15 minutes")
+    })
+    .await;
+    b.field("Offer Remember me at requester login")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.click_button("Save").await;
+
+    let dialog = b.named("alertdialog", "Confirm it's you", 10).await;
+    let password = b.field_in(Some(&dialog), "Password", 5).await;
+    assert_eq!(
+        b.focused().await.1,
+        "Password",
+        "the password field takes focus"
+    );
+    let axe = axe_script();
+    let mut found = Vec::new();
+    axe_check(&b, &axe, "re-authentication", &mut found).await;
+    assert!(found.is_empty(), "axe-core found:\n{}", found.join("\n"));
+    b.screenshot("reauthenticate").await;
+    // A wrong password: said in the dialog, which stays.
+    password.send_keys("not the password").await.unwrap();
+    b.click_button_in(&dialog, "Confirm").await;
+    b.saying("alert", "That password is not right.", 10).await;
+    password.clear().await.unwrap();
+    password.send_keys(PASSWORD).await.unwrap();
+    b.click_button_in(&dialog, "Confirm").await;
+    b.saying("status", "Saved", 10).await;
+    b.dialog_closes(5).await;
+
+    // The edits were saved as made, and the form still shows them.
+    assert_eq!(
+        slider.attr("aria-valuetext").await.unwrap().as_deref(),
+        Some("15 minutes")
+    );
+    let stored: Value = app
+        .get(
+            "/api/admin/security-settings",
+            &app.login("admin@demo.test").await,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["settings"]["agents"]["idle_timeout_secs"], 900);
+    assert_eq!(stored["settings"]["requesters"]["remember_me"], true);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'session.reauthenticated'")
+            .await,
+        1
+    );
+}

@@ -199,8 +199,9 @@ async fn warning_instant_follows_the_policy() {
 async fn tightened_settings_apply_to_live_sessions_at_their_next_request() {
     let app = spawn_app().await;
     let s = app.login("agent1@demo.test").await;
-    let admin = app.login("admin@demo.test").await;
     app.advance(20 * 60);
+    // Signed in now: changing the settings needs a recent sign-in.
+    let admin = app.login("admin@demo.test").await;
     app.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 15 * 60)
         .await;
     app.assert_signed_out(&s, "idle_timeout").await;

@@ -1,7 +1,9 @@
 //! A confirmation before an action with consequences: says what will
 //! happen, takes focus on "Cancel" (the safe choice), Escape cancels, and
 //! gives focus back where it was when it closes. The caller makes the page
-//! behind it inert, so Tab stays inside.
+//! behind it inert, so Tab stays inside. It may hold fields too (the
+//! re-authentication prompt's password): then the first of them takes
+//! focus, and Tab goes through them before the buttons.
 
 use yew::prelude::*;
 
@@ -32,6 +34,12 @@ pub struct Props {
     pub on_confirm: Callback<()>,
     /// Cancelled (button or Escape).
     pub on_cancel: Callback<()>,
+    /// Fields shown above the buttons.
+    #[prop_or_default]
+    pub children: Html,
+    /// The focusable elements among them, in order (the first takes focus).
+    #[prop_or_default]
+    pub stops: Vec<NodeRef>,
 }
 
 /// The dialog.
@@ -40,14 +48,18 @@ pub fn ConfirmDialog(props: &Props) -> Html {
     let cancel_button = use_node_ref();
     let confirm_button = use_node_ref();
     {
-        let (cancel_button, confirm_button) = (cancel_button.clone(), confirm_button.clone());
+        // Tab order: the fields, then the buttons; the first takes focus.
+        let mut stops = props.stops.clone();
+        stops.extend([confirm_button.clone(), cancel_button.clone()]);
+        if props.stops.is_empty() {
+            stops.rotate_right(1);
+        }
         let on_cancel = props.on_cancel.clone();
         use_effect_with((), move |_| {
-            // Escape cancels and Tab cycles between the two buttons, wherever
+            // Escape cancels and Tab cycles through the stops, wherever
             // focus is: the page behind is inert.
             let keys = web_sys::window().and_then(|w| w.document()).map(|doc| {
-                let (cancel_button, confirm_button) =
-                    (cancel_button.clone(), confirm_button.clone());
+                let stops = stops.clone();
                 gloo_events::EventListener::new_with_options(
                     &doc,
                     "keydown",
@@ -64,17 +76,20 @@ pub fn ConfirmDialog(props: &Props) -> Html {
                                 let active = web_sys::window()
                                     .and_then(|w| w.document())
                                     .and_then(|d| d.active_element());
-                                let on_confirm = active.as_ref().is_some_and(|a| {
-                                    confirm_button
-                                        .get()
-                                        .is_some_and(|c| &c == AsRef::<web_sys::Node>::as_ref(a))
+                                let shown: Vec<web_sys::HtmlElement> =
+                                    stops.iter().filter_map(NodeRef::cast).collect();
+                                let n = shown.len();
+                                let here = shown.iter().position(|s| {
+                                    active
+                                        .as_ref()
+                                        .is_some_and(|a| AsRef::<web_sys::Element>::as_ref(s) == a)
                                 });
-                                let next = if on_confirm {
-                                    &cancel_button
-                                } else {
-                                    &confirm_button
+                                let next = match (here, e.shift_key()) {
+                                    (Some(i), true) => (i + n - 1) % n.max(1),
+                                    (Some(i), false) => (i + 1) % n.max(1),
+                                    (None, _) => 0,
                                 };
-                                if let Some(b) = next.cast::<web_sys::HtmlElement>() {
+                                if let Some(b) = shown.get(next) {
                                     let _ = b.focus();
                                 }
                             }
@@ -88,7 +103,10 @@ pub fn ConfirmDialog(props: &Props) -> Html {
                 .and_then(|w| w.document())
                 .and_then(|d| d.active_element())
                 .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
-            if let Some(b) = cancel_button.cast::<web_sys::HtmlElement>() {
+            if let Some(b) = stops
+                .first()
+                .and_then(NodeRef::cast::<web_sys::HtmlElement>)
+            {
                 let _ = b.focus();
             }
             move || {
@@ -113,6 +131,7 @@ pub fn ConfirmDialog(props: &Props) -> Html {
                  aria-labelledby="confirm-title" aria-describedby="confirm-text">
                 <h2 id="confirm-title">{ &props.title }</h2>
                 <p id="confirm-text">{ &props.consequences }</p>
+                { props.children.clone() }
                 <div class="row">
                     <button ref={confirm_button} class="danger" onclick={confirm}>{ &props.confirm_label }</button>
                     <button ref={cancel_button} onclick={cancel}>{ "Cancel" }</button>

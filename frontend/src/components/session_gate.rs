@@ -43,10 +43,20 @@ fn sign_in_again(login: &Route) -> String {
 pub fn SessionGate(props: &Props) -> Html {
     let session = use_session();
     let dialog_button = use_node_ref();
-    let open = matches!(
-        session.snapshot.phase,
-        Phase::Warning(_) | Phase::HeadsUp { .. }
-    );
+    // A sensitive action waits for the person to confirm who they are.
+    let reauth = use_state(|| None::<js_sys::Function>);
+    {
+        let reauth = reauth.clone();
+        use_effect_with((), move |_| {
+            crate::reauth::register(Some(Callback::from(move |f| reauth.set(Some(f)))));
+            || crate::reauth::register(None)
+        });
+    }
+    let open = reauth.is_some()
+        || matches!(
+            session.snapshot.phase,
+            Phase::Warning(_) | Phase::HeadsUp { .. }
+        );
     // First: remember where focus was, before the dialog takes it.
     use_modal(open);
     // Focus the dialog's button when it opens, for keyboard users.
@@ -159,7 +169,13 @@ pub fn SessionGate(props: &Props) -> Html {
                         dialog_button.clone(),
                     )
                 }
-                _ => html! {},
+                _ => match ((*reauth).clone(), session.snapshot.view.as_ref()) {
+                    (Some(resolve), Some(view)) => html! {
+                        <crate::reauth::ReauthPrompt {resolve} method={view.method}
+                            on_close={{ let reauth = reauth.clone(); Callback::from(move |()| reauth.set(None)) }} />
+                    },
+                    _ => html! {},
+                },
             };
             html! {
                 <ContextProvider<SessionHandle> context={session.clone()}>
