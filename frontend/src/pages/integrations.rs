@@ -231,6 +231,7 @@ pub fn Integrations() -> Html {
                     { shown.unwrap_or_default() }
                     { tokens }
                 </section>
+                <crate::pages::webhooks::Webhooks />
             </>
         })
 }

@@ -10,6 +10,7 @@ pub mod security;
 pub mod sessions;
 pub mod sign_in;
 pub mod team;
+pub mod webhooks;
 
 use vigil_policy::sso::SignInMethod;
 use vigil_policy::FieldError;
