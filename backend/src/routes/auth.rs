@@ -175,6 +175,7 @@ pub async fn check_password(
         (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
         (status = 401, description = "Wrong account, email or password (one answer for all)", body = vigil_policy::api::ErrorBody),
         (status = 403, description = "Failed the CSRF check, or (after a correct password) `sso_required`: this account signs in through its identity provider", body = vigil_policy::api::ErrorBody),
+        (status = 409, description = "`session_limit` (after a correct password): the person holds `max_sessions` live sessions (`live`) and their policy's `on_session_limit` is `refuse`; nothing started", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotJson,
         (status = 429, description = "`too_many_attempts`, refused before any hash; see Retry-After. Budgets: this email from this address (5 per 15 minutes, then doubling locks), this person from anywhere (100 per hour), this client address across people (IPv4 address or IPv6 /64: 50 per 15 minutes), or a known browser's own (10 per 15 minutes)", body = vigil_policy::api::ErrorBody),
         (status = 503, description = "Too many sign-ins waiting for a password hash (browsers with a valid device cookie have a lane of their own); see Retry-After", body = vigil_policy::api::ErrorBody),

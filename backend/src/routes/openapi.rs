@@ -259,6 +259,17 @@ fn state_bounds(doc: &mut Value, limits: &Limits) {
         limits.absolute_min_secs,
         limits.absolute_max_secs,
     );
+    let remembered = "/components/schemas/RememberedLimits/properties";
+    bound(
+        &format!("{remembered}/idle_timeout_secs"),
+        limits.idle_min_secs,
+        limits.idle_max_secs,
+    );
+    bound(
+        &format!("{remembered}/absolute_timeout_secs"),
+        limits.absolute_min_secs,
+        limits.absolute_max_secs,
+    );
     // The warning's variants, in declaration order: `before`, `percent`.
     bound(
         "/components/schemas/Warning/oneOf/0/properties/secs",

@@ -39,9 +39,7 @@ async fn settings_stored_in_the_old_shape_are_read_enforced_and_rewritten() {
     ))
     .await;
     let admin = app.login("admin@demo.test").await;
-    let got: Value = app
-        .get_json("/api/admin/security-settings", &admin)
-        .await;
+    let got: Value = app.get_json("/api/admin/security-settings", &admin).await;
     let s = &got["settings"];
     assert_eq!(s["agents"]["idle_timeout_secs"], 900, "{got}");
     assert_eq!(s["agents"]["remembered"], Value::Null);
@@ -70,10 +68,13 @@ async fn settings_stored_in_the_old_shape_are_read_enforced_and_rewritten() {
             json!({"version": got["version"], "settings": old}),
         )
         .await;
-    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
-    let stored: Value = app
-        .get_json("/api/admin/security-settings", &admin)
-        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let stored: Value = app.get_json("/api/admin/security-settings", &admin).await;
     assert_eq!(stored["settings"]["agents"]["idle_timeout_secs"], 1800);
     assert_eq!(stored["settings"]["activity"]["call_max_secs"], 14400);
 }
@@ -105,7 +106,12 @@ async fn remembered_sessions_live_by_their_own_limits() {
     app.sweep().await;
     app.assert_signed_out(&ordinary, "idle_timeout").await;
     let res = app.get("/api/session", &remembered).await;
-    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
     let view = app.session_view(&remembered).await;
     assert_eq!(secs(&view, "idle_expires_at"), 3600 + 7200);
 
@@ -140,7 +146,10 @@ async fn admins_live_by_the_stricter_admins_policy() {
     let agent = app.login_as("agent1@demo.test", true).await;
     let view = app.session_view(&admin).await;
     assert_eq!(view["policy"]["idle_timeout_secs"], 600, "{view}");
-    assert_eq!(view["persistent"], false, "admins are offered no remember-me");
+    assert_eq!(
+        view["persistent"], false,
+        "admins are offered no remember-me"
+    );
     assert_eq!(secs(&view, "absolute_expires_at"), 4 * 3600);
     let view = app.session_view(&agent).await;
     assert_eq!(view["policy"]["idle_timeout_secs"], 28800);
@@ -340,10 +349,10 @@ async fn a_sign_in_beyond_the_limit_is_refused_with_409_and_starts_nothing() {
         .post_login(json!({"account": "demo", "email": "agent1@demo.test", "password": PASSWORD}))
         .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert!(res.headers().get("set-cookie").is_none_or(|c| !c
-        .to_str()
-        .unwrap()
-        .starts_with("__Host-vigil=")));
+    assert!(res
+        .headers()
+        .get("set-cookie")
+        .is_none_or(|c| !c.to_str().unwrap().starts_with("__Host-vigil=")));
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "session_limit");
     assert_eq!(body["live"], 2);
@@ -451,4 +460,41 @@ async fn concurrent_sign_ins_never_exceed_the_limit_when_the_oldest_ends() {
 #[tokio::test]
 async fn concurrent_sign_ins_never_exceed_the_limit_when_refused() {
     concurrent_sign_ins_hold_the_limit(OnSessionLimit::Refuse).await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_states_the_new_fields_and_their_bounds() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .get_anonymous("/api/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let policy = &schemas["AudiencePolicy"]["properties"];
+    assert_eq!(policy["max_sessions"]["minimum"], 1, "{policy}");
+    assert_eq!(policy["max_sessions"]["maximum"], 100);
+    assert!(policy["remembered"]
+        .to_string()
+        .contains("RememberedLimits"));
+    assert!(policy["on_session_limit"]
+        .to_string()
+        .contains("OnSessionLimit"));
+    let remembered = &schemas["RememberedLimits"]["properties"];
+    assert_eq!(
+        remembered["idle_timeout_secs"]["minimum"], 5,
+        "ops' idle minimum"
+    );
+    assert_eq!(remembered["absolute_timeout_secs"]["maximum"], 365 * 86400);
+    let call = &schemas["ActivityRules"]["properties"]["call_max_secs"];
+    assert_eq!(
+        (call["minimum"].as_u64(), call["maximum"].as_u64()),
+        (Some(900), Some(86400))
+    );
+    assert!(schemas["SecuritySettings"]["properties"]["admins"]
+        .to_string()
+        .contains("AudiencePolicy"));
+    assert!(doc["paths"]["/api/auth/login"]["post"]["responses"]["409"].is_object());
+    assert!(schemas["ErrorCode"].to_string().contains("session_limit"));
 }

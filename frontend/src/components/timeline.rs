@@ -228,6 +228,7 @@ mod tests {
                         absolute_timeout_secs: absolute.max(idle),
                         warning,
                         remember_me: false,
+                        ..AudiencePolicy::default()
                     };
                     let (_, texts) = labels(&p);
                     let texts: Vec<_> =
