@@ -71,6 +71,8 @@ async fn revocations_and_settings_changes_through_one_replica_apply_on_the_other
     let agent = b.login("agent2@demo.test").await;
     b.session_view(&agent).await;
     a.advance(20 * 60);
+    // Signed in now: changing the settings needs a recent sign-in.
+    let admin = a.login("admin@demo.test").await;
     a.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 15 * 60)
         .await;
     let took = refused_within_a_second(&b, &agent, "idle_timeout").await;
