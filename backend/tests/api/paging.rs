@@ -19,7 +19,7 @@ use crate::helpers::{Session, TestApp};
 /// Starts `n` sessions of `email` (demo account), `per_second` to a
 /// second of the manual clock (so many share a sign-in time and only the
 /// id orders them); returns their ids.
-async fn sign_ins(app: &TestApp, email: &str, n: usize, per_second: usize) -> Vec<String> {
+pub async fn sign_ins(app: &TestApp, email: &str, n: usize, per_second: usize) -> Vec<String> {
     let account = app
         .scalar("SELECT id FROM accounts WHERE slug = 'demo'")
         .await;
