@@ -118,6 +118,7 @@ async fn exchange_once(
         retry_after_secs: None,
         max_age_secs: None,
         scope: None,
+        live: None,
         request_id: None,
     });
     Err(ApiError::Http { status, body })

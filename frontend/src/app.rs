@@ -1,7 +1,6 @@
 //! Routes and the root component.
 
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::components::SessionGate;
 use crate::pages::integrations::Integrations;
@@ -9,50 +8,69 @@ use crate::pages::{
     audit::Audit, desk::Desk, login::Login, me_sessions::MySessions, portal::Portal,
     security::Security, sessions::Sessions, sign_in::SignIn, team::Team,
 };
+use crate::router::{self, link, Redirect};
 
-/// Every page of the console.
-#[derive(Debug, Clone, PartialEq, Routable)]
+/// Every page of the console (its path is in [`PATHS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     /// Sends people to sign in.
-    #[at("/")]
     Home,
     /// Agents and admins sign in.
-    #[at("/login")]
     Login,
     /// Requesters sign in.
-    #[at("/portal/login")]
     PortalLogin,
     /// Session-security settings.
-    #[at("/admin/security")]
     AdminSecurity,
     /// Single sign-on connections.
-    #[at("/admin/sign-in")]
     AdminSignIn,
     /// Live sessions.
-    #[at("/admin/sessions")]
     AdminSessions,
     /// Audit log.
-    #[at("/admin/audit")]
     AdminAudit,
     /// The team.
-    #[at("/admin/team")]
     AdminTeam,
     /// API tokens (and webhooks).
-    #[at("/admin/integrations")]
     AdminIntegrations,
     /// Agent desk.
-    #[at("/desk")]
     Desk,
     /// Requester portal.
-    #[at("/portal")]
     Portal,
     /// Everyone's own sessions.
-    #[at("/me/sessions")]
     MySessions,
     /// Anything else.
-    #[not_found]
-    #[at("/404")]
     NotFound,
+}
+
+/// Each page's path (`NotFound` is also what any other path shows).
+const PATHS: [(&str, Route); 13] = [
+    ("/", Route::Home),
+    ("/login", Route::Login),
+    ("/portal/login", Route::PortalLogin),
+    ("/admin/security", Route::AdminSecurity),
+    ("/admin/sign-in", Route::AdminSignIn),
+    ("/admin/sessions", Route::AdminSessions),
+    ("/admin/audit", Route::AdminAudit),
+    ("/admin/team", Route::AdminTeam),
+    ("/admin/integrations", Route::AdminIntegrations),
+    ("/desk", Route::Desk),
+    ("/portal", Route::Portal),
+    ("/me/sessions", Route::MySessions),
+    ("/404", Route::NotFound),
+];
+
+impl Route {
+    /// The page at `path` (without its query string), if any.
+    pub fn recognize(path: &str) -> Option<Route> {
+        PATHS.iter().find(|(p, _)| *p == path).map(|(_, r)| *r)
+    }
+
+    /// The page's path.
+    pub fn to_path(self) -> &'static str {
+        PATHS
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("/404", |(p, _)| p)
+    }
 }
 
 /// The browser tab's title for a page.
@@ -78,7 +96,7 @@ fn switch(route: Route) -> Html {
         doc.set_title(&format!("{} — Vigil", title(&route)));
     }
     match route {
-        Route::Home => html! { <Redirect<Route> to={Route::Login} /> },
+        Route::Home => html! { <Redirect to={Route::Login} /> },
         Route::Login => html! { <Login /> },
         Route::PortalLogin => html! { <Login requester=true /> },
         Route::AdminSecurity => html! { <SessionGate><Security /></SessionGate> },
@@ -93,18 +111,27 @@ fn switch(route: Route) -> Html {
         Route::NotFound => html! {
             <main class="center"><section class="card">
                 <h1>{ "Page not found" }</h1>
-                <Link<Route> to={Route::Login}>{ "Go to sign-in" }</Link<Route>>
+                { link(Route::Login, "Go to sign-in") }
             </section></main>
         },
     }
 }
 
-/// The console.
+/// The console: the page the browser is on, again after each history
+/// change (Back, Forward, and the console's own links: [`crate::router`]).
 #[component]
 pub fn App() -> Html {
-    html! {
-        <BrowserRouter>
-            <Switch<Route> render={switch} />
-        </BrowserRouter>
+    let route = use_state(router::current);
+    {
+        let route = route.clone();
+        use_effect_with((), move |_| {
+            let listener = web_sys::window().map(|w| {
+                gloo_events::EventListener::new(&w, "popstate", move |_| {
+                    route.set(router::current());
+                })
+            });
+            move || drop(listener)
+        });
     }
+    switch(*route)
 }

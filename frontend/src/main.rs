@@ -12,6 +12,7 @@ mod error;
 mod hooks;
 mod pages;
 mod reauth;
+mod router;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

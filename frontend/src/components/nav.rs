@@ -3,10 +3,10 @@
 
 use vigil_policy::api::Role;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::hooks::SessionHandle;
+use crate::router::link;
 
 /// The bar for `session` (nothing before the session is known).
 pub fn nav(session: Option<&SessionHandle>) -> Html {
@@ -23,8 +23,6 @@ pub struct Props {
 /// The bar.
 #[component]
 pub fn Nav(props: &Props) -> Html {
-    let here = use_route::<Route>();
-    let navigator = use_navigator();
     let Some((session, view)) = props
         .session
         .as_ref()
@@ -35,24 +33,6 @@ pub fn Nav(props: &Props) -> Html {
     let onclick = {
         let session = session.clone();
         Callback::from(move |_: MouseEvent| session.sign_out())
-    };
-    // A link that the router follows, marked when it is this page.
-    let link = |to: Route, text: &'static str| {
-        let current = here.as_ref() == Some(&to);
-        let href = to.to_path();
-        let go = {
-            let navigator = navigator.clone();
-            Callback::from(move |e: MouseEvent| {
-                if e.ctrl_key() || e.meta_key() || e.shift_key() || e.button() != 0 {
-                    return; // a new tab or window: the browser's own way
-                }
-                e.prevent_default();
-                if let Some(n) = &navigator {
-                    n.push(&to);
-                }
-            })
-        };
-        html! { <a {href} onclick={go} aria-current={current.then_some("page")}>{ text }</a> }
     };
     let admin = view.user.permissions.iter().any(|p| p == "manage_security");
     html! {

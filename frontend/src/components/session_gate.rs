@@ -5,7 +5,6 @@
 use vigil_policy::api::{Role, UnauthenticatedReason};
 use vigil_policy::compliance::limit_heads_up_message;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::clock::{local_clock, to_ms};
@@ -134,7 +133,7 @@ pub fn SessionGate(props: &Props) -> Html {
             ) && session.snapshot.view.is_none()
             {
                 // Never signed in here: go to the sign-in page.
-                return html! { <Redirect<Route> to={login} /> };
+                return html! { <crate::router::Redirect to={login} /> };
             }
             html! {
                 <main class="center">

@@ -9,10 +9,10 @@ use vigil_policy::api::{ErrorCode, LoginOptions, LoginRequest};
 use vigil_policy::pages;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api;
 use crate::app::Route;
+use crate::router;
 
 const ACCOUNT_KEY: &str = "vigil.account";
 
@@ -75,7 +75,6 @@ fn route(path: &str) -> Option<Route> {
 /// The sign-in form.
 #[component]
 pub fn Login(props: &Props) -> Html {
-    let navigator = use_navigator();
     let account = use_state(initial_account);
     let email = use_state(String::new);
     let password = use_state(String::new);
@@ -120,7 +119,7 @@ pub fn Login(props: &Props) -> Html {
 
     let onsubmit = {
         let (account, email, password) = (account.clone(), email.clone(), password.clone());
-        let (error, busy, navigator) = (error.clone(), busy.clone(), navigator.clone());
+        let (error, busy) = (error.clone(), busy.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             // Enter in the account field submits too: without a password
@@ -142,7 +141,7 @@ pub fn Login(props: &Props) -> Html {
             }
             busy.set(true);
             error.set(None);
-            let (error, busy, navigator) = (error.clone(), busy.clone(), navigator.clone());
+            let (error, busy) = (error.clone(), busy.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match api::login(&req).await {
                     Ok(view) => {
@@ -154,8 +153,8 @@ pub fn Login(props: &Props) -> Html {
                             .and_then(|n| pages::next_for(view.user.role, n))
                             .and_then(route)
                             .or_else(|| route(pages::home(&view.user)));
-                        if let (Some(n), Some(to)) = (&navigator, to) {
-                            n.push(&to);
+                        if let Some(to) = to {
+                            router::push(to);
                         }
                     }
                     Err(e) => {
@@ -258,7 +257,7 @@ pub fn Login(props: &Props) -> Html {
                         <button type="submit" class="primary" disabled={*busy}>{ "Sign in" }</button>
                     </div>
                 }
-                <p class="muted small"><Link<Route> to={other}>{ other_text }</Link<Route>></p>
+                <p class="muted small">{ router::link(other, other_text) }</p>
             </form>
         </main>
     }
