@@ -1682,3 +1682,93 @@ async fn a_stale_admin_gives_the_password_in_the_dialog_and_the_edited_settings_
         1
     );
 }
+
+#[tokio::test]
+async fn a_stale_single_sign_on_admin_confirms_with_the_provider_and_comes_back_to_the_page() {
+    let app = Console::for_sso().await;
+    let provider = provider_for(&app).await;
+    connect(&app, &provider, true).await;
+    let agent = app.login("agent1@demo.test").await;
+    let b = Browser::launch().await;
+    b.goto(&app, "/login?account=demo").await;
+    b.named("link", "Sign in with Acme SSO", 10)
+        .await
+        .click()
+        .await
+        .unwrap();
+    at_the_provider(&b, "admin").await;
+    b.region("Agents").await;
+    // Signed in an hour ago, as far as the guard can tell.
+    app.execute("UPDATE sessions SET authenticated_at = created_at - 3600000")
+        .await;
+
+    b.goto(&app, "/admin/sessions").await;
+    b.named("button", "Revoke session of agent1@demo.test", 10)
+        .await
+        .click()
+        .await
+        .unwrap();
+    let confirm = b.dialog(5).await;
+    b.click_button_in(&confirm, "End session").await;
+    let prompt = b.named("alertdialog", "Confirm it's you", 10).await;
+    let via = b
+        .named_in(Some(&prompt), "link", "Confirm with Acme SSO", 10)
+        .await;
+    via.click().await.unwrap();
+
+    // The provider asks again (prompt=login), though it has a session.
+    let login = b
+        .client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("input[name=login]"))
+        .await
+        .expect("the provider's sign-in page again");
+    login.send_keys("admin").await.unwrap();
+    b.client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys("any")
+        .await
+        .unwrap();
+    b.click_button("Sign-in").await;
+    // Consent was given in this provider session already, or is asked now.
+    eventually(20, "back on the sessions page", async || {
+        if b.has_named("button", "Continue").await {
+            let _ = b.named("button", "Continue", 1).await.click().await;
+        }
+        b.client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path() == "/admin/sessions" && u.query().is_none())
+    })
+    .await;
+    let confirmed = app
+        .scalar(
+            "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND method = 'sso'
+             AND authenticated_at > created_at",
+        )
+        .await;
+    assert_eq!(confirmed, 1, "the same session, confirmed again");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND method = 'sso'")
+            .await,
+        1,
+        "and no second one"
+    );
+
+    // Now the revocation goes through without asking.
+    b.named("button", "Revoke session of agent1@demo.test", 10)
+        .await
+        .click()
+        .await
+        .unwrap();
+    let confirm = b.dialog(5).await;
+    b.click_button_in(&confirm, "End session").await;
+    b.dialog_closes(5).await;
+    eventually(10, "the agent's session ended", async || {
+        app.get("/api/session", &agent).await.status() == StatusCode::UNAUTHORIZED
+    })
+    .await;
+}
