@@ -581,28 +581,6 @@ fn live_session_from(r: &AnyRow) -> Result<LiveSession> {
     })
 }
 
-/// A person's live sessions (by the stored row), newest first.
-pub async fn live_of_person(
-    store: &Store,
-    account_id: i64,
-    user_id: i64,
-) -> Result<Vec<LiveSession>> {
-    let sql = format!(
-        "SELECT {ROW_COLUMNS}, u.email, u.display_name, u.role, c.name AS sso_name
-         {LIVE_SESSION_FROM}
-         WHERE s.account_id = $1 AND s.user_id = $2 AND s.ended_at IS NULL
-         ORDER BY s.created_at DESC, s.id"
-    );
-    sqlx::query(&sql)
-        .bind(account_id)
-        .bind(user_id)
-        .fetch_all(store.pool())
-        .await?
-        .iter()
-        .map(live_session_from)
-        .collect()
-}
-
 /// Live sessions of an account (by the stored row: some may be past a
 /// deadline the sweeper has not acted on yet), newest first.
 pub async fn live_in_account(store: &Store, account_id: i64) -> Result<Vec<LiveSession>> {
