@@ -410,10 +410,14 @@ async fn page_while_sessions_start_and_end(app: &TestApp, as_admin: bool, limit:
     let admin = app.login("admin@demo.test").await;
     let _agent = app.login("agent1@demo.test").await;
     let before = sign_ins(app, "requester@demo.test", 400, 40).await;
-    let (to_end, stay) = before.split_at(150);
+    // Every third ends, from the newest to the oldest: endings land both
+    // behind and ahead of the page being read.
+    let (to_end, stay): (Vec<(usize, &String)>, Vec<_>) =
+        before.iter().enumerate().partition(|(i, _)| i % 3 == 0);
+    let to_end: Vec<&String> = to_end.into_iter().rev().map(|(_, id)| id).collect();
     let stay: HashSet<String> = stay
-        .iter()
-        .cloned()
+        .into_iter()
+        .map(|(_, id)| id.clone())
         .chain([app.session_id(&requester).await])
         .collect();
     let starting = async {
