@@ -4,6 +4,7 @@
 //! `main.rs` only reads the configuration and calls into here; tests build
 //! the same [`startup::Application`] on port 0 with a manual clock.
 
+pub mod assets;
 pub mod auth;
 pub mod cli;
 pub mod clock;

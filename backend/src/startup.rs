@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::Dialect;
-use crate::web::{console, content_security_policy, edge, spa_fallback, Edge};
+use crate::web::{content_security_policy, edge, Edge};
 use crate::{routes, sweeper};
 
 /// A bound, ready-to-run server: the public listener and the management
@@ -210,6 +210,8 @@ fn serve_management(listener: TcpListener, state: AppState) -> anyhow::Result<Se
 fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let static_dir = state.config.static_dir();
     let index_html = std::fs::read_to_string(static_dir.join("index.html")).ok();
+    // The console's files, read once: each request is served from memory.
+    let console = web::Data::new(crate::assets::Console::load(&static_dir));
     if index_html.is_none() {
         tracing::warn!(dir = %static_dir.display(), "no built console found; serving the API only");
     }
@@ -225,8 +227,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let sessions = web::Data::new(state.sessions.clone());
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
-        let index = static_dir.join("index.html");
-        let app = App::new()
+        App::new()
             .app_data(data.clone())
             .app_data(sessions.clone())
             .app_data(edge_settings.clone())
@@ -237,14 +238,10 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                 web::PathConfig::default()
                     .error_handler(|_, _| ApiError::NotFound("no such resource").into()),
             )
+            .app_data(console.clone())
             .wrap(from_fn(edge))
-            .configure(routes::configure);
-        let app = if static_dir.is_dir() {
-            app.service(console(&static_dir))
-        } else {
-            app
-        };
-        app.default_service(web::to(move |req| spa_fallback(req, index.clone())))
+            .configure(routes::configure)
+            .default_service(web::to(crate::assets::serve))
     })
     .listen(listener)?
     .shutdown_timeout(10)

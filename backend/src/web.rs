@@ -1,22 +1,20 @@
 //! The edge of every response: the request id, the CSRF check, security
-//! headers, session cookie re-issue, request logs and metrics; and the
-//! built console with SPA fallback.
+//! headers, session cookie re-issue, request logs and metrics. The
+//! console's files: [`crate::assets`].
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::auth::csrf;
-use crate::error::ApiError;
 use crate::metrics::RouteLabel;
 use crate::sessions::ReissueCookie;
 
@@ -274,50 +272,6 @@ async fn handle(
     Ok(res)
 }
 
-/// Serves the built console from `dir`, falling back to index.html for
-/// client-side routes.
-pub fn console(dir: &Path) -> actix_files::Files {
-    let index = dir.join("index.html");
-    actix_files::Files::new("/", dir)
-        .index_file("index.html")
-        .prefer_utf8(true)
-        // Other methods fall through to the SPA fallback, which answers
-        // 405 with Allow (actix-files' own 405 names nothing).
-        .guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
-        .default_handler(web::to(move |req: HttpRequest| {
-            spa_fallback(req, index.clone())
-        }))
-}
-
-/// For unknown paths outside the API: index.html for GET and HEAD (the
-/// console routes on the client), 405 otherwise.
-pub async fn spa_fallback(req: HttpRequest, index: PathBuf) -> Result<HttpResponse, ApiError> {
-    if req.path().starts_with("/api/") {
-        return Err(ApiError::NotFound("no such API endpoint"));
-    }
-    if !matches!(
-        *req.method(),
-        actix_web::http::Method::GET | actix_web::http::Method::HEAD
-    ) {
-        let mut res = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
-        res.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return Ok(res);
-    }
-    match tokio::fs::read(&index).await {
-        Ok(bytes) => Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-cache"))
-            .body(bytes)),
-        Err(_) => Ok(HttpResponse::NotFound()
-            .content_type("text/plain; charset=utf-8")
-            .body(format!(
-                "The console is not built: {} is missing. Run `cargo xtask run`, or build it with trunk and set VIGIL_STATIC_DIR.\n",
-                index.display()
-            ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,7 +322,7 @@ mod tests {
     #[actix_web::test]
     async fn every_log_line_of_a_request_carries_its_id() {
         use actix_web::middleware::from_fn;
-        use actix_web::test;
+        use actix_web::{test, HttpResponse};
         let captured = Captured::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()

@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 mod browser;
 mod cli;
+mod console_files;
 mod edge;
 mod helpers;
 mod live;

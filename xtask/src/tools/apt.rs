@@ -21,6 +21,20 @@ pub(crate) fn ensure_chromium() -> Result {
     )
 }
 
+/// brotli, which writes the console's brotli copies: Debian's package,
+/// installed with apt-get when missing.
+pub(crate) fn ensure_brotli() -> Result {
+    if have("brotli", "--version").is_some() {
+        return Ok(());
+    }
+    apt_get_install(
+        "brotli",
+        &["brotli"],
+        "the console is served brotli-compressed, and the brotli command writes those \
+         copies: install brotli (Debian and Ubuntu: apt-get install brotli; macOS: brew install brotli)",
+    )
+}
+
 /// wrk, the bench's load generator.
 pub(crate) fn ensure_wrk() -> Result {
     // wrk has no --version that succeeds: it is there if it starts at all.

@@ -4,12 +4,12 @@
 //!
 //! - `rust.rs`: rustup's wasm32 target, clippy and rustfmt; Trunk and
 //!   wasm-bindgen-cli (`cargo install`, the latter at Cargo.lock's version).
-//! - `npm.rs`: packages from npm (binaryen's wasm-opt, axe-core,
+//! - `npm.rs`: packages from npm (binaryen's wasm-opt, esbuild, axe-core,
 //!   oidc-provider), each through `npm_package` into its own folder under
 //!   `target/xtask/`.
 //! - `pip.rs`: packages from PyPI (schemathesis, standardwebhooks), each through
 //!   `pip_package` into a venv in its own folder there.
-//! - `apt.rs`: Debian packages (Chromium and its driver, wrk), through
+//! - `apt.rs`: Debian packages (Chromium and its driver, brotli, wrk), through
 //!   `apt_get_install`.
 //! - `postgres.rs`, `redis.rs`: the servers the tests and the bench use,
 //!   found listening, else started, else installed with apt-get.
@@ -24,8 +24,8 @@ mod postgres;
 mod redis;
 mod rust;
 
-pub(crate) use apt::{ensure_chromium, ensure_wrk};
-pub(crate) use npm::{axe_script, oidc_provider, wasm_opt};
+pub(crate) use apt::{ensure_brotli, ensure_chromium, ensure_wrk};
+pub(crate) use npm::{axe_script, esbuild, oidc_provider, wasm_opt};
 pub(crate) use pip::{schemathesis, standardwebhooks_python};
 pub(crate) use postgres::ensure_postgres;
 pub(crate) use redis::ensure_redis;

@@ -12,6 +12,9 @@ use crate::{xtask_dir, Result};
 /// binaryen, for wasm-opt (the `--disable-compact-imports` in `console.rs`
 /// is for this version).
 const BINARYEN_VERSION: &str = "132.0.0";
+/// esbuild, which minifies the console's JS glue and CSS (Trunk's own JS
+/// minifier stops at wasm-bindgen's `export default`).
+const ESBUILD_VERSION: &str = "0.28.2";
 /// axe-core, the accessibility checker.
 const AXE_VERSION: &str = "4.14.1";
 /// oidc-provider (panva's, OpenID Certified), the identity provider the
@@ -35,6 +38,22 @@ pub(crate) fn wasm_opt() -> Option<PathBuf> {
         }
         Err(_) => {
             println!("    (wasm-opt could not be installed: the console is built without it)");
+            None
+        }
+    }
+}
+
+/// esbuild, which minifies the console's JS glue and CSS. Optional, like
+/// wasm-opt: without it they are sent as written.
+pub(crate) fn esbuild() -> Option<PathBuf> {
+    match npm_package("esbuild", "esbuild", ESBUILD_VERSION, ".bin/esbuild") {
+        Ok(Some(esbuild)) => Some(esbuild),
+        Ok(None) => {
+            println!("    (npm not found: the console's JS is not minified)");
+            None
+        }
+        Err(_) => {
+            println!("    (esbuild could not be installed: the console's JS is not minified)");
             None
         }
     }
