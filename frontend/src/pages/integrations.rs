@@ -35,10 +35,14 @@ fn read_form() -> TokenInput {
     let doc = web_sys::window().and_then(|w| w.document());
     let el = |id: &str| doc.as_ref().and_then(|d| d.get_element_by_id(id));
     let input = |id: &str| el(id).map(JsCast::unchecked_into::<HtmlInputElement>);
-    let days: f64 = el("token-expiry")
-        .map(JsCast::unchecked_into::<HtmlSelectElement>)
-        .and_then(|s| s.value().parse().ok())
-        .unwrap_or(0.0);
+    // Whole days: parsing a float would bring 15 KB of wasm (core's
+    // float parser and its tables) for nothing.
+    let days = f64::from(
+        el("token-expiry")
+            .map(JsCast::unchecked_into::<HtmlSelectElement>)
+            .and_then(|s| s.value().parse::<u32>().ok())
+            .unwrap_or(0),
+    );
     TokenInput {
         name: input("token-name").map(|i| i.value()).unwrap_or_default(),
         scopes: Scope::ALL
