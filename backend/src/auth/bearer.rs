@@ -40,11 +40,19 @@ pub fn hash(secret: &str) -> String {
 /// (the scheme in any case, RFC 9110), whatever follows: such a request is
 /// a token's, and its cookies are not read; on the paths tokens may call,
 /// it needs no CSRF header (no browser sends one on its own). `None`
-/// without one.
+/// without one. The scheme is read from the bytes, so a bearer header
+/// whose credential is not visible ASCII is still a token's (an invalid
+/// one, presented as ""), never a request whose cookies count.
 pub fn presented(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(AUTHORIZATION)?.to_str().unwrap_or("?");
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
+    let value = headers.get(AUTHORIZATION)?.as_bytes();
+    let (scheme, rest) = match value.iter().position(|b| *b == b' ') {
+        Some(at) => (&value[..at], &value[at + 1..]),
+        None => (value, &b""[..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return None;
+    }
+    Some(std::str::from_utf8(rest).map_or("", str::trim))
 }
 
 /// The live token behind `secret`, presented from `ip`; 401
@@ -121,5 +129,12 @@ mod tests {
             assert_eq!(presented(&h), expected, "{value}");
         }
         assert_eq!(presented(&HeaderMap::new()), None);
+        // Bytes that are not visible ASCII: still a bearer header, with a
+        // credential that matches nothing.
+        for bytes in [&b"Bearer vigil_\xff\xfe"[..], b"bEaReR caf\xc3\xa9"] {
+            let mut h = HeaderMap::new();
+            h.insert(AUTHORIZATION, HeaderValue::from_bytes(bytes).unwrap());
+            assert!(presented(&h).is_some(), "{bytes:?}");
+        }
     }
 }

@@ -42,7 +42,14 @@ pub fn value_in(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The value of the cookie called `name` in a request's `Cookie` headers.
+/// A request with `Authorization: Bearer` has none: it is a token's, and
+/// its cookies are not read anywhere (SPEC "Automation": the session, the
+/// device and the SSO cookie alike). Routes that take only sessions then
+/// answer 401 `missing`, and a sign-in ends no session it did not see.
 pub fn named_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    if crate::auth::bearer::presented(headers).is_some() {
+        return None;
+    }
     headers
         .get_all(COOKIE)
         .filter_map(|h| h.to_str().ok())
@@ -72,5 +79,25 @@ mod tests {
             HeaderValue::from_static("b=2;__Host-vigil=abc ; c=3"),
         );
         assert_eq!(value_in(&h), Some("abc"));
+    }
+
+    #[test]
+    fn a_request_with_a_bearer_token_has_no_cookies() {
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("__Host-vigil=abc; __Host-vigil-device=d"),
+        );
+        h.insert(
+            actix_web::http::header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer vigil_x"),
+        );
+        assert_eq!(value_in(&h), None);
+        assert_eq!(named_value(&h, "__Host-vigil-device"), None);
+        h.insert(
+            actix_web::http::header::AUTHORIZATION,
+            HeaderValue::from_static("Basic dXNlcjpwYXNz"),
+        );
+        assert_eq!(value_in(&h), Some("abc"), "another scheme is not a token");
     }
 }

@@ -726,3 +726,367 @@ mod replicas {
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
 }
+
+/// A request with a bearer header is the token's everywhere: outside the
+/// admin API and universal logout no token is a credential, and the
+/// request's cookies count for nothing either (SPEC "Automation": a
+/// request with one ignores cookies). So a session route answers 401
+/// `missing` without touching the session behind the cookie, and the
+/// bearer header exempts nothing there from the CSRF check.
+#[tokio::test]
+async fn a_bearer_header_makes_cookies_count_for_nothing_outside_the_admin_api() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@demo.test").await;
+    let other = app.login("admin@demo.test").await;
+    let other_id = app.session_id(&other).await;
+    let token = secret(
+        &app,
+        &admin,
+        "everything",
+        &["sessions:read", "sessions:write", "users:write"],
+    )
+    .await;
+    let agent = app.login("agent1@demo.test").await;
+    let audit_before = app.audit_actions().await;
+    let with_both = |method: Method, path: &str, csrf: bool, body: Option<Value>| {
+        let mut req = app
+            .client
+            .request(method, app.url(path))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Cookie", admin.cookie());
+        if csrf {
+            req = req.header("X-Vigil-Request", "1");
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let cases: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, "/api/session".into(), None),
+        (Method::GET, "/api/session/events".into(), None),
+        (Method::GET, "/api/me/sessions".into(), None),
+        (
+            Method::POST,
+            "/api/session/activity".into(),
+            Some(json!({"source": "input"})),
+        ),
+        (
+            Method::POST,
+            "/api/auth/reauthenticate".into(),
+            Some(json!({"password": crate::helpers::PASSWORD})),
+        ),
+        (Method::POST, "/api/me/sessions/revoke-others".into(), None),
+        (Method::DELETE, format!("/api/me/sessions/{other_id}"), None),
+        (Method::POST, "/api/auth/logout".into(), None),
+    ];
+    for (method, path, body) in cases {
+        let res = with_both(method.clone(), &path, true, body.clone()).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert!(
+            res.headers().get("set-cookie").is_none(),
+            "{method} {path}: the cookie is left alone"
+        );
+        let said: Value = res.json().await.unwrap();
+        assert_eq!(
+            said,
+            json!({"error": "unauthenticated", "reason": "missing", "message": said["message"]}),
+            "{method} {path}"
+        );
+        if method != Method::GET {
+            // Outside the admin API a bearer header is no CSRF exemption.
+            let res = with_both(method.clone(), &path, false, body).await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{method} {path}");
+            let said: Value = res.json().await.unwrap();
+            assert_eq!(said["error"], "csrf", "{method} {path}");
+        }
+    }
+    // A sign-in beside a bearer header does not see the live session
+    // behind the cookie, so it does not end it.
+    let res = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("X-Vigil-Request", "1")
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Cookie", agent.cookie())
+        .json(&json!({"account": "demo", "email": "agent1@demo.test",
+                      "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Nothing happened to anyone's session.
+    for s in [&admin, &other, &agent] {
+        assert_eq!(
+            app.get("/api/session", s).await.status(),
+            StatusCode::OK,
+            "still live"
+        );
+    }
+    let audit_after = app.audit_actions().await;
+    assert_eq!(
+        audit_after[audit_before.len()..],
+        ["session.login".to_owned()],
+        "only the new sign-in is audited"
+    );
+}
+
+/// With a token, cookies never widen or move what the request may do: an
+/// admin's cookie does not lend a scope, and another account's admin
+/// cookie does not move the token to that account.
+#[tokio::test]
+async fn a_token_acts_within_its_own_scopes_and_account_whatever_cookie_comes_with_it() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@demo.test").await;
+    let boss = other_account(&app).await;
+    let boss_session = app.session_id(&boss).await;
+    let reader = secret(&app, &admin, "reader", &["sessions:read"]).await;
+    let agent = app.login("agent1@demo.test").await;
+    let agent_session = app.session_id(&agent).await;
+    let with_cookie = |method: Method, path: String, cookie: String| {
+        let req = app
+            .client
+            .request(method, app.url(&path))
+            .header("Authorization", format!("Bearer {reader}"))
+            .header("Cookie", cookie);
+        async move { req.send().await.unwrap() }
+    };
+
+    let listed: Vec<Value> = with_cookie(Method::GET, "/api/admin/sessions".into(), boss.cookie())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.iter().any(|s| s["session_id"] == agent_session));
+    assert!(listed.iter().all(|s| s["session_id"] != boss_session));
+
+    let res = with_cookie(
+        Method::DELETE,
+        format!("/api/admin/sessions/{agent_session}"),
+        admin.cookie(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "insufficient_scope"
+    );
+    let res = with_cookie(
+        Method::DELETE,
+        format!("/api/admin/sessions/{boss_session}"),
+        boss.cookie(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "the scope first");
+    // Routes for people only: the cookie beside the token does not count.
+    let res = with_cookie(Method::GET, "/api/admin/tokens".into(), admin.cookie()).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    for s in [&agent, &boss] {
+        assert_eq!(app.get("/api/session", s).await.status(), StatusCode::OK);
+    }
+}
+
+/// A bearer header whose credential is not visible ASCII is still a
+/// token's: refused as an invalid token, its cookies unread.
+#[tokio::test]
+async fn a_bearer_header_of_raw_bytes_is_an_invalid_token_and_its_cookies_are_unread() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@demo.test").await;
+    let raw = reqwest::header::HeaderValue::from_bytes(b"Bearer vigil_\xff\xfe\xc3\xa9").unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/admin/sessions"))
+        .header("Authorization", raw.clone())
+        .header("Cookie", admin.cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["reason"],
+        "invalid_token"
+    );
+    let res = app
+        .client
+        .get(app.url("/api/session"))
+        .header("Authorization", raw)
+        .header("Cookie", admin.cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.json::<Value>().await.unwrap()["reason"], "missing");
+}
+
+/// The real `vigil` binary logging at debug level, through a token's
+/// whole life (created, used, tried wrong, universal logout, revoked):
+/// neither the secret nor its stored hash is in any log line.
+#[tokio::test]
+async fn the_secret_and_its_hash_never_reach_the_log() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+
+    use crate::helpers::{free_port, fresh_postgres_database, named_cookie, test_db, TestDb};
+
+    const PASSWORD: &str = "a long enough password";
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match test_db() {
+        TestDb::Sqlite => format!("sqlite://{}", dir.path().join("log.db").display()),
+        TestDb::Postgres => fresh_postgres_database().await,
+    };
+    let vigil = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
+        c.env("VIGIL_DATABASE_URL", &database_url)
+            .env("VIGIL_LOG_FORMAT", "json")
+            .env("RUST_LOG", "debug")
+            .env_remove("VIGIL_LISTEN");
+        c
+    };
+    let seeded = vigil()
+        .args(["seed-demo", "--password", PASSWORD])
+        .output()
+        .unwrap();
+    assert!(seeded.status.success(), "{seeded:?}");
+    let (port, management) = (free_port(), free_port());
+    let mut server = vigil()
+        .env("VIGIL_LISTEN", format!("127.0.0.1:{port}"))
+        .env("VIGIL_MANAGEMENT_LISTEN", format!("127.0.0.1:{management}"))
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read as it is written: at debug level a full pipe would stall the
+    // server.
+    let mut stderr = server.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).unwrap();
+        log
+    });
+    // Stopped whatever happens below.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Stop(server);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    crate::helpers::eventually(
+        std::time::Duration::from_secs(20),
+        std::time::Duration::from_millis(50),
+        "the server is ready",
+        async || {
+            client
+                .get(format!("http://127.0.0.1:{management}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+        },
+    )
+    .await;
+    let sign_in = |email: &str| {
+        let req = client
+            .post(format!("{base}/api/auth/login"))
+            .header("X-Vigil-Request", "1")
+            .json(&json!({"account": "demo", "email": email, "password": PASSWORD}));
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            format!(
+                "__Host-vigil={}",
+                named_cookie(&res, "__Host-vigil").unwrap()
+            )
+        }
+    };
+    let admin = sign_in("admin@demo.test").await;
+    sign_in("agent1@demo.test").await;
+    let created: Value = client
+        .post(format!("{base}/api/admin/tokens"))
+        .header("X-Vigil-Request", "1")
+        .header("Cookie", &admin)
+        .json(&json!({"name": "Okta", "scopes": ["sessions:read", "sessions:write"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let bearer = |method: Method, path: &str, token: &str, body: Option<Value>| {
+        let mut req = client
+            .request(method, format!("{base}{path}"))
+            .header("Authorization", format!("Bearer {token}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(
+        bearer(Method::GET, "/api/admin/sessions", &token, None).await,
+        StatusCode::OK
+    );
+    let wrong = format!("{}0", &token[..token.len() - 1]);
+    assert_eq!(
+        bearer(Method::GET, "/api/admin/sessions", &wrong, None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        bearer(Method::GET, "/api/session", &token, None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let logout = json!({"sub_id": {"format": "email", "email": "agent1@demo.test"}});
+    assert_eq!(
+        bearer(
+            Method::POST,
+            "/api/global-token-revocation",
+            &token,
+            Some(logout)
+        )
+        .await,
+        StatusCode::NO_CONTENT
+    );
+    let id = created["id"].as_str().unwrap();
+    let revoked = client
+        .delete(format!("{base}/api/admin/tokens/{id}"))
+        .header("X-Vigil-Request", "1")
+        .header("Cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        bearer(Method::GET, "/api/admin/sessions", &token, None).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    server.0.wait().unwrap();
+    drop(server);
+    let log = reader.join().unwrap();
+    assert!(
+        log.contains("API token created") && log.contains("universal logout"),
+        "the log speaks of the token (debug level reached):\n{log}"
+    );
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(token.as_bytes()))
+    };
+    let secret_part = &token["vigil_".len()..];
+    for (what, needle) in [("secret", secret_part), ("hash", hash.as_str())] {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(needle)).collect();
+        assert!(
+            lines.is_empty(),
+            "the {what} is logged:\n{}",
+            lines.join("\n")
+        );
+    }
+}
