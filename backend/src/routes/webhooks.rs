@@ -89,7 +89,7 @@ pub async fn create(
         secret: crate::webhooks::new_secret(),
     };
     let mut tx = state.store.begin().await?;
-    if rows::count(&mut tx, s.account_id()).await? >= ENDPOINTS_MAX as i64 {
+    if rows::count_locked(&mut tx, s.account_id()).await? >= ENDPOINTS_MAX as i64 {
         return Err(url_error(format!(
             "An account has at most {ENDPOINTS_MAX} webhook endpoints: remove one first."
         )));

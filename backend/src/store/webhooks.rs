@@ -76,8 +76,18 @@ pub async fn insert(tx: &mut Tx, e: &Endpoint) -> Result<()> {
     Ok(())
 }
 
-/// How many endpoints an account has.
-pub async fn count(tx: &mut Tx, account_id: i64) -> Result<i64> {
+/// How many endpoints an account has, with the account's row locked first
+/// (PostgreSQL; SQLite's write transaction excludes other writers), so two
+/// additions at once count one after the other and the limit holds.
+pub async fn count_locked(tx: &mut Tx, account_id: i64) -> Result<i64> {
+    let lock = format!(
+        "SELECT id FROM accounts WHERE id = $1 {}",
+        for_update(tx.dialect(), "FOR UPDATE")
+    );
+    sqlx::query(&lock)
+        .bind(account_id)
+        .fetch_optional(tx.conn())
+        .await?;
     Ok(
         sqlx::query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE account_id = $1")
             .bind(account_id)

@@ -11,7 +11,7 @@
 //! whose attempts have failed for 24 h is disabled and audited.
 //!
 //! The dispatcher wakes when a transaction that wrote events commits in
-//! this process, and polls every [`POLL`] for the rest (other replicas'
+//! this process, and polls every [`POLL`] (every [`IDLE_POLL`] when idle) for the rest (other replicas'
 //! events, retries falling due, leases running out).
 
 use std::time::{Duration, Instant};
@@ -33,8 +33,17 @@ pub const LEASE: time::Duration = time::Duration::seconds(5);
 /// How often a running attempt renews its claim.
 pub const RENEW_EVERY: Duration = Duration::from_secs(1);
 
-/// Longest wait between looks for due deliveries.
+/// Wait between looks for due deliveries while there is work about.
 pub const POLL: Duration = Duration::from_secs(1);
+
+/// Wait between looks after [`QUIET_AFTER`] looks in a row found nothing
+/// (an idle server asks the database once every five seconds). A retry
+/// due 5 s after a failure is still attempted within 10 s of it, and a
+/// lease left by a dead server (5 s) within 10 s of the restart.
+pub const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// Empty looks in a row before the dispatcher waits [`IDLE_POLL`].
+const QUIET_AFTER: u32 = 3;
 
 /// Most deliveries attempted at once by one server.
 const BATCH: i64 = 16;
@@ -204,15 +213,18 @@ fn lease_std() -> Duration {
 }
 
 /// Runs the dispatcher forever: a batch whenever events were written here,
-/// and at least every [`POLL`]; finished events older than 30 days are
+/// every [`POLL`] while there is work about, every [`IDLE_POLL`] when
+/// not; finished events older than 30 days are
 /// forgotten about every ten minutes.
 pub async fn run(d: Dispatcher) {
     let mut last_cleanup: Option<Instant> = None;
+    let mut empty = 0u32;
     loop {
         match d.run_once().await {
             // A full batch: more may be due at once.
             Ok(n) if n as i64 >= BATCH => continue,
-            Ok(_) => {}
+            Ok(0) => empty = empty.saturating_add(1),
+            Ok(_) => empty = 0,
             Err(e) => tracing::error!(error = %e, "claiming webhook deliveries failed"),
         }
         if last_cleanup.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
@@ -223,9 +235,14 @@ pub async fn run(d: Dispatcher) {
                 Err(e) => tracing::error!(error = %e, "forgetting webhook events failed"),
             }
         }
+        let wait = if empty >= QUIET_AFTER {
+            IDLE_POLL
+        } else {
+            POLL
+        };
         tokio::select! {
-            () = d.store.outbox_written().notified() => {}
-            () = tokio::time::sleep(POLL) => {}
+            () = d.store.outbox_written().notified() => empty = 0,
+            () = tokio::time::sleep(wait) => {}
         }
     }
 }

@@ -805,12 +805,13 @@ async fn webhook_urls_must_follow_the_outbound_rules_and_bad_input_changes_nothi
         .post(
             "/api/admin/webhooks",
             &admin,
-            json!({"url": "https://8.8.8.8/hooks", "events": ["session.ended", "session.ended"]}),
+            json!({"url": "https://8.8.8.8/hooks", "events": ["user.deactivated", "user.deactivated"]}),
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["events"], json!(["session.ended"]));
+    // (No event follows: nothing is sent to that public address.)
+    assert_eq!(body["events"], json!(["user.deactivated"]));
 }
 
 #[tokio::test]
@@ -1201,4 +1202,35 @@ async fn adding_or_removing_an_endpoint_needs_a_recent_sign_in_and_no_token_may(
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let listed: Value = app.get_json("/api/admin/webhooks", &admin).await;
     assert_eq!(listed.as_array().unwrap().len(), 1, "nothing changed");
+}
+
+/// Admins adding endpoints at once: the limit of 20 holds (the account is
+/// locked while counting). Repeated, on both databases.
+#[tokio::test]
+async fn endpoints_added_at_once_stop_at_the_limit() {
+    let app = spawn_allowing_receivers(None).await;
+    let admin = app.login("admin@demo.test").await;
+    for round in 0..3 {
+        let adds = (0..12).map(|i| {
+            let (app, admin) = (&app, &admin);
+            async move {
+                app.post(
+                    "/api/admin/webhooks",
+                    admin,
+                    json!({"url": format!("http://127.0.0.1:9/{round}/{i}"), "events": ["user.deactivated"]}),
+                )
+                .await
+                .status()
+            }
+        });
+        let statuses = futures_util::future::join_all(adds).await;
+        assert!(
+            statuses
+                .iter()
+                .all(|s| *s == StatusCode::CREATED || *s == StatusCode::BAD_REQUEST),
+            "round {round}: {statuses:?}"
+        );
+    }
+    let listed: Value = app.get_json("/api/admin/webhooks", &admin).await;
+    assert_eq!(listed.as_array().unwrap().len(), 20);
 }
