@@ -7,7 +7,7 @@
 //! ```text
 //! vigil-<version>-<target>/
 //!   vigil               the server (finds dist/ beside itself)
-//!   dist/               the built console
+//!   dist/               the built console, each file with its .br and .gz copies
 //!   vigil.env.example   every setting, commented; copy to vigil.env and edit
 //!   vigil.service       a hardened systemd unit
 //!   README.txt          how to install it
@@ -15,8 +15,9 @@
 //!
 //! Then it checks the archive the way ops would use it: unpacks it into a
 //! scratch folder, edits only the environment file (a scratch database and
-//! free ports), starts `./vigil serve` from there, and asks for the console,
-//! the API and readiness.
+//! free ports), starts `./vigil serve` from there, and asks for the console
+//! (its wasm brotli-compressed and cached as immutable), the API and
+//! readiness.
 
 use std::fs;
 use std::path::Path;
@@ -275,6 +276,7 @@ fn check(archive: &Path, name: &str) -> Result {
         if console.status != 200 || !console.body.contains("<script") {
             return Err(format!("the console was not served: {}", console.status));
         }
+        compressed_console(port, &folder.join("dist"))?;
         let api = http::get(port, "/api/accounts/nobody/login-options")
             .map_err(|_| "no answer from the API".to_owned())?;
         if api.status != 404 || !api.body.contains("\"error\"") {
@@ -288,6 +290,52 @@ fn check(archive: &Path, name: &str) -> Result {
     let _ = child.kill();
     let _ = child.wait();
     result?;
-    println!("    the unpacked archive serves the console, the API and /readyz");
+    println!(
+        "    the unpacked archive serves the console (compressed, cached), the API and /readyz"
+    );
+    Ok(())
+}
+
+/// Each file of the unpacked console has its brotli and gzip copies, and
+/// the server sends them: the wasm as brotli, cached for a year.
+fn compressed_console(port: u16, dist: &Path) -> Result {
+    let entries = fs::read_dir(dist).map_err(|e| format!("{}: {e}", dist.display()))?;
+    let names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for name in names
+        .iter()
+        .filter(|n| !n.ends_with(".br") && !n.ends_with(".gz"))
+    {
+        for ext in ["br", "gz"] {
+            if !names.contains(&format!("{name}.{ext}")) {
+                return Err(format!("the archive's dist/{name} has no .{ext} copy"));
+            }
+        }
+    }
+    let wasm = names
+        .iter()
+        .find(|n| n.ends_with(".wasm"))
+        .ok_or("the archive's dist/ has no wasm")?;
+    let head = http::request(
+        port,
+        "HEAD",
+        &format!("/{wasm}"),
+        &[("Accept-Encoding", "gzip, deflate, br")],
+        "",
+    )?
+    .head
+    .to_ascii_lowercase();
+    for wanted in [
+        "content-encoding: br",
+        "cache-control: public, max-age=31536000, immutable",
+        "vary: accept-encoding",
+        "content-type: application/wasm",
+    ] {
+        if !head.contains(wanted) {
+            return Err(format!("the wasm was not sent with {wanted:?}: {head}"));
+        }
+    }
     Ok(())
 }
