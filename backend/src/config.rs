@@ -113,8 +113,9 @@ pub struct Config {
     #[arg(long, env = "VIGIL_ACTIVITY_WRITE_SECS", default_value_t = 15, value_parser = number_in::<u64, 0, DAY>)]
     pub activity_write_secs: u64,
     /// Most sessions each server keeps in memory (the least recently used
-    /// leave first).
-    #[arg(long, env = "VIGIL_SESSION_MEMORY", default_value_t = 100_000, value_parser = number_in::<usize, 1_000, 10_000_000>)]
+    /// leave first; when full, sessions only polled in the background get
+    /// in one time in sixteen). About 450 bytes each (docs/scaling.md).
+    #[arg(long, env = "VIGIL_SESSION_MEMORY", default_value_t = 500_000, value_parser = number_in::<usize, 1_000, 10_000_000>)]
     pub session_memory: usize,
     /// How many password hashes may run at once (default: the number of CPUs).
     #[arg(long, env = "VIGIL_HASH_CONCURRENCY", default_value_t = cpus(), value_parser = number_in::<usize, 1, 256>)]
@@ -375,7 +376,7 @@ mod tests {
         assert_eq!(c.sweep_interval(), Duration::from_secs(5));
         assert_eq!(c.limits(), Limits::default());
         assert_eq!(c.hash_queue, 64);
-        assert_eq!(c.session_memory, 100_000);
+        assert_eq!(c.session_memory, 500_000);
         assert_eq!(c.channels_per_session, 16);
         assert_eq!(c.reauth_secs, 900);
         assert!(c.trusted_proxies.is_empty());

@@ -223,6 +223,8 @@ pub struct Scrape {
     pub live_channels: usize,
     /// Whether this process may answer checks from memory.
     pub memory_trusted: bool,
+    /// Times the memory was emptied because it could not be trusted.
+    pub memory_resets: u64,
 }
 
 impl Scrape {
@@ -273,6 +275,11 @@ impl Scrape {
             "vigil_session_memory_trusted",
             "1 while this process may answer checks from memory (on PostgreSQL: while it hears other replicas' changes)",
             ConstGauge::new(i64::from(self.memory_trusted)),
+        );
+        registry.register(
+            "vigil_session_memory_resets",
+            "Times this process emptied its session memory because it could not trust it (on PostgreSQL: the listening connection lost, or its own heartbeat heard late); each sends checks to the database until the memory fills again",
+            ConstCounter::new(self.memory_resets),
         );
         registry
     }
@@ -363,6 +370,7 @@ mod tests {
                 session_memory: 11,
                 live_channels: 13,
                 memory_trusted: true,
+                memory_resets: 17,
             })
             .unwrap();
 
@@ -381,6 +389,7 @@ mod tests {
             ("vigil_session_memory", "gauge"),
             ("vigil_live_channels", "gauge"),
             ("vigil_session_memory_trusted", "gauge"),
+            ("vigil_session_memory_resets_total", "counter"),
         ] {
             let type_line = format!("# TYPE {name} {kind}");
             assert_eq!(
@@ -449,6 +458,7 @@ mod tests {
             "vigil_session_memory 11",
             "vigil_live_channels 13",
             "vigil_session_memory_trusted 1",
+            "vigil_session_memory_resets_total 17",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

@@ -113,6 +113,7 @@ impl Application {
             )));
             tasks.push(tokio::spawn(crate::sessions::listener::heartbeat(
                 self.state.sessions.clone(),
+                self.state.config.listen_url().clone(),
             )));
         }
         let stop = self.handle();

@@ -28,6 +28,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         session_memory: sessions.memory.len(),
         live_channels: sessions.memory.live.open(),
         memory_trusted: sessions.memory.trusted(),
+        memory_resets: sessions.memory.resets(),
     };
     let text = sessions
         .metrics

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::sessions::live::Watch;
 use crate::sessions::token::SessionToken;
-use crate::sessions::{check, Authenticated, Peek};
+use crate::sessions::{check, Authenticated, Peek, Use};
 use crate::state::AppState;
 
 /// `GET /api/session`.
@@ -217,7 +217,14 @@ impl Channel {
             // Boxed: the check's future is large, and a channel waits far
             // more than it checks; unboxed it would be part of every idle
             // channel's state.
-            match Box::pin(check(&self.state.sessions, self.token.clone(), reread)).await {
+            match Box::pin(check(
+                &self.state.sessions,
+                self.token.clone(),
+                reread,
+                Use::InUse,
+            ))
+            .await
+            {
                 Ok((current, evaluation)) => {
                     current.rewatch();
                     self.evaluation = Some(evaluation);

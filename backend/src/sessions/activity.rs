@@ -177,7 +177,7 @@ pub async fn flush(
     let writes: Vec<ActivityWrite> = pending
         .iter()
         .map(|(entry, last)| ActivityWrite {
-            session_id: entry.id.clone(),
+            session_id: entry.id.to_string(),
             last_activity_at: *last,
             last_input_at: entry.last_input(),
         })
@@ -197,7 +197,7 @@ pub async fn flush(
     // Not written: ended, or newer activity is stored already.
     let done: std::collections::HashSet<String> = done.into_iter().collect();
     for (entry, last) in &pending {
-        if done.contains(&entry.id) {
+        if done.contains(&*entry.id) {
             entry.stored(*last);
         }
     }

@@ -64,13 +64,15 @@ async fn listen(url: &str) -> sqlx::Result<PgListener> {
     Ok(listener)
 }
 
-/// Sends this replica's heartbeat every [`HEARTBEAT`], forever.
-pub async fn heartbeat(sessions: Sessions) {
+/// Sends this replica's heartbeat every [`HEARTBEAT`], forever, on a
+/// connection of its own (see [`crate::store::Pinger`]).
+pub async fn heartbeat(sessions: Sessions, url: crate::store::DatabaseUrl) {
+    let mut pinger = sessions.store.pinger(url);
     let mut tick = tokio::time::interval(HEARTBEAT);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = sessions.store.notify_ping().await {
+        if let Err(e) = pinger.ping().await {
             tracing::debug!(error = %e, "heartbeat not sent");
         }
     }

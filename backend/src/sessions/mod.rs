@@ -225,7 +225,7 @@ impl Current {
         let e = evaluate(&self.policy(), times, now);
         let entry = &self.hit.entry;
         SessionView {
-            session_id: entry.id.clone(),
+            session_id: entry.id.to_string(),
             user: self.user().clone(),
             audience: entry.audience,
             persistent: times.persistent,
@@ -272,7 +272,8 @@ impl Current {
         max_age_secs: u64,
     ) -> Result<(), ApiError> {
         let now = sessions.clock.now();
-        let Some(at) = store::sessions::authenticated_at(&sessions.store, self.session_id()).await?
+        let Some(at) =
+            store::sessions::authenticated_at(&sessions.store, self.session_id()).await?
         else {
             return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
         };
@@ -367,7 +368,6 @@ pub async fn account_policy(
     Ok(policy)
 }
 
-/// Rebuilds the sweeper's index of an account's live sessions under new
 /// Judges an account's stored sessions: each under its owner's policy
 /// ([`SecuritySettings::policy_for`]: the admins' policy for the people it
 /// covers, the remembered limits for a remembered session).
@@ -417,6 +417,7 @@ impl Judge {
     }
 }
 
+/// Rebuilds the sweeper's index of an account's live sessions under new
 /// settings, inside the transaction that stores them.
 pub async fn reindex(
     sessions: &Sessions,
@@ -426,8 +427,8 @@ pub async fn reindex(
     now: OffsetDateTime,
 ) -> store::Result<()> {
     let rows = store::sessions::live_rows_in(tx, account_id).await?;
-    let entries: Vec<(String, OffsetDateTime)> = rows
     let judge = Judge::read(tx.conn(), account_id, settings).await?;
+    let entries: Vec<(String, OffsetDateTime)> = rows
         .into_iter()
         .map(|row| {
             let mut times = row.times();
@@ -437,6 +438,20 @@ pub async fn reindex(
         })
         .collect();
     store::sessions::set_expiry(tx, &entries).await
+}
+
+/// What a check is for, which decides whether a session read from the
+/// database gets into a full memory (see `memory::ADMIT_ONE_IN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Someone is using it (the request is activity, or reports it): kept,
+    /// so its activity is held and written once per interval.
+    InUse,
+    /// A background poll: kept if background requests count as activity
+    /// under the account's rules, otherwise only at random when full.
+    Polled,
+    /// Checked on its way out: never needs keeping.
+    Ending,
 }
 
 /// Whether the request itself counts as activity.
@@ -455,7 +470,7 @@ pub struct ReissueCookie(pub actix_web::cookie::Cookie<'static>);
 /// Reads a session from the database and keeps it in memory. A read that
 /// an invalidation overtook (a logout or revocation committed meanwhile) is
 /// not kept and is read again.
-async fn load(sessions: &Sessions, key: TokenKey) -> Result<(Hit, bool), ApiError> {
+async fn load(sessions: &Sessions, key: TokenKey, used: Use) -> Result<(Hit, bool), ApiError> {
     let hash = hex::encode(key);
     let mut last = None;
     for _ in 0..3 {
@@ -470,7 +485,12 @@ async fn load(sessions: &Sessions, key: TokenKey) -> Result<(Hit, bool), ApiErro
         if !loaded.person_active {
             return Err(ApiError::Unauthenticated(EndReason::Revoked.into()));
         }
-        if let Some(hit) = sessions.memory.insert(key, &loaded, epoch) {
+        let in_use = match used {
+            Use::InUse => true,
+            Use::Polled => loaded.settings.activity.background_requests_extend,
+            Use::Ending => false,
+        };
+        if let Some(hit) = sessions.memory.insert(key, &loaded, epoch, in_use) {
             return Ok((hit, true));
         }
         let trusted = sessions.memory.trusted();
@@ -493,17 +513,18 @@ async fn refresh(sessions: &Sessions, current: &Current) -> Result<(), ApiError>
         None => {
             sessions
                 .memory
-                .invalidated(&[Invalidation::Session(entry.id.clone())]);
+                .invalidated(&[Invalidation::Session(entry.id.to_string())]);
             Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid))
         }
         Some(fresh) => {
             if let Some(reason) = fresh.ended {
                 sessions
                     .memory
-                    .invalidated(&[Invalidation::Session(entry.id.clone())]);
+                    .invalidated(&[Invalidation::Session(entry.id.to_string())]);
                 return Err(ApiError::Unauthenticated(reason.into()));
             }
             entry.stored(fresh.last_activity_at);
+            entry.saw_input(fresh.last_input_at);
             if !fresh.persistent {
                 entry.forget_persistence();
             }
@@ -521,12 +542,12 @@ pub async fn check(
     sessions: &Sessions,
     token: SessionToken,
     reread: bool,
+    used: Use,
 ) -> Result<(Current, Evaluation), ApiError> {
     let key = token.key();
     let (hit, fresh) = match sessions.memory.get(&key) {
-            entry.saw_input(fresh.last_input_at);
         Some(hit) => (hit, false),
-        None => load(sessions, key).await?,
+        None => load(sessions, key, used).await?,
     };
     let current = Current { hit, token };
 
@@ -557,7 +578,7 @@ pub async fn end_previous(
     let Some(token) = cookie::value_in(headers).and_then(SessionToken::from_cookie) else {
         return Ok(false);
     };
-    match check(sessions, token, true).await {
+    match check(sessions, token, true, Use::Ending).await {
         Ok((current, _)) => {
             current
                 .end(sessions, EndReason::LoggedOut, &current.user().email, now)
@@ -584,18 +605,20 @@ async fn authenticate(
     let Some(token) = SessionToken::from_cookie(value) else {
         return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
     };
-    let (current, evaluation) = check(sessions, token, false).await?;
-    let now = sessions.clock.now();
-
-    if mode == Mode::Request {
-        let background = req
+    let background = mode == Mode::Request
+        && req
             .headers()
             .get("x-vigil-background")
             .is_some_and(|v| v.as_bytes() == b"1");
-        if !background || current.settings().activity.background_requests_extend {
-            // A background poll is never input, even where it counts.
-            current.touch(sessions, now, !background);
-        }
+    let used = if background { Use::Polled } else { Use::InUse };
+    let (current, evaluation) = check(sessions, token, false, used).await?;
+    let now = sessions.clock.now();
+
+    if mode == Mode::Request
+        && (!background || current.settings().activity.background_requests_extend)
+    {
+        // A background poll is never input, even where it counts.
+        current.touch(sessions, now, !background);
     }
 
     if current.hit.entry.persistent() && !evaluation.keep_persistent_cookie {

@@ -261,14 +261,13 @@ impl Store {
         self.db.pool.close().await;
     }
 
-    /// Sends this replica's heartbeat on the channel (PostgreSQL only).
-    pub async fn notify_ping(&self) -> Result<()> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(Notice::encode_ping(&self.replica))
-            .execute(&self.db.pool)
-            .await?;
-        Ok(())
+    /// This replica's heartbeat sender (PostgreSQL only).
+    pub fn pinger(&self, url: DatabaseUrl) -> Pinger {
+        Pinger {
+            url,
+            replica: self.replica.clone(),
+            conn: None,
+        }
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write
@@ -400,5 +399,41 @@ mod tests {
         for junk in ["", " ping", "r1 x", "r1 a", "r1 pz"] {
             assert_eq!(Notice::decode(junk), None, "{junk:?}");
         }
+    }
+}
+
+/// Sends this replica's heartbeat on the channel over a connection of its
+/// own. Through the pool, a ping would wait behind a busy moment's queries,
+/// arrive late, read as a deaf listener and empty the replica's memory just
+/// when it is busiest, sending every check to the database
+/// (`vigil_session_memory_resets_total` counts such resets).
+#[derive(Debug)]
+pub struct Pinger {
+    url: DatabaseUrl,
+    replica: Arc<str>,
+    conn: Option<sqlx::PgConnection>,
+}
+
+impl Pinger {
+    /// Sends one heartbeat, connecting first if needed; a failed send drops
+    /// the connection, so the next one starts afresh.
+    pub async fn ping(&mut self) -> Result<()> {
+        use sqlx::Connection as _;
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            None => self
+                .conn
+                .insert(sqlx::PgConnection::connect(self.url.expose()).await?),
+        };
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(Notice::encode_ping(&self.replica))
+            .execute(&mut *conn)
+            .await;
+        if sent.is_err() {
+            self.conn = None;
+        }
+        sent?;
+        Ok(())
     }
 }
