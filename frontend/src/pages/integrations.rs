@@ -223,7 +223,9 @@ pub fn Integrations() -> Html {
                         <div class="field">
                             <label for="token-expiry">{ "Expires" }</label>
                             <select id="token-expiry">
-                                <option value="30">{ "In 30 days" }</option>
+                                // Marked: Yew inserts options last first, and
+                                // the first inserted would stay chosen.
+                                <option value="30" selected=true>{ "In 30 days" }</option>
                                 <option value="90">{ "In 90 days" }</option>
                                 <option value="365">{ "In a year" }</option>
                                 <option value="0">{ "Never" }</option>

@@ -641,6 +641,41 @@ impl Browser {
         (v[0].as_u64().unwrap() as u16, v[1].clone())
     }
 
+    /// Grants the page a permission (WebDriver's Set Permission, as
+    /// chromedriver has it), e.g. `clipboard-read`.
+    pub async fn grant(&self, permission: &str) {
+        let res = self
+            .http
+            .post(format!(
+                "{}/session/{}/permissions",
+                self.driver_url, self.session_id
+            ))
+            .json(&json!({"descriptor": {"name": permission}, "state": "granted"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_success(),
+            "granting {permission}: {}",
+            res.text().await.unwrap()
+        );
+    }
+
+    /// What the system clipboard holds, read by the page (after
+    /// [`Browser::grant`] of `clipboard-read`).
+    pub async fn clipboard(&self) -> String {
+        let text = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 navigator.clipboard.readText().then(done, e => done(`unreadable: ${e}`));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
     /// The text at `url`, fetched from inside the page (with its cookies).
     pub async fn fetch_text(&self, url: &str) -> String {
         let text = self
