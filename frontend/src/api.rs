@@ -220,6 +220,27 @@ pub async fn revoke_user(user_id: i64) -> Result<RevokeResult, ApiError> {
     .await
 }
 
+/// Deactivates a person (their sessions end; how many) or, with `active`,
+/// reactivates them (0).
+pub async fn set_active(user_id: i64, active: bool) -> Result<RevokeResult, ApiError> {
+    let verb = if active { "reactivate" } else { "deactivate" };
+    let path = format!("/api/admin/users/{user_id}/{verb}");
+    if active {
+        let body = Some("{}".to_owned());
+        return exchange(Method::POST, &path, body, Kind::Foreground)
+            .await
+            .map(|_| RevokeResult { revoked: 0 });
+    }
+    send(Method::POST, &path, &Empty {}).await
+}
+
+/// Changes the caller's password; how many of their other sessions ended.
+pub async fn change_password(
+    req: &vigil_policy::api::ChangePasswordRequest,
+) -> Result<RevokeResult, ApiError> {
+    send(Method::POST, "/api/me/password", req).await
+}
+
 /// A page of the audit log; `filters` is a query string (`action=…&…`).
 pub async fn audit(
     limit: u32,
@@ -290,7 +311,6 @@ pub async fn revoke_mine(id: &str) -> Result<(), ApiError> {
     .await
 }
 
-/// Ends all the caller's sessions but this one.
 /// Confirms who is at the keyboard: the caller's password again.
 pub async fn reauthenticate(password: &str) -> Result<(), ApiError> {
     let body = serde_json::to_string(&vigil_policy::api::ReauthenticateRequest {
@@ -307,6 +327,7 @@ pub async fn reauthenticate(password: &str) -> Result<(), ApiError> {
     .map(drop)
 }
 
+/// Ends all the caller's sessions but this one.
 pub async fn revoke_my_others() -> Result<RevokeResult, ApiError> {
     send(Method::POST, "/api/me/sessions/revoke-others", &Empty {}).await
 }

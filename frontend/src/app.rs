@@ -5,8 +5,8 @@ use yew::prelude::*;
 use crate::components::SessionGate;
 use crate::pages::integrations::Integrations;
 use crate::pages::{
-    audit::Audit, desk::Desk, login::Login, me_sessions::MySessions, portal::Portal,
-    security::Security, sessions::Sessions, sign_in::SignIn, team::Team,
+    audit::Audit, desk::Desk, login::Login, me_sessions::MySessions, password::ChangePassword,
+    portal::Portal, security::Security, sessions::Sessions, sign_in::SignIn, team::Team,
 };
 use crate::router::{self, link, Redirect};
 
@@ -37,12 +37,14 @@ pub enum Route {
     Portal,
     /// Everyone's own sessions.
     MySessions,
+    /// Everyone's own password.
+    ChangePassword,
     /// Anything else.
     NotFound,
 }
 
 /// Each page's path (`NotFound` is also what any other path shows).
-const PATHS: [(&str, Route); 13] = [
+const PATHS: [(&str, Route); 14] = [
     ("/", Route::Home),
     ("/login", Route::Login),
     ("/portal/login", Route::PortalLogin),
@@ -55,6 +57,7 @@ const PATHS: [(&str, Route); 13] = [
     ("/desk", Route::Desk),
     ("/portal", Route::Portal),
     ("/me/sessions", Route::MySessions),
+    ("/me/password", Route::ChangePassword),
     ("/404", Route::NotFound),
 ];
 
@@ -87,6 +90,7 @@ fn title(route: &Route) -> &'static str {
         Route::Desk => "Desk",
         Route::Portal => "My conversations",
         Route::MySessions => "My sessions",
+        Route::ChangePassword => "Change password",
         Route::NotFound => "Page not found",
     }
 }
@@ -108,6 +112,7 @@ fn switch(route: Route) -> Html {
         Route::Desk => html! { <SessionGate><Desk /></SessionGate> },
         Route::Portal => html! { <SessionGate requester=true><Portal /></SessionGate> },
         Route::MySessions => html! { <SessionGate><MySessions /></SessionGate> },
+        Route::ChangePassword => html! { <SessionGate><ChangePassword /></SessionGate> },
         Route::NotFound => html! {
             <main class="center"><section class="card">
                 <h1>{ "Page not found" }</h1>

@@ -9,6 +9,7 @@
 mod fixture;
 mod integrations;
 mod paging;
+mod people;
 mod transfer;
 
 use std::time::{Duration, Instant};

@@ -53,6 +53,7 @@ pub fn Nav(props: &Props) -> Html {
                     { link(Route::Portal, "My conversations") }
                 }
                 { link(Route::MySessions, "My sessions") }
+                { link(Route::ChangePassword, "Change password") }
             </nav>
             <span class="who">{ &view.user.display_name }</span>
             <button class="link" {onclick}>{ "Sign out" }</button>

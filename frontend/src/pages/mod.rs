@@ -5,6 +5,7 @@ pub mod desk;
 pub mod integrations;
 pub mod login;
 pub mod me_sessions;
+pub mod password;
 pub mod portal;
 pub mod security;
 pub mod sessions;

@@ -1,9 +1,10 @@
 //! `/admin/team`: every team member — role, available or not, in
 //! auto-assignment or not, live sessions, open conversations, last
-//! activity — with "Sign out everywhere"
-//! per person, its consequences named before anything happens.
+//! activity — with "Sign out everywhere" and "Deactivate" per person, their
+//! consequences named before anything happens, and "Reactivate" for the
+//! deactivated.
 
-use vigil_policy::api::{AgentRow, Role};
+use vigil_policy::api::{AgentRow, ErrorCode, Role};
 use yew::prelude::*;
 
 use crate::api::{self, failed};
@@ -26,12 +27,22 @@ fn consequences(a: &AgentRow) -> String {
     format!("{sessions}{work}")
 }
 
+/// What "Deactivate" will do to this person, in words.
+fn deactivation(a: &AgentRow) -> String {
+    format!(
+        "{} They cannot sign in, with a password or single sign-on, until someone reactivates them. What they did stays in the audit log.",
+        consequences(a)
+    )
+}
+
 /// The page.
 #[component]
 pub fn Team() -> Html {
     let session = use_current_session();
     let agents = use_load(api::agents);
-    let asking = use_state(|| None::<AgentRow>);
+    // The person asked about, and whether the question is "Deactivate"
+    // (else "Sign out everywhere").
+    let asking = use_state(|| None::<(AgentRow, bool)>);
     let busy = use_state(|| None::<i64>);
     let confirm = {
         let (asking, busy, load, session) = (
@@ -41,15 +52,26 @@ pub fn Team() -> Html {
             session.clone(),
         );
         Callback::from(move |()| {
-            let Some(who) = (*asking).clone() else { return };
+            let Some((who, deactivate)) = (*asking).clone() else {
+                return;
+            };
             asking.set(None);
             busy.set(Some(who.user_id));
             let (busy, load, session) = (busy.clone(), load.clone(), session.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                load.say(match api::revoke_user(who.user_id).await {
-                    Ok(r) => format!(
-                        "Signed {} out of {} session(s).",
-                        who.display_name, r.revoked
+                let done = if deactivate {
+                    api::set_active(who.user_id, false).await
+                } else {
+                    api::revoke_user(who.user_id).await
+                };
+                let name = &who.display_name;
+                load.say(match done {
+                    Ok(r) if deactivate => {
+                        format!("Deactivated {name}: {} session(s) ended.", r.revoked)
+                    }
+                    Ok(r) => format!("Signed {name} out of {} session(s).", r.revoked),
+                    Err(e) if e.code() == Some(ErrorCode::LastAdmin) => format!(
+                        "{name} is the account's last active person who manages security: give someone else that permission first."
                     ),
                     Err(e) => failed(session.as_ref(), &e),
                 });
@@ -57,6 +79,27 @@ pub fn Team() -> Html {
                 load.reload();
             });
         })
+    };
+    let reactivate = {
+        let (busy, load, session) = (busy.clone(), agents.handle.clone(), session.clone());
+        move |who: AgentRow| {
+            let (busy, load, session) = (busy.clone(), load.clone(), session.clone());
+            Callback::from(move |_: MouseEvent| {
+                busy.set(Some(who.user_id));
+                let (busy, load, session, who) =
+                    (busy.clone(), load.clone(), session.clone(), who.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    load.say(match api::set_active(who.user_id, true).await {
+                        Ok(_) => {
+                            format!("Reactivated {}: they can sign in again.", who.display_name)
+                        }
+                        Err(e) => failed(session.as_ref(), &e),
+                    });
+                    busy.set(None);
+                    load.reload();
+                });
+            })
+        }
     };
     let cancel = {
         let asking = asking.clone();
@@ -87,15 +130,16 @@ pub fn Team() -> Html {
                 </tr></thead>
                 <tbody>
                 { for rows.iter().map(|a| {
-                    let ask = {
+                    let ask = |deactivate: bool| {
                         let (asking, a) = (asking.clone(), a.clone());
-                        Callback::from(move |_: MouseEvent| asking.set(Some(a.clone())))
+                        Callback::from(move |_: MouseEvent| asking.set(Some((a.clone(), deactivate))))
                     };
                     let working = *busy == Some(a.user_id);
                     html! {
                         <tr>
                             <td>{ &a.display_name }
                                 if Some(a.user_id) == me { <span class="badge">{ "you" }</span> }
+                                if !a.active { <span class="badge">{ "deactivated" }</span> }
                                 <br /><span class="muted small">{ &a.email }</span></td>
                             <td>{ match a.role { Role::Admin => "Admin", _ => "Agent" } }</td>
                             <td>{ if a.available { "Yes" } else { "No" } }</td>
@@ -106,11 +150,18 @@ pub fn Team() -> Html {
                                 Some(t) => html! { <span title={stamp(t)}>{ relative(((to_ms(t) - now_ms) / 1000.0) as i64) }</span> },
                                 None => html! { <span class="muted">{ "not signed in" }</span> },
                             } }</td>
-                            <td>
-                                <button onclick={ask} disabled={working || a.live_sessions == 0}
+                            <td class="row">
+                                <button onclick={ask(false)} disabled={working || a.live_sessions == 0}
                                         aria-label={format!("Sign out everywhere: {}", a.email)}>
-                                    { if working { "Signing out…" } else { "Sign out everywhere" } }
+                                    { "Sign out everywhere" }
                                 </button>
+                                if a.active {
+                                    <button class="danger" onclick={ask(true)} disabled={working}
+                                            aria-label={format!("Deactivate: {}", a.email)}>{ "Deactivate" }</button>
+                                } else {
+                                    <button onclick={reactivate(a.clone())} disabled={working}
+                                            aria-label={format!("Reactivate: {}", a.email)}>{ "Reactivate" }</button>
+                                }
                             </td>
                         </tr>
                     }
@@ -120,14 +171,24 @@ pub fn Team() -> Html {
             </div>
         },
     };
-    let dialog = (*asking).clone().map(|a| {
-        confirm_dialog(
-            &format!("Sign {} out everywhere?", a.display_name),
-            &consequences(&a),
-            "Sign out everywhere",
-            confirm,
-            cancel,
-        )
+    let dialog = (*asking).clone().map(|(a, deactivate)| {
+        if deactivate {
+            confirm_dialog(
+                &format!("Deactivate {}?", a.display_name),
+                &deactivation(&a),
+                "Deactivate",
+                confirm,
+                cancel,
+            )
+        } else {
+            confirm_dialog(
+                &format!("Sign {} out everywhere?", a.display_name),
+                &consequences(&a),
+                "Sign out everywhere",
+                confirm,
+                cancel,
+            )
+        }
     });
     Page::new(session.as_ref(), "Team")
         .refresh(refresh)
