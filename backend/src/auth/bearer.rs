@@ -78,9 +78,12 @@ pub async fn authenticate(
     };
     let found = tokens::by_hash(&state.store, &hash(secret))
         .await?
-        .filter(|t| t.expires_at.is_none_or(|at| at > now));
+        .filter(|f| f.creator_may_act && f.token.expires_at.is_none_or(|at| at > now))
+        .map(|f| f.token);
     let Some(token) = found else {
-        tracing::info!("refused: an API token that is unknown, expired or revoked");
+        tracing::info!(
+            "refused: an API token that is unknown, expired or revoked, or whose creator was deactivated or no longer manages security"
+        );
         return Err(
             match throttle::token_failed(&state.store, &key, now).await? {
                 Decision::Allowed => ApiError::Unauthenticated(UnauthenticatedReason::InvalidToken),

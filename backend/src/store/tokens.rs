@@ -7,7 +7,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use vigil_policy::tokens::Scope;
 
-use super::db::get_time;
+use super::db::{get_bool, get_time};
 use super::{from_ms, to_ms, Result, Store, StoreError, Tx};
 
 /// A stored token (never its secret: only its hash is stored).
@@ -109,17 +109,53 @@ pub async fn list(store: &Store, account_id: i64) -> Result<Vec<Token>> {
         .collect()
 }
 
+/// A token found by its secret, with whether the person who created it
+/// may still act through it.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The token.
+    pub token: Token,
+    /// Its creator is active and still manages security: a token acts
+    /// with its creator's standing, so deactivating a person (or taking
+    /// `manage_security` away) stops their tokens too, on every replica at
+    /// once, and reactivating them brings the tokens back.
+    pub creator_may_act: bool,
+}
+
 /// The token whose secret hashes to `token_hash` (hex SHA-256), whatever
-/// its expiry: the caller decides.
-pub async fn by_hash(store: &Store, token_hash: &str) -> Result<Option<Token>> {
-    let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1");
-    sqlx::query(&sql)
+/// its expiry or its creator's standing: the caller decides.
+pub async fn by_hash(store: &Store, token_hash: &str) -> Result<Option<Found>> {
+    let sql = "SELECT t.id, t.account_id, t.name, t.scopes, t.created_by, t.created_at,
+                      t.expires_at, t.last_used_at,
+                      u.active AS creator_active, u.role AS creator_role,
+                      u.permissions AS creator_permissions
+               FROM api_tokens t
+               LEFT JOIN users u ON u.id = t.created_by AND u.account_id = t.account_id
+               WHERE t.token_hash = $1";
+    let Some(r) = sqlx::query(sql)
         .bind(token_hash)
         .fetch_optional(store.pool())
         .await?
-        .as_ref()
-        .map(token_from)
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let creator_may_act = match r.try_get::<Option<String>, _>("creator_role")? {
+        // No such person (never deleted today, but then no one answers
+        // for the token).
+        None => false,
+        Some(_) => {
+            let role = super::accounts::role_of(&r, "creator_role")?;
+            let granted: String = r.try_get("creator_permissions")?;
+            get_bool(&r, "creator_active")?
+                && super::accounts::permissions(role, &granted)
+                    .iter()
+                    .any(|p| p == vigil_policy::api::PERMISSION_MANAGE_SECURITY)
+        }
+    };
+    Ok(Some(Found {
+        token: token_from(&r)?,
+        creator_may_act,
+    }))
 }
 
 /// Deletes an account's token; the token as it was, or `None` when the

@@ -1090,3 +1090,76 @@ async fn the_secret_and_its_hash_never_reach_the_log() {
         );
     }
 }
+
+/// A token acts with its creator's standing: once the person who made it
+/// is deactivated, or no longer manages security, it is refused like a
+/// wrong one (an offboarded admin keeps no way in through a script);
+/// reactivated, it works again. Other people's tokens are untouched.
+#[tokio::test]
+async fn a_token_stops_with_its_creators_deactivation_or_lost_permission() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@demo.test").await;
+    app.execute(
+        "UPDATE users SET permissions = 'manage_security' WHERE email = 'agent2@demo.test'",
+    )
+    .await;
+    let lead = app.login("agent2@demo.test").await;
+    let theirs = secret(&app, &lead, "lead's script", &["sessions:read"]).await;
+    let mine = secret(&app, &admin, "admin's script", &["sessions:read"]).await;
+    let works = async |token: &str| {
+        scripted(&app, Method::GET, "/api/admin/sessions", token, None)
+            .await
+            .status()
+    };
+    assert_eq!(works(&theirs).await, StatusCode::OK);
+    let lead_id = app.user_id("agent2@demo.test").await;
+
+    let res = app
+        .post(
+            &format!("/api/admin/users/{lead_id}/deactivate"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let refused = scripted(&app, Method::GET, "/api/admin/sessions", &theirs, None).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["reason"],
+        "invalid_token",
+        "as a wrong token: nothing says why"
+    );
+    assert_eq!(
+        universal_logout(&app, &theirs, "agent1@demo.test")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(works(&mine).await, StatusCode::OK);
+
+    let res = app
+        .post(
+            &format!("/api/admin/users/{lead_id}/reactivate"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        works(&theirs).await,
+        StatusCode::OK,
+        "back with its creator"
+    );
+
+    app.execute("UPDATE users SET permissions = '' WHERE email = 'agent2@demo.test'")
+        .await;
+    assert_eq!(
+        works(&theirs).await,
+        StatusCode::UNAUTHORIZED,
+        "its creator no longer manages security"
+    );
+    assert_eq!(works(&mine).await, StatusCode::OK);
+    // Still listed for the admins to see and revoke.
+    let listed: Vec<Value> = app.get_json("/api/admin/tokens", &admin).await;
+    assert_eq!(listed.len(), 2);
+}
