@@ -168,8 +168,8 @@ impl ApiError {
             ApiError::IssuerUnreachable(_) => ErrorCode::IssuerUnreachable,
             ApiError::InvalidLogoutToken => ErrorCode::InvalidLogoutToken,
             ApiError::LastAdmin => ErrorCode::LastAdmin,
-            ApiError::ReauthenticationRequired { .. } => ErrorCode::ReauthenticationRequired,
             ApiError::SessionLimit { .. } => ErrorCode::SessionLimit,
+            ApiError::ReauthenticationRequired { .. } => ErrorCode::ReauthenticationRequired,
         }
     }
 
@@ -226,12 +226,12 @@ impl ApiError {
                 | ApiError::Busy { retry_after_secs } => Some(*retry_after_secs),
                 _ => None,
             },
-            live: match self {
-                ApiError::SessionLimit { live } => Some(*live),
-                _ => None,
-            },
             max_age_secs: match self {
                 ApiError::ReauthenticationRequired { max_age_secs } => Some(*max_age_secs),
+                _ => None,
+            },
+            live: match self {
+                ApiError::SessionLimit { live } => Some(*live),
                 _ => None,
             },
             // Added at the edge, which knows the request.
@@ -315,6 +315,11 @@ impl ResponseError for ApiError {
             ApiError::TooManyAttempts { retry_after_secs }
             | ApiError::Busy { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            // The database is down or too busy for a moment: a client
+            // (or a proxy) may try again soon rather than give up.
+            ApiError::Unavailable => {
+                res.insert_header((header::RETRY_AFTER, "5"));
             }
             // RFC 6750: a bearer's failures say so; its request's cookies
             // were not read, so they are left alone.
@@ -435,10 +440,9 @@ mod tests {
 
     #[test]
     fn reauthentication_bodies_carry_the_limit() {
-        let body = serde_json::to_value(
-            ApiError::ReauthenticationRequired { max_age_secs: 900 }.body(),
-        )
-        .unwrap();
+        let body =
+            serde_json::to_value(ApiError::ReauthenticationRequired { max_age_secs: 900 }.body())
+                .unwrap();
         assert_eq!(body["error"], "reauthentication_required");
         assert_eq!(body["max_age_secs"], 900);
     }

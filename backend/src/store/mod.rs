@@ -48,10 +48,28 @@ pub enum StoreError {
     Database(#[source] sqlx::Error),
 }
 
+/// A database too busy to do the work now, though it may in a moment:
+/// SQLite's "database is locked" after its busy timeout (SQLITE_BUSY and
+/// SQLITE_LOCKED, with their extended codes), PostgreSQL's "too many
+/// connections" and a statement cancelled by its timeout.
+fn busy(code: Option<&str>) -> bool {
+    let Some(code) = code else { return false };
+    if code.len() == 5 {
+        // A PostgreSQL SQLSTATE: always five characters.
+        return matches!(code, "53300" | "57014");
+    }
+    // A SQLite result code, extended: the primary code is its low byte.
+    code.parse::<u32>()
+        .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e)
+            }
+            sqlx::Error::Database(ref db) if busy(db.code().as_deref()) => {
                 StoreError::Unavailable(e)
             }
             sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
@@ -365,6 +383,22 @@ fn placeholders(first: usize, n: usize) -> String {
 /// name with a linear scan, so binding costs grow with the square of their
 /// number: a few hundred at most keeps that cost negligible.
 const CHUNK: usize = 128;
+
+#[cfg(test)]
+mod busy_tests {
+    #[test]
+    fn busy_codes_of_both_databases_are_known_and_others_are_not() {
+        for code in ["5", "6", "261", "517", "262", "53300", "57014"] {
+            assert!(super::busy(Some(code)), "{code}");
+        }
+        for code in [
+            "1", "19", "2067", "1555", "23505", "40001", "40P01", "42601", "x",
+        ] {
+            assert!(!super::busy(Some(code)), "{code}");
+        }
+        assert!(!super::busy(None));
+    }
+}
 
 #[cfg(test)]
 mod tests {

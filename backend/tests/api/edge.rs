@@ -309,3 +309,41 @@ async fn a_trusted_proxys_request_id_is_kept_when_valid() {
     let long: &'static str = Box::leak("a".repeat(129).into_boxed_str());
     assert_eq!(request_id(&with(long).await.unwrap()).len(), 16);
 }
+
+/// SQLite takes one writer at a time; a writer that waits longer than its
+/// busy timeout gets "database is locked". That is a moment's overload,
+/// so the answer is 503 with Retry-After (try again), never a 500 — it was
+/// a 500, seen once among thousands of junk sign-ins on a loaded machine.
+/// (PostgreSQL has no such timeout: a write waits for the row it needs.)
+#[tokio::test]
+async fn a_database_too_busy_to_take_a_write_answers_503_with_retry_after() {
+    if crate::helpers::test_db() != crate::helpers::TestDb::Sqlite {
+        return;
+    }
+    use sqlx::{Connection, Executor};
+    let app = spawn_app().await;
+    // Another process holds the write lock past the server's busy timeout.
+    let mut other = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    let wrong =
+        json!({"account": "demo", "email": "agent1@demo.test", "password": "not the password"});
+    let res = app.post_login(wrong.clone()).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retry = res.headers().get("retry-after").cloned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unavailable", "{body}");
+    assert!(retry.is_some(), "Retry-After");
+
+    other.execute("ROLLBACK").await.unwrap();
+    let res = app.post_login(wrong).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "the lock gone, sign-ins are judged again"
+    );
+    let signed_in = app.login("agent1@demo.test").await;
+    let view = app.session_view(&signed_in).await;
+    assert_eq!(view["user"]["email"], "agent1@demo.test");
+}
