@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod drafts;
 pub mod error;
 pub mod json;
 pub mod metrics;

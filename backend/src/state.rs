@@ -29,6 +29,8 @@ pub struct AppState {
     pub device_key: DeviceKey,
     /// Signs the session lists' page cursors.
     pub cursor_key: crate::routes::paging::CursorKey,
+    /// Derives people's draft keys.
+    pub draft_keys: crate::drafts::DraftKeys,
     /// Requests to identity providers (and webhooks), under the outbound
     /// rules.
     pub outbound: Outbound,
@@ -52,10 +54,12 @@ impl AppState {
         sessions.catch_up().await?;
         let device_key = device_key(&store, clock.now()).await?;
         let cursor_key = cursor_key(&store, clock.now()).await?;
+        let draft_keys = draft_keys(&store, clock.now()).await?;
         let outbound = Outbound::new(Rules::new(config.outbound_allow.clone()))?;
         Ok(AppState {
             device_key,
             cursor_key,
+            draft_keys,
             outbound,
             store: sessions.store.clone(),
             clock,
@@ -113,4 +117,16 @@ async fn cursor_key(
         crate::store::keys::get_or_create(store, KEY_NAME, CursorKey::generate_hex, now).await?;
     CursorKey::from_hex(&stored)
         .ok_or_else(|| anyhow::anyhow!("the stored page-cursor key is unreadable"))
+}
+
+/// The draft-key secret every replica shares (created on first start).
+async fn draft_keys(
+    store: &Store,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<crate::drafts::DraftKeys> {
+    use crate::drafts::{DraftKeys, KEY_NAME};
+    let stored =
+        crate::store::keys::get_or_create(store, KEY_NAME, DraftKeys::generate_hex, now).await?;
+    DraftKeys::from_hex(&stored)
+        .ok_or_else(|| anyhow::anyhow!("the stored draft-key secret is unreadable"))
 }

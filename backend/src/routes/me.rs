@@ -293,3 +293,53 @@ pub async fn change_password(
     tracing::info!(user = person.id, revoked, "password changed");
     Ok(HttpResponse::Ok().json(RevokeResult { revoked }))
 }
+
+/// The answer of `GET /api/me/draft-key`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DraftKey {
+    /// The AES-256-GCM key, 64 lowercase hex digits.
+    #[schema(pattern = "^[0-9a-f]{64}$", min_length = 64, max_length = 64)]
+    pub key: String,
+    /// Its version: it changes with every deactivation, reactivation and
+    /// password change of the person's. The console writes it beside each
+    /// draft and discards drafts of another version.
+    #[schema(minimum = 0)]
+    pub version: i64,
+}
+
+/// `GET /api/me/draft-key`: the key the console encrypts the caller's
+/// drafts with before keeping them in the browser (see `crate::drafts`).
+/// A session only (never an API token); not activity; never cached.
+#[utoipa::path(
+    get,
+    path = "/api/me/draft-key",
+    tag = "me",
+    summary = "The key the caller's drafts are encrypted with in the browser",
+    description = "The same for every session of the person until they are deactivated or reactivated or their password changes; another person's differs. Only a signed-in session gets it: a request bearing an API token is answered 401. Sent with `Cache-Control: no-store`; it does not count as activity.",
+    responses(
+        (status = 200, description = "The caller's draft key", body = DraftKey,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        crate::routes::openapi::NoSession,
+    )
+)]
+pub async fn draft_key(
+    state: web::Data<AppState>,
+    crate::sessions::Peek(s): crate::sessions::Peek,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = s.user().id;
+    let version = crate::store::accounts::draft_key_version(&state.store, user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated(
+            vigil_policy::api::UnauthenticatedReason::Invalid,
+        ))?;
+    let key = state
+        .draft_keys
+        .key_of(user_id, version)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("deriving a draft key")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(DraftKey {
+            key: hex::encode(key),
+            version,
+        }))
+}

@@ -112,6 +112,7 @@ fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
             vec![on(M::POST, me::revoke_others)],
         ),
         ("/api/me/password", vec![on(M::POST, me::change_password)]),
+        ("/api/me/draft-key", vec![on(M::GET, me::draft_key)]),
         (
             "/api/me/sessions/{session_id}",
             vec![on(M::DELETE, me::revoke)],

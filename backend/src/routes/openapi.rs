@@ -148,6 +148,7 @@ pub enum NotJson {
         me::revoke,
         me::revoke_others,
         me::change_password,
+        me::draft_key,
         settings::get,
         settings::put,
         settings::preview,

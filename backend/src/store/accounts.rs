@@ -309,12 +309,16 @@ pub async fn admin_ids<'e>(
 /// Marks a person active or not; true when it changed. Every replica
 /// re-reads the person before their next request.
 pub async fn set_active(tx: &mut Tx, user_id: i64, active: bool) -> Result<bool> {
-    let changed = sqlx::query("UPDATE users SET active = $1 WHERE id = $2 AND active <> $1")
-        .bind(active)
-        .bind(user_id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected()
+    // A change of standing also retires the person's draft key.
+    let changed = sqlx::query(
+        "UPDATE users SET active = $1, draft_key_version = draft_key_version + 1
+         WHERE id = $2 AND active <> $1",
+    )
+    .bind(active)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected()
         > 0;
     if changed {
         tx.invalidate(Invalidation::Person(user_id));
@@ -322,14 +326,30 @@ pub async fn set_active(tx: &mut Tx, user_id: i64, active: bool) -> Result<bool>
     Ok(changed)
 }
 
-/// Replaces a person's password hash.
+/// Replaces a person's password hash (and retires their draft key).
 pub async fn set_password_hash(tx: &mut Tx, user_id: i64, password_hash: &str) -> Result<()> {
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(password_hash)
-        .bind(user_id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, draft_key_version = draft_key_version + 1
+         WHERE id = $2",
+    )
+    .bind(password_hash)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
     Ok(())
+}
+
+/// The version of a person's draft key (see `crate::drafts`): bumped by
+/// every deactivation, reactivation and password change.
+pub async fn draft_key_version(store: &Store, user_id: i64) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT draft_key_version FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("draft_key_version")?),
+        None => None,
+    })
 }
 
 /// Whether a person takes new conversations.

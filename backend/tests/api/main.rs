@@ -11,6 +11,7 @@ mod auth;
 mod browser;
 mod cli;
 mod console_files;
+mod drafts;
 mod edge;
 mod helpers;
 mod live;
