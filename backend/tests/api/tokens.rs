@@ -124,6 +124,25 @@ async fn a_script_with_a_token_lists_and_ends_sessions_without_cookie_or_csrf_he
         ))
         .await;
     assert_eq!(stored, 0, "the secret itself is stored nowhere");
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(token.as_bytes()))
+    };
+    let secret_part = &token["vigil_".len()..];
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE details LIKE '%{secret_part}%'
+                OR details LIKE '%{hash}%' OR target LIKE '%{hash}%'"
+        ))
+        .await,
+        0,
+        "the audit holds neither the secret nor its hash"
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'token.created'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
