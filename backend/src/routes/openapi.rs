@@ -71,7 +71,7 @@ pub enum NotAllowedOrStale {
     /// No live session, or a bad token.
     #[response(
         status = 401,
-        description = "No live session (the reason says why), or a bearer token that is unknown, expired or revoked (reason `invalid_token`)"
+        description = "No live session (the reason says why), or a bearer token that is unknown, expired or revoked or whose creator may no longer act (reason `invalid_token`)"
     )]
     Unauthenticated(ErrorBody),
     /// Not allowed, or not recently authenticated.
@@ -95,7 +95,7 @@ pub enum AdminNotAllowed {
     /// No live session, or a bad token.
     #[response(
         status = 401,
-        description = "No live session (the reason says why), or a bearer token that is unknown, expired or revoked (reason `invalid_token`)"
+        description = "No live session (the reason says why), or a bearer token that is unknown, expired or revoked or whose creator may no longer act (reason `invalid_token`)"
     )]
     Unauthenticated(ErrorBody),
     /// Not allowed.
