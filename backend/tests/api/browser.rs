@@ -11,6 +11,7 @@ mod integrations;
 mod paging;
 mod people;
 mod transfer;
+mod webhooks;
 
 use std::time::{Duration, Instant};
 

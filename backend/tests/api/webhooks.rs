@@ -26,7 +26,7 @@ use crate::helpers::{
 
 /// What a receiver does with the next request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     Ok,
     Fail(u16),
     /// Answers only after the sender's timeout.
@@ -35,8 +35,8 @@ enum Mode {
 
 /// One request as received.
 #[derive(Debug, Clone)]
-struct Received {
-    id: String,
+pub(crate) struct Received {
+    pub(crate) id: String,
     timestamp: String,
     signature: String,
     body: String,
@@ -58,8 +58,8 @@ struct ReceiverState {
 }
 
 /// A real HTTP server on a free port that records every webhook request.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     state: Arc<ReceiverState>,
     handle: actix_web::dev::ServerHandle,
 }
@@ -118,7 +118,7 @@ async fn receive(
 }
 
 impl Receiver {
-    async fn start(mode: Mode) -> Receiver {
+    pub(crate) async fn start(mode: Mode) -> Receiver {
         Receiver::start_on(free_port(), mode, Duration::ZERO).await
     }
 
@@ -153,7 +153,7 @@ impl Receiver {
         *self.state.mode.lock().unwrap() = mode;
     }
 
-    fn got(&self) -> Vec<Received> {
+    pub(crate) fn got(&self) -> Vec<Received> {
         self.state.inbox.lock().unwrap().got.clone()
     }
 

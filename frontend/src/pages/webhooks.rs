@@ -277,7 +277,7 @@ pub fn Webhooks() -> Html {
         html! {
             <li class="card">
                 <h3>{ url }</h3>
-                <p class="muted small">{ format!("{} · events: {}", text(&w["description"]), w["events"].as_array().map(Vec::as_slice).unwrap_or_default().iter().map(text).collect::<Vec<_>>().join(", ")) }</p>
+                <p class="muted small">{ format!("{}events: {}", w["description"].as_str().map_or_else(String::new, |d| format!("{d} · ")), w["events"].as_array().map(Vec::as_slice).unwrap_or_default().iter().map(text).collect::<Vec<_>>().join(", ")) }</p>
                 if !warning.is_empty() { <p class="error" role="alert">{ warning }</p> }
                 <button onclick={toggle} aria-expanded={if opened.is_some() { "true" } else { "false" }}>{ "Deliveries" }</button>
                 <button onclick={ask} aria-label={format!("Remove {url}")}>{ "Remove" }</button>
