@@ -1,6 +1,6 @@
 //! Building the console (`run`, `test` and `dist` all serve the same one):
-//! Trunk into `dist/`, wasm-opt and esbuild (minifying the JS glue and the
-//! CSS) when they could be had, gzip and brotli copies of each file for
+//! Trunk into `dist/`, wasm-opt and esbuild (minifying the JS glue) when
+//! they could be had, gzip and brotli copies of each file for
 //! `vigil serve` to send, and the size budget.
 
 use std::fs;
@@ -62,16 +62,20 @@ pub(crate) fn build() -> Result<PathBuf> {
     if let Some(esbuild) = &esbuild {
         for file in files
             .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "js" || e == "css"))
+            .filter(|p| p.extension().is_some_and(|e| e == "js"))
         {
+            // Not the CSS: index.html names it with its integrity hash
+            // (the JS and wasm go without one: index.html).
             let mut c = Command::new(esbuild);
             c.arg(file)
-                .args(["--minify", "--log-level=warning", "--allow-overwrite"])
+                .args([
+                    "--minify",
+                    "--format=esm",
+                    "--log-level=warning",
+                    "--allow-overwrite",
+                ])
                 .arg(format!("--outfile={}", file.display()));
-            if file.extension().is_some_and(|e| e == "js") {
-                c.arg("--format=esm");
-            }
-            status(c, "esbuild (minifying the JS glue and the CSS)")?;
+            status(c, "esbuild (minifying the JS glue)")?;
         }
     }
     let sizes = precompress(&files)?;

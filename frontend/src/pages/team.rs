@@ -150,7 +150,7 @@ pub fn Team() -> Html {
                                 Some(t) => html! { <span title={stamp(t)}>{ relative(((to_ms(t) - now_ms) / 1000.0) as i64) }</span> },
                                 None => html! { <span class="muted">{ "not signed in" }</span> },
                             } }</td>
-                            <td class="row">
+                            <td>
                                 <button onclick={ask(false)} disabled={working || a.live_sessions == 0}
                                         aria-label={format!("Sign out everywhere: {}", a.email)}>
                                     { "Sign out everywhere" }

@@ -12,8 +12,8 @@ use crate::{xtask_dir, Result};
 /// binaryen, for wasm-opt (the `--disable-compact-imports` in `console.rs`
 /// is for this version).
 const BINARYEN_VERSION: &str = "132.0.0";
-/// esbuild, which minifies the console's JS glue and CSS (Trunk's own JS
-/// minifier stops at wasm-bindgen's `export default`).
+/// esbuild, which minifies the console's JS glue (Trunk's own minifier
+/// stops at wasm-bindgen's `export default`).
 const ESBUILD_VERSION: &str = "0.28.2";
 /// axe-core, the accessibility checker.
 const AXE_VERSION: &str = "4.14.1";
@@ -43,8 +43,8 @@ pub(crate) fn wasm_opt() -> Option<PathBuf> {
     }
 }
 
-/// esbuild, which minifies the console's JS glue and CSS. Optional, like
-/// wasm-opt: without it they are sent as written.
+/// esbuild, which minifies the console's JS glue. Optional, like wasm-opt:
+/// without it the glue is sent as wasm-bindgen wrote it.
 pub(crate) fn esbuild() -> Option<PathBuf> {
     match npm_package("esbuild", "esbuild", ESBUILD_VERSION, ".bin/esbuild") {
         Ok(Some(esbuild)) => Some(esbuild),

@@ -90,6 +90,20 @@ async fn chromium_receives_the_compressed_console_and_then_keeps_it() {
         raw as f64 / 1024.0
     );
     assert!(received * 2 < raw, "{received} of {raw} bytes");
+    // What arrived is what index.html asked for: the stylesheet applies
+    // (a changed file would fail its integrity check and be dropped).
+    let rules = b
+        .client
+        .execute(
+            "return Array.from(document.styleSheets).reduce((n, s) => n + s.cssRules.length, 0);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        rules.as_u64().unwrap() > 10,
+        "the stylesheet applies: {rules}"
+    );
 
     // The next visit: the hashed files are immutable, so nothing is fetched.
     b.goto(&app, "/portal/login").await;
