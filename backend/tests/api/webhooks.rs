@@ -1074,10 +1074,20 @@ async fn events_in_the_outbox_survive_a_sigkill_and_are_delivered_after_restart(
     assert_eq!(res.status(), StatusCode::CREATED);
     let endpoint: Value = res.json().await.unwrap();
     let secret = endpoint["secret"].as_str().unwrap().to_owned();
-    // 20 sign-ins: 16 attempts in flight (the receiver does not answer),
-    // the rest waiting in the outbox.
-    for _ in 0..20 {
-        sign_in("agent2@demo.test").await;
+    // 10 sign-ins and 10 sign-outs: 16 attempts in flight (the receiver
+    // does not answer), the rest waiting in the outbox.
+    let mut ended = Vec::new();
+    for _ in 0..10 {
+        let cookie = sign_in("agent2@demo.test").await;
+        let res = client
+            .post(format!("{base}/api/auth/logout"))
+            .header("X-Vigil-Request", "1")
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+        ended.push(cookie);
     }
     eventually(
         Duration::from_secs(10),
@@ -1119,7 +1129,8 @@ async fn events_in_the_outbox_survive_a_sigkill_and_are_delivered_after_restart(
     )
     .await;
     let took = restarted.elapsed();
-    // 20 agent sign-ins, and the admin's after the restart.
+    // 10 agent sign-ins and sign-outs, and the admin's sign-in after the
+    // restart.
     let events = total.get();
     assert_eq!(events, 21);
     let counts = receiver.counts();
@@ -1127,9 +1138,15 @@ async fn events_in_the_outbox_survive_a_sigkill_and_are_delivered_after_restart(
     // Those in flight at the kill were attempted again within 10 s.
     assert!(took < Duration::from_secs(15), "{took:?}");
     let now = SystemClock.now().unix_timestamp();
+    let mut endings = HashSet::new();
     for r in receiver.got() {
-        verify(&secret, &r, now).unwrap();
+        let body = verify(&secret, &r, now).unwrap();
+        if body["type"] == "session.ended" {
+            assert_eq!(body["data"]["reason"], "logged_out");
+            endings.insert(r.id.clone());
+        }
     }
+    assert_eq!(endings.len(), ended.len(), "every session.ended arrived");
 }
 
 /// A server process killed (SIGKILL) when dropped.
