@@ -409,7 +409,10 @@ pub async fn begin(
         state.clock.now(),
     )
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    .map_err(|e| match e {
+        sso::BeginError::Store(e) => ApiError::from(e),
+        sso::BeginError::Failed(f) => ApiError::Internal(anyhow::anyhow!(f)),
+    })?;
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, begun.location))
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -297,6 +297,19 @@ pub struct Request {
     pub reauth_session: Option<String>,
 }
 
+/// Why a sign-in could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BeginError {
+    /// The connection's stored provider data cannot make a request.
+    #[error(transparent)]
+    Failed(#[from] Failure),
+    /// The pending sign-in was not stored: a database that is down or too
+    /// busy for a moment is the caller's 503, not a failure of the
+    /// connection.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
 /// Starts a sign-in: remembers it and gives the provider's URL.
 pub async fn begin(
     store: &Store,
@@ -304,7 +317,7 @@ pub async fn begin(
     origin: &str,
     request: Request,
     now: OffsetDateTime,
-) -> Result<Begun, Failure> {
+) -> Result<Begun, BeginError> {
     let client = provider.client(origin)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut auth = client
@@ -338,8 +351,7 @@ pub async fn begin(
             expires_at: now + LOGIN_TTL,
         },
     )
-    .await
-    .map_err(|e| failure("database", e))?;
+    .await?;
     Ok(Begun {
         location: url.to_string(),
         cookie,

@@ -736,3 +736,34 @@ async fn connections_created_at_once_under_one_name_make_one() {
     let listed: Value = w.app.get_json("/api/admin/sso", &w.admin).await;
     assert_eq!(listed.as_array().unwrap().len(), 4);
 }
+
+/// Starting a sign-in writes the pending sign-in; a database too busy to
+/// take that write (SQLite's "database is locked" past its busy timeout)
+/// is a moment's overload like any other: 503 with Retry-After, never a
+/// 500, and no sign-in cookie. Anyone can call this route, so junk
+/// sign-ins on a loaded server reach it. (PostgreSQL has no busy timeout:
+/// the write waits.)
+#[tokio::test]
+async fn starting_a_sign_in_on_a_database_too_busy_to_write_is_503_with_retry_after() {
+    if crate::helpers::test_db() != crate::helpers::TestDb::Sqlite {
+        return;
+    }
+    use sqlx::{Connection, Executor};
+    let w = World::new().await;
+    let id = w.connected().await;
+    let start = format!("/api/auth/sso/{id}/start?audience=agents");
+    let mut other = sqlx::SqliteConnection::connect(&w.app.database_url)
+        .await
+        .unwrap();
+    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    let res = w.app.get_anonymous(&start).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().get("retry-after").is_some(), "Retry-After");
+    assert!(named_cookie(&res, "__Host-vigil-sso").is_none());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unavailable", "{body}");
+
+    other.execute("ROLLBACK").await.unwrap();
+    let res = w.app.get_anonymous(&start).await;
+    assert_eq!(res.status(), StatusCode::FOUND, "the lock gone, it starts");
+}
