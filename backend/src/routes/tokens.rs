@@ -73,7 +73,7 @@ pub async fn list(state: web::Data<AppState>, admin: Admin) -> Result<HttpRespon
     responses(
         (status = 201, description = "Created; `token` is the secret, shown once", body = TokenCreated),
         (status = 400, description = "Not valid (`validation`: the name is taken or empty, no scopes, an expiry not in the next 366 days), or an unreadable body", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::NotAllowedOrStale,
         crate::routes::openapi::NotJson,
     )
 )]
@@ -150,7 +150,7 @@ pub async fn create(
     responses(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No such token in this account", body = vigil_policy::api::ErrorBody),
-        crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::NotAllowedOrStale,
     )
 )]
 pub async fn delete(

@@ -496,3 +496,36 @@ async fn the_document_states_the_bounds_of_every_number_and_the_live_channels_ev
     );
     assert!(schemas["EndedEvent"]["properties"]["reason"].is_object());
 }
+
+/// Every route the re-authentication guard stands on (SPEC "People,
+/// passwords, re-authentication": settings, revoking sessions,
+/// deactivating and reactivating, SSO connections, API tokens, webhooks)
+/// says in its 403 that it may answer `reauthentication_required`, so a
+/// client generated from the document knows to ask for the password again.
+#[tokio::test]
+async fn every_route_behind_the_re_authentication_guard_documents_its_403() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    for (method, path) in [
+        ("put", "/api/admin/security-settings"),
+        ("delete", "/api/admin/sessions/{session_id}"),
+        ("post", "/api/admin/users/{user_id}/revoke-sessions"),
+        ("post", "/api/admin/users/{user_id}/deactivate"),
+        ("post", "/api/admin/users/{user_id}/reactivate"),
+        ("post", "/api/admin/sso"),
+        ("put", "/api/admin/sso/{id}"),
+        ("delete", "/api/admin/sso/{id}"),
+        ("post", "/api/admin/tokens"),
+        ("delete", "/api/admin/tokens/{id}"),
+        ("post", "/api/admin/webhooks"),
+        ("delete", "/api/admin/webhooks/{id}"),
+    ] {
+        let forbidden = &doc["paths"][path][method]["responses"]["403"]["description"];
+        assert!(
+            forbidden
+                .as_str()
+                .is_some_and(|d| d.contains("reauthentication_required")),
+            "{method} {path}: {forbidden}"
+        );
+    }
+}

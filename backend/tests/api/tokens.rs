@@ -398,6 +398,22 @@ async fn new_tokens_are_checked_and_need_a_recent_sign_in() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "reauthentication_required");
+    let listed: Vec<Value> = app.get_json("/api/admin/tokens", &admin).await;
+    let nightly = listed.iter().find(|t| t["name"] == "nightly").unwrap();
+    let res = app
+        .delete(
+            &format!("/api/admin/tokens/{}", nightly["id"].as_str().unwrap()),
+            &admin,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "revoking asks too");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "reauthentication_required");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM api_tokens").await,
+        2,
+        "nothing revoked"
+    );
     let res = scripted(
         &app,
         Method::DELETE,
