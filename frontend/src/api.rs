@@ -311,6 +311,15 @@ pub async fn revoke_mine(id: &str) -> Result<(), ApiError> {
     .await
 }
 
+/// The caller's draft key, as the server's JSON text (`drafts` reads it).
+pub async fn draft_key() -> Result<String, ApiError> {
+    Ok(
+        exchange(Method::GET, "/api/me/draft-key", None, Kind::Foreground)
+            .await?
+            .0,
+    )
+}
+
 /// Confirms who is at the keyboard: the caller's password again.
 pub async fn reauthenticate(password: &str) -> Result<(), ApiError> {
     let body = serde_json::to_string(&vigil_policy::api::ReauthenticateRequest {

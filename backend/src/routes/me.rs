@@ -297,14 +297,28 @@ pub async fn change_password(
 /// The answer of `GET /api/me/draft-key`.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct DraftKey {
-    /// The AES-256-GCM key, 64 lowercase hex digits.
-    #[schema(pattern = "^[0-9a-f]{64}$", min_length = 64, max_length = 64)]
-    pub key: String,
+    /// The key, as a JSON Web Key (RFC 7517) that WebCrypto imports as it
+    /// is.
+    pub key: DraftJwk,
     /// Its version: it changes with every deactivation, reactivation and
     /// password change of the person's. The console writes it beside each
     /// draft and discards drafts of another version.
     #[schema(minimum = 0)]
     pub version: i64,
+}
+
+/// An AES-256-GCM key as a JSON Web Key.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DraftJwk {
+    /// Always `oct` (a symmetric key).
+    #[schema(pattern = "^oct$")]
+    pub kty: &'static str,
+    /// Always `A256GCM`.
+    #[schema(pattern = "^A256GCM$")]
+    pub alg: &'static str,
+    /// The 32 bytes of the key, base64url without padding.
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$", min_length = 43, max_length = 43)]
+    pub k: String,
 }
 
 /// `GET /api/me/draft-key`: the key the console encrypts the caller's
@@ -326,6 +340,8 @@ pub async fn draft_key(
     state: web::Data<AppState>,
     crate::sessions::Peek(s): crate::sessions::Peek,
 ) -> Result<HttpResponse, ApiError> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
     let user_id = s.user().id;
     let version = crate::store::accounts::draft_key_version(&state.store, user_id)
         .await?
@@ -339,7 +355,11 @@ pub async fn draft_key(
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(DraftKey {
-            key: hex::encode(key),
+            key: DraftJwk {
+                kty: "oct",
+                alg: "A256GCM",
+                k: URL_SAFE_NO_PAD.encode(key),
+            },
             version,
         }))
 }

@@ -6,6 +6,7 @@
 //! Screenshots of the main screens go to `target/e2e/`. The fixtures are in
 //! `browser/fixture.rs`; a test says only what it does.
 
+mod drafts;
 mod fixture;
 mod integrations;
 mod paging;

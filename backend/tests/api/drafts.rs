@@ -7,6 +7,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -25,13 +27,12 @@ async fn key_of(app: &TestApp, s: &Session) -> (String, i64) {
         Some("no-store")
     );
     let body: Value = res.json().await.unwrap();
-    let key = body["key"].as_str().unwrap().to_owned();
-    assert_eq!(key.len(), 64, "{body}");
-    assert!(
-        key.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-        "{body}"
-    );
+    let jwk = &body["key"];
+    assert_eq!(jwk["kty"], "oct", "{body}");
+    assert_eq!(jwk["alg"], "A256GCM", "{body}");
+    assert_eq!(jwk.as_object().unwrap().len(), 3, "{body}");
+    let key = jwk["k"].as_str().unwrap().to_owned();
+    assert_eq!(URL_SAFE_NO_PAD.decode(&key).unwrap().len(), 32, "{body}");
     assert_eq!(body.as_object().unwrap().len(), 2, "key and version only");
     (key, body["version"].as_i64().unwrap())
 }
@@ -294,4 +295,23 @@ async fn set_password_on_the_command_line_retires_the_key() {
     assert_eq!(res.status(), StatusCode::OK);
     let (after, _) = key_of(&app, &Session::from_sign_in(&res)).await;
     assert_ne!(after, before);
+}
+
+#[tokio::test]
+async fn asking_for_the_key_is_not_activity() {
+    let app = spawn_app().await;
+    let s = app.login("agent1@demo.test").await;
+    app.advance(4 * 3600);
+    key_of(&app, &s).await;
+    let view: Value = app.poll("/api/session", &s).await.json().await.unwrap();
+    assert_eq!(
+        view["last_activity_at"], "2026-01-05T09:00:00Z",
+        "the key was fetched four hours on"
+    );
+    app.advance(4 * 3600);
+    refused(
+        app.get("/api/me/draft-key", &s).await,
+        "idle past the limit",
+    )
+    .await;
 }

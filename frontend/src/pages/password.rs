@@ -46,6 +46,8 @@ pub fn ChangePassword() -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 said.set(Some(match api::change_password(&req).await {
                     Ok(r) => {
+                        // Drafts were sealed under the key this retired.
+                        crate::drafts::forget_all();
                         for id in ["current-password", "new-password"] {
                             if let Some(f) = field(id) {
                                 f.set_value("");
