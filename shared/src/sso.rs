@@ -165,7 +165,7 @@ pub fn validate_connection(
 ) -> Vec<FieldError> {
     let mut out = Vec::new();
     let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
+    if name.is_empty() || name.chars().count() > NAME_MAX || name.chars().any(char::is_control) {
         out.push(FieldError::new(
             "name",
             FieldErrorCode::Invalid,
@@ -175,7 +175,10 @@ pub fn validate_connection(
     if let Err(why) = issuer_url(&input.issuer, allow_http) {
         out.push(FieldError::new("issuer", FieldErrorCode::Invalid, why));
     }
-    if input.client_id.trim().is_empty() || input.client_id.len() > TEXT_MAX {
+    if input.client_id.trim().is_empty()
+        || input.client_id.len() > TEXT_MAX
+        || input.client_id.chars().any(char::is_control)
+    {
         out.push(FieldError::new(
             "client_id",
             FieldErrorCode::Invalid,
@@ -188,11 +191,12 @@ pub fn validate_connection(
             FieldErrorCode::MissingField,
             "Enter the client secret the provider gave Vigil.",
         )),
-        Some(s) if s.is_empty() || s.len() > TEXT_MAX => out.push(FieldError::new(
-            "client_secret",
-            FieldErrorCode::Invalid,
-            format!("The client secret must be 1 to {TEXT_MAX} characters."),
-        )),
+        Some(s) if s.is_empty() || s.len() > TEXT_MAX || s.chars().any(char::is_control) => out
+            .push(FieldError::new(
+                "client_secret",
+                FieldErrorCode::Invalid,
+                format!("The client secret must be 1 to {TEXT_MAX} visible characters."),
+            )),
         _ => {}
     }
     if input.audiences.is_empty() {
@@ -228,6 +232,7 @@ pub fn issuer_url(issuer: &str, allow_http: bool) -> Result<(), String> {
     };
     let host = rest.split('/').next().unwrap_or_default();
     if issuer.len() > TEXT_MAX
+        || issuer.chars().any(char::is_control)
         || host.is_empty()
         || host.contains('@')
         || rest.contains(['?', '#', ' '])
@@ -266,6 +271,26 @@ mod tests {
         let mut keep = input();
         keep.client_secret = None;
         assert!(validate_connection(&keep, false, false).is_empty());
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_text_field() {
+        for field in ["name", "issuer", "client_id", "client_secret"] {
+            for bad in ['\0', '\u{7}', '\n'] {
+                let mut i = input();
+                match field {
+                    "name" => i.name = format!("Acme{bad}SSO"),
+                    "issuer" => i.issuer = format!("https://login.acme.test/re{bad}alms"),
+                    "client_id" => i.client_id = format!("vi{bad}gil"),
+                    _ => i.client_secret = Some(format!("s3{bad}cret")),
+                }
+                assert_eq!(
+                    paths(&validate_connection(&i, true, false)),
+                    [field],
+                    "{field} {bad:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -767,3 +767,25 @@ async fn starting_a_sign_in_on_a_database_too_busy_to_write_is_503_with_retry_af
     let res = w.app.get_anonymous(&start).await;
     assert_eq!(res.status(), StatusCode::FOUND, "the lock gone, it starts");
 }
+
+/// A connection's name, issuer, client id and secret hold no control
+/// characters (a client id and secret are visible ASCII, RFC 6749): a 400
+/// naming each field, nothing stored. A NUL among them was a 500 on
+/// PostgreSQL, which refuses it in text.
+#[tokio::test]
+async fn control_characters_in_a_connection_are_400_naming_the_field() {
+    let w = World::new().await;
+    for field in ["name", "issuer", "client_id", "client_secret"] {
+        for bad in ["\u{0}", "\u{7}", "\n"] {
+            let mut body = w.connection();
+            let good = body[field].as_str().unwrap().to_owned();
+            body[field] = json!(format!("{good}{bad}x"));
+            let res = w.app.post("/api/admin/sso", &w.admin, body).await;
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{field} {bad:?}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["fields"][0]["path"], field, "{field} {bad:?}: {body}");
+        }
+    }
+    let listed: Value = w.app.get_json("/api/admin/sso", &w.admin).await;
+    assert_eq!(listed, json!([]));
+}
