@@ -257,7 +257,7 @@ fn check(i: usize, on: bool, error: Option<String>) -> Html {
 /// Copies `text` with the clipboard API and says so. Without the
 /// clipboard (a page served over plain http) it asks to copy by hand:
 /// the text is selectable.
-fn copy(text: &str, what: &str, status: &LoadHandle) {
+pub(crate) fn copy(text: &str, what: &str, status: &LoadHandle) {
     let clipboard = web_sys::window()
         .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"clipboard".into()).ok())
         .filter(|c| !c.is_undefined())

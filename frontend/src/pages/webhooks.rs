@@ -10,9 +10,9 @@
 //! read back from the page when it is sent.
 
 use gloo_net::http::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 use vigil_policy::api::ErrorCode;
-use vigil_policy::webhooks::EVENT_TYPES;
+use vigil_policy::webhooks::{WebhookInput, EVENT_TYPES};
 use vigil_policy::FieldError;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
@@ -29,7 +29,7 @@ async fn endpoints() -> Result<Value, ApiError> {
     call(Method::GET, BASE.to_owned(), None).await
 }
 
-async fn call(method: Method, path: String, body: Option<Value>) -> Result<Value, ApiError> {
+async fn call(method: Method, path: String, body: Option<WebhookInput>) -> Result<Value, ApiError> {
     request(method, &path, body.as_ref(), Kind::Foreground).await
 }
 
@@ -41,7 +41,7 @@ enum Op {
     /// Retry a delivery now: endpoint, delivery.
     Retry(String, String),
     /// Add an endpoint.
-    Add(Value),
+    Add(WebhookInput),
     /// Remove an endpoint.
     Remove(String),
 }
@@ -58,7 +58,7 @@ fn text(v: &Value) -> &str {
 }
 
 /// The form as the page holds it now.
-fn read_form() -> Value {
+fn read_form() -> WebhookInput {
     let doc = web_sys::window().and_then(|w| w.document());
     let input = |id: &str| {
         doc.as_ref()
@@ -66,17 +66,17 @@ fn read_form() -> Value {
             .map(JsCast::unchecked_into::<HtmlInputElement>)
     };
     let value = |id: &str| input(id).map(|i| i.value()).unwrap_or_default();
-    let events: Vec<&str> = EVENT_TYPES
-        .into_iter()
-        .chain(["*"])
-        .filter(|e| input(e).is_some_and(|i| i.checked()))
-        .collect();
     let description = value("hook-description");
-    json!({
-        "url": value("hook-url"),
-        "events": events,
-        "description": (!description.trim().is_empty()).then_some(description),
-    })
+    WebhookInput {
+        url: value("hook-url"),
+        events: EVENT_TYPES
+            .into_iter()
+            .chain(["*"])
+            .filter(|e| input(e).is_some_and(|i| i.checked()))
+            .map(str::to_owned)
+            .collect(),
+        description: (!description.trim().is_empty()).then_some(description),
+    }
 }
 
 /// An endpoint's deliveries, newest first, each with its attempts.
@@ -92,13 +92,13 @@ fn delivery_list(endpoint: &str, list: &Value, run: &Callback<Op>) -> Html {
                 let attempts: Vec<String> = d["attempt_log"].as_array().map(Vec::as_slice).unwrap_or_default().iter().map(|a| format!(
                     "{}: {} ({} ms)",
                     when(&a["at"]),
-                    a["error"].as_str().map_or_else(|| format!("answered {}", a["status_code"]), str::to_owned),
-                    a["duration_ms"],
+                    a["error"].as_str().map_or_else(|| format!("answered {}", a["status_code"].as_u64().unwrap_or_default()), str::to_owned),
+                    a["duration_ms"].as_i64().unwrap_or_default(),
                 )).collect();
                 let op = Op::Retry(endpoint.to_owned(), text(&d["id"]).to_owned());
                 html! {
                     <li>
-                        <p>{ format!("{} {} · {} · {} attempt(s){next} · webhook-id {}", text(&d["type"]), when(&d["created_at"]), text(&d["status"]), d["attempts"], text(&d["event_id"])) }</p>
+                        <p>{ format!("{} {} · {} · {} attempt(s){next} · webhook-id {}", text(&d["type"]), when(&d["created_at"]), text(&d["status"]), d["attempts"].as_u64().unwrap_or_default(), text(&d["event_id"])) }</p>
                         <p class="muted small">{ attempts.join(" · ") }</p>
                         <button onclick={run.reform(move |_: MouseEvent| op.clone())}>{ "Retry now" }</button>
                     </li>
@@ -150,15 +150,11 @@ pub fn Webhooks() -> Html {
                 match call(method, path, body).await {
                     Ok(v) => match op {
                         Op::Show(_) => open.set(show.cloned().map(|id| (id, v))),
-                        Op::Retry(id, _) => {
+                        Op::Retry(..) => {
+                            open.set(None);
                             status.say(
-                                "Retrying now: Deliveries shows the attempt within seconds.".into(),
+                                "Retrying now: open Deliveries again in a few seconds to see the attempt.".into(),
                             );
-                            if let Ok(v) =
-                                call(Method::GET, format!("{BASE}/{id}/deliveries"), None).await
-                            {
-                                open.set(Some((id, v)));
-                            }
                         }
                         Op::Add(_) => {
                             errors.set(Vec::new());
@@ -190,17 +186,7 @@ pub fn Webhooks() -> Html {
         let copy = {
             let (secret, status) = (secret.clone(), list.handle.clone());
             Callback::from(move |_: MouseEvent| {
-                let clipboard = web_sys::window()
-                    .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"clipboard".into()).ok())
-                    .filter(|c| !c.is_undefined())
-                    .map(JsCast::unchecked_into::<web_sys::Clipboard>);
-                status.say(match clipboard {
-                    Some(c) => {
-                        let _ = c.write_text(&secret);
-                        "Copied the signing secret.".to_owned()
-                    }
-                    None => "Select and copy the signing secret.".to_owned(),
-                });
+                crate::pages::sign_in::copy(&secret, "signing secret", &status)
             })
         };
         let done = {
