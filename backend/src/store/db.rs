@@ -145,6 +145,15 @@ impl Db {
                 Dialect::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(5))
+            // A connection that comes back with a transaction still counted
+            // open (its start cut off between BEGIN and reading the answer,
+            // or a rollback that did not take) is closed, not reused: on
+            // SQLite it would hold the write lock for good and every later
+            // write would fail. The pool's own check on release has run by
+            // now, so a transaction merely dropped has been rolled back.
+            .before_acquire(|conn, _meta| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
