@@ -78,10 +78,6 @@ impl AppState {
         self.sessions.memory.live.close_all();
     }
 
-    /// Whether the server is shutting down.
-    pub fn draining(&self) -> bool {
-        self.draining.load(Ordering::Acquire)
-    }
     /// The re-authentication guard with this server's limit
     /// (`VIGIL_REAUTH_SECS`): 403 `reauthentication_required` unless the
     /// session authenticated recently enough. Call it in every sensitive
@@ -96,6 +92,10 @@ impl AppState {
             .await
     }
 
+    /// Whether the server is shutting down.
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
 }
 
 /// The device-cookie key every replica shares (created on first start).

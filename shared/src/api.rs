@@ -254,6 +254,15 @@ pub struct ChangePasswordRequest {
     pub new_password: String,
 }
 
+/// `POST /api/auth/reauthenticate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReauthenticateRequest {
+    /// The caller's password.
+    pub password: String,
+}
+
 /// An account's public identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -262,15 +271,6 @@ pub struct AccountRef {
     pub slug: String,
     /// Display name.
     pub name: String,
-}
-
-/// `POST /api/auth/reauthenticate`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct ReauthenticateRequest {
-    /// The caller's password.
-    pub password: String,
 }
 
 /// What one login page offers.

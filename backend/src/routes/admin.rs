@@ -211,15 +211,7 @@ pub async fn revoke_session(
     s.require_recent_authentication(&state).await?;
     // Session ids are 32 hex digits; anything else names no session.
     let well_formed = path.len() == 32 && path.bytes().all(|b| b.is_ascii_hexdigit());
-    if !well_formed
-        || revoke(
-            &state,
-            s.account_id(),
-            s.actor(),
-            Which::Session(&path),
-        )
-        .await?
-            == 0
+    if !well_formed || revoke(&state, s.account_id(), s.actor(), Which::Session(&path)).await? == 0
     {
         return Err(ApiError::NotFound("no such live session in this account"));
     }
@@ -254,13 +246,7 @@ pub async fn revoke_user_sessions(
     if !accounts::exists(&state.store, s.account_id(), user_id).await? {
         return Err(not_found);
     }
-    let revoked = revoke(
-        &state,
-        s.account_id(),
-        s.actor(),
-        Which::Person(user_id),
-    )
-    .await?;
+    let revoked = revoke(&state, s.account_id(), s.actor(), Which::Person(user_id)).await?;
     Ok(HttpResponse::Ok().json(RevokeResult { revoked }))
 }
 
@@ -623,10 +609,7 @@ mod tests {
         crate::routes::openapi::AdminNotAllowed,
     )
 )]
-pub async fn agents(
-    state: web::Data<AppState>,
-    admin: Admin,
-) -> Result<HttpResponse, ApiError> {
+pub async fn agents(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, ApiError> {
     let s = admin.require(Scope::SessionsRead)?;
     Ok(HttpResponse::Ok().json(accounts::team(&state.store, s.account_id()).await?))
 }

@@ -382,7 +382,10 @@ pub async fn reauthenticate(
         )
         .await?;
         tx.commit().await?;
-        tracing::info!(user = person.id, "re-authentication refused: wrong password");
+        tracing::info!(
+            user = person.id,
+            "re-authentication refused: wrong password"
+        );
         return Err(ApiError::InvalidCredentials);
     }
     check.succeeded(&state, now).await?;

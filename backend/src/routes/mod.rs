@@ -102,11 +102,11 @@ fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
         ),
         ("/api/auth/login", vec![on(M::POST, auth::login)]),
         ("/api/auth/logout", vec![on(M::POST, auth::logout)]),
-        ("/api/me/sessions", vec![on(M::GET, me::list)]),
         (
             "/api/auth/reauthenticate",
             vec![on(M::POST, auth::reauthenticate)],
         ),
+        ("/api/me/sessions", vec![on(M::GET, me::list)]),
         (
             "/api/me/sessions/revoke-others",
             vec![on(M::POST, me::revoke_others)],

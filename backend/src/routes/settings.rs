@@ -8,13 +8,13 @@ use vigil_policy::api::{Impact, PreviewResponse, SettingsUpdate};
 use vigil_policy::{validate, Audience, SecuritySettings, Verdict};
 
 use super::admin::live_sessions;
+use crate::auth::admin::Admin;
 use crate::error::ApiError;
 use crate::json::{decode, RawJson};
-use crate::auth::admin::Admin;
-use vigil_policy::tokens::Scope;
 use crate::state::AppState;
 use crate::store::audit::{self, action, Event};
 use crate::store::settings as settings_store;
+use vigil_policy::tokens::Scope;
 
 fn etag(version: i64) -> String {
     format!("\"v{version}\"")
@@ -150,7 +150,11 @@ pub async fn put(
     // stored `updated_by` says (the audit names the token).
     let updated_by = match s.session() {
         Some(c) => Some(c.user().email.clone()),
-        None => settings_store::load_in(&mut tx, s.account_id()).await?.updated_by,
+        None => {
+            settings_store::load_in(&mut tx, s.account_id())
+                .await?
+                .updated_by
+        }
     };
     tx.commit().await?;
     tracing::info!(

@@ -270,9 +270,7 @@ pub async fn authenticated_at(store: &Store, session_id: &str) -> Result<Option<
     .bind(session_id)
     .fetch_optional(store.pool())
     .await?;
-    Ok(row
-        .map(|r| get_time(&r, "authenticated_at"))
-        .transpose()?)
+    Ok(row.map(|r| get_time(&r, "authenticated_at")).transpose()?)
 }
 
 /// Records that the live session `session_id` re-authenticated at `now`
@@ -304,10 +302,10 @@ pub async fn forget_persistence(store: &Store, session_id: &str) -> Result<()> {
 pub struct ActivityWrite {
     /// Session id.
     pub session_id: String,
-    /// The newest input known (never moves the stored one back).
-    pub last_input_at: OffsetDateTime,
     /// The new last activity.
     pub last_activity_at: OffsetDateTime,
+    /// The newest input known (never moves the stored one back).
+    pub last_input_at: OffsetDateTime,
 }
 
 /// Writes activity for many sessions, a statement per chunk; a row is
@@ -490,6 +488,8 @@ pub async fn live_count_of(tx: &mut Tx, user_id: i64) -> Result<i64> {
             .await?
             .try_get("n")?,
     )
+}
+
 /// A person's sessions not yet ended, oldest first (by creation), read
 /// inside a transaction (after the person's row is locked, so none started
 /// meanwhile is missed).
@@ -505,8 +505,6 @@ pub async fn live_rows_of(tx: &mut Tx, user_id: i64) -> Result<Vec<SessionRow>> 
         .iter()
         .map(row_from)
         .collect()
-}
-
 }
 
 /// Which live sessions of an account to end.

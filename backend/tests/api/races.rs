@@ -327,6 +327,8 @@ async fn transactions_cut_off_while_starting_leave_no_connection_in_a_transactio
             .await
             .unwrap_or_else(|_| panic!("transaction {n} did not start in 8 s"));
         let tx = started.unwrap_or_else(|e| panic!("transaction {n}: {e}"));
-        tx.commit().await.unwrap_or_else(|e| panic!("commit {n}: {e}"));
+        tx.commit()
+            .await
+            .unwrap_or_else(|e| panic!("commit {n}: {e}"));
     }
 }
