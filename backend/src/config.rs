@@ -114,7 +114,7 @@ pub struct Config {
     pub activity_write_secs: u64,
     /// Most sessions each server keeps in memory (the least recently used
     /// leave first; when full, sessions only polled in the background get
-    /// in one time in sixteen). About 450 bytes each (docs/scaling.md).
+    /// in one time in sixteen). About 400-560 bytes each (docs/scaling.md).
     #[arg(long, env = "VIGIL_SESSION_MEMORY", default_value_t = 500_000, value_parser = number_in::<usize, 1_000, 10_000_000>)]
     pub session_memory: usize,
     /// How many password hashes may run at once (default: the number of CPUs).
