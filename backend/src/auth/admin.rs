@@ -11,8 +11,7 @@
 //!     // s.account_id(), s.settings(), s.actor() ("admin@…" or "token <name>")
 //! }
 //! pub async fn create_webhook(state: web::Data<AppState>, admin: Admin, …) -> … {
-//!     let s = admin.session_only()?;                 // people only: no token may call it
-//!     state.require_recent_authentication(&s).await?;
+//!     let s = admin.recent_session(&state).await?;  // people only, recently authenticated
 //! }
 //! ```
 //!
@@ -79,6 +78,14 @@ impl Admin {
                 "API tokens cannot call this: sign in to the console",
             )),
         }
+    }
+
+    /// [`Admin::session_only`] for a sensitive route: the person's session,
+    /// if it authenticated recently (else 403 `reauthentication_required`).
+    pub async fn recent_session(self, state: &AppState) -> Result<Current, ApiError> {
+        let s = self.session_only()?;
+        state.require_recent_authentication(&s).await?;
+        Ok(s)
     }
 }
 

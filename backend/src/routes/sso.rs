@@ -216,8 +216,7 @@ pub async fn create(
     admin: Admin,
     ApiJson(input): ApiJson<SsoConnectionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = admin.session_only()?;
-    state.require_recent_authentication(&s).await?;
+    let s = admin.recent_session(&state).await?;
     let c = checked(&state, s.account_id(), input, None).await?;
     save(&state, &s.user().email, &c, None).await?;
     tracing::info!(connection = %c.id, "single sign-on connection added");
@@ -247,8 +246,7 @@ pub async fn update(
     id: web::Path<String>,
     ApiJson(input): ApiJson<SsoConnectionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = admin.session_only()?;
-    state.require_recent_authentication(&s).await?;
+    let s = admin.recent_session(&state).await?;
     let not_found = ApiError::NotFound("no such connection");
     let Some(before) = sso_rows::get(&state.store, &id)
         .await?
@@ -281,8 +279,7 @@ pub async fn delete(
     admin: Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = admin.session_only()?;
-    state.require_recent_authentication(&s).await?;
+    let s = admin.recent_session(&state).await?;
     let now = state.clock.now();
     let Some(c) = sso_rows::get(&state.store, &id)
         .await?

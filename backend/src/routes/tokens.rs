@@ -82,8 +82,7 @@ pub async fn create(
     admin: Admin,
     ApiJson(input): ApiJson<TokenInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = admin.session_only()?;
-    state.require_recent_authentication(&s).await?;
+    let s = admin.recent_session(&state).await?;
     let now = state.clock.now();
     let errors = validate_token(&input, now);
     if !errors.is_empty() {
@@ -158,8 +157,7 @@ pub async fn delete(
     admin: Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = admin.session_only()?;
-    state.require_recent_authentication(&s).await?;
+    let s = admin.recent_session(&state).await?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let Some(token) = token_rows::delete(&mut tx, s.account_id(), &id).await? else {

@@ -53,8 +53,7 @@ pub async fn create(
     admin: Admin,
     ApiJson(input): ApiJson<WebhookInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = admin.session_only()?;
-    state.require_recent_authentication(&s).await?;
+    let s = admin.recent_session(&state).await?;
     let rules = state.outbound.rules();
     let input = WebhookInput {
         url: input.url.trim().to_owned(),
@@ -159,8 +158,7 @@ pub async fn delete(
     admin: Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = admin.session_only()?;
-    state.require_recent_authentication(&s).await?;
+    let s = admin.recent_session(&state).await?;
     let not_found = ApiError::NotFound("no such webhook endpoint");
     let Some(e) = rows::get(&state.store, s.account_id(), &id).await? else {
         return Err(not_found);
