@@ -105,8 +105,16 @@ pub fn SessionGate(props: &Props) -> Html {
         None if props.requester => Route::PortalLogin,
         None => Route::Login,
     };
+    // Back from a single sign-on round trip that did not confirm the
+    // person (the server sends them to the page that asked).
+    let reauth_failed = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|q| q.contains("reauth=failed"));
     let banners = html! {
         <>
+            if reauth_failed {
+                <p class="banner" role="alert">{ "Your identity provider did not confirm it's you, so the change was not made. Try again." }</p>
+            }
             if !session.snapshot.online {
                 <p class="banner offline" role="status">{ "You are offline. Vigil will catch up when the connection is back." }</p>
             }

@@ -19,17 +19,35 @@ const PAGE: u32 = 50;
 /// Every way a session ends, as one filter.
 const SIGN_OUTS: &str = "session.logout,session.expired,session.revoked";
 
-/// Every action with its label, in the order the filter offers them.
-const ACTIONS: [(&str, &str); 8] = [
+/// Every action the server writes, with its label. The filter offers the
+/// first [`FILTERABLE`], in this order: the ones the server filters on.
+const ACTIONS: [(&str, &str); 22] = [
     ("session.login", "Signed in"),
     ("session.logout", "Signed out"),
     ("session.expired", "Session expired"),
     ("session.revoked", "Session ended by someone"),
     ("login.failed", "Failed sign-in"),
+    ("session.reauthenticated", "Identity confirmed again"),
+    ("password.changed", "Password changed"),
     ("settings.updated", "Settings changed"),
+    ("user.deactivated", "Person deactivated"),
+    ("user.reactivated", "Person reactivated"),
     ("agent.availability", "Availability changed"),
     ("conversation.rerouted", "Conversation rerouted"),
+    ("token.created", "API token created"),
+    ("token.revoked", "API token revoked"),
+    ("user.created", "Requester created by single sign-on"),
+    ("sso.created", "Single sign-on connection added"),
+    ("sso.updated", "Single sign-on connection changed"),
+    ("sso.deleted", "Single sign-on connection removed"),
+    ("webhook.created", "Webhook added"),
+    ("webhook.deleted", "Webhook removed"),
+    ("webhook.disabled", "Webhook disabled after failing"),
+    ("webhook.enabled", "Webhook enabled again"),
 ];
+
+/// How many of [`ACTIONS`] the filter offers.
+const FILTERABLE: usize = 14;
 
 fn label(action: &str) -> &str {
     ACTIONS
@@ -340,7 +358,7 @@ pub fn Audit() -> Html {
                     <select id="audit-action" onchange={on_action}>
                         <option value="" selected={filters.action.is_empty()}>{ "All actions" }</option>
                         <option value={SIGN_OUTS} selected={filters.action == SIGN_OUTS}>{ "All sign-outs" }</option>
-                        { for ACTIONS.iter().map(|(a, l)| html! {
+                        { for ACTIONS.iter().take(FILTERABLE).map(|(a, l)| html! {
                             <option value={*a} selected={filters.action == *a}>{ *l }</option>
                         }) }
                     </select>

@@ -4,6 +4,7 @@
 //! many of the person's other sessions ended.
 
 use vigil_policy::api::{ChangePasswordRequest, ErrorCode};
+use vigil_policy::password::MIN_CHARS;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -83,7 +84,7 @@ pub fn ChangePassword() -> Html {
             <input id="new-password" type="password" autocomplete="new-password" required=true
                    aria-describedby="new-password-rule" aria-invalid={about_new.then_some("true")} />
             <p id="new-password-rule" class="muted small">
-                { "At least 15 characters, not your email, and not a common or breached password. Your other sessions end." }
+                { format!("At least {MIN_CHARS} characters, not your email, and not a common or breached password. Your other sessions end.") }
             </p>
             <button type="submit" class="primary" disabled={*busy}>{ "Change password" }</button>
             if !message.is_empty() { <p role="status">{ message }</p> }
