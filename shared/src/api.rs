@@ -485,6 +485,16 @@ pub struct Impact {
     pub warn_now: u64,
     /// Live sessions of the audience now.
     pub live: u64,
+    /// People who, under the proposed `max_sessions` (the admins' for
+    /// admins), already hold as many live sessions as it allows or more
+    /// (counting those that would not end at once): saving ends none of
+    /// them, but each one's next sign-in ends their oldest sessions
+    /// (`end_oldest`) or is refused (`refuse`). 0 without a limit.
+    pub people_at_limit: u64,
+    /// Those people's live sessions beyond the proposed limit, added up:
+    /// with `end_oldest`, each person's next sign-in ends these and one
+    /// more.
+    pub sessions_over_limit: u64,
 }
 
 /// `POST /api/admin/security-settings/preview`.

@@ -1,11 +1,13 @@
 //! The account's security settings: read, change, and preview a change.
 
+use std::collections::HashMap;
+
 use crate::sessions::Judge;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use vigil_policy::api::{Impact, PreviewResponse, SettingsUpdate};
-use vigil_policy::{validate, Audience, SecuritySettings, Verdict};
+use vigil_policy::{evaluate, validate, Audience, SecuritySettings, Verdict};
 
 use super::admin::live_sessions;
 use crate::auth::admin::Admin;
@@ -175,12 +177,15 @@ pub async fn put(
 }
 
 /// `POST /api/admin/security-settings/preview`: what the proposed settings
-/// would do to live sessions right now. Stores nothing.
+/// would do to live sessions right now, each judged by the policy that
+/// would govern it (the admins' for admins, the remembered limits for a
+/// remembered session). Stores nothing.
 #[utoipa::path(
     post,
     path = "/api/admin/security-settings/preview",
     tag = "admin",
     summary = "What settings would do to live sessions; stores nothing",
+    description = "Per audience (admins count among agents, judged by the admins' policy when there is one): the live sessions, those that would end at once, those that would be in their warning at once, and, under the proposed `max_sessions`, the people who already hold as many live sessions as it allows or more (sessions that would end at once not counted) and their sessions beyond it. Saving ends none of those: each such person's next sign-in ends their oldest sessions (`end_oldest`) or is refused (`refuse`).",
     request_body = vigil_policy::api::SettingsUpdate,
     responses(
         (status = 200, description = "The impact", body = vigil_policy::api::PreviewResponse),
@@ -204,13 +209,30 @@ pub async fn preview(
             end_now: 0,
             warn_now: 0,
             live: 0,
+            people_at_limit: 0,
+            sessions_over_limit: 0,
         };
+        // Per person: the sessions that stay, and the limit they are under.
+        let mut held: HashMap<i64, (u64, Option<u32>)> = HashMap::new();
         for s in sessions.iter().filter(|s| s.row.audience == audience) {
             out.live += 1;
-            match judge.evaluate(&s.row, s.row.times(), now).verdict {
-                Verdict::Expired(_) => out.end_now += 1,
+            let policy = judge.policy(&s.row);
+            match evaluate(&policy, s.row.times(), now).verdict {
+                Verdict::Expired(_) => {
+                    out.end_now += 1;
+                    continue;
+                }
                 Verdict::Warning => out.warn_now += 1,
                 Verdict::Active => {}
+            }
+            held.entry(s.row.user_id)
+                .or_insert((0, policy.max_sessions))
+                .0 += 1;
+        }
+        for (live, max) in held.into_values() {
+            if let Some(max) = max.map(u64::from).filter(|max| live >= *max) {
+                out.people_at_limit += 1;
+                out.sessions_over_limit += live - max;
             }
         }
         out

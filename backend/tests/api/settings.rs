@@ -301,8 +301,8 @@ async fn preview_counts_sessions_that_would_end_or_warn_and_stores_nothing() {
     assert_eq!(
         body,
         json!({
-            "agents": {"end_now": 1, "warn_now": 1, "live": 3},
-            "requesters": {"end_now": 0, "warn_now": 0, "live": 1},
+            "agents": {"end_now": 1, "warn_now": 1, "live": 3, "people_at_limit": 0, "sessions_over_limit": 0},
+            "requesters": {"end_now": 0, "warn_now": 0, "live": 1, "people_at_limit": 0, "sessions_over_limit": 0},
         }),
         "agent1 idle 34.5 min ends; agent2 idle 14.5 min is in the last minute; admin just acted"
     );
@@ -319,6 +319,116 @@ async fn preview_counts_sessions_that_would_end_or_warn_and_stores_nothing() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+/// `POST …/preview` of the stored settings changed by `change`, asserting 200.
+async fn preview_of(
+    app: &crate::helpers::TestApp,
+    admin: &crate::helpers::Session,
+    change: impl FnOnce(&mut Value),
+) -> Value {
+    let current: Value = app.get_json(SETTINGS, admin).await;
+    let mut proposed = current["settings"].clone();
+    change(&mut proposed);
+    let res = app
+        .post(
+            &format!("{SETTINGS}/preview"),
+            admin,
+            json!({"version": current["version"], "settings": proposed}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn preview_counts_people_at_a_lowered_session_limit_and_their_sessions_beyond_it() {
+    let app = spawn_app().await;
+    // agent1: three sessions idle for 20 minutes, one of them remembered;
+    // agent2 one, the admin two, the requester two, all fresh.
+    let mut held = vec![
+        app.login("agent1@demo.test").await,
+        app.login("agent1@demo.test").await,
+        app.login_as("agent1@demo.test", true).await,
+    ];
+    app.advance(20 * 60);
+    held.push(app.login("agent2@demo.test").await);
+    held.push(app.login("admin@demo.test").await);
+    held.push(app.login("requester@demo.test").await);
+    held.push(app.login("requester@demo.test").await);
+    let admin = app.login("admin@demo.test").await;
+    let counts = |v: &Value, audience: &str| {
+        let i = &v[audience];
+        [
+            &i["live"],
+            &i["end_now"],
+            &i["people_at_limit"],
+            &i["sessions_over_limit"],
+        ]
+        .map(|n| n.as_u64().unwrap())
+    };
+
+    let none = preview_of(&app, &admin, |_| {}).await;
+    assert_eq!(
+        counts(&none, "agents"),
+        [6, 0, 0, 0],
+        "no limit, no one at it"
+    );
+
+    let two = preview_of(&app, &admin, |s| {
+        s["agents"]["max_sessions"] = json!(2);
+        s["requesters"]["max_sessions"] = json!(2);
+    })
+    .await;
+    assert_eq!(
+        counts(&two, "agents"),
+        [6, 0, 2, 1],
+        "agent1 holds 3 (one beyond 2), the admin 2, agent2 1"
+    );
+    assert_eq!(counts(&two, "requesters"), [2, 0, 1, 0], "at the limit");
+
+    // Sessions that end at once on saving do not count: a 15-minute idle
+    // timeout ends agent1's two idle sessions; the remembered one stays
+    // under remembered limits of its own.
+    let shorter = |remembered: bool| {
+        move |s: &mut Value| {
+            s["agents"]["idle_timeout_secs"] = json!(900);
+            s["agents"]["max_sessions"] = json!(1);
+            if remembered {
+                s["agents"]["remembered"] =
+                    json!({"idle_timeout_secs": 28800, "absolute_timeout_secs": 2592000});
+            }
+        }
+    };
+    let one = preview_of(&app, &admin, shorter(true)).await;
+    assert_eq!(
+        counts(&one, "agents"),
+        [6, 2, 3, 1],
+        "agent1 keeps 1, agent2 1, the admin 2 (one beyond 1)"
+    );
+    let one = preview_of(&app, &admin, shorter(false)).await;
+    assert_eq!(
+        counts(&one, "agents"),
+        [6, 3, 2, 1],
+        "without remembered limits agent1's remembered session ends too"
+    );
+
+    // The admins' limit holds for admins only.
+    let admins = preview_of(&app, &admin, |s| {
+        let mut admins = s["agents"].clone();
+        admins["max_sessions"] = json!(1);
+        s["admins"] = admins;
+    })
+    .await;
+    assert_eq!(counts(&admins, "agents"), [6, 0, 1, 1], "the admin only");
+    assert_eq!(counts(&admins, "requesters"), [2, 0, 0, 0]);
+
+    // The preview stored nothing and ended nothing.
+    let reread: Value = app.get_json(SETTINGS, &admin).await;
+    assert_eq!(reread["version"], 1);
+    for s in &held {
+        app.session_view(s).await;
+    }
 }
 
 #[tokio::test]
