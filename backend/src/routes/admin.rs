@@ -84,6 +84,7 @@ pub struct SessionsQuery {
             headers(("Link" = String, description = "`<URL>; rel=\"next\"` when more remain: the next page, with the same filters and limit (a relative URL)"))),
         (status = 400, description = "`limit` not from 1 to 1000, `after` not a cursor of this list, an unknown `audience` or a `person` too long", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn list_sessions(
@@ -200,6 +201,7 @@ pub(crate) async fn revoke(
         (status = 204, description = "Ended"),
         (status = 404, description = "No such live session in this account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn revoke_session(
@@ -230,6 +232,7 @@ pub async fn revoke_session(
         (status = 200, description = "How many ended", body = vigil_policy::api::RevokeResult),
         (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn revoke_user_sessions(
@@ -455,6 +458,7 @@ impl AuditQuery {
         (status = 200, description = "Entries", body = Vec<vigil_policy::api::AuditEntry>),
         (status = 400, description = "A filter that is not valid", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn audit(
@@ -523,6 +527,7 @@ fn csv_row(e: &vigil_policy::api::AuditEntry) -> String {
         (status = 200, description = "CSV", body = String, content_type = "text/csv"),
         (status = 400, description = "A filter that is not valid", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn audit_csv(
@@ -607,6 +612,7 @@ mod tests {
     responses(
         (status = 200, description = "The team", body = Vec<vigil_policy::api::AgentRow>),
         crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn agents(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, ApiError> {
@@ -632,6 +638,7 @@ fn user_id_of(path: &str) -> Result<i64, ApiError> {
         (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
         (status = 409, description = "`last_admin`: the account's last active person who manages security", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn deactivate_user(
@@ -665,6 +672,7 @@ pub async fn deactivate_user(
         (status = 200, description = "Active again: `{\"active\": true}`"),
         (status = 404, description = "No such person in this account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn reactivate_user(

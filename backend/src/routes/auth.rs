@@ -30,6 +30,7 @@ use crate::store::sso as sso_rows;
     responses(
         (status = 200, description = "The options", body = vigil_policy::api::LoginOptions),
         (status = 404, description = "No such account", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn login_options(
@@ -178,7 +179,7 @@ pub async fn check_password(
         (status = 409, description = "`session_limit` (after a correct password): the person holds `max_sessions` live sessions (`live`) and their policy's `on_session_limit` is `refuse`; nothing started", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotJson,
         (status = 429, description = "`too_many_attempts`, refused before any hash; see Retry-After. Budgets: this email from this address (5 per 15 minutes, then doubling locks), this person from anywhere (100 per hour), this client address across people (IPv4 address or IPv6 /64: 50 per 15 minutes), or a known browser's own (10 per 15 minutes)", body = vigil_policy::api::ErrorBody),
-        (status = 503, description = "Too many sign-ins waiting for a password hash (browsers with a valid device cookie have a lane of their own); see Retry-After", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::BusyOrUnavailable,
     )
 )]
 pub async fn login(
@@ -326,7 +327,7 @@ pub async fn login(
         (status = 403, description = "Failed the CSRF check, or (after a correct password) `sso_required`: this person confirms through the identity provider (`/api/auth/sso/{id}/start?reauth=1`)", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotJson,
         (status = 429, description = "`too_many_attempts`: throttled like sign-in, refused before any hash; see Retry-After", body = vigil_policy::api::ErrorBody),
-        (status = 503, description = "Too many password checks waiting; see Retry-After", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::BusyOrUnavailable,
     )
 )]
 pub async fn reauthenticate(
@@ -435,6 +436,7 @@ pub async fn reauthenticate(
     responses(
         (status = 204, description = "Signed out"),
         crate::routes::openapi::NoSessionOrCsrf,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn logout(state: web::Data<AppState>, Peek(s): Peek) -> Result<HttpResponse, ApiError> {

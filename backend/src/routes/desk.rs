@@ -28,6 +28,7 @@ fn team_member(s: &Current) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "Conversations", body = Vec<vigil_policy::api::Conversation>),
         crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn conversations(
@@ -47,6 +48,7 @@ pub async fn conversations(
     responses(
         (status = 200, description = "Availability", body = vigil_policy::api::Availability),
         crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn availability(
@@ -70,6 +72,7 @@ pub async fn availability(
         (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowed,
         crate::routes::openapi::NotJson,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn set_availability(

@@ -71,7 +71,8 @@ pub async fn healthz() -> HttpResponse {
     summary = "The database answers and the server is not draining",
     responses(
         (status = 200, description = "Ready", body = crate::routes::openapi::Status),
-        (status = 503, description = "Not ready (database away, or shutting down)", body = vigil_policy::api::ErrorBody),
+        (status = 503, description = "Not ready (database away, or shutting down)", body = vigil_policy::api::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before asking again"))),
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

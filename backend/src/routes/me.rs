@@ -46,6 +46,7 @@ pub struct ListQuery {
             headers(("Link" = String, description = "`<URL>; rel=\"next\"` when more remain: the next page, with the same limit (a relative URL)"))),
         (status = 400, description = "`limit` not from 1 to 1000, or `after` not a cursor of the caller's list", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NoSession,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn list(
@@ -125,6 +126,7 @@ pub async fn list(
         (status = 204, description = "Ended"),
         (status = 404, description = "Not one of the caller's live sessions", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NoSessionOrCsrf,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn revoke(
@@ -163,6 +165,7 @@ pub async fn revoke(
     responses(
         (status = 200, description = "How many ended", body = vigil_policy::api::RevokeResult),
         crate::routes::openapi::NoSessionOrCsrf,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn revoke_others(
@@ -200,7 +203,7 @@ pub async fn revoke_others(
         (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotJson,
         (status = 429, description = "`too_many_attempts`: throttled like sign-in; see Retry-After", body = vigil_policy::api::ErrorBody),
-        (status = 503, description = "Too many password checks waiting; see Retry-After", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::BusyOrUnavailable,
     )
 )]
 pub async fn change_password(
@@ -334,6 +337,7 @@ pub struct DraftJwk {
         (status = 200, description = "The caller's draft key", body = DraftKey,
             headers(("Cache-Control" = String, description = "`no-store`"))),
         crate::routes::openapi::NoSession,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn draft_key(

@@ -128,6 +128,34 @@ pub enum NotJson {
     UnsupportedMediaType(ErrorBody),
 }
 
+/// 503: the database is down or too busy for a moment (SQLite's busy
+/// timeout passed, PostgreSQL out of connections or a statement
+/// cancelled, the pool exhausted). Every route that reads or writes the
+/// database may answer it (a session's first check reads it too).
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum Unavailable {
+    /// The database did not answer.
+    #[response(
+        status = 503,
+        description = "`unavailable`: the database is down or too busy for a moment; nothing changed. Try again after Retry-After",
+        headers(("Retry-After" = u64, description = "Seconds to wait before sending the request again"))
+    )]
+    Unavailable(ErrorBody),
+}
+
+/// [`Unavailable`] on the routes that check a password, where the 503 may
+/// also mean that too many password checks are waiting for a hash.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum BusyOrUnavailable {
+    /// Too many password checks waiting, or the database did not answer.
+    #[response(
+        status = 503,
+        description = "`unavailable`: too many password checks waiting for a hash (on sign-in, browsers with a valid device cookie have a lane of their own), or the database is down or too busy for a moment; nothing changed. Try again after Retry-After",
+        headers(("Retry-After" = u64, description = "Seconds to wait before sending the request again"))
+    )]
+    Unavailable(ErrorBody),
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(

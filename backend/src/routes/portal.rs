@@ -30,6 +30,7 @@ fn requester(s: &Current) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "Conversations", body = Vec<vigil_policy::api::Conversation>),
         crate::routes::openapi::NotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn list(
@@ -53,6 +54,7 @@ pub async fn list(
         (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowed,
         crate::routes::openapi::NotJson,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn create(

@@ -21,6 +21,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "The session", body = vigil_policy::api::SessionView),
         crate::routes::openapi::NoSession,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn get(state: web::Data<AppState>, Authenticated(s): Authenticated) -> HttpResponse {
@@ -40,6 +41,7 @@ pub async fn get(state: web::Data<AppState>, Authenticated(s): Authenticated) ->
         (status = 400, description = "A body or query that is not valid", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NoSessionOrCsrf,
         crate::routes::openapi::NotJson,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn activity(
@@ -81,6 +83,7 @@ pub async fn activity(
         (status = 200, description = "An event stream: `session` events (data: a SessionView), then `ended` (data: an EndedEvent) when the session ends, and `: heartbeat` comments between; each event as `events_schema` describes it", body = String, content_type = "text/event-stream"),
         crate::routes::openapi::NoSession,
         (status = 429, description = "`too_many_channels`: the session holds VIGIL_CHANNELS_PER_SESSION (default 16) live channels on this server already", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn events(state: web::Data<AppState>, Peek(s): Peek) -> Result<HttpResponse, ApiError> {

@@ -31,6 +31,7 @@ fn etag(version: i64) -> String {
     responses(
         (status = 200, description = "The settings", body = vigil_policy::api::SettingsEnvelope),
         crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn get(
@@ -83,6 +84,7 @@ fn checked(state: &AppState, bytes: &[u8]) -> Result<SettingsUpdate, ApiError> {
         crate::routes::openapi::NotAllowedOrStale,
         crate::routes::openapi::NotJson,
         (status = 409, description = "Changed by someone else meanwhile", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn put(
@@ -192,6 +194,7 @@ pub async fn put(
         (status = 400, description = "Not valid", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::AdminNotAllowed,
         crate::routes::openapi::NotJson,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn preview(

@@ -82,6 +82,7 @@ fn described(c: &Connection) -> serde_json::Value {
     responses(
         (status = 200, description = "The connections", body = Vec<SsoConnection>),
         crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn list(
@@ -208,6 +209,7 @@ async fn save(
         (status = 400, description = "Not valid (`validation`), or the provider could not be reached or checked (`issuer_unreachable`, the message says what failed)", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
         crate::routes::openapi::NotJson,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn create(
@@ -237,6 +239,7 @@ pub async fn create(
         (status = 404, description = "No such connection in this account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
         crate::routes::openapi::NotJson,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn update(
@@ -272,6 +275,7 @@ pub async fn update(
         (status = 204, description = "Removed"),
         (status = 404, description = "No such connection in this account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn delete(
@@ -348,6 +352,7 @@ fn sso_cookie(value: String, max_age: CookieDuration) -> Cookie<'static> {
         (status = 400, description = "A query that is not valid", body = vigil_policy::api::ErrorBody),
         (status = 401, description = "With `reauth=1`: the browser has no live session to re-authenticate", body = vigil_policy::api::ErrorBody),
         (status = 404, description = "No such connection for this login page (with `reauth=1`: for the session's account and audience)", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn begin(
@@ -456,6 +461,7 @@ fn failed(audience: Audience) -> HttpResponse {
     responses(
         (status = 303, description = "Signed in: to `next` or the role's home, with __Host-vigil set. Not signed in: to /login?error=sso_failed (or /portal/login?…), audited. A re-authentication (`reauth=1`): to `next` or the home page, the session's `authenticated_at` now (no new session); refused: to the same page with `reauth=failed`, audited"),
         (status = 400, description = "A query that is not valid", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn callback(
@@ -875,6 +881,7 @@ pub struct LogoutForm {
     responses(
         (status = 200, description = "Those sessions ended as revocations"),
         (status = 400, description = "Not a valid logout token (`invalid_logout_token`); nothing ended", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn backchannel_logout(

@@ -55,6 +55,7 @@ fn name_taken() -> ApiError {
     responses(
         (status = 200, description = "The tokens", body = Vec<TokenView>),
         crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn list(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, ApiError> {
@@ -75,6 +76,7 @@ pub async fn list(state: web::Data<AppState>, admin: Admin) -> Result<HttpRespon
         (status = 400, description = "Not valid (`validation`: the name is taken or empty, no scopes, an expiry not in the next 366 days), or an unreadable body", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
         crate::routes::openapi::NotJson,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn create(
@@ -150,6 +152,7 @@ pub async fn create(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No such token in this account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn delete(
@@ -197,6 +200,7 @@ pub async fn delete(
         (status = 404, description = "No such person in the token's account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotJson,
         (status = 429, description = "Too many wrong tokens from this network: try after Retry-After", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn global_revocation(

@@ -46,6 +46,7 @@ fn described(e: &Webhook) -> serde_json::Value {
         (status = 400, description = "Not valid (`validation`): the URL breaks the outbound rules (https to a public address unless VIGIL_OUTBOUND_ALLOW allows it; the message says why), an unknown event type, or the account has 20 endpoints already", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
         crate::routes::openapi::NotJson,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn create(
@@ -130,6 +131,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The endpoints, oldest first", body = Vec<Webhook>),
         crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn list(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, ApiError> {
@@ -151,6 +153,7 @@ pub async fn list(state: web::Data<AppState>, admin: Admin) -> Result<HttpRespon
         (status = 204, description = "Removed"),
         (status = 404, description = "No such endpoint in this account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn delete(
@@ -205,6 +208,7 @@ pub struct DeliveriesQuery {
         (status = 400, description = "`limit` is not 1 to 1000", body = vigil_policy::api::ErrorBody),
         (status = 404, description = "No such endpoint in this account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn deliveries(
@@ -242,6 +246,7 @@ pub async fn deliveries(
         (status = 400, description = "The endpoint is disabled (it failed for 24 h): remove it and add it again once it works", body = vigil_policy::api::ErrorBody),
         (status = 404, description = "No such endpoint or delivery in this account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::AdminNotAllowed,
+        crate::routes::openapi::Unavailable,
     )
 )]
 pub async fn retry(

@@ -61,6 +61,55 @@ async fn the_document_lists_exactly_the_mounted_routes() {
     }
 }
 
+/// Every route that reads or writes the database states the 503 a
+/// database down or too busy answers, with its Retry-After header (only
+/// `/healthz` and this document need no database), and such an answer
+/// matches what the document says.
+#[tokio::test]
+async fn every_route_that_touches_the_database_documents_503_with_retry_after() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let mut routes = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            if ["/healthz", "/api/openapi.json"].contains(&path.as_str()) {
+                assert!(op["responses"]["503"].is_null(), "{method} {path}");
+                continue;
+            }
+            routes += 1;
+            let unavailable = &op["responses"]["503"];
+            assert_eq!(
+                unavailable["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{method} {path} states no 503"
+            );
+            assert!(
+                unavailable["headers"]["Retry-After"]["schema"].is_object(),
+                "{method} {path}: its 503 states no Retry-After"
+            );
+        }
+    }
+    assert!(routes > 40, "{routes}");
+
+    // A real one (SQLite's busy timeout; PostgreSQL waits for the lock).
+    if crate::helpers::test_db() == crate::helpers::TestDb::Sqlite {
+        use sqlx::{Connection, Executor};
+        let person = app.login("agent1@demo.test").await;
+        let mut other = sqlx::SqliteConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        other.execute("BEGIN IMMEDIATE").await.unwrap();
+        let res = app
+            .request(POST, "/api/auth/logout", Some(&person), Some(json!({})))
+            .await;
+        assert!(res.headers().get("retry-after").is_some(), "Retry-After");
+        let body = conforms(&doc, "POST", "/api/auth/logout", res, 503).await;
+        assert_eq!(body["error"], "unavailable");
+        other.execute("ROLLBACK").await.unwrap();
+        app.session_view(&person).await;
+    }
+}
+
 /// Checks `value` against a JSON Schema as utoipa writes them (`$ref`,
 /// `type` as one name or a list, `properties`, `required`, `items`,
 /// `enum`, `oneOf`/`anyOf`/`allOf`, `format: date-time`); returns what
