@@ -927,7 +927,12 @@ pub async fn backchannel_logout(
                 .await
             {
                 Ok(_) => check(&provider),
-                Err(f) => {
+                // Ours, not the token's: 503 with Retry-After, so the
+                // provider may send it again rather than drop a logout.
+                Err(sso::RefreshError::Store(e)) => return Err(e.into()),
+                // The provider's keys could not be fetched or read: the
+                // token names a key the provider does not publish now.
+                Err(sso::RefreshError::Failed(f)) => {
                     tracing::warn!(error = %f, "back-channel logout: keys not refreshed");
                     Err(logout::LogoutError::UnknownKey)
                 }

@@ -240,11 +240,8 @@ impl Provider {
         store: &Store,
         outbound: &Outbound,
         now: OffsetDateTime,
-    ) -> Result<bool, Failure> {
-        if let Some(stored) = sso::get(store, &self.connection.id)
-            .await
-            .map_err(|e| failure("database", e))?
-        {
+    ) -> Result<bool, RefreshError> {
+        if let Some(stored) = sso::get(store, &self.connection.id).await? {
             self.connection.jwks_fetched_at = stored.jwks_fetched_at;
             self.connection.jwks = stored.jwks;
             self.keys = serde_json::from_str(&self.connection.jwks)
@@ -257,13 +254,34 @@ impl Provider {
             .await
             .map_err(|e| failure("keys_unreachable", e))?;
         let json = serde_json::to_string(&keys).map_err(|e| failure("keys_unreadable", e))?;
-        sso::set_jwks(store, &self.connection.id, &json, now)
-            .await
-            .map_err(|e| failure("database", e))?;
+        sso::set_jwks(store, &self.connection.id, &json, now).await?;
         self.connection.jwks = json;
         self.connection.jwks_fetched_at = now;
         self.keys = keys;
         Ok(true)
+    }
+}
+
+/// Why the provider's keys were not refreshed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// The provider's keys could not be fetched or read, or the stored
+    /// ones are unreadable.
+    #[error(transparent)]
+    Failed(#[from] Failure),
+    /// The database failed (down, or too busy for a moment): Vigil's
+    /// fault, not the token's, so a back-channel logout answers 503 and
+    /// the provider may send the token again.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl From<RefreshError> for Failure {
+    fn from(e: RefreshError) -> Failure {
+        match e {
+            RefreshError::Failed(f) => f,
+            RefreshError::Store(e) => failure("database", e),
+        }
     }
 }
 

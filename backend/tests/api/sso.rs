@@ -789,3 +789,90 @@ async fn control_characters_in_a_connection_are_400_naming_the_field() {
     let listed: Value = w.app.get_json("/api/admin/sso", &w.admin).await;
     assert_eq!(listed, json!([]));
 }
+
+/// A logout token signed with a key Vigil has not stored yet makes it
+/// fetch the provider's keys and store them. When that write fails
+/// (SQLite's "database is locked" past its busy timeout; on PostgreSQL a
+/// row lock and the waiting statement cancelled), the fault is Vigil's,
+/// not the token's: 503 with Retry-After, nothing ended, so the provider
+/// may send it again, and sent again once the database answers it ends
+/// the session. (It was a 400 `invalid_logout_token`, which tells the
+/// provider not to retry: the logout was lost.)
+#[tokio::test]
+async fn a_database_failure_while_refreshing_keys_is_503_and_the_token_works_when_sent_again() {
+    use sqlx::{Connection, Executor, Row};
+    let w = World::new().await;
+    let id = w.connected().await;
+    let (agent, _) = w.sign_in(&id, "audience=agents", "agent1").await;
+    let sid = w.provider.sessions().await[0].sids["vigil"].clone();
+    // The provider rotated its key since Vigil stored the keys, a minute
+    // and more ago.
+    w.app
+        .execute("UPDATE sso_connections SET jwks = '{\"keys\":[]}'")
+        .await;
+    w.app.advance(61);
+    let claims = w.provider.logout_claims("vigil", "agent1", Some(&sid));
+    let token = w.provider.sign(&claims, &json!({"typ": "logout+jwt"}));
+
+    let res = match crate::helpers::test_db() {
+        crate::helpers::TestDb::Sqlite => {
+            let mut other = sqlx::SqliteConnection::connect(&w.app.database_url)
+                .await
+                .unwrap();
+            other.execute("BEGIN IMMEDIATE").await.unwrap();
+            let res = w.backchannel(&token).await;
+            other.execute("ROLLBACK").await.unwrap();
+            res
+        }
+        crate::helpers::TestDb::Postgres => {
+            let mut other = sqlx::PgConnection::connect(&w.app.database_url)
+                .await
+                .unwrap();
+            other.execute("BEGIN").await.unwrap();
+            other
+                .execute("SELECT id FROM sso_connections FOR UPDATE")
+                .await
+                .unwrap();
+            let mut watcher = sqlx::PgConnection::connect(&w.app.database_url)
+                .await
+                .unwrap();
+            let sent = w.backchannel(&token);
+            let cancel = async {
+                // The keys' write waits for the row: cancel it, as a
+                // statement timeout would.
+                for _ in 0..200 {
+                    let waiting = sqlx::query(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+                         AND wait_event_type = 'Lock' AND query LIKE 'UPDATE sso_connections%'",
+                    )
+                    .fetch_optional(&mut watcher)
+                    .await
+                    .unwrap();
+                    if let Some(row) = waiting {
+                        let pid: i32 = row.try_get(0).unwrap();
+                        sqlx::query("SELECT pg_cancel_backend($1)")
+                            .bind(pid)
+                            .execute(&mut watcher)
+                            .await
+                            .unwrap();
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                panic!("the keys' write never waited for the lock");
+            };
+            let (res, ()) = tokio::join!(sent, cancel);
+            other.execute("ROLLBACK").await.unwrap();
+            res
+        }
+    };
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().get("retry-after").is_some(), "Retry-After");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unavailable", "{body}");
+    w.app.session_view(&agent).await;
+
+    let res = w.backchannel(&token).await;
+    assert_eq!(res.status(), StatusCode::OK, "sent again, it works");
+    w.app.assert_signed_out(&agent, "revoked").await;
+}
