@@ -198,6 +198,10 @@ fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
             vec![on(M::DELETE, webhooks::delete)],
         ),
         (
+            "/api/admin/webhooks/{id}/enable",
+            vec![on(M::POST, webhooks::enable)],
+        ),
+        (
             "/api/admin/webhooks/{id}/deliveries",
             vec![on(M::GET, webhooks::deliveries)],
         ),

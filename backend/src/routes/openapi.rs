@@ -203,6 +203,7 @@ pub enum BusyOrUnavailable {
         webhooks::create,
         webhooks::list,
         webhooks::delete,
+        webhooks::enable,
         webhooks::deliveries,
         webhooks::retry,
         tokens::list,

@@ -1,5 +1,6 @@
 //! Webhook endpoints (`/api/admin/webhooks`): add one (its secret shown
-//! once), list, remove, its deliveries with every attempt, and "retry now".
+//! once), list, remove, enable one that was disabled, its deliveries with
+//! every attempt, and "retry now".
 //! Delivery itself is [`crate::webhooks::dispatcher`]'s.
 
 use actix_web::http::header;
@@ -187,6 +188,61 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// `POST /api/admin/webhooks/{id}/enable`.
+#[utoipa::path(
+    post,
+    path = "/api/admin/webhooks/{id}/enable",
+    tag = "webhooks",
+    summary = "Enables a webhook endpoint that was disabled after failing for 24 h; the deliveries its disabling stopped are sent again",
+    description = "The endpoint keeps its id, secret and delivery log; its failure clock starts over, and every delivery that was pending when it was disabled is due at once (with the same webhook-id), carrying on with the attempts it had left (at least one). Events that happened while it was disabled were not recorded for it. An endpoint that is enabled already is answered as it is.",
+    params(("id" = String, Path, description = "Endpoint id")),
+    responses(
+        (status = 200, description = "Enabled (or was already)", body = Webhook),
+        (status = 404, description = "No such endpoint in this account", body = vigil_policy::api::ErrorBody),
+        crate::routes::openapi::NotAllowedOrStale,
+        crate::routes::openapi::Unavailable,
+    )
+)]
+pub async fn enable(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let s = admin.recent_session(&state).await?;
+    let not_found = ApiError::NotFound("no such webhook endpoint");
+    let Some(e) = rows::get(&state.store, s.account_id(), &id).await? else {
+        return Err(not_found);
+    };
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    if let Some(redelivering) = rows::enable(&mut tx, s.account_id(), &e.view.id, now).await? {
+        let mut details = described(&e.view);
+        details["redelivering"] = json!(redelivering);
+        audit::record(
+            &mut tx,
+            now,
+            Event {
+                account_id: s.account_id(),
+                actor: &s.user().email,
+                action: action::WEBHOOK_ENABLED,
+                target: Some(format!("webhook:{}", e.view.id)),
+                details,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(endpoint = %e.view.id, redelivering, "webhook endpoint enabled again");
+    } else {
+        tx.commit().await?;
+    }
+    let Some(e) = rows::get(&state.store, s.account_id(), &e.view.id).await? else {
+        return Err(not_found);
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(e.view))
+}
+
 /// The query of `…/deliveries`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -243,7 +299,7 @@ pub async fn deliveries(
     ),
     responses(
         (status = 202, description = "Due now: the dispatcher attempts it within a second"),
-        (status = 400, description = "The endpoint is disabled (it failed for 24 h): remove it and add it again once it works", body = vigil_policy::api::ErrorBody),
+        (status = 400, description = "The endpoint is disabled (it failed for 24 h): enable it again once it works (POST …/enable)", body = vigil_policy::api::ErrorBody),
         (status = 404, description = "No such endpoint or delivery in this account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::AdminNotAllowed,
         crate::routes::openapi::Unavailable,
@@ -261,7 +317,7 @@ pub async fn retry(
     };
     if !e.view.enabled {
         return Err(ApiError::bad_request(
-            "This endpoint is disabled because it failed for 24 hours: remove it and add it again once it works.",
+            "This endpoint is disabled because it failed for 24 hours: enable it again once it works.",
         ));
     }
     let mut tx = state.store.begin().await?;

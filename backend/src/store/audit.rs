@@ -52,6 +52,8 @@ pub mod action {
     pub const WEBHOOK_DELETED: &str = "webhook.deleted";
     /// A webhook endpoint disabled after failing for 24 h.
     pub const WEBHOOK_DISABLED: &str = "webhook.disabled";
+    /// A disabled webhook endpoint enabled again by an admin.
+    pub const WEBHOOK_ENABLED: &str = "webhook.enabled";
     /// A session confirmed who is at the keyboard again (password, or a
     /// single sign-on round trip), for sensitive actions.
     pub const SESSION_REAUTHENTICATED: &str = "session.reauthenticated";

@@ -319,11 +319,15 @@ pub async fn claim_due(
     for r in q.fetch_all(store.pool()).await? {
         let id: String = r.try_get("id")?;
         let url: Option<String> = r.try_get("url")?;
-        let enabled = url.is_some() && get_bool(&r, "enabled")?;
-        let (Some(url), true) = (url, enabled) else {
-            orphans.push(id);
+        let Some(url) = url else {
+            orphans.push((id, false));
             continue;
         };
+        if !get_bool(&r, "enabled")? {
+            // Held for `enable`.
+            orphans.push((id, true));
+            continue;
+        }
         out.push(Claimed {
             id,
             claim: r.try_get("claim")?,
@@ -336,16 +340,18 @@ pub async fn claim_due(
             secret: r.try_get("secret")?,
         });
     }
-    for id in orphans {
-        // Its endpoint was deleted (or disabled) while the event was being
-        // written: nothing will deliver it.
+    for (id, held) in orphans {
+        // Its endpoint was deleted while the event was being written
+        // (nothing will deliver it), or disabled (held, see `disable`).
         sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL,
+            "UPDATE webhook_deliveries SET status = 'failed',
+                 next_attempt_at = CASE WHEN $3 THEN next_attempt_at ELSE NULL END,
                  claim = NULL, locked_until = NULL
              WHERE id = $1 AND claim = $2",
         )
         .bind(&id)
         .bind(claim)
+        .bind(held)
         .execute(store.pool())
         .await?;
     }
@@ -386,20 +392,33 @@ pub struct Outcome {
     pub delivered: bool,
 }
 
+/// What becomes of a delivery whose attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Tried again at this time.
+    At(OffsetDateTime),
+    /// Given up: it had every attempt it gets.
+    GiveUp,
+    /// Its endpoint is disabled: failed, and held for [`enable`] (the time
+    /// is kept as `next_attempt_at`, see [`disable`]).
+    Held(OffsetDateTime),
+}
+
 /// Records an attempt on a delivery this claim holds: the attempt row and
-/// the delivery's new state (`next` is when to try again, `None` to give
-/// up). False when the claim was lost meanwhile (nothing written).
+/// the delivery's new state (`next` when it was not delivered). False when
+/// the claim was lost meanwhile (nothing written).
 pub async fn finish_attempt(
     tx: &mut Tx,
     delivery_id: &str,
     claim: &str,
     outcome: &Outcome,
-    next: Option<OffsetDateTime>,
+    next: Next,
 ) -> Result<bool> {
-    let status = match (outcome.delivered, next) {
-        (true, _) => DeliveryStatus::Delivered,
-        (false, Some(_)) => DeliveryStatus::Pending,
-        (false, None) => DeliveryStatus::Failed,
+    let (status, next) = match next {
+        _ if outcome.delivered => (DeliveryStatus::Delivered, None),
+        Next::At(t) => (DeliveryStatus::Pending, Some(t)),
+        Next::GiveUp => (DeliveryStatus::Failed, None),
+        Next::Held(t) => (DeliveryStatus::Failed, Some(t)),
     };
     let updated = sqlx::query(
         "UPDATE webhook_deliveries SET attempts = attempts + 1, status = $1, next_attempt_at = $2,
@@ -407,11 +426,7 @@ pub async fn finish_attempt(
          WHERE id = $5 AND claim = $6",
     )
     .bind(status.as_str())
-    .bind(if outcome.delivered {
-        None
-    } else {
-        next.map(to_ms)
-    })
+    .bind(next.map(to_ms))
     .bind(outcome.status_code.map(i64::from))
     .bind(outcome.delivered.then(|| to_ms(outcome.at)))
     .bind(delivery_id)
@@ -469,6 +484,11 @@ pub async fn endpoint_failed(
 
 /// Disables an endpoint; its pending deliveries fail (those being attempted
 /// right now finish on their own). False when it was not enabled.
+///
+/// A delivery the disabling stopped is marked as held: `failed` with its
+/// `next_attempt_at` kept (a delivery that gave up, or whose endpoint is
+/// gone, has none; the API shows `next_attempt_at` of pending ones only),
+/// so that [`enable`] sends it again.
 pub async fn disable(tx: &mut Tx, endpoint_id: &str, now: OffsetDateTime) -> Result<bool> {
     let changed = sqlx::query(
         "UPDATE webhook_endpoints SET enabled = FALSE, disabled_at = $1 WHERE id = $2 AND enabled = TRUE",
@@ -489,6 +509,46 @@ pub async fn disable(tx: &mut Tx, endpoint_id: &str, now: OffsetDateTime) -> Res
         .await?;
     }
     Ok(changed)
+}
+
+/// Enables a disabled endpoint of an account again: its failure clock
+/// starts over and every delivery its disabling held (see [`disable`]) is
+/// due now, carrying on with the attempts it had left (at least one).
+/// `None` when there is no such endpoint or it was not disabled, else how
+/// many deliveries are due again.
+pub async fn enable(
+    tx: &mut Tx,
+    account_id: i64,
+    endpoint_id: &str,
+    now: OffsetDateTime,
+) -> Result<Option<u64>> {
+    let changed = sqlx::query(
+        "UPDATE webhook_endpoints SET enabled = TRUE, failing_since = NULL, disabled_at = NULL
+         WHERE account_id = $1 AND id = $2 AND enabled = FALSE",
+    )
+    .bind(account_id)
+    .bind(endpoint_id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected()
+        > 0;
+    if !changed {
+        return Ok(None);
+    }
+    let held = sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1,
+             claim = NULL, locked_until = NULL
+         WHERE endpoint_id = $2 AND status = 'failed' AND next_attempt_at IS NOT NULL",
+    )
+    .bind(to_ms(now))
+    .bind(endpoint_id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if held > 0 {
+        tx.wrote_outbox();
+    }
+    Ok(Some(held))
 }
 
 /// Makes a delivery of an (enabled) endpoint due now, whatever its state;

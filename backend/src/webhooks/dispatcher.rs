@@ -8,7 +8,8 @@
 //! timestamp, and is recorded with its outcome in one transaction with the
 //! delivery's next step: delivered, tried again after
 //! `vigil_policy::webhooks::RETRY_DELAYS_SECS`, or given up. An endpoint
-//! whose attempts have failed for 24 h is disabled and audited.
+//! whose attempts have failed for 24 h is disabled and audited; the
+//! deliveries that stopped are held until an admin enables it again.
 //!
 //! The dispatcher wakes when a transaction that wrote events commits in
 //! this process, and polls every [`POLL`] (every [`IDLE_POLL`] when idle) for the rest (other replicas'
@@ -24,7 +25,7 @@ use crate::clock::SharedClock;
 use crate::outbound::Outbound;
 use crate::random::random_hex;
 use crate::store::audit::{self, Event, SYSTEM};
-use crate::store::webhooks::{self as rows, Claimed, Outcome};
+use crate::store::webhooks::{self as rows, Claimed, Next, Outcome};
 use crate::store::{self, Store};
 
 /// How long a claim holds without renewal.
@@ -100,15 +101,17 @@ impl Dispatcher {
         let mut tx = self.store.begin().await?;
         let next = if outcome.delivered {
             rows::endpoint_succeeded(&mut tx, &c.endpoint_id).await?;
-            None
+            Next::GiveUp
         } else {
             match rows::endpoint_failed(&mut tx, &c.endpoint_id, now).await? {
                 Some(since) if disabled_by_failures(since, now) => {
                     self.disable(&mut tx, &c, since, now).await?;
-                    None
+                    Next::Held(now)
                 }
-                Some(_) => next_attempt_at(c.attempts + 1, now),
-                None => None,
+                Some(_) => next_attempt_at(c.attempts + 1, now).map_or(Next::GiveUp, Next::At),
+                // Disabled meanwhile (or removed: then the delivery goes
+                // with it).
+                None => Next::Held(now),
             }
         };
         if !rows::finish_attempt(&mut tx, &c.id, &c.claim, &outcome, next).await? {
@@ -122,7 +125,7 @@ impl Dispatcher {
                 endpoint = %c.endpoint_id,
                 status = ?outcome.status_code,
                 error = outcome.error.as_deref().unwrap_or_default(),
-                retry = next.is_some(),
+                retry = matches!(next, Next::At(_)),
                 "webhook attempt failed"
             );
         }

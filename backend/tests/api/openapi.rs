@@ -568,6 +568,7 @@ async fn every_route_behind_the_re_authentication_guard_documents_its_403() {
         ("delete", "/api/admin/tokens/{id}"),
         ("post", "/api/admin/webhooks"),
         ("delete", "/api/admin/webhooks/{id}"),
+        ("post", "/api/admin/webhooks/{id}/enable"),
     ] {
         let forbidden = &doc["paths"][path][method]["responses"]["403"]["description"];
         assert!(

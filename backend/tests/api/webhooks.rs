@@ -1253,3 +1253,175 @@ async fn endpoints_added_at_once_stop_at_the_limit() {
     let listed: Value = app.get_json("/api/admin/webhooks", &admin).await;
     assert_eq!(listed.as_array().unwrap().len(), 20);
 }
+
+/// An endpoint disabled after a day of failures is enabled again by an
+/// admin (recently signed in; no token may): same id and secret, its
+/// failure clock starts over, and the deliveries its disabling stopped are
+/// sent again with their webhook-ids; events from while it was disabled
+/// were not kept for it.
+#[tokio::test]
+async fn a_disabled_endpoint_enabled_again_gets_the_events_it_missed_with_a_fresh_failure_clock() {
+    let app = spawn_allowing_receivers(None).await;
+    let receiver = Receiver::start(Mode::Fail(500)).await;
+    let admin = app.login("admin@demo.test").await;
+    let (id, secret) = add_endpoint(&app, &admin, &receiver.url, json!(["settings.updated"])).await;
+    let res = app
+        .post(
+            "/api/admin/tokens",
+            &admin,
+            json!({"name": "script", "scopes": ["sessions:write", "settings:write"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let token: Value = res.json().await.unwrap();
+    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    app.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 1800)
+        .await;
+    app.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 2400)
+        .await;
+    until_deliveries(
+        &app,
+        &admin,
+        &id,
+        2,
+        Duration::from_secs(10),
+        "first attempts",
+        |d| d["attempts"] == 1,
+    )
+    .await;
+    // A day of failures, then the next retry disables it.
+    app.execute(&format!(
+        "UPDATE webhook_endpoints SET failing_since = failing_since - 86400000 WHERE id = '{id}'"
+    ))
+    .await;
+    app.advance(5);
+    let held = until_deliveries(
+        &app,
+        &admin,
+        &id,
+        2,
+        Duration::from_secs(10),
+        "failed with the endpoint",
+        |d| d["status"] == "failed" && d["attempts"] == 2,
+    )
+    .await;
+    let listed: Value = app.get_json("/api/admin/webhooks", &admin).await;
+    assert_eq!(listed[0]["enabled"], false);
+    let enable = format!("/api/admin/webhooks/{id}/enable");
+    // While disabled, events are not kept for it.
+    app.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 3000)
+        .await;
+    assert_eq!(deliveries(&app, &admin, &id).await.len(), 2);
+
+    // No token may, nor a session signed in 20 minutes ago; nothing changes.
+    let res = app
+        .client
+        .post(app.url(&enable))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    app.advance(20 * 60);
+    let res = app.post(&enable, &admin, json!({})).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "reauthentication_required", "{body}");
+    let listed: Value = app.get_json("/api/admin/webhooks", &admin).await;
+    assert_eq!(listed[0]["enabled"], false, "nothing changed");
+    assert!(!app
+        .audit_actions()
+        .await
+        .contains(&"webhook.enabled".to_owned()));
+    let admin = app.login("admin@demo.test").await;
+    let res = app
+        .post("/api/admin/webhooks/nope/enable", &admin, json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // Enabled while the receiver still fails: both are attempted again at
+    // once, and fail, but the failure clock started over, so it stays
+    // enabled.
+    let res = app.post(&enable, &admin, json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["id"], id.as_str());
+    assert_eq!(view["enabled"], true, "{view}");
+    assert!(
+        view["disabled_at"].is_null() && view["failing_since"].is_null(),
+        "{view}"
+    );
+    until_deliveries(
+        &app,
+        &admin,
+        &id,
+        2,
+        Duration::from_secs(10),
+        "attempted again",
+        |d| d["attempts"] == 3 && d["status"] == "pending",
+    )
+    .await;
+    let listed: Value = app.get_json("/api/admin/webhooks", &admin).await;
+    assert_eq!(listed[0]["enabled"], true);
+    let since = time::OffsetDateTime::parse(
+        listed[0]["failing_since"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        (app.clock.now() - since).whole_seconds().abs() <= 1,
+        "failing since the attempt after enabling, not for a day: {since}"
+    );
+    // The receiver is fixed: the next retry delivers both, same ids,
+    // signed with the secret it always had.
+    receiver.set(Mode::Ok);
+    app.advance(1800);
+    let admin = app.login("admin@demo.test").await;
+    let done = until_deliveries(
+        &app,
+        &admin,
+        &id,
+        2,
+        Duration::from_secs(10),
+        "delivered",
+        |d| d["status"] == "delivered" && d["attempts"] == 4,
+    )
+    .await;
+    let ids: HashSet<&str> = held
+        .iter()
+        .map(|d| d["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        done.iter()
+            .map(|d| d["event_id"].as_str().unwrap())
+            .collect()
+    );
+    let got = receiver.got();
+    assert_eq!(got.len(), 8);
+    for r in &got {
+        assert!(ids.contains(r.id.as_str()), "{}", r.id);
+        verify(&secret, r, r.timestamp.parse().unwrap()).unwrap();
+    }
+    let listed: Value = app.get_json("/api/admin/webhooks", &admin).await;
+    assert!(listed[0]["failing_since"].is_null());
+    let enabled = |actions: Vec<String>| actions.iter().filter(|a| *a == "webhook.enabled").count();
+    assert_eq!(enabled(app.audit_actions().await), 1);
+    // Enabling an enabled endpoint changes nothing.
+    let res = app.post(&enable, &admin, json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(enabled(app.audit_actions().await), 1);
+    // New events go to it again.
+    app.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 3600)
+        .await;
+    until_deliveries(
+        &app,
+        &admin,
+        &id,
+        3,
+        Duration::from_secs(10),
+        "a new event delivered",
+        |d| d["status"] == "delivered",
+    )
+    .await;
+}
