@@ -149,7 +149,7 @@ impl Receiver {
         }
     }
 
-    fn set(&self, mode: Mode) {
+    pub(crate) fn set(&self, mode: Mode) {
         *self.state.mode.lock().unwrap() = mode;
     }
 

@@ -4,7 +4,8 @@
 //! button, and "Revoke" confirmed first.
 //!
 //! The form is read back from the page when it is sent (no state per
-//! keystroke: this console counts its bytes).
+//! keystroke: this console counts its bytes), and reset once a token is
+//! made.
 
 use vigil_policy::api::ErrorCode;
 use vigil_policy::tokens::{Scope, TokenCreated, TokenInput, TokenView};
@@ -99,11 +100,17 @@ pub fn Integrations() -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let input = read_form();
+            let form = e.target();
             let (status, session) = (status.clone(), session.clone());
             let (created, errors) = (created.clone(), errors.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match api::create_token(&input).await {
                     Ok(t) => {
+                        // Cleared for the next one (form.reset()).
+                        if let Some(f) = form {
+                            let reset = js_sys::Reflect::get(&f, &"reset".into());
+                            let _ = reset.map(|r| r.unchecked_into::<js_sys::Function>().call0(&f));
+                        }
                         errors.set(Vec::new());
                         status.say(format!("Created {}.", t.name));
                         created.set(Some(t));

@@ -1,8 +1,8 @@
 //! The webhooks section of `/admin/integrations`: the account's endpoints
 //! (a failing or disabled one says so), a form to add one (URL, events,
 //! description) whose signing secret is shown once with a copy button,
-//! "Remove" asked first in place, and per endpoint its deliveries with
-//! every attempt and "Retry now".
+//! "Remove" asked first in place, "Enable" for a disabled one, and per
+//! endpoint its deliveries with every attempt and "Retry now".
 //!
 //! Lean on purpose (this console counts its bytes): answers are read as
 //! JSON values rather than typed structs (no deserialising code per type),
@@ -44,6 +44,8 @@ enum Op {
     Add(WebhookInput),
     /// Remove an endpoint.
     Remove(String),
+    /// Enable a disabled endpoint again.
+    Enable(String),
 }
 
 /// A stored instant as words: `2026-01-05 09:30:00 UTC`.
@@ -146,6 +148,7 @@ pub fn Webhooks() -> Html {
                     ),
                     Op::Add(input) => (Method::POST, BASE.to_owned(), Some(input.clone()), None),
                     Op::Remove(id) => (Method::DELETE, format!("{BASE}/{id}"), None, None),
+                    Op::Enable(id) => (Method::POST, format!("{BASE}/{id}/enable"), None, None),
                 };
                 match call(method, path, body).await {
                     Ok(v) => match op {
@@ -164,6 +167,10 @@ pub fn Webhooks() -> Html {
                         }
                         Op::Remove(_) => {
                             status.say("Removed the webhook.".into());
+                            status.reload();
+                        }
+                        Op::Enable(_) => {
+                            status.say("Enabled: what was pending is being sent again.".into());
                             status.reload();
                         }
                     },
@@ -253,8 +260,9 @@ pub fn Webhooks() -> Html {
                 </div>
             }
         });
-        let warning = if w["enabled"] == false {
-            format!("Disabled {}: every attempt failed for 24 hours, so nothing is sent any more. Fix the receiver, then remove this webhook and add it again.", when(&w["disabled_at"]))
+        let disabled = w["enabled"] == false;
+        let warning = if disabled {
+            format!("Disabled {}: every attempt failed for 24 hours, so nothing is sent any more. Fix the receiver, then enable it to send what was pending again.", when(&w["disabled_at"]))
         } else if w["failing_since"].is_string() {
             format!("Failing since {}: retried with backoff, disabled after 24 hours of failures.", when(&w["failing_since"]))
         } else {
@@ -265,6 +273,7 @@ pub fn Webhooks() -> Html {
                 <h3>{ url }</h3>
                 <p class="muted small">{ format!("{}events: {}", w["description"].as_str().map_or_else(String::new, |d| format!("{d} · ")), w["events"].as_array().map(Vec::as_slice).unwrap_or_default().iter().map(text).collect::<Vec<_>>().join(", ")) }</p>
                 if !warning.is_empty() { <p class="error" role="alert">{ warning }</p> }
+                if disabled { <button onclick={run.reform({ let op = Op::Enable(id.clone()); move |_: MouseEvent| op.clone() })} aria-label={format!("Enable {url}")}>{ "Enable" }</button> }
                 <button onclick={toggle} aria-expanded={if opened.is_some() { "true" } else { "false" }}>{ "Deliveries" }</button>
                 <button onclick={ask} aria-label={format!("Remove {url}")}>{ "Remove" }</button>
                 { confirm.unwrap_or_default() }

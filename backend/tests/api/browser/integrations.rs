@@ -60,6 +60,20 @@ async fn an_admin_creates_copies_and_revokes_a_token_and_the_api_then_refuses_it
     scope.click().await.unwrap();
     b.click_button("Create token").await;
     b.saying("status", "Created offboarding.", 10).await;
+    // The form is cleared for the next token.
+    assert_eq!(
+        b.field("Name")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("")
+    );
+    assert_eq!(
+        scope.prop("checked").await.unwrap().as_deref(),
+        Some("false")
+    );
     let shown = b.named("region", "New token", 5).await;
     let secret = b
         .field_in(Some(&shown), "Token offboarding", 5)

@@ -1,7 +1,8 @@
 //! The webhooks section of `/admin/integrations` in the browser: an admin
 //! adds an endpoint (a real receiver on loopback), sees its secret once,
-//! watches a delivery arrive in the log, retries it, and removes the
-//! endpoint; axe-core on each screen.
+//! watches a delivery arrive in the log, retries it, enables it again
+//! after it was disabled, and removes the endpoint; axe-core on each
+//! screen.
 
 use super::fixture::{axe_check, axe_script, eventually, Browser, Console};
 use crate::webhooks::{Mode, Receiver};
@@ -86,6 +87,40 @@ async fn an_admin_adds_a_webhook_sees_its_deliveries_retries_one_and_removes_it(
     eventually(10, "the retry arrived with the same id", async || {
         let got = receiver.got();
         got.len() == 2 && got[0].id == got[1].id
+    })
+    .await;
+
+    // A day of failures disables it: the page says so beside "Enable",
+    // which sends the delivery that was held, with its webhook-id.
+    receiver.set(Mode::Fail(500));
+    app.execute("UPDATE webhook_endpoints SET failing_since = 1")
+        .await;
+    let agent = app.login("agent1@demo.test").await;
+    app.logout(&agent).await;
+    eventually(10, "the endpoint is disabled", async || {
+        app.scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE enabled = FALSE")
+            .await
+            == 1
+    })
+    .await;
+    let held = receiver.got()[2].id.clone();
+    b.client.refresh().await.unwrap();
+    b.saying("alert", "every attempt failed for 24 hours", 20)
+        .await;
+    let enable = format!("Enable {}", receiver.url);
+    b.named("button", &enable, 5).await;
+    b.screenshot("integrations-webhook-disabled").await;
+    axe_check(&b, &axe, "integrations, a disabled webhook", &mut found).await;
+    receiver.set(Mode::Ok);
+    b.click_button(&enable).await;
+    b.saying("status", "Enabled", 10).await;
+    eventually(10, "the held delivery arrived", async || {
+        let got = receiver.got();
+        got.len() == 4 && got[3].id == held
+    })
+    .await;
+    eventually(10, "the notice and the button are gone", async || {
+        !b.text("main").await.contains("Disabled") && !b.has_named("button", &enable).await
     })
     .await;
 
