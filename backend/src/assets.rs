@@ -1,13 +1,18 @@
 //! The built console, served from memory: each file of the console's
 //! directory is read once at start-up with the brotli (`.br`) and gzip
 //! (`.gz`) copies that `cargo xtask` makes beside it, and each request gets
-//! the smallest copy its `Accept-Encoding` takes. Hashed files (Trunk
+//! the smallest copy its `Accept-Encoding` takes. Each copy is decoded
+//! once at start-up and kept only when it is its file byte for byte: a copy
+//! left from another build (a file replaced by hand, the copies not made
+//! again) is skipped with a warning, and that file goes out as it is.
+//! Hashed files (Trunk
 //! names them `name-<16 hex>.ext`) are cached for a year as `immutable`;
 //! everything else, index.html first, is revalidated on each use
 //! (`no-cache`) against its `ETag`. Paths that name no file are the
 //! console's own pages: index.html, which routes on the client.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -174,6 +179,22 @@ fn etag(body: &[u8], coding: Coding) -> HeaderValue {
     HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\""))
 }
 
+/// Whether `copy`, decoded as `coding`, is `original` byte for byte.
+/// Decodes no more than the original's length and one byte, so a copy that
+/// would decode to more costs no more than one that fits.
+fn is_copy_of(original: &[u8], copy: &[u8], coding: Coding) -> bool {
+    let decoder: Box<dyn Read + '_> = match coding {
+        Coding::Brotli => Box::new(brotli_decompressor::Decompressor::new(copy, 4096)),
+        Coding::Gzip => Box::new(flate2::read::GzDecoder::new(copy)),
+        Coding::Identity => return copy == original,
+    };
+    let mut decoded = Vec::with_capacity(original.len());
+    decoder
+        .take(original.len() as u64 + 1)
+        .read_to_end(&mut decoded)
+        .is_ok_and(|_| decoded == original)
+}
+
 impl Console {
     /// Reads the console's directory. A missing or unreadable directory
     /// gives an empty console (the API is still served).
@@ -209,8 +230,23 @@ impl Console {
             let Some(identity) = read(&path) else {
                 continue;
             };
-            let brotli = read(&dir.join(format!("{name}.br")));
-            let gzip = read(&dir.join(format!("{name}.gz")));
+            // A copy that is not this file (stale, truncated, not in its
+            // coding) is not served: the file itself goes out instead.
+            let copy_of = |extension: &str, coding| {
+                let copy_path = dir.join(format!("{name}.{extension}"));
+                let copy = read(&copy_path)?;
+                if is_copy_of(&identity, &copy, coding) {
+                    return Some(copy);
+                }
+                tracing::warn!(
+                    file = %path.display(),
+                    copy = %copy_path.display(),
+                    "a precompressed copy does not decode to its file (left from another build, or the file replaced by hand?): the copy is not served, the file is; run `cargo xtask dist` again"
+                );
+                None
+            };
+            let brotli = copy_of("br", Coding::Brotli);
+            let gzip = copy_of("gz", Coding::Gzip);
             *total += [Some(&identity), brotli.as_ref(), gzip.as_ref()]
                 .into_iter()
                 .flatten()
@@ -408,6 +444,48 @@ mod tests {
         ] {
             assert_eq!(choose(accept, brotli, gzip), want, "{case}");
         }
+    }
+
+    #[test]
+    fn a_copy_counts_only_when_it_decodes_to_the_file_itself() {
+        use std::io::Write;
+        let file = b"<!doctype html><title>Vigil</title>".repeat(20);
+        let brotli = |bytes: &[u8]| {
+            let mut out = Vec::new();
+            let mut w = brotli::CompressorWriter::new(&mut out, 4096, 9, 22);
+            w.write_all(bytes).unwrap();
+            drop(w);
+            out
+        };
+        let gzip = |bytes: &[u8]| {
+            let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            w.write_all(bytes).unwrap();
+            w.finish().unwrap()
+        };
+        assert!(is_copy_of(&file, &brotli(&file), Coding::Brotli));
+        assert!(is_copy_of(&file, &gzip(&file), Coding::Gzip));
+        let mut edited = file.clone();
+        edited[10] ^= 1;
+        let longer = [&file[..], b"!"].concat();
+        for (copy, coding, case) in [
+            (brotli(&edited), Coding::Brotli, "another file's brotli"),
+            (gzip(&edited), Coding::Gzip, "another file's gzip"),
+            (brotli(&longer), Coding::Brotli, "a longer file's"),
+            (
+                gzip(&file[..file.len() - 1]),
+                Coding::Gzip,
+                "a shorter file's",
+            ),
+            (gzip(&file), Coding::Brotli, "gzip named .br"),
+            (brotli(&file), Coding::Gzip, "brotli named .gz"),
+            (gzip(&file)[..20].to_vec(), Coding::Gzip, "truncated"),
+            (Vec::new(), Coding::Brotli, "empty"),
+        ] {
+            assert!(!is_copy_of(&file, &copy, coding), "{case}");
+        }
+        // A copy that would decode to far more stops one byte past the file.
+        let bomb = gzip(&vec![0u8; 50 * 1024 * 1024]);
+        assert!(!is_copy_of(&file, &bomb, Coding::Gzip));
     }
 
     #[test]

@@ -265,3 +265,78 @@ async fn ranges_heads_and_files_without_copies_are_served_as_they_are() {
     );
     assert_eq!(body, files().remove(0).1);
 }
+
+/// A copy that is not its file (left from an earlier build when someone
+/// replaced index.html or a script by hand, or cut short) is never sent:
+/// the server decodes each copy once at start-up and serves, in its place,
+/// the other copy when that one matches, else the file itself.
+#[tokio::test]
+async fn a_stale_or_broken_copy_is_not_served_the_file_is() {
+    let (_, dir) = spawn_with_console().await;
+    let at = |name: &str| dir.path().join(name);
+    // index.html replaced by hand: both copies are the old page's.
+    let index = b"<!doctype html><title>Edited by hand</title>".to_vec();
+    std::fs::write(at("index.html"), &index).unwrap();
+    // The script replaced and only its brotli copy made again.
+    let js = b"export default function init() { return 'patched'; }\n".repeat(20);
+    std::fs::write(at(JS), &js).unwrap();
+    std::fs::write(at(&format!("{JS}.br")), brotli(&js)).unwrap();
+    // The stylesheet's brotli copy cut short.
+    let css = std::fs::read(at(CSS)).unwrap();
+    let br = brotli(&css);
+    std::fs::write(at(&format!("{CSS}.br")), &br[..br.len() / 2]).unwrap();
+    let app = spawn_app_with(Options {
+        static_dir: Some(dir.path().to_path_buf()),
+        ..Options::default()
+    })
+    .await;
+
+    let both = [("Accept-Encoding", "gzip, deflate, br")];
+    let gzip_only = [("Accept-Encoding", "gzip")];
+    for (path, headers, want_coding, want, case) in [
+        (
+            "/",
+            &both[..],
+            None,
+            &index,
+            "index.html, both copies stale",
+        ),
+        ("/index.html", &gzip_only[..], None, &index, "index.html"),
+        ("/desk", &both[..], None, &index, "a console page"),
+        (
+            &format!("/{JS}"),
+            &both[..],
+            Some("br"),
+            &js,
+            "the script's fresh brotli",
+        ),
+        (
+            &format!("/{JS}"),
+            &gzip_only[..],
+            None,
+            &js,
+            "the script's stale gzip",
+        ),
+        (
+            &format!("/{CSS}"),
+            &both[..],
+            Some("gzip"),
+            &css,
+            "the stylesheet's cut brotli",
+        ),
+    ] {
+        let (status, h, body) = get(&app, path, headers).await;
+        assert_eq!(status, StatusCode::OK, "{case}");
+        assert_eq!(
+            h.get("content-encoding").map(|v| v.to_str().unwrap()),
+            want_coding,
+            "{case}"
+        );
+        assert_eq!(&decoded(&h, &body), want, "{case}");
+    }
+    // The files whose copies match are sent compressed as before.
+    let (name, wasm) = files().remove(2);
+    let (_, h, body) = get(&app, &format!("/{name}"), &both).await;
+    assert_eq!(h["content-encoding"], "br");
+    assert_eq!(unbrotli(&body), wasm);
+}
