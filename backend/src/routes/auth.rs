@@ -324,7 +324,7 @@ pub async fn login(
         (status = 200, description = "Confirmed: the session, its `authenticated_at` now", body = vigil_policy::api::SessionView),
         (status = 400, description = "A body that is not valid", body = vigil_policy::api::ErrorBody),
         (status = 401, description = "`invalid_credentials`: the password is wrong (nothing changed); or `unauthenticated`: no live session", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "Failed the CSRF check, or (after a correct password) `sso_required`: this person confirms through the identity provider (`/api/auth/sso/{id}/start?reauth=1`)", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "Failed the CSRF check, or `sso_required` (answered before any password check): this person confirms through the identity provider (`/api/auth/sso/{id}/start?reauth=1`)", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotJson,
         (status = 429, description = "`too_many_attempts`: throttled like sign-in, refused before any hash; see Retry-After", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::BusyOrUnavailable,
@@ -345,6 +345,22 @@ pub async fn reauthenticate(
     }
     let now = state.clock.now();
     let person = s.user().clone();
+    // The password may confirm only someone who may sign in with it. Asked
+    // before any hash: the caller is this person already, so the answer
+    // hides nothing, and a held session cannot use the route to test
+    // guesses at a password its owner no longer signs in with (nor clear
+    // the failure counters with a right one).
+    let connections = sso_rows::list(&state.store, s.account_id()).await?;
+    let offered = connections
+        .iter()
+        .map(|c| (&c.audiences[..], c.password_sign_in));
+    if password_allowed(offered, person.role.audience(), s.can_manage_security()).is_none() {
+        tracing::info!(
+            user = person.id,
+            "re-authentication by password refused: single sign-on required"
+        );
+        return Err(ApiError::SsoRequired);
+    }
     let ip = crate::net::client_ip(&req, &state.config.trusted_proxies);
     let slug = accounts::slug_of(&state.store, s.account_id())
         .await?
@@ -390,14 +406,6 @@ pub async fn reauthenticate(
         return Err(ApiError::InvalidCredentials);
     }
     check.succeeded(&state, now).await?;
-    // The password may confirm only someone who may sign in with it.
-    let connections = sso_rows::list(&state.store, s.account_id()).await?;
-    let offered = connections
-        .iter()
-        .map(|c| (&c.audiences[..], c.password_sign_in));
-    if password_allowed(offered, person.role.audience(), s.can_manage_security()).is_none() {
-        return Err(ApiError::SsoRequired);
-    }
     let mut tx = state.store.begin().await?;
     if !crate::store::sessions::reauthenticated(&mut tx, s.session_id(), now).await? {
         return Err(ApiError::Unauthenticated(

@@ -65,7 +65,7 @@ impl World {
     }
 
     /// Connects the provider with `body`; returns the connection.
-    async fn connect(&self, body: Value) -> Value {
+    pub(crate) async fn connect(&self, body: Value) -> Value {
         let res = self.app.post("/api/admin/sso", &self.admin, body).await;
         assert_eq!(res.status(), StatusCode::CREATED);
         res.json().await.unwrap()
