@@ -11,6 +11,7 @@ mod fixture;
 mod integrations;
 mod paging;
 mod people;
+mod security;
 mod transfer;
 mod webhooks;
 

@@ -14,8 +14,9 @@ pub struct Props {
     pub label: AttrValue,
     /// Current value in base units (seconds, or percent).
     pub value: u64,
-    /// Units: name and size in base units, smallest first.
-    pub units: Vec<(&'static str, u64)>,
+    /// Units: name and size in base units, smallest first (a constant, so
+    /// nothing is allocated per render).
+    pub units: &'static [(&'static str, u64)],
     /// New value, or `None` while the text is not a number.
     pub on_change: Callback<Option<u64>>,
     /// Error to show under the field.
@@ -37,14 +38,14 @@ fn best_unit(value: u64, units: &[(&'static str, u64)]) -> usize {
 /// The field.
 #[component]
 pub fn DurationField(props: &Props) -> Html {
-    let unit = use_state(|| best_unit(props.value, &props.units));
+    let unit = use_state(|| best_unit(props.value, props.units));
     let text = use_state(|| {
         let size = props.units.get(*unit).map_or(1, |u| u.1).max(1);
         (props.value / size).to_string()
     });
     // Follow changes made elsewhere (the slider, a reload).
     {
-        let (unit, text, units) = (unit.clone(), text.clone(), props.units.clone());
+        let (unit, text, units) = (unit.clone(), text.clone(), props.units);
         use_effect_with(props.value, move |value| {
             let size = units.get(*unit).map_or(1, |u| u.1).max(1);
             let typed = text
@@ -53,7 +54,7 @@ pub fn DurationField(props: &Props) -> Html {
                 .ok()
                 .map(|n| n.saturating_mul(size));
             if typed != Some(*value) {
-                let best = best_unit(*value, &units);
+                let best = best_unit(*value, units);
                 let size = units.get(best).map_or(1, |u| u.1).max(1);
                 unit.set(best);
                 text.set((value / size).to_string());
@@ -65,7 +66,7 @@ pub fn DurationField(props: &Props) -> Html {
         let (text, unit, units, on_change) = (
             text.clone(),
             unit.clone(),
-            props.units.clone(),
+            props.units,
             props.on_change.clone(),
         );
         Callback::from(move |e: InputEvent| {
@@ -79,7 +80,7 @@ pub fn DurationField(props: &Props) -> Html {
         let (text, unit, units, on_change) = (
             text.clone(),
             unit.clone(),
-            props.units.clone(),
+            props.units,
             props.on_change.clone(),
         );
         Callback::from(move |e: Event| {

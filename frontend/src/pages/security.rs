@@ -2,6 +2,8 @@
 //!
 //! Validation is vigil-policy's own `validate`, run on every change; the
 //! server's 400s map back onto the same fields; a 409 offers a reload.
+//! One sub-form ([`policy_block`]) serves the agents', the requesters' and
+//! the optional admins' policy.
 
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -9,10 +11,11 @@ use std::rc::Rc;
 use gloo_timers::callback::Timeout;
 use vigil_policy::api::{Impact, PreviewResponse, SettingsEnvelope, SettingsUpdate};
 use vigil_policy::compliance::{badges, best_practice_hint};
+use vigil_policy::settings::OnSessionLimit;
 use vigil_policy::settings::{describe_secs, DAY, HOUR, MINUTE};
 use vigil_policy::{
-    validate, ActivityRules, Audience, AudiencePolicy, FieldError, Limits, SecuritySettings,
-    Warning, IDLE_PRESETS_SECS,
+    validate, ActivityRules, AudiencePolicy, FieldError, Limits, SecuritySettings, Warning,
+    IDLE_PRESETS_SECS,
 };
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -45,33 +48,105 @@ fn nearest_preset(presets: &[u64], secs: u64) -> usize {
         .map_or(0, |(i, _)| i)
 }
 
-/// What one audience's section shows.
-struct SectionProps {
-    audience: Audience,
+/// Units of idle timeouts and warnings.
+const SHORT: &[(&str, u64)] = &[
+    ("seconds", 1),
+    ("minutes", MINUTE),
+    ("hours", HOUR),
+    ("days", DAY),
+];
+/// Units of session lifetimes.
+const LONG: &[(&str, u64)] = &[("hours", HOUR), ("days", DAY)];
+const PERCENT: &[(&str, u64)] = &[("%", 1)];
+const SESSIONS: &[(&str, u64)] = &[("sessions", 1)];
+
+/// An edit of the draft, applied by the reducer to the newest draft.
+type Edit = Box<dyn FnOnce(&mut SecuritySettings)>;
+
+/// A checkbox (or, given a group name, a radio button) with its label; a
+/// hint and an error below it are its description.
+fn choice(
+    group: Option<String>,
+    id: String,
+    label: &'static str,
+    checked: bool,
+    hint: Option<&'static str>,
+    error: Option<String>,
+    on: Callback<bool>,
+) -> Html {
+    let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
+    let described = match (hint.is_some(), error.is_some()) {
+        (true, true) => Some(format!("{hint_id} {error_id}")),
+        (true, false) => Some(hint_id.clone()),
+        (false, true) => Some(error_id.clone()),
+        (false, false) => None,
+    };
+    html! {
+        <>
+            <div class="check">
+                <input type={if group.is_some() { "radio" } else { "checkbox" }} id={id.clone()} name={group}
+                       {checked} aria-describedby={described}
+                       aria-invalid={error.as_ref().map(|_| "true")}
+                       onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().checked())} />
+                <label for={id}>{ label }</label>
+            </div>
+            if let Some(h) = hint { <p id={hint_id} class="muted small">{ h }</p> }
+            if let Some(e) = error { <p id={error_id} class="error">{ e }</p> }
+        </>
+    }
+}
+
+fn badge_row(p: &AudiencePolicy) -> Html {
+    html! {
+        <div class="badges">
+            { for badges(p).iter().map(|b| html! { <span class="badge" title={b.requirement()}>{ b.label() }</span> }) }
+        </div>
+    }
+}
+
+/// A titled card: a region named by its heading's words.
+fn card(title: &'static str, body: Html) -> Html {
+    html! {
+        <section class="card audience" aria-label={title}>
+            <h2>{ title }</h2>
+            { body }
+        </section>
+    }
+}
+
+/// What one policy's sub-form shows (the agents', the requesters' or the
+/// admins': one form for all three).
+struct Block {
+    /// The first segment of its fields' paths, and of its ids.
+    key: &'static str,
+    /// The region's name, also its timeline's.
+    title: &'static str,
+    /// Whose sessions, in the impact preview.
+    who: &'static str,
+    /// The "Remember me" checkbox's label.
+    remember: &'static str,
+    /// Whether the 15-minute best practice is hinted (team members'
+    /// access to customer data; requesters are not asked to meet it).
+    best_practice: bool,
     policy: AudiencePolicy,
     limits: Limits,
     errors: Vec<FieldError>,
     impact: Option<Impact>,
     on_change: Callback<AudiencePolicy>,
+    /// A duration field's key, and whether its text is not a number; a
+    /// key alone with `false` clears every key it begins (fields gone).
     on_text: Callback<(String, bool)>,
 }
 
-/// One audience's section (a plain function: no state of its own).
-fn audience_section(props: &SectionProps) -> Html {
-    let a = props.audience.as_str();
-    let title = match props.audience {
-        Audience::Agents => "Agents",
-        Audience::Requesters => "Requesters",
-    };
-    let who = match props.audience {
-        Audience::Agents => "agent",
-        Audience::Requesters => "requester",
-    };
-    let p = props.policy.clone();
-    let path = |field: &str| format!("{a}.{field}");
-    let id = |field: &str| format!("{a}-{field}");
+/// One policy's fields (a plain function: no state of its own).
+fn policy_block(b: &Block) -> Html {
+    let key = b.key;
+    let p = b.policy.clone();
+    let path = |field: &str| format!("{key}.{field}");
+    let id = |field: &str| format!("{key}-{field}");
+    let error = |field: &str| error_for(&b.errors, &path(field));
     let change = |f: fn(&mut AudiencePolicy, u64)| {
-        let (p, on_change) = (p.clone(), props.on_change.clone());
+        let (p, on_change) = (p.clone(), b.on_change.clone());
         Callback::from(move |v: u64| {
             let mut next = p.clone();
             f(&mut next, v);
@@ -80,7 +155,7 @@ fn audience_section(props: &SectionProps) -> Html {
     };
     // A duration field reports `None` while its text is not a number.
     let typed = |field: &'static str, f: fn(&mut AudiencePolicy, u64)| {
-        let (set, on_text, key) = (change(f), props.on_text.clone(), format!("{a}.{field}"));
+        let (set, on_text, key) = (change(f), b.on_text.clone(), path(field));
         Callback::from(move |v: Option<u64>| {
             on_text.emit((key.clone(), v.is_none()));
             if let Some(v) = v {
@@ -88,8 +163,24 @@ fn audience_section(props: &SectionProps) -> Html {
             }
         })
     };
+    // A checkbox or radio button; the fields under `field` that it hides
+    // take their half-typed text with them.
+    let toggle = |field: &'static str, f: fn(&mut AudiencePolicy, bool)| {
+        let (p, on_change, on_text, key) = (
+            p.clone(),
+            b.on_change.clone(),
+            b.on_text.clone(),
+            path(field),
+        );
+        Callback::from(move |on: bool| {
+            let mut next = p.clone();
+            f(&mut next, on);
+            on_text.emit((key.clone(), false));
+            on_change.emit(next);
+        })
+    };
 
-    let offered = presets(&props.limits);
+    let offered = presets(&b.limits);
     let index = nearest_preset(&offered, p.idle_timeout_secs);
     let is_preset = offered.contains(&p.idle_timeout_secs);
     let idle_words = describe_secs(p.idle_timeout_secs);
@@ -109,8 +200,13 @@ fn audience_section(props: &SectionProps) -> Html {
         })
     };
     let on_mode = |percent: bool| {
-        let (p, on_change) = (p.clone(), props.on_change.clone());
-        Callback::from(move |_: Event| {
+        let (p, on_change, on_text, key) = (
+            p.clone(),
+            b.on_change.clone(),
+            b.on_text.clone(),
+            path("warning"),
+        );
+        Callback::from(move |_: bool| {
             // The same warning instant, as near as the other mode allows.
             let mut next = p.clone();
             let idle = p.idle_timeout_secs.max(1);
@@ -125,42 +221,36 @@ fn audience_section(props: &SectionProps) -> Html {
                     secs: lead.clamp(10, (idle / 2).max(10)),
                 }
             };
-            on_change.emit(next);
-        })
-    };
-    let on_remember = {
-        let (p, on_change) = (p.clone(), props.on_change.clone());
-        Callback::from(move |e: Event| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            let mut next = p.clone();
-            next.remember_me = input.checked();
+            on_text.emit((key.clone(), false));
             on_change.emit(next);
         })
     };
     let warning_field = match p.warning {
         Warning::Before { secs } => html! {
             <DurationField id={id("warning-secs")} label="Warn this long before sign-out" value={secs}
-                units={vec![("seconds", 1), ("minutes", MINUTE)]}
+                units={&SHORT[..2]}
                 on_change={typed("warning.secs", |p, v| p.warning = Warning::Before { secs: v })}
-                error={error_for(&props.errors, &path("warning.secs"))} />
+                error={error("warning.secs")} />
         },
         Warning::Percent { percent } => html! {
             <DurationField id={id("warning-percent")} label="Warn once this much of the idle timeout has passed"
-                value={u64::from(percent)} units={vec![("%", 1)]}
+                value={u64::from(percent)} units={PERCENT}
                 on_change={typed("warning.percent", |p, v| p.warning = Warning::Percent { percent: u32::try_from(v).unwrap_or(u32::MAX) })}
-                error={error_for(&props.errors, &path("warning.percent"))} />
+                error={error("warning.percent")} />
         },
     };
-    let earned = badges(&p);
-    // The 15-minute best practice is about team members' access to
-    // customer data; requesters are not asked to meet it.
-    let hint = match props.audience {
-        Audience::Agents => best_practice_hint(&p),
-        Audience::Requesters => None,
+    let hint = if b.best_practice {
+        best_practice_hint(&p)
+    } else {
+        None
     };
+    // Remembered sessions under limits of their own: their deadlines and
+    // badges too.
+    let remembered = p.remember_me && p.remembered.is_some();
+    let as_remembered = p.resolved(true);
+    let group = Some(id("on-limit"));
     html! {
-        <section class="card audience" aria-label={title}>
-            <h2>{ title }</h2>
+        <>
             <div class="field">
                 <label for={id("idle-slider")}>{ "Idle timeout" }</label>
                 <input id={id("idle-slider")} type="range" min="0" max={(offered.len().max(1) - 1).to_string()}
@@ -176,42 +266,75 @@ fn audience_section(props: &SectionProps) -> Html {
                 if let Some(hint) = hint { <p class="hint">{ hint }</p> }
             </div>
             <DurationField id={id("idle-custom")} label="Custom idle timeout" value={p.idle_timeout_secs}
-                units={vec![("seconds", 1), ("minutes", MINUTE), ("hours", HOUR), ("days", DAY)]}
+                units={SHORT}
                 on_change={typed("idle_timeout_secs", |p, v| p.idle_timeout_secs = v)}
-                error={error_for(&props.errors, &path("idle_timeout_secs"))} />
-            <p class="muted small">{ format!("Allowed: {} to {}.", describe_secs(props.limits.idle_min_secs), describe_secs(props.limits.idle_max_secs)) }</p>
+                error={error("idle_timeout_secs")} />
+            <p class="muted small">{ format!("Allowed: {} to {}.", describe_secs(b.limits.idle_min_secs), describe_secs(b.limits.idle_max_secs)) }</p>
             <DurationField id={id("absolute")} label="Session lifetime (sign out after this, whatever the activity)"
-                value={p.absolute_timeout_secs} units={vec![("hours", HOUR), ("days", DAY)]}
+                value={p.absolute_timeout_secs} units={LONG}
                 on_change={typed("absolute_timeout_secs", |p, v| p.absolute_timeout_secs = v)}
-                error={error_for(&props.errors, &path("absolute_timeout_secs"))} />
+                error={error("absolute_timeout_secs")} />
             <fieldset class="field">
                 <legend>{ "Warning" }</legend>
-                <div class="check">
-                    <input type="radio" id={id("warn-before")} name={id("warn-mode")}
-                           checked={matches!(p.warning, Warning::Before { .. })} onchange={on_mode(false)} />
-                    <label for={id("warn-before")}>{ "A fixed time before sign-out" }</label>
-                </div>
-                <div class="check">
-                    <input type="radio" id={id("warn-percent")} name={id("warn-mode")}
-                           checked={matches!(p.warning, Warning::Percent { .. })} onchange={on_mode(true)} />
-                    <label for={id("warn-percent")}>{ "At a share of the idle timeout" }</label>
-                </div>
+                { choice(Some(id("warn-mode")), id("warn-before"), "A fixed time before sign-out",
+                         matches!(p.warning, Warning::Before { .. }), None, None, on_mode(false)) }
+                { choice(Some(id("warn-mode")), id("warn-percent"), "At a share of the idle timeout",
+                         matches!(p.warning, Warning::Percent { .. }), None, None, on_mode(true)) }
                 { warning_field }
             </fieldset>
-            <div class="check">
-                <input type="checkbox" id={id("remember")} checked={p.remember_me} onchange={on_remember} />
-                <label for={id("remember")}>{ format!("Offer Remember me at {who} login") }</label>
-            </div>
-            <div class="badges">
-                { for earned.iter().map(|b| html! { <span class="badge" title={b.requirement()}>{ b.label() }</span> }) }
-            </div>
-            { timeline(&p, title) }
-            if let Some(i) = props.impact {
+            { choice(None, id("remember"), b.remember, p.remember_me, None, error("remember_me"),
+                     toggle("remember_me", |p, on| p.remember_me = on)) }
+            <fieldset class="field">
+                <legend>{ "Remembered sessions" }</legend>
+                { choice(None, id("remembered"), "Limits of their own", p.remembered.is_some(),
+                         Some("Off: the same limits as other sessions. They apply while Remember me is offered."), None,
+                         toggle("remembered", |p, on| p.remembered = on.then(|| p.remembered_limits()))) }
+                if let Some(r) = p.remembered {
+                    <DurationField id={id("remembered-idle")} label="Idle timeout of remembered sessions"
+                        value={r.idle_timeout_secs} units={SHORT}
+                        on_change={typed("remembered.idle_timeout_secs", |p, v| if let Some(r) = &mut p.remembered { r.idle_timeout_secs = v })}
+                        error={error("remembered.idle_timeout_secs")} />
+                    <DurationField id={id("remembered-absolute")} label="Lifetime of remembered sessions"
+                        value={r.absolute_timeout_secs} units={LONG}
+                        on_change={typed("remembered.absolute_timeout_secs", |p, v| if let Some(r) = &mut p.remembered { r.absolute_timeout_secs = v })}
+                        error={error("remembered.absolute_timeout_secs")} />
+                }
+                if remembered {
+                    { badge_row(&as_remembered) }
+                    { timeline(&as_remembered, "Remembered sessions") }
+                }
+            </fieldset>
+            <fieldset class="field">
+                <legend>{ "Sessions per person" }</legend>
+                { choice(None, id("limit"), "Limit how many live sessions a person may hold", p.max_sessions.is_some(),
+                         Some("Off: no limit."), p.max_sessions.map_or_else(|| error("max_sessions"), |_| None),
+                         toggle("max_sessions", |p, on| p.max_sessions = on.then_some(3))) }
+                if let Some(n) = p.max_sessions {
+                    <DurationField id={id("max-sessions")} label="Most live sessions per person (1 to 100)"
+                        value={u64::from(n)} units={SESSIONS}
+                        on_change={typed("max_sessions", |p, v| p.max_sessions = Some(u32::try_from(v).unwrap_or(u32::MAX)))}
+                        error={error("max_sessions")} />
+                    { choice(group.clone(), id("end-oldest"), "A sign-in beyond it ends the person's oldest session",
+                             p.on_session_limit == OnSessionLimit::EndOldest, None, None,
+                             toggle("on_session_limit", |p, _| p.on_session_limit = OnSessionLimit::EndOldest)) }
+                    { choice(group, id("refuse"), "A sign-in beyond it is refused",
+                             p.on_session_limit == OnSessionLimit::Refuse, None, None,
+                             toggle("on_session_limit", |p, _| p.on_session_limit = OnSessionLimit::Refuse)) }
+                }
+            </fieldset>
+            { badge_row(&p) }
+            { timeline(&p, b.title) }
+            if let Some(i) = b.impact {
                 <p class="impact" role="status">
-                    { format!("If you save now: {} of {} live {} sessions end at once, {} get the warning.", i.end_now, i.live, who, i.warn_now) }
+                    { format!("If you save now: {} of {} live {} sessions end at once, {} get the warning.", i.end_now, i.live, b.who, i.warn_now) }
+                    if i.people_at_limit > 0 {
+                        { format!(" People at the session limit or over it: {} ({} sessions beyond it); their next sign-in {}",
+                                  i.people_at_limit, i.sessions_over_limit,
+                                  if p.on_session_limit == OnSessionLimit::Refuse { "is refused." } else { "ends their oldest." }) }
+                    }
                 </p>
             }
-        </section>
+        </>
     }
 }
 
@@ -224,14 +347,30 @@ fn short(secs: u64) -> String {
 }
 
 /// The account's activity rules.
-fn activity_section(rules: ActivityRules, on_change: &Callback<ActivityRules>) -> Html {
+fn activity_section(
+    rules: ActivityRules,
+    errors: &[FieldError],
+    on_change: &Callback<ActivityRules>,
+    on_text: &Callback<(String, bool)>,
+) -> Html {
     let toggle = |f: fn(&mut ActivityRules, bool)| {
         let on_change = on_change.clone();
-        Callback::from(move |e: Event| {
-            let input: HtmlInputElement = e.target_unchecked_into();
+        Callback::from(move |on: bool| {
             let mut next = rules;
-            f(&mut next, input.checked());
+            f(&mut next, on);
             on_change.emit(next);
+        })
+    };
+    let on_call_max = {
+        let (on_change, on_text) = (on_change.clone(), on_text.clone());
+        Callback::from(move |v: Option<u64>| {
+            on_text.emit(("activity.call_max_secs".to_owned(), v.is_none()));
+            if let Some(v) = v {
+                on_change.emit(ActivityRules {
+                    call_max_secs: v,
+                    ..rules
+                });
+            }
         })
     };
     let r = rules;
@@ -239,21 +378,15 @@ fn activity_section(rules: ActivityRules, on_change: &Callback<ActivityRules>) -
         <section class="card" aria-label="Activity rules">
             <h2>{ "What counts as activity" }</h2>
             <p class="muted">{ "Keyboard, mouse and touch input always count." }</p>
-            <div class="check">
-                <input type="checkbox" id="bg" checked={r.background_requests_extend}
-                       onchange={toggle(|r, v| r.background_requests_extend = v)} />
-                <label for="bg">{ "Background refreshes keep sessions alive" }</label>
-            </div>
-            <div class="check">
-                <input type="checkbox" id="hidden" checked={r.hidden_tab_is_idle}
-                       onchange={toggle(|r, v| r.hidden_tab_is_idle = v)} />
-                <label for="hidden">{ "A hidden or minimised tab counts as idle" }</label>
-            </div>
-            <div class="check">
-                <input type="checkbox" id="call" checked={r.active_call_extends}
-                       onchange={toggle(|r, v| r.active_call_extends = v)} />
-                <label for="call">{ "An agent on a live call stays signed in" }</label>
-            </div>
+            { choice(None, "bg".to_owned(), "Background refreshes keep sessions alive", r.background_requests_extend,
+                     None, None, toggle(|r, v| r.background_requests_extend = v)) }
+            { choice(None, "hidden".to_owned(), "A hidden or minimised tab counts as idle", r.hidden_tab_is_idle,
+                     None, None, toggle(|r, v| r.hidden_tab_is_idle = v)) }
+            { choice(None, "call".to_owned(), "An agent on a live call stays signed in", r.active_call_extends,
+                     None, None, toggle(|r, v| r.active_call_extends = v)) }
+            <DurationField id="call-max" label="A call keeps a session alive at most this long after the last input"
+                value={r.call_max_secs} units={&SHORT[1..3]} on_change={on_call_max}
+                error={error_for(errors, "activity.call_max_secs")} />
         </section>
     }
 }
@@ -288,11 +421,10 @@ enum Action {
     Loaded(SettingsEnvelope),
     /// A load failed, saying this.
     Failed(String),
-    /// One audience's policy was edited.
-    EditedPolicy(Audience, AudiencePolicy),
-    /// The activity rules were edited.
-    EditedRules(ActivityRules),
-    /// A duration field's text (by key) is not a number (or is again).
+    /// The draft was edited.
+    Edited(Edit),
+    /// A duration field's text (by key) is not a number (or is again:
+    /// then every key the given one begins is cleared).
     EditedText(String, bool),
     /// "Discard changes".
     Discarded,
@@ -325,24 +457,18 @@ impl Reducible for Form {
                 f.conflict = false;
             }
             Action::Failed(message) => f.status = Some(message),
-            Action::EditedPolicy(audience, policy) => {
+            Action::Edited(edit) => {
                 if let Some(d) = &mut f.draft {
-                    *d.policy_mut(audience) = policy;
+                    edit(d);
                 }
                 f.server_errors.clear();
-                f.status = None;
-            }
-            Action::EditedRules(rules) => {
-                if let Some(d) = &mut f.draft {
-                    d.activity = rules;
-                }
                 f.status = None;
             }
             Action::EditedText(key, bad) => {
                 if bad {
                     f.bad_text.insert(key);
                 } else {
-                    f.bad_text.remove(&key);
+                    f.bad_text.retain(|k| !k.starts_with(&key));
                 }
             }
             Action::Discarded => {
@@ -454,10 +580,11 @@ pub fn Security() -> Html {
         });
     };
 
-    let set_policy = |audience: Audience| {
+    // Each policy's edits, applied to the newest draft.
+    let edit = |f: fn(&mut SecuritySettings, AudiencePolicy)| {
         let dispatch = form.dispatcher();
         Callback::from(move |p: AudiencePolicy| {
-            dispatch.dispatch(Action::EditedPolicy(audience, p))
+            dispatch.dispatch(Action::Edited(Box::new(move |s| f(s, p))))
         })
     };
     let on_text = {
@@ -468,7 +595,19 @@ pub fn Security() -> Html {
     };
     let on_rules = {
         let dispatch = form.dispatcher();
-        Callback::from(move |rules: ActivityRules| dispatch.dispatch(Action::EditedRules(rules)))
+        Callback::from(move |r: ActivityRules| {
+            dispatch.dispatch(Action::Edited(Box::new(move |s| s.activity = r)))
+        })
+    };
+    // Off: the agents' policy governs admins; on: a copy of it to tighten.
+    let on_admins = {
+        let (dispatch, on_text) = (form.dispatcher(), on_text.clone());
+        Callback::from(move |on: bool| {
+            on_text.emit(("admins".to_owned(), false));
+            dispatch.dispatch(Action::Edited(Box::new(move |s| {
+                s.admins = on.then(|| s.agents.clone());
+            })))
+        })
     };
     let can_save = changed && errors.is_empty() && form.bad_text.is_empty() && !form.saving;
     let do_save = {
@@ -532,26 +671,60 @@ pub fn Security() -> Html {
             cancel,
         )
     });
-    let section = |audience: Audience| {
-        let prefix = format!("{}.", audience.as_str());
-        let mine: Vec<FieldError> = errors
-            .iter()
-            .filter(|e| e.path.starts_with(&prefix))
-            .cloned()
-            .collect();
-        let impact = form.preview.as_ref().map(|p| match audience {
-            Audience::Agents => p.agents,
-            Audience::Requesters => p.requesters,
-        });
-        audience_section(&SectionProps {
-            audience,
-            policy: current.policy(audience).clone(),
+    let block = |key: &'static str,
+                 title: &'static str,
+                 who: &'static str,
+                 remember: &'static str,
+                 policy: AudiencePolicy,
+                 impact: Option<Impact>,
+                 on_change: Callback<AudiencePolicy>| {
+        let prefix = format!("{key}.");
+        policy_block(&Block {
+            key,
+            title,
+            who,
+            remember,
+            best_practice: key != "requesters",
+            policy,
             limits,
-            errors: mine,
+            errors: errors
+                .iter()
+                .filter(|e| e.path.starts_with(&prefix))
+                .cloned()
+                .collect(),
             impact,
-            on_change: set_policy(audience),
+            on_change,
             on_text: on_text.clone(),
         })
+    };
+    let preview = form.preview;
+    let agents = block(
+        "agents",
+        "Agents",
+        "agent",
+        "Offer Remember me at agent login",
+        current.agents.clone(),
+        preview.map(|p| p.agents),
+        edit(|s, p| s.agents = p),
+    );
+    let requesters = block(
+        "requesters",
+        "Requesters",
+        "requester",
+        "Offer Remember me at requester login",
+        current.requesters.clone(),
+        preview.map(|p| p.requesters),
+        edit(|s, p| s.requesters = p),
+    );
+    let admins = html! {
+        <>
+            { choice(None, "admins-own".to_owned(), "A stricter policy for admins", current.admins.is_some(),
+                     Some("For people with the admin role or who manage security. Off: the agents' policy. On: each limit may only be as strict as the agents' or stricter."),
+                     None, on_admins) }
+            if let Some(p) = current.admins.clone() {
+                { block("admins", "Admins", "admin", "Offer Remember me to admins", p, None, edit(|s, p| s.admins = Some(p))) }
+            }
+        </>
     };
     let problems = errors.len() + form.bad_text.len();
     let saving = form.saving;
@@ -571,9 +744,10 @@ pub fn Security() -> Html {
                         <button onclick={on_reload}>{ "Reload current settings" }</button>
                     </div>
                 }
-                { section(Audience::Agents) }
-                { section(Audience::Requesters) }
-                { activity_section(current.activity, &on_rules) }
+                { card("Agents", agents) }
+                { card("Admins", admins) }
+                { card("Requesters", requesters) }
+                { activity_section(current.activity, &errors, &on_rules, &on_text) }
                 <div class="actions">
                     <button class="primary" disabled={!can_save} onclick={on_save}>{ "Save" }</button>
                     <button disabled={!changed || saving} onclick={on_discard}>{ "Discard changes" }</button>
