@@ -39,7 +39,7 @@ pub async fn request<B: Serialize, T: DeserializeOwned>(
     kind: Kind,
 ) -> Result<T, ApiError> {
     let body = match body {
-        Some(b) => Some(serde_json::to_string(b).map_err(|e| ApiError::Network(e.to_string()))?),
+        Some(b) => Some(serde_json::to_string(b).map_err(|_| ApiError::Network)?),
         None => None,
     };
     let (text, _) = exchange(method, path, body, kind).await?;
@@ -48,7 +48,7 @@ pub async fn request<B: Serialize, T: DeserializeOwned>(
     } else {
         &text
     };
-    serde_json::from_str(text).map_err(|e| ApiError::Network(format!("unexpected answer: {e}")))
+    serde_json::from_str(text).map_err(|_| ApiError::Network)
 }
 
 /// One request with a JSON body (if any): the answer's text and its
@@ -92,16 +92,10 @@ async fn exchange_once(
         Some(b) => builder.header("Content-Type", "application/json").body(b),
         None => builder.build(),
     }
-    .map_err(|e| ApiError::Network(e.to_string()))?;
-    let response = request
-        .send()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
+    .map_err(|_| ApiError::Network)?;
+    let response = request.send().await.map_err(|_| ApiError::Network)?;
     let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
+    let text = response.text().await.map_err(|_| ApiError::Network)?;
     if (200..300).contains(&status) {
         let next = response.headers().get("link").and_then(|l| {
             let url = l.strip_prefix('<')?.strip_suffix(">; rel=\"next\"")?;
@@ -194,8 +188,7 @@ pub async fn preview(update: &SettingsUpdate) -> Result<PreviewResponse, ApiErro
 /// gave) and the next page's path, while more remain.
 pub async fn page<T: DeserializeOwned>(path: &str) -> Result<(Vec<T>, Option<String>), ApiError> {
     let (text, next) = exchange(Method::GET, path, None, Kind::Foreground).await?;
-    let rows = serde_json::from_str(&text)
-        .map_err(|e| ApiError::Network(format!("unexpected answer: {e}")))?;
+    let rows = serde_json::from_str(&text).map_err(|_| ApiError::Network)?;
     Ok((rows, next))
 }
 
@@ -325,7 +318,7 @@ pub async fn reauthenticate(password: &str) -> Result<(), ApiError> {
     let body = serde_json::to_string(&vigil_policy::api::ReauthenticateRequest {
         password: password.to_owned(),
     })
-    .map_err(|e| ApiError::Network(e.to_string()))?;
+    .map_err(|_| ApiError::Network)?;
     exchange(
         Method::POST,
         "/api/auth/reauthenticate",
@@ -354,7 +347,7 @@ pub async fn save_sso(id: Option<&str>, input: &SsoConnectionInput) -> Result<()
         Some(id) => (Method::PUT, format!("/api/admin/sso/{id}")),
         None => (Method::POST, "/api/admin/sso".to_owned()),
     };
-    let body = serde_json::to_string(input).map_err(|e| ApiError::Network(e.to_string()))?;
+    let body = serde_json::to_string(input).map_err(|_| ApiError::Network)?;
     exchange(method, &path, Some(body), Kind::Foreground)
         .await
         .map(drop)

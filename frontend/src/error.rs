@@ -6,8 +6,10 @@ use vigil_policy::FieldError;
 /// A failed API call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
-    /// The request never got an answer (offline, server down).
-    Network(String),
+    /// The request never got an answer (offline, server down), or not one
+    /// the console could read. Nothing more is kept: the person is told
+    /// the same either way, and formatting the cause would cost bundle size.
+    Network,
     /// The server answered with an error body.
     Http {
         /// HTTP status.
@@ -21,7 +23,7 @@ impl ApiError {
     /// A sentence for people.
     pub fn message(&self) -> String {
         match self {
-            ApiError::Network(_) => {
+            ApiError::Network => {
                 "Vigil could not be reached. Check your connection and try again.".to_owned()
             }
             ApiError::Http { body, .. } => match &body.request_id {
@@ -36,7 +38,7 @@ impl ApiError {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             ApiError::Http { body, .. } => Some(body.error),
-            ApiError::Network(_) => None,
+            ApiError::Network => None,
         }
     }
 
@@ -54,7 +56,7 @@ impl ApiError {
     pub fn fields(&self) -> Vec<FieldError> {
         match self {
             ApiError::Http { body, .. } => body.fields.clone().unwrap_or_default(),
-            ApiError::Network(_) => Vec::new(),
+            ApiError::Network => Vec::new(),
         }
     }
 }

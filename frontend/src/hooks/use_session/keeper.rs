@@ -164,9 +164,7 @@ impl Keeper {
         // The server answered: whatever was locked is settled.
         self.settled();
         if share {
-            self.share(&TabMessage::View {
-                view: Box::new(view),
-            });
+            self.share(&TabMessage::View(Box::new(view)));
         }
         self.publish();
     }
@@ -188,7 +186,7 @@ impl Keeper {
         self.stop_trailing();
         self.close_live();
         if share {
-            self.share(&TabMessage::SignedOut { reason });
+            self.share(&TabMessage::SignedOut(reason));
         }
         if reason == UnauthenticatedReason::Ended(EndReason::LoggedOut) {
             drafts::forget_all();

@@ -26,12 +26,15 @@ const LEADER_LOCK: &str = "vigil-live";
 /// A sign-out that cannot reach the server is tried again after these.
 const LOGOUT_BACKOFF_MS: &[u32] = &[2_000, 5_000, 10_000];
 
-/// Messages between tabs.
+/// Messages between tabs: `{"view": …}` or `{"signed_out": "…"}`. Serde's
+/// own enum form, which reads straight from the text; a `kind` field
+/// inside (`#[serde(tag = …)]`) would buffer the message and take a second
+/// copy of the session view's decoder.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(super) enum TabMessage {
-    View { view: Box<SessionView> },
-    SignedOut { reason: UnauthenticatedReason },
+    View(Box<SessionView>),
+    SignedOut(UnauthenticatedReason),
 }
 
 /// Tab coordination's state.
@@ -83,8 +86,8 @@ impl Keeper {
                 return;
             };
             match serde_json::from_str::<TabMessage>(&text) {
-                Ok(TabMessage::View { view }) => k.apply(*view, None, false),
-                Ok(TabMessage::SignedOut { reason }) => k.sign_out(reason, false),
+                Ok(TabMessage::View(view)) => k.apply(*view, None, false),
+                Ok(TabMessage::SignedOut(reason)) => k.sign_out(reason, false),
                 Err(_) => {}
             }
         });
@@ -172,7 +175,7 @@ impl Keeper {
             let result = api::logout().await;
             let Some(k) = me.upgrade() else { return };
             match result {
-                Err(ApiError::Network(_)) => {
+                Err(ApiError::Network) => {
                     k.tabs.borrow_mut().logout_pending = true;
                     k.publish();
                     let me = k.me.clone();
