@@ -176,9 +176,39 @@ pub enum ChangedBy {
     CommandLine,
 }
 
+/// Why a password was not changed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// The session the change came from (`keep`) ended while the request
+    /// was on its way: another change of the person's password, a
+    /// deactivation or a revocation committed first. Nothing changed.
+    #[error("the session asking for the change has ended")]
+    SessionEnded,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<PasswordError> for crate::error::ApiError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            // Ended by someone else's act, as the session check would say.
+            PasswordError::SessionEnded => Self::Unauthenticated(
+                vigil_policy::api::UnauthenticatedReason::Ended(EndReason::Revoked),
+            ),
+            PasswordError::Store(e) => e.into(),
+        }
+    }
+}
+
 /// Stores a person's new password hash and, in the same transaction, ends
 /// every live session of theirs except `keep` as a revocation by `actor`
-/// and audits `password.changed`. Returns how many sessions ended.
+/// and audits `password.changed`. Returns how many sessions ended. With
+/// `keep`, that session must still be live once the person is locked:
+/// of several changes from sessions of one person at once, the first to
+/// commit ends the others' sessions, and those then change nothing
+/// ([`PasswordError::SessionEnded`]), as after a deactivation or a
+/// revocation that went first.
 #[allow(clippy::too_many_arguments)]
 pub async fn set_password(
     store: &Store,
@@ -189,18 +219,20 @@ pub async fn set_password(
     actor: &str,
     keep: Option<&str>,
     now: OffsetDateTime,
-) -> Result<u64, StoreError> {
+) -> Result<u64, PasswordError> {
     let (account_id, user_id, email) = user;
     let mut tx = store.begin().await?;
     accounts::lock_people(&mut tx, &[user_id]).await?;
+    let live = store::sessions::live_endings(tx.conn(), account_id, Which::Person(user_id)).await?;
+    if keep.is_some_and(|keep| !live.iter().any(|e| e.session_id == keep)) {
+        return Err(PasswordError::SessionEnded);
+    }
     accounts::set_password_hash(&mut tx, user_id, password_hash).await?;
-    let endings: Vec<_> =
-        store::sessions::live_endings(tx.conn(), account_id, Which::Person(user_id))
-            .await?
-            .into_iter()
-            .filter(|e| Some(e.session_id.as_str()) != keep)
-            .map(|e| (e, EndReason::Revoked))
-            .collect();
+    let endings: Vec<_> = live
+        .into_iter()
+        .filter(|e| Some(e.session_id.as_str()) != keep)
+        .map(|e| (e, EndReason::Revoked))
+        .collect();
     let ended = end_sessions(&mut tx, &endings, actor, now).await?;
     audit::record(
         &mut tx,

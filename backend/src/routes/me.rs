@@ -199,7 +199,7 @@ pub async fn revoke_others(
     responses(
         (status = 200, description = "Changed; how many other sessions ended", body = vigil_policy::api::RevokeResult),
         (status = 400, description = "`validation`: the new password breaks the rule (`fields` name `new_password`: 15 to 256 characters, not the email, not one character repeated or a run of keys or digits, not a common or breached password); nothing changed", body = vigil_policy::api::ErrorBody),
-        (status = 401, description = "`invalid_credentials`: the current password is wrong; or `unauthenticated`: no live session", body = vigil_policy::api::ErrorBody),
+        (status = 401, description = "`invalid_credentials`: the current password is wrong; or `unauthenticated`: no live session, including one ended while this request was on its way (another change of the password, a deactivation or a revocation went first); nothing changed", body = vigil_policy::api::ErrorBody),
         (status = 403, description = "Failed the CSRF check", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotJson,
         (status = 429, description = "`too_many_attempts`: throttled like sign-in; see Retry-After", body = vigil_policy::api::ErrorBody),

@@ -315,3 +315,189 @@ async fn asking_for_the_key_is_not_activity() {
     )
     .await;
 }
+
+/// A password change from `client` (an address of its own, so the sign-in
+/// budgets per email and address do not mix the racers up).
+async fn change_from(
+    app: &TestApp,
+    client: &str,
+    s: &Session,
+    current: &str,
+    new: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/me/password"))
+        .header("X-Vigil-Request", "1")
+        .header("X-Forwarded-For", client)
+        .header("Cookie", s.cookie())
+        .json(&json!({"current_password": current, "new_password": new}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The person's draft key version and how many of `action` the audit log
+/// holds for them.
+async fn version_and_audits(app: &TestApp, user_id: i64, actions: &[&str]) -> (i64, Vec<i64>) {
+    let version = app
+        .scalar(&format!(
+            "SELECT draft_key_version FROM users WHERE id = {user_id}"
+        ))
+        .await;
+    let mut counts = Vec::new();
+    for action in actions {
+        counts.push(
+            app.scalar(&format!(
+                "SELECT COUNT(*) FROM audit_log WHERE action = '{action}' \
+                 AND target = 'user:{user_id}'"
+            ))
+            .await,
+        );
+    }
+    (version, counts)
+}
+
+/// Signs `email` in `n` times, each from an address of its own.
+async fn sessions_of(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    n: usize,
+    net: &str,
+) -> Vec<(String, Session)> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let client = format!("{net}.{i}");
+        let res = app.login_from(&client, email, password, None).await;
+        assert_eq!(res.status(), StatusCode::OK, "{client}");
+        out.push((client, Session::from_sign_in(&res)));
+    }
+    out
+}
+
+/// Six sessions of one person change the password at once, five rounds:
+/// exactly one change is made, one `password.changed` and one bump of the
+/// draft key version (no lost update, none counted twice); its session
+/// stays signed in and every other ends. The others answer 401: their
+/// session was ended by the change that went first (they had all checked
+/// the current password before it committed, and each went on to change
+/// the password again and end the winner's session), or the current
+/// password is no longer the one they sent; never a 5xx.
+#[tokio::test]
+async fn concurrent_password_changes_bump_the_draft_key_once_each() {
+    const AT_ONCE: usize = 6;
+    let app = crate::helpers::spawn_behind_proxy().await;
+    let agent = app.user_id("agent1@demo.test").await;
+    let mut current = PASSWORD.to_owned();
+    for round in 0..5 {
+        let sessions = sessions_of(
+            &app,
+            "agent1@demo.test",
+            &current,
+            AT_ONCE,
+            &format!("10.7.{round}"),
+        )
+        .await;
+        let (version, audits) = version_and_audits(&app, agent, &["password.changed"]).await;
+        let new = format!("round {round} lilac harbour kettle");
+        let answers = futures_util::future::join_all(
+            sessions
+                .iter()
+                .map(|(client, s)| change_from(&app, client, s, &current, &new)),
+        )
+        .await;
+        let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+        assert!(
+            statuses.iter().all(|s| [200, 401].contains(s)),
+            "round {round}: only 200 and 401: {statuses:?}"
+        );
+        let changed = statuses.iter().filter(|s| **s == 200).count() as i64;
+        assert_eq!(changed, 1, "round {round}: {statuses:?}");
+        let (after, after_audits) = version_and_audits(&app, agent, &["password.changed"]).await;
+        assert_eq!(
+            after - version,
+            changed,
+            "round {round}: one bump per change: {statuses:?}"
+        );
+        assert_eq!(after_audits[0] - audits[0], changed, "round {round}");
+        for ((_, s), status) in sessions.iter().zip(&statuses) {
+            if *status == 200 {
+                app.session_view(s).await;
+            } else {
+                app.assert_signed_out(s, "revoked").await;
+            }
+        }
+        current = new;
+    }
+    let res = app
+        .login_from("10.7.9.9", "agent1@demo.test", &current, None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "the last password holds");
+}
+
+/// An admin deactivates and then reactivates a person while three of that
+/// person's sessions change the password, five rounds: the version moves
+/// by exactly one for the deactivation, one for the reactivation and one
+/// for the change if one was made (at most one: before the deactivation,
+/// which ends its session too; the others' sessions ended first),
+/// matching the audit log, whatever order the database put them in.
+#[tokio::test]
+async fn deactivation_and_reactivation_racing_password_changes_bump_the_draft_key_once_each() {
+    const AT_ONCE: usize = 3;
+    let app = crate::helpers::spawn_behind_proxy().await;
+    let admin = app.login("admin@demo.test").await;
+    let agent = app.user_id("agent1@demo.test").await;
+    let actions = ["password.changed", "user.deactivated", "user.reactivated"];
+    let mut current = PASSWORD.to_owned();
+    for round in 0..5 {
+        let sessions = sessions_of(
+            &app,
+            "agent1@demo.test",
+            &current,
+            AT_ONCE,
+            &format!("10.8.{round}"),
+        )
+        .await;
+        let (version, audits) = version_and_audits(&app, agent, &actions).await;
+        let new = format!("round {round} marble falcon teapot");
+        let changes = futures_util::future::join_all(
+            sessions
+                .iter()
+                .map(|(client, s)| change_from(&app, client, s, &current, &new)),
+        );
+        let standing = async {
+            let path = |what: &str| format!("/api/admin/users/{agent}/{what}");
+            let off = app.post(&path("deactivate"), &admin, json!({})).await;
+            let on = app.post(&path("reactivate"), &admin, json!({})).await;
+            (off.status(), on.status())
+        };
+        let (answers, (off, on)) = tokio::join!(changes, standing);
+        assert_eq!((off, on), (StatusCode::OK, StatusCode::OK), "round {round}");
+        let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+        assert!(
+            statuses.iter().all(|s| [200, 401].contains(s)),
+            "round {round}: only 200 and 401: {statuses:?}"
+        );
+        let changed = statuses.iter().filter(|s| **s == 200).count() as i64;
+        assert!(changed <= 1, "round {round}: {statuses:?}");
+        let (after, after_audits) = version_and_audits(&app, agent, &actions).await;
+        assert_eq!(
+            after - version,
+            changed + 2,
+            "round {round}: a bump per change and one each for deactivating and reactivating: {statuses:?}"
+        );
+        let moved: Vec<i64> = after_audits
+            .iter()
+            .zip(&audits)
+            .map(|(a, b)| a - b)
+            .collect();
+        assert_eq!(moved, [changed, 1, 1], "round {round}");
+        if changed > 0 {
+            current = new;
+        }
+    }
+    let res = app
+        .login_from("10.8.9.9", "agent1@demo.test", &current, None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "the last password holds");
+}
