@@ -8,7 +8,6 @@
 
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
-use serde::{Deserialize, Serialize};
 use vigil_policy::api::{SessionView, UnauthenticatedReason};
 use vigil_policy::EndReason;
 use wasm_bindgen::closure::Closure;
@@ -26,15 +25,32 @@ const LEADER_LOCK: &str = "vigil-live";
 /// A sign-out that cannot reach the server is tried again after these.
 const LOGOUT_BACKOFF_MS: &[u32] = &[2_000, 5_000, 10_000];
 
-/// Messages between tabs: `{"view": …}` or `{"signed_out": "…"}`. Serde's
-/// own enum form, which reads straight from the text; a `kind` field
-/// inside (`#[serde(tag = …)]`) would buffer the message and take a second
-/// copy of the session view's decoder.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// What one tab tells the others: the session view, as JSON (decoded by
+/// the very code that decodes the server's answers: a serde enum around it
+/// would take a second copy of that code), or why the session ended, by
+/// its wire name.
+#[derive(Debug)]
 pub(super) enum TabMessage {
     View(Box<SessionView>),
     SignedOut(UnauthenticatedReason),
+}
+
+impl TabMessage {
+    fn encode(&self) -> Option<String> {
+        match self {
+            TabMessage::View(view) => serde_json::to_string(view).ok(),
+            TabMessage::SignedOut(reason) => Some(reason.as_str().to_owned()),
+        }
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        if text.starts_with('{') {
+            let view: SessionView = serde_json::from_str(text).ok()?;
+            Some(TabMessage::View(Box::new(view)))
+        } else {
+            UnauthenticatedReason::parse(text).map(TabMessage::SignedOut)
+        }
+    }
 }
 
 /// Tab coordination's state.
@@ -85,10 +101,10 @@ impl Keeper {
             else {
                 return;
             };
-            match serde_json::from_str::<TabMessage>(&text) {
-                Ok(TabMessage::View(view)) => k.apply(*view, None, false),
-                Ok(TabMessage::SignedOut(reason)) => k.sign_out(reason, false),
-                Err(_) => {}
+            match TabMessage::decode(&text) {
+                Some(TabMessage::View(view)) => k.apply(*view, None, false),
+                Some(TabMessage::SignedOut(reason)) => k.sign_out(reason, false),
+                None => {}
             }
         });
         self.tabs.borrow_mut().channel = Some(Channel {
@@ -99,7 +115,7 @@ impl Keeper {
 
     /// Tells the other tabs.
     pub(super) fn share(&self, msg: &TabMessage) {
-        if let (Some(c), Ok(text)) = (&self.tabs.borrow().channel, serde_json::to_string(msg)) {
+        if let (Some(c), Some(text)) = (&self.tabs.borrow().channel, msg.encode()) {
             let _ = c.channel.post_message(&text.into());
         }
     }
