@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: P1 to P5, P7 and P8 on this machine, printed and
+//! `cargo xtask bench`: P1 to P5, P7 and P8 (and W1, the cost of SQLite's
+//! `synchronous = FULL` under writes) on this machine, printed and
 //! appended to bench/RESULTS.md with the machine's description. Load comes
 //! from wrk (Debian's package, 2 threads) on loopback, round-robin over
 //! 50,000 distinct live sessions as thousands of consoles would send it;
@@ -546,6 +547,27 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
     })
 }
 
+/// Runs `cargo bench -p vigil-server --bench NAME` (a release build) and
+/// keeps the Markdown table it prints.
+fn bench_table(name: &str, postgres: &str) -> Result<String> {
+    let out = cargo()
+        .args(["bench", "-q", "-p", "vigil-server", "--bench", name])
+        .env("VIGIL_BENCH_POSTGRES_URL", postgres)
+        .output()
+        .map_err(|e| format!("cargo bench: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the {name} bench failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
 /// P8: a second replica on the same database checks a session (so holds
 /// it in memory); the first revokes it; the time from the revocation's
 /// answer to the second replica's first refusal, over `REVOCATIONS`.
@@ -789,22 +811,9 @@ pub(crate) fn run(args: &[String]) -> Result {
     let (base_health, base_session) = run_baseline(&scratch)?;
 
     step("P5: the sweeper (cargo bench -p vigil-server --bench sweep)");
-    let p5 = cargo()
-        .args(["bench", "-q", "-p", "vigil-server", "--bench", "sweep"])
-        .env("VIGIL_BENCH_POSTGRES_URL", &postgres)
-        .output()
-        .map_err(|e| format!("cargo bench: {e}"))?;
-    if !p5.status.success() {
-        return Err(format!(
-            "the sweeper bench failed: {}",
-            String::from_utf8_lossy(&p5.stderr)
-        ));
-    }
-    let p5_table: String = String::from_utf8_lossy(&p5.stdout)
-        .lines()
-        .filter(|l| l.starts_with('|'))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let p5_table = bench_table("sweep", &postgres)?;
+    step("W1: revocations committed one by one, SQLite FULL against NORMAL (cargo bench -p vigil-server --bench commits)");
+    let w1_table = bench_table("commits", &postgres)?;
 
     let mut md = String::new();
     let _ = writeln!(md, "\n## Run of {}\n", machine());
@@ -995,6 +1004,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         goal(x(&pg) >= 2.0)
     );
     let _ = writeln!(md, "\nP5, one sweeper pass (goal: under 1 s for 100k live / 10k expired, growing with the expired count):\n\n{p5_table}");
+    let _ = writeln!(md, "\nW1, what SQLite's `synchronous = FULL` costs a write-heavy load: revocations, each read and then committed in a transaction of its own (session ended, audit row, webhook event), back to back for 5 s per case on a fresh database, by one writer and by eight; NORMAL set by the bench on every connection (the server always runs FULL), PostgreSQL for reference:\n\n{w1_table}");
     println!("{md}");
     let results = root().join("bench").join("RESULTS.md");
     let mut file = fs::OpenOptions::new()
