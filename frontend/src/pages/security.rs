@@ -49,16 +49,19 @@ fn nearest_preset(presets: &[u64], secs: u64) -> usize {
 }
 
 /// Units of idle timeouts and warnings.
-const SHORT: &[(&str, u64)] = &[
+const SHORT: Units = &[
     ("seconds", 1),
     ("minutes", MINUTE),
     ("hours", HOUR),
     ("days", DAY),
 ];
 /// Units of session lifetimes.
-const LONG: &[(&str, u64)] = &[("hours", HOUR), ("days", DAY)];
-const PERCENT: &[(&str, u64)] = &[("%", 1)];
-const SESSIONS: &[(&str, u64)] = &[("sessions", 1)];
+const LONG: Units = &[("hours", HOUR), ("days", DAY)];
+const PERCENT: Units = &[("%", 1)];
+const SESSIONS: Units = &[("sessions", 1)];
+
+/// A duration field's units.
+type Units = &'static [(&'static str, u64)];
 
 /// An edit of the draft, applied by the reducer to the newest draft.
 type Edit = Box<dyn FnOnce(&mut SecuritySettings)>;
@@ -114,10 +117,9 @@ fn card(title: &'static str, body: Html) -> Html {
     }
 }
 
-/// What one policy's sub-form shows (the agents', the requesters' or the
-/// admins': one form for all three).
-struct Block {
-    /// The first segment of its fields' paths, and of its ids.
+/// What never changes about one policy's sub-form.
+struct Meta {
+    /// The first segment of its fields' paths, which are also their ids.
     key: &'static str,
     /// The region's name, also its timeline's.
     title: &'static str,
@@ -125,67 +127,104 @@ struct Block {
     who: &'static str,
     /// The "Remember me" checkbox's label.
     remember: &'static str,
-    /// Whether the 15-minute best practice is hinted (team members'
-    /// access to customer data; requesters are not asked to meet it).
-    best_practice: bool,
+}
+
+const AGENTS: Meta = Meta {
+    key: "agents",
+    title: "Agents",
+    who: "agent",
+    remember: "Offer Remember me at agent login",
+};
+const REQUESTERS: Meta = Meta {
+    key: "requesters",
+    title: "Requesters",
+    who: "requester",
+    remember: "Offer Remember me at requester login",
+};
+const ADMINS: Meta = Meta {
+    key: "admins",
+    title: "Admins",
+    who: "admin",
+    remember: "Offer Remember me to admins",
+};
+
+/// One policy's sub-form: the agents', the requesters' or the admins'.
+struct Block<'a> {
+    meta: &'static Meta,
     policy: AudiencePolicy,
     limits: Limits,
-    errors: Vec<FieldError>,
+    /// Every error on the page (each field picks its own by path).
+    errors: &'a [FieldError],
     impact: Option<Impact>,
     on_change: Callback<AudiencePolicy>,
-    /// A duration field's key, and whether its text is not a number; a
-    /// key alone with `false` clears every key it begins (fields gone).
+    /// A field's path, and whether its text is not a number; a path with
+    /// `false` clears every path it begins (fields gone from the page).
     on_text: Callback<(String, bool)>,
 }
 
-/// One policy's fields (a plain function: no state of its own).
-fn policy_block(b: &Block) -> Html {
-    let key = b.key;
-    let p = b.policy.clone();
-    let path = |field: &str| format!("{key}.{field}");
-    let id = |field: &str| format!("{key}-{field}");
-    let error = |field: &str| error_for(&b.errors, &path(field));
-    let change = |f: fn(&mut AudiencePolicy, u64)| {
-        let (p, on_change) = (p.clone(), b.on_change.clone());
-        Callback::from(move |v: u64| {
+impl Block<'_> {
+    fn path(&self, field: &str) -> String {
+        format!("{}.{field}", self.meta.key)
+    }
+
+    fn error(&self, field: &str) -> Option<String> {
+        error_for(self.errors, &self.path(field))
+    }
+
+    /// Emits the policy changed by `f`.
+    fn set<T: 'static>(&self, f: fn(&mut AudiencePolicy, T)) -> Callback<T> {
+        let (p, on_change) = (self.policy.clone(), self.on_change.clone());
+        Callback::from(move |v: T| {
             let mut next = p.clone();
             f(&mut next, v);
             on_change.emit(next);
         })
-    };
-    // A duration field reports `None` while its text is not a number.
-    let typed = |field: &'static str, f: fn(&mut AudiencePolicy, u64)| {
-        let (set, on_text, key) = (change(f), b.on_text.clone(), path(field));
-        Callback::from(move |v: Option<u64>| {
-            on_text.emit((key.clone(), v.is_none()));
+    }
+
+    /// A checkbox's or radio button's change; the fields under `field`
+    /// that it hides take their half-typed text with them.
+    fn toggle(&self, field: &str, f: fn(&mut AudiencePolicy, bool)) -> Callback<bool> {
+        let (set, on_text, key) = (self.set(f), self.on_text.clone(), self.path(field));
+        Callback::from(move |on: bool| {
+            on_text.emit((key.clone(), false));
+            set.emit(on);
+        })
+    }
+
+    /// A duration (or count) of the policy, its id and its errors' path
+    /// the same. It reports `None` while its text is not a number.
+    fn duration(
+        &self,
+        field: &str,
+        label: &'static str,
+        value: u64,
+        units: Units,
+        f: fn(&mut AudiencePolicy, u64),
+    ) -> Html {
+        let key = self.path(field);
+        let (set, on_text, typed) = (self.set(f), self.on_text.clone(), key.clone());
+        let on_change = Callback::from(move |v: Option<u64>| {
+            on_text.emit((typed.clone(), v.is_none()));
             if let Some(v) = v {
                 set.emit(v);
             }
-        })
-    };
-    // A checkbox or radio button; the fields under `field` that it hides
-    // take their half-typed text with them.
-    let toggle = |field: &'static str, f: fn(&mut AudiencePolicy, bool)| {
-        let (p, on_change, on_text, key) = (
-            p.clone(),
-            b.on_change.clone(),
-            b.on_text.clone(),
-            path(field),
-        );
-        Callback::from(move |on: bool| {
-            let mut next = p.clone();
-            f(&mut next, on);
-            on_text.emit((key.clone(), false));
-            on_change.emit(next);
-        })
-    };
+        });
+        html! {
+            <DurationField id={key.clone()} {label} {value} {units} {on_change}
+                error={error_for(self.errors, &key)} />
+        }
+    }
+}
 
+/// One policy's fields (a plain function: no state of its own).
+fn policy_block(b: &Block) -> Html {
+    let p = &b.policy;
     let offered = presets(&b.limits);
     let index = nearest_preset(&offered, p.idle_timeout_secs);
     let is_preset = offered.contains(&p.idle_timeout_secs);
     let idle_words = describe_secs(p.idle_timeout_secs);
     let on_slider = {
-        let set = change(|p, v| p.idle_timeout_secs = v);
+        let set = b.set(|p, v| p.idle_timeout_secs = v);
         let offered = offered.clone();
         Callback::from(move |e: InputEvent| {
             let input: HtmlInputElement = e.target_unchecked_into();
@@ -204,7 +243,7 @@ fn policy_block(b: &Block) -> Html {
             p.clone(),
             b.on_change.clone(),
             b.on_text.clone(),
-            path("warning"),
+            b.path("warning"),
         );
         Callback::from(move |_: bool| {
             // The same warning instant, as near as the other mode allows.
@@ -226,34 +265,42 @@ fn policy_block(b: &Block) -> Html {
         })
     };
     let warning_field = match p.warning {
-        Warning::Before { secs } => html! {
-            <DurationField id={id("warning-secs")} label="Warn this long before sign-out" value={secs}
-                units={&SHORT[..2]}
-                on_change={typed("warning.secs", |p, v| p.warning = Warning::Before { secs: v })}
-                error={error("warning.secs")} />
-        },
-        Warning::Percent { percent } => html! {
-            <DurationField id={id("warning-percent")} label="Warn once this much of the idle timeout has passed"
-                value={u64::from(percent)} units={PERCENT}
-                on_change={typed("warning.percent", |p, v| p.warning = Warning::Percent { percent: u32::try_from(v).unwrap_or(u32::MAX) })}
-                error={error("warning.percent")} />
-        },
+        Warning::Before { secs } => b.duration(
+            "warning.secs",
+            "Warn this long before sign-out",
+            secs,
+            &SHORT[..2],
+            |p, v| p.warning = Warning::Before { secs: v },
+        ),
+        Warning::Percent { percent } => b.duration(
+            "warning.percent",
+            "Warn once this much of the idle timeout has passed",
+            u64::from(percent),
+            PERCENT,
+            |p, v| {
+                p.warning = Warning::Percent {
+                    percent: u32::try_from(v).unwrap_or(u32::MAX),
+                }
+            },
+        ),
     };
-    let hint = if b.best_practice {
-        best_practice_hint(&p)
-    } else {
+    // The 15-minute best practice is about team members' access to
+    // customer data; requesters are not asked to meet it.
+    let hint = if b.meta.key == "requesters" {
         None
+    } else {
+        best_practice_hint(p)
     };
     // Remembered sessions under limits of their own: their deadlines and
     // badges too.
     let remembered = p.remember_me && p.remembered.is_some();
     let as_remembered = p.resolved(true);
-    let group = Some(id("on-limit"));
+    let (slider, warning, on_limit) = (b.path("idle"), b.path("warning"), b.path("on_limit"));
     html! {
         <>
             <div class="field">
-                <label for={id("idle-slider")}>{ "Idle timeout" }</label>
-                <input id={id("idle-slider")} type="range" min="0" max={(offered.len().max(1) - 1).to_string()}
+                <label for={slider.clone()}>{ "Idle timeout" }</label>
+                <input id={slider} type="range" min="0" max={(offered.len().max(1) - 1).to_string()}
                        step="1" value={index.to_string()} aria-label="Idle timeout"
                        aria-valuetext={idle_words.clone()} oninput={on_slider} />
                 <div class="ticks" aria-hidden="true">
@@ -265,39 +312,35 @@ fn policy_block(b: &Block) -> Html {
                 </p>
                 if let Some(hint) = hint { <p class="hint">{ hint }</p> }
             </div>
-            <DurationField id={id("idle-custom")} label="Custom idle timeout" value={p.idle_timeout_secs}
-                units={SHORT}
-                on_change={typed("idle_timeout_secs", |p, v| p.idle_timeout_secs = v)}
-                error={error("idle_timeout_secs")} />
+            { b.duration("idle_timeout_secs", "Custom idle timeout", p.idle_timeout_secs, SHORT,
+                         |p, v| p.idle_timeout_secs = v) }
             <p class="muted small">{ format!("Allowed: {} to {}.", describe_secs(b.limits.idle_min_secs), describe_secs(b.limits.idle_max_secs)) }</p>
-            <DurationField id={id("absolute")} label="Session lifetime (sign out after this, whatever the activity)"
-                value={p.absolute_timeout_secs} units={LONG}
-                on_change={typed("absolute_timeout_secs", |p, v| p.absolute_timeout_secs = v)}
-                error={error("absolute_timeout_secs")} />
+            { b.duration("absolute_timeout_secs", "Session lifetime (sign out after this, whatever the activity)",
+                         p.absolute_timeout_secs, LONG, |p, v| p.absolute_timeout_secs = v) }
             <fieldset class="field">
                 <legend>{ "Warning" }</legend>
-                { choice(Some(id("warn-mode")), id("warn-before"), "A fixed time before sign-out",
+                { choice(Some(warning.clone()), b.path("warn-before"), "A fixed time before sign-out",
                          matches!(p.warning, Warning::Before { .. }), None, None, on_mode(false)) }
-                { choice(Some(id("warn-mode")), id("warn-percent"), "At a share of the idle timeout",
+                { choice(Some(warning), b.path("warn-percent"), "At a share of the idle timeout",
                          matches!(p.warning, Warning::Percent { .. }), None, None, on_mode(true)) }
                 { warning_field }
             </fieldset>
-            { choice(None, id("remember"), b.remember, p.remember_me, None, error("remember_me"),
-                     toggle("remember_me", |p, on| p.remember_me = on)) }
+            { badge_row(p) }
+            { timeline(p, b.meta.title) }
+            { choice(None, b.path("remember_me"), b.meta.remember, p.remember_me, None, b.error("remember_me"),
+                     b.toggle("remember_me", |p, on| p.remember_me = on)) }
             <fieldset class="field">
                 <legend>{ "Remembered sessions" }</legend>
-                { choice(None, id("remembered"), "Limits of their own", p.remembered.is_some(),
+                { choice(None, b.path("remembered"), "Limits of their own", p.remembered.is_some(),
                          Some("Off: the same limits as other sessions. They apply while Remember me is offered."), None,
-                         toggle("remembered", |p, on| p.remembered = on.then(|| p.remembered_limits()))) }
+                         b.toggle("remembered", |p, on| p.remembered = on.then(|| p.remembered_limits()))) }
                 if let Some(r) = p.remembered {
-                    <DurationField id={id("remembered-idle")} label="Idle timeout of remembered sessions"
-                        value={r.idle_timeout_secs} units={SHORT}
-                        on_change={typed("remembered.idle_timeout_secs", |p, v| if let Some(r) = &mut p.remembered { r.idle_timeout_secs = v })}
-                        error={error("remembered.idle_timeout_secs")} />
-                    <DurationField id={id("remembered-absolute")} label="Lifetime of remembered sessions"
-                        value={r.absolute_timeout_secs} units={LONG}
-                        on_change={typed("remembered.absolute_timeout_secs", |p, v| if let Some(r) = &mut p.remembered { r.absolute_timeout_secs = v })}
-                        error={error("remembered.absolute_timeout_secs")} />
+                    { b.duration("remembered.idle_timeout_secs", "Idle timeout of remembered sessions",
+                                 r.idle_timeout_secs, SHORT,
+                                 |p, v| if let Some(r) = &mut p.remembered { r.idle_timeout_secs = v }) }
+                    { b.duration("remembered.absolute_timeout_secs", "Lifetime of remembered sessions",
+                                 r.absolute_timeout_secs, LONG,
+                                 |p, v| if let Some(r) = &mut p.remembered { r.absolute_timeout_secs = v }) }
                 }
                 if remembered {
                     { badge_row(&as_remembered) }
@@ -306,27 +349,23 @@ fn policy_block(b: &Block) -> Html {
             </fieldset>
             <fieldset class="field">
                 <legend>{ "Sessions per person" }</legend>
-                { choice(None, id("limit"), "Limit how many live sessions a person may hold", p.max_sessions.is_some(),
-                         Some("Off: no limit."), p.max_sessions.map_or_else(|| error("max_sessions"), |_| None),
-                         toggle("max_sessions", |p, on| p.max_sessions = on.then_some(3))) }
+                { choice(None, b.path("limit"), "Limit how many live sessions a person may hold", p.max_sessions.is_some(),
+                         Some("Off: no limit."), p.max_sessions.map_or_else(|| b.error("max_sessions"), |_| None),
+                         b.toggle("max_sessions", |p, on| p.max_sessions = on.then_some(3))) }
                 if let Some(n) = p.max_sessions {
-                    <DurationField id={id("max-sessions")} label="Most live sessions per person (1 to 100)"
-                        value={u64::from(n)} units={SESSIONS}
-                        on_change={typed("max_sessions", |p, v| p.max_sessions = Some(u32::try_from(v).unwrap_or(u32::MAX)))}
-                        error={error("max_sessions")} />
-                    { choice(group.clone(), id("end-oldest"), "A sign-in beyond it ends the person's oldest session",
+                    { b.duration("max_sessions", "Most live sessions per person (1 to 100)", u64::from(n), SESSIONS,
+                                 |p, v| p.max_sessions = Some(u32::try_from(v).unwrap_or(u32::MAX))) }
+                    { choice(Some(on_limit.clone()), b.path("end_oldest"), "A sign-in beyond it ends the person's oldest session",
                              p.on_session_limit == OnSessionLimit::EndOldest, None, None,
-                             toggle("on_session_limit", |p, _| p.on_session_limit = OnSessionLimit::EndOldest)) }
-                    { choice(group, id("refuse"), "A sign-in beyond it is refused",
+                             b.set(|p, _: bool| p.on_session_limit = OnSessionLimit::EndOldest)) }
+                    { choice(Some(on_limit), b.path("refuse"), "A sign-in beyond it is refused",
                              p.on_session_limit == OnSessionLimit::Refuse, None, None,
-                             toggle("on_session_limit", |p, _| p.on_session_limit = OnSessionLimit::Refuse)) }
+                             b.set(|p, _: bool| p.on_session_limit = OnSessionLimit::Refuse)) }
                 }
             </fieldset>
-            { badge_row(&p) }
-            { timeline(&p, b.title) }
             if let Some(i) = b.impact {
                 <p class="impact" role="status">
-                    { format!("If you save now: {} of {} live {} sessions end at once, {} get the warning.", i.end_now, i.live, b.who, i.warn_now) }
+                    { format!("If you save now: {} of {} live {} sessions end at once, {} get the warning.", i.end_now, i.live, b.meta.who, i.warn_now) }
                     if i.people_at_limit > 0 {
                         { format!(" People at the session limit or over it: {} ({} sessions beyond it); their next sign-in {}",
                                   i.people_at_limit, i.sessions_over_limit,
@@ -671,27 +710,15 @@ pub fn Security() -> Html {
             cancel,
         )
     });
-    let block = |key: &'static str,
-                 title: &'static str,
-                 who: &'static str,
-                 remember: &'static str,
+    let block = |meta: &'static Meta,
                  policy: AudiencePolicy,
                  impact: Option<Impact>,
                  on_change: Callback<AudiencePolicy>| {
-        let prefix = format!("{key}.");
         policy_block(&Block {
-            key,
-            title,
-            who,
-            remember,
-            best_practice: key != "requesters",
+            meta,
             policy,
             limits,
-            errors: errors
-                .iter()
-                .filter(|e| e.path.starts_with(&prefix))
-                .cloned()
-                .collect(),
+            errors: &errors,
             impact,
             on_change,
             on_text: on_text.clone(),
@@ -699,30 +726,24 @@ pub fn Security() -> Html {
     };
     let preview = form.preview;
     let agents = block(
-        "agents",
-        "Agents",
-        "agent",
-        "Offer Remember me at agent login",
+        &AGENTS,
         current.agents.clone(),
         preview.map(|p| p.agents),
         edit(|s, p| s.agents = p),
     );
     let requesters = block(
-        "requesters",
-        "Requesters",
-        "requester",
-        "Offer Remember me at requester login",
+        &REQUESTERS,
         current.requesters.clone(),
         preview.map(|p| p.requesters),
         edit(|s, p| s.requesters = p),
     );
     let admins = html! {
         <>
-            { choice(None, "admins-own".to_owned(), "A stricter policy for admins", current.admins.is_some(),
+            { choice(None, "admins".to_owned(), "A stricter policy for admins", current.admins.is_some(),
                      Some("For people with the admin role or who manage security. Off: the agents' policy. On: each limit may only be as strict as the agents' or stricter."),
                      None, on_admins) }
             if let Some(p) = current.admins.clone() {
-                { block("admins", "Admins", "admin", "Offer Remember me to admins", p, None, edit(|s, p| s.admins = Some(p))) }
+                { block(&ADMINS, p, None, edit(|s, p| s.admins = Some(p))) }
             }
         </>
     };

@@ -207,6 +207,19 @@ async fn an_admin_sets_remembered_limits_a_stricter_admins_policy_a_session_limi
     assert!(!save.is_enabled().await.unwrap(), "Save stays disabled");
     axe_check(&b, &axe, "security, an admins' limit refused", &mut found).await;
     assert!(found.is_empty(), "axe-core found:\n{}", found.join("\n"));
+    // Every addition shown still fits a phone.
+    b.client.set_window_size(390, 844).await.unwrap();
+    let overflow = b
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    assert!(overflow <= 0, "{overflow} px wider than the phone");
     let after: Value = app.get_json("/api/admin/security-settings", &api).await;
     assert_eq!(after["version"], version, "nothing saved");
     assert_eq!(after["settings"]["admins"]["idle_timeout_secs"], 3600);
