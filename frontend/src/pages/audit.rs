@@ -4,6 +4,7 @@
 //! Filters by action (or all sign-outs), person (entries by or about them)
 //! and date range, and a CSV export of exactly what is filtered.
 
+use serde_json::Value;
 use vigil_policy::api::{AgentRow, AuditEntry};
 use vigil_policy::settings::describe_secs;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -56,26 +57,45 @@ fn label(action: &str) -> &str {
         .map_or(action, |(_, l)| l)
 }
 
-/// A settings value in words: durations for `…_secs`, percentages, yes/no.
-fn value_in_words(path: &str, v: &serde_json::Value) -> String {
+/// A settings value in words: durations for `…_secs`, percentages, on/off,
+/// "none" for a limit or policy that is not set, and an object (a policy
+/// set where there was none) as its own values in words.
+fn value_in_words(path: &str, v: &Value) -> String {
     match v {
-        serde_json::Value::Number(n) if path.ends_with("secs") => n
-            .as_u64()
-            .map(describe_secs)
-            .unwrap_or_else(|| n.to_string()),
-        serde_json::Value::Number(n) if path.ends_with("percent") => format!("{n}%"),
-        serde_json::Value::Bool(b) => if *b { "on" } else { "off" }.to_owned(),
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Object(o) => match (o.get("mode"), o.get("secs"), o.get("percent")) {
-            (_, Some(secs), _) => format!(
+        Value::Number(n) => match n.as_u64() {
+            Some(n) if path.ends_with("secs") => describe_secs(n),
+            Some(n) if path.ends_with("percent") => format!("{n}%"),
+            Some(n) => n.to_string(),
+            None => String::new(),
+        },
+        Value::Bool(b) => if *b { "on" } else { "off" }.to_owned(),
+        Value::String(s) => s.replace('_', " "),
+        Value::Null => "none".to_owned(),
+        Value::Object(o) => match (o.get("secs"), o.get("percent")) {
+            (Some(secs), _) => format!(
                 "{} before",
                 secs.as_u64().map(describe_secs).unwrap_or_default()
             ),
-            (_, _, Some(p)) => format!("at {p}% of the idle timeout"),
-            _ => v.to_string(),
+            (_, Some(p)) => format!("at {}% of the idle timeout", p.as_u64().unwrap_or_default()),
+            _ => o
+                .iter()
+                .map(|(k, v)| format!("{} {}", key_in_words(k), value_in_words(k, v)))
+                .collect::<Vec<_>>()
+                .join(", "),
         },
-        other => other.to_string(),
+        Value::Array(a) => a
+            .iter()
+            .map(|v| value_in_words(path, v))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
+}
+
+/// A settings key in words: `idle_timeout_secs` → "idle timeout".
+fn key_in_words(key: &str) -> String {
+    key.trim_end_matches("_secs")
+        .trim_end_matches("_percent")
+        .replace('_', " ")
 }
 
 /// A settings path in words: `agents.idle_timeout_secs` → "Agents: idle timeout".
@@ -85,16 +105,11 @@ fn path_in_words(path: &str) -> String {
     let who = match first {
         "agents" => "Agents",
         "requesters" => "Requesters",
+        "admins" => "Admins",
         "activity" => "Activity",
         other => other,
     };
-    let rest: Vec<String> = parts
-        .map(|p| {
-            p.trim_end_matches("_secs")
-                .trim_end_matches("_percent")
-                .replace('_', " ")
-        })
-        .collect();
+    let rest: Vec<String> = parts.map(key_in_words).collect();
     format!("{who}: {}", rest.join(" "))
 }
 
@@ -131,7 +146,7 @@ fn person(names: Names, id: Option<i64>) -> String {
 
 fn describe(e: &AuditEntry, names: Names) -> Html {
     let d = &e.details;
-    let id = |key: &str| d.get(key).and_then(serde_json::Value::as_i64);
+    let id = |key: &str| d.get(key).and_then(Value::as_i64);
     match e.action.as_str() {
         "settings.updated" => {
             let changes = d["changes"].as_array().cloned().unwrap_or_default();
@@ -170,7 +185,7 @@ fn describe(e: &AuditEntry, names: Names) -> Html {
                 if session && key == "email" {
                     continue;
                 }
-                if let Some(v) = d.get(key).and_then(serde_json::Value::as_str) {
+                if let Some(v) = d.get(key).and_then(Value::as_str) {
                     parts.push(format!("{name}: {}", v.replace('_', " ")));
                 }
             }
@@ -189,7 +204,7 @@ fn target(e: &AuditEntry, names: Names) -> String {
         Some(("user", id)) => person(names, id.parse().ok()),
         Some(("session", id)) => {
             let short = id.get(..8).unwrap_or(id);
-            match e.details.get("email").and_then(serde_json::Value::as_str) {
+            match e.details.get("email").and_then(Value::as_str) {
                 Some(email) => format!(
                     "{} (session {short}…)",
                     names.by_email(email).unwrap_or(email)
@@ -383,4 +398,42 @@ pub fn Audit() -> Html {
             if *more { <button onclick={older}>{ "Load older entries" }</button> }
         </>
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_changes_read_in_words() {
+        let cases = [
+            ("agents.idle_timeout_secs", json!(900), "15 minutes"),
+            (
+                "agents.warning",
+                json!({"mode": "before", "secs": 60}),
+                "1 minute before",
+            ),
+            (
+                "agents.warning",
+                json!({"mode": "percent", "percent": 80}),
+                "at 80% of the idle timeout",
+            ),
+            ("agents.max_sessions", json!(null), "none"),
+            ("agents.on_session_limit", json!("end_oldest"), "end oldest"),
+            ("requesters.remember_me", json!(true), "on"),
+            (
+                "agents.remembered",
+                json!({"idle_timeout_secs": 3600, "absolute_timeout_secs": 86400}),
+                "absolute timeout 24 hours, idle timeout 1 hour",
+            ),
+        ];
+        for (path, value, words) in cases {
+            assert_eq!(value_in_words(path, &value), words, "{path}: {value}");
+        }
+        assert_eq!(
+            path_in_words("admins.idle_timeout_secs"),
+            "Admins: idle timeout"
+        );
+    }
 }
