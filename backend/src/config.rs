@@ -51,6 +51,10 @@ pub enum Command {
     },
     /// Replace the key device cookies are signed with (restart servers afterwards).
     RotateDeviceKey,
+    /// Add a new key CAEP Security Event Tokens are signed with: it signs
+    /// from the next attempt on, on every server; the previous one stays
+    /// published (no restart needed).
+    RotateCaepKey,
     /// Create an account and its admin; the admin password is read from standard input.
     CreateAccount {
         /// URL name of the account: 2 to 40 lowercase letters, digits and dashes.

@@ -60,6 +60,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = Store::open(&config.database_url).await?;
             cli::rotate_device_key(&store, clock.now()).await
         }
+        Command::RotateCaepKey => {
+            let store = Store::open(&config.database_url).await?;
+            let kid = vigil_server::webhooks::caep::rotate(&store, clock.now()).await?;
+            println!("CAEP Security Event Tokens are now signed with key {kid}; the previous key stays published.");
+            Ok(())
+        }
         Command::SeedDemo { password } => {
             let db = Store::open(&config.database_url).await?;
             let hasher = Hasher::new(config.hash_concurrency, config.hash_queue).await?;

@@ -103,6 +103,7 @@ impl Application {
                     store: self.state.store.clone(),
                     outbound: self.state.outbound.clone(),
                     clock: self.state.clock.clone(),
+                    caep: Default::default(),
                 },
             )),
         ];

@@ -51,6 +51,43 @@ pub fn disabled_by_failures(failing_since: OffsetDateTime, now: OffsetDateTime) 
     now - failing_since >= time::Duration::seconds(DISABLE_AFTER_SECS)
 }
 
+/// What an endpoint receives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookFormat {
+    /// Standard Webhooks: JSON `{"type","timestamp","data"}` signed with the
+    /// endpoint's HMAC secret.
+    #[default]
+    StandardWebhooks,
+    /// OpenID CAEP: each `session.ended` as a `session-revoked` Security
+    /// Event Token (RFC 8417) signed RS256 with Vigil's key (its JWKS at
+    /// `/api/caep/jwks.json`), pushed as RFC 8935 says.
+    Caep,
+}
+
+impl WebhookFormat {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookFormat::StandardWebhooks => "standard_webhooks",
+            WebhookFormat::Caep => "caep",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "standard_webhooks" => Some(WebhookFormat::StandardWebhooks),
+            "caep" => Some(WebhookFormat::Caep),
+            _ => None,
+        }
+    }
+}
+
+/// The only event type a CAEP endpoint receives.
+pub const CAEP_EVENTS: [&str; 1] = ["session.ended"];
+
 /// `POST /api/admin/webhooks`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -67,6 +104,10 @@ pub struct WebhookInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub description: Option<String>,
+    /// What it receives: Standard Webhooks (the default) or CAEP
+    /// `session-revoked` SETs (then `events` must be `["session.ended"]`).
+    #[serde(default)]
+    pub format: WebhookFormat,
 }
 
 /// An endpoint, as the admin API lists it (never its secret).
@@ -81,6 +122,8 @@ pub struct Webhook {
     pub events: Vec<String>,
     /// What it is for.
     pub description: Option<String>,
+    /// What it receives.
+    pub format: WebhookFormat,
     /// False once it failed for 24 h: nothing is sent to it any more.
     pub enabled: bool,
     /// When it was added.
@@ -109,9 +152,19 @@ pub struct CreatedWebhook {
     pub description: Option<String>,
     /// Always true for a new endpoint.
     pub enabled: bool,
-    /// The signing secret, `whsec_<base64>`: the key is the base64-decoded
-    /// part.
-    pub secret: String,
+    /// What it receives.
+    pub format: WebhookFormat,
+    /// Standard Webhooks: the signing secret, `whsec_<base64>` (the key is
+    /// the base64-decoded part). None for CAEP, whose SETs Vigil signs
+    /// with its own key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// CAEP: the SETs' `iss`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// CAEP: where the keys that sign the SETs are published (a JWK Set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 /// Where a delivery stands.
@@ -227,6 +280,16 @@ pub fn validate_webhook(input: &WebhookInput, allow_http: bool) -> Vec<FieldErro
             break;
         }
     }
+    if input.format == WebhookFormat::Caep
+        && !input.events.is_empty()
+        && input.events.iter().any(|e| e != CAEP_EVENTS[0])
+    {
+        out.push(FieldError::new(
+            "events",
+            FieldErrorCode::Invalid,
+            "A CAEP endpoint receives session.ended only (as session-revoked events): choose just that.",
+        ));
+    }
     if input
         .description
         .as_deref()
@@ -288,6 +351,24 @@ mod tests {
             url: url.into(),
             events: events.iter().map(|e| (*e).to_owned()).collect(),
             description: None,
+            format: WebhookFormat::StandardWebhooks,
+        }
+    }
+
+    #[test]
+    fn a_caep_endpoint_takes_session_ended_only() {
+        let mut i = input("https://h.example/x", &["session.ended"]);
+        i.format = WebhookFormat::Caep;
+        assert!(validate_webhook(&i, false).is_empty());
+        for events in [&["*"][..], &["session.ended", "session.started"][..]] {
+            let mut i = input("https://h.example/x", events);
+            i.format = WebhookFormat::Caep;
+            let errors = validate_webhook(&i, false);
+            assert_eq!(errors.len(), 1, "{events:?}: {errors:?}");
+            assert_eq!(errors[0].path, "events");
+        }
+        for f in [WebhookFormat::StandardWebhooks, WebhookFormat::Caep] {
+            assert_eq!(WebhookFormat::parse(f.as_str()), Some(f));
         }
     }
 

@@ -197,6 +197,7 @@ fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
             "/api/admin/webhooks/{id}",
             vec![on(M::DELETE, webhooks::delete)],
         ),
+        ("/api/caep/jwks.json", vec![on(M::GET, webhooks::jwks)]),
         (
             "/api/admin/webhooks/{id}/enable",
             vec![on(M::POST, webhooks::enable)],

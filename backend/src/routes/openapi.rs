@@ -204,6 +204,7 @@ pub enum BusyOrUnavailable {
         webhooks::list,
         webhooks::delete,
         webhooks::enable,
+        webhooks::jwks,
         webhooks::deliveries,
         webhooks::retry,
         tokens::list,

@@ -4,13 +4,13 @@
 //! Delivery itself is [`crate::webhooks::dispatcher`]'s.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 use vigil_policy::webhooks::{
-    normalised_events, validate_webhook, CreatedWebhook, Delivery, Webhook, WebhookInput,
-    ENDPOINTS_MAX,
+    normalised_events, validate_webhook, CreatedWebhook, Delivery, Webhook, WebhookFormat,
+    WebhookInput, ENDPOINTS_MAX,
 };
 use vigil_policy::{FieldError, FieldErrorCode};
 
@@ -21,6 +21,7 @@ use crate::random::random_hex;
 use crate::state::AppState;
 use crate::store::audit::{self, action, Event};
 use crate::store::webhooks::{self as rows, Endpoint};
+use crate::webhooks::caep;
 
 fn url_error(message: impl Into<String>) -> ApiError {
     ApiError::Validation(vec![FieldError::new(
@@ -32,7 +33,20 @@ fn url_error(message: impl Into<String>) -> ApiError {
 
 /// What an audit entry says of an endpoint: never the secret.
 fn described(e: &Webhook) -> serde_json::Value {
-    json!({"id": e.id, "url": e.url, "events": e.events, "description": e.description})
+    json!({"id": e.id, "url": e.url, "events": e.events, "description": e.description, "format": e.format})
+}
+
+/// The origin CAEP SETs name as their issuer: `VIGIL_PUBLIC_ORIGIN`, else
+/// this request's host over http (as for single sign-on).
+fn issuer(state: &AppState, req: &HttpRequest) -> String {
+    state.config.public_origin.clone().unwrap_or_else(|| {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    })
 }
 
 /// `POST /api/admin/webhooks`.
@@ -41,10 +55,11 @@ fn described(e: &Webhook) -> serde_json::Value {
     path = "/api/admin/webhooks",
     tag = "webhooks",
     summary = "Adds a webhook endpoint; its signing secret is in this answer only",
+    description = "`format` `standard_webhooks` (the default): JSON signed with the endpoint's HMAC secret, `whsec_…`, in this answer only. `caep`: each session.ended as an OpenID CAEP `session-revoked` Security Event Token (RFC 8417) signed RS256 with Vigil's key, pushed per RFC 8935 (Content-Type application/secevent+jwt, accepted with 202); the answer names the SETs' `issuer` and `jwks_uri` (GET /api/caep/jwks.json) instead of a secret.",
     request_body = WebhookInput,
     responses(
         (status = 201, description = "Added; `secret` (whsec_…) is never shown again", body = CreatedWebhook),
-        (status = 400, description = "Not valid (`validation`): the URL breaks the outbound rules (https to a public address unless VIGIL_OUTBOUND_ALLOW allows it; the message says why), an unknown event type, or the account has 20 endpoints already", body = vigil_policy::api::ErrorBody),
+        (status = 400, description = "Not valid (`validation`): the URL breaks the outbound rules (https to a public address unless VIGIL_OUTBOUND_ALLOW allows it; the message says why), an unknown event type, a CAEP endpoint with events other than session.ended, or the account has 20 endpoints already", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotAllowedOrStale,
         crate::routes::openapi::NotJson,
         crate::routes::openapi::Unavailable,
@@ -52,6 +67,7 @@ fn described(e: &Webhook) -> serde_json::Value {
 )]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     admin: Admin,
     ApiJson(input): ApiJson<WebhookInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -75,19 +91,30 @@ pub async fn create(
         .await
         .map_err(|e| url_error(e.to_string()))?;
     let now = state.clock.now();
+    let caep = input.format == WebhookFormat::Caep;
+    if caep {
+        // Published before the first SET needs it.
+        caep::ensure_key(&state.store, now).await?;
+    }
     let endpoint = Endpoint {
         view: Webhook {
             id: random_hex(16),
             url: url.to_string(),
             events: normalised_events(&input.events),
             description: input.description,
+            format: input.format,
             enabled: true,
             created_at: now,
             failing_since: None,
             disabled_at: None,
         },
         account_id: s.account_id(),
-        secret: crate::webhooks::new_secret(),
+        secret: if caep {
+            String::new()
+        } else {
+            crate::webhooks::new_secret()
+        },
+        issuer: caep.then(|| issuer(&state, &req)),
     };
     let mut tx = state.store.begin().await?;
     if rows::count_locked(&mut tx, s.account_id()).await? >= ENDPOINTS_MAX as i64 {
@@ -110,7 +137,12 @@ pub async fn create(
     .await?;
     tx.commit().await?;
     tracing::info!(endpoint = %endpoint.view.id, "webhook endpoint added");
-    let Endpoint { view, secret, .. } = endpoint;
+    let Endpoint {
+        view,
+        secret,
+        issuer,
+        ..
+    } = endpoint;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(CreatedWebhook {
@@ -119,8 +151,55 @@ pub async fn create(
             events: view.events,
             description: view.description,
             enabled: view.enabled,
-            secret,
+            format: view.format,
+            secret: (!caep).then_some(secret),
+            jwks_uri: issuer.as_ref().map(|i| format!("{i}{}", caep::JWKS_PATH)),
+            issuer,
         }))
+}
+
+/// A JWK Set (RFC 7517).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Jwks {
+    /// The keys, newest first.
+    pub keys: Vec<Jwk>,
+}
+
+/// One public RSA key.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Jwk {
+    /// `RSA`.
+    pub kty: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+    /// `RS256`.
+    pub alg: String,
+    /// The key's id: a SET's header names it.
+    pub kid: String,
+    /// Modulus, base64url.
+    pub n: String,
+    /// Exponent, base64url.
+    pub e: String,
+}
+
+/// `GET /api/caep/jwks.json`.
+#[utoipa::path(
+    get,
+    path = "/api/caep/jwks.json",
+    tag = "webhooks",
+    summary = "The public keys CAEP Security Event Tokens are signed with (a JWK Set), for receivers to check them",
+    description = "Anyone may read it. The newest key signs; the one before it stays published after a rotation (`vigil rotate-caep-key`). A SET's header names its key (`kid`).",
+    responses(
+        (status = 200, description = "The keys, newest first", body = Jwks),
+        crate::routes::openapi::Unavailable,
+    )
+)]
+pub async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let keys = caep::jwks(&state.store, state.clock.now()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(keys))
 }
 
 /// `GET /api/admin/webhooks`.

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::OffsetDateTime;
-use vigil_policy::webhooks::{subscribed, DeliveryAttempt, DeliveryStatus, Webhook};
+use vigil_policy::webhooks::{subscribed, DeliveryAttempt, DeliveryStatus, Webhook, WebhookFormat};
 
 use super::db::{get_bool, get_time};
 use super::{for_update, from_ms, placeholders, to_ms, Dialect, Result, Store, StoreError, Tx};
@@ -28,12 +28,21 @@ pub struct Endpoint {
     pub view: Webhook,
     /// Account.
     pub account_id: i64,
-    /// The signing secret (`whsec_…`): never returned after creation.
+    /// The signing secret (`whsec_…`): never returned after creation
+    /// (empty for CAEP).
     pub secret: String,
+    /// CAEP: the SETs' `iss`.
+    pub issuer: Option<String>,
 }
 
 const ENDPOINT_COLUMNS: &str =
-    "id, account_id, url, events, description, secret, enabled, created_at, failing_since, disabled_at";
+    "id, account_id, url, events, description, secret, enabled, created_at, failing_since, disabled_at, format, issuer";
+
+fn format_of(r: &AnyRow) -> Result<WebhookFormat> {
+    let format: String = r.try_get("format")?;
+    WebhookFormat::parse(&format)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown webhook format {format:?}")))
+}
 
 fn opt_time(r: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>> {
     Ok(r.try_get::<Option<i64>, _>(col)?.map(from_ms))
@@ -47,6 +56,7 @@ fn endpoint_from(r: &AnyRow) -> Result<Endpoint> {
             url: r.try_get("url")?,
             events: events.split_whitespace().map(str::to_owned).collect(),
             description: r.try_get("description")?,
+            format: format_of(r)?,
             enabled: get_bool(r, "enabled")?,
             created_at: get_time(r, "created_at")?,
             failing_since: opt_time(r, "failing_since")?,
@@ -54,14 +64,15 @@ fn endpoint_from(r: &AnyRow) -> Result<Endpoint> {
         },
         account_id: r.try_get("account_id")?,
         secret: r.try_get("secret")?,
+        issuer: r.try_get("issuer")?,
     })
 }
 
 /// Stores a new endpoint.
 pub async fn insert(tx: &mut Tx, e: &Endpoint) -> Result<()> {
     sqlx::query(
-        "INSERT INTO webhook_endpoints (id, account_id, url, events, description, secret, enabled, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO webhook_endpoints (id, account_id, url, events, description, secret, enabled, created_at, format, issuer)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&e.view.id)
     .bind(e.account_id)
@@ -71,6 +82,8 @@ pub async fn insert(tx: &mut Tx, e: &Endpoint) -> Result<()> {
     .bind(&e.secret)
     .bind(e.view.enabled)
     .bind(to_ms(e.view.created_at))
+    .bind(e.view.format.as_str())
+    .bind(&e.issuer)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -262,8 +275,12 @@ pub struct Claimed {
     pub account_id: i64,
     /// Where to send it.
     pub url: String,
-    /// The signing secret.
+    /// The signing secret (Standard Webhooks).
     pub secret: String,
+    /// What the endpoint receives.
+    pub format: WebhookFormat,
+    /// CAEP: the SETs' `iss`.
+    pub issuer: Option<String>,
 }
 
 /// Claims up to `limit` due deliveries until `lease_until`, under `claim`.
@@ -303,7 +320,7 @@ pub async fn claim_due(
     }
     let sql = format!(
         "SELECT d.id, d.claim, d.attempts, d.event_id, d.endpoint_id, ev.payload,
-                e.account_id, e.url, e.secret, e.enabled
+                e.account_id, e.url, e.secret, e.enabled, e.format, e.issuer
          FROM webhook_deliveries d
          JOIN webhook_events ev ON ev.id = d.event_id
          LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id
@@ -338,6 +355,8 @@ pub async fn claim_due(
             account_id: r.try_get("account_id")?,
             url,
             secret: r.try_get("secret")?,
+            format: format_of(&r)?,
+            issuer: r.try_get("issuer")?,
         });
     }
     for (id, held) in orphans {
@@ -680,4 +699,69 @@ pub async fn forget_finished(store: &Store, before: OffsetDateTime, limit: i64) 
         .rows_affected();
     tx.commit().await?;
     Ok(n)
+}
+
+/// A CAEP signing key as stored (`caep_signing_keys`).
+pub struct SigningKeyRow {
+    /// 1, 2, …: the newest signs.
+    pub generation: i64,
+    /// Its `kid`.
+    pub kid: String,
+    /// PKCS#1 PEM: never returned by any API, never logged.
+    pub private_key: String,
+    /// The public key as a JWK (JSON).
+    pub public_jwk: String,
+}
+
+impl std::fmt::Debug for SigningKeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRow")
+            .field("generation", &self.generation)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The newest `n` CAEP signing keys, newest first.
+pub async fn signing_keys(store: &Store, n: i64) -> Result<Vec<SigningKeyRow>> {
+    sqlx::query(
+        "SELECT generation, kid, private_key, public_jwk FROM caep_signing_keys
+         ORDER BY generation DESC LIMIT $1",
+    )
+    .bind(n)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(SigningKeyRow {
+            generation: r.try_get("generation")?,
+            kid: r.try_get("kid")?,
+            private_key: r.try_get("private_key")?,
+            public_jwk: r.try_get("public_jwk")?,
+        })
+    })
+    .collect()
+}
+
+/// Stores a signing key as generation `key.generation` unless that
+/// generation exists already (another replica made it first); true when
+/// this one was stored.
+pub async fn insert_signing_key(
+    store: &Store,
+    key: &SigningKeyRow,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO caep_signing_keys (generation, kid, private_key, public_jwk, created_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (generation) DO NOTHING",
+    )
+    .bind(key.generation)
+    .bind(&key.kid)
+    .bind(&key.private_key)
+    .bind(&key.public_jwk)
+    .bind(to_ms(now))
+    .execute(store.pool())
+    .await?
+    .rows_affected()
+        > 0)
 }

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::json;
-use vigil_policy::webhooks::{disabled_by_failures, next_attempt_at};
+use vigil_policy::webhooks::{disabled_by_failures, next_attempt_at, WebhookFormat};
+
+use super::caep;
 
 use crate::clock::SharedClock;
 use crate::outbound::Outbound;
@@ -64,6 +66,8 @@ pub struct Dispatcher {
     pub outbound: Outbound,
     /// The time.
     pub clock: SharedClock,
+    /// The CAEP signing key, parsed once per generation.
+    pub caep: super::caep::KeyCache,
 }
 
 impl Dispatcher {
@@ -170,15 +174,41 @@ impl Dispatcher {
         at: time::OffsetDateTime,
     ) -> Option<(Option<u16>, Option<String>)> {
         let timestamp = at.unix_timestamp();
-        let Some(signature) = super::sign(&c.secret, &c.event_id, timestamp, &c.payload) else {
-            return Some((None, Some("the endpoint's secret is unreadable".into())));
+        let request = match c.format {
+            WebhookFormat::StandardWebhooks => {
+                let Some(signature) = super::sign(&c.secret, &c.event_id, timestamp, &c.payload)
+                else {
+                    return Some((None, Some("the endpoint's secret is unreadable".into())));
+                };
+                http::Request::post(&c.url)
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .header("webhook-id", &c.event_id)
+                    .header("webhook-timestamp", timestamp.to_string())
+                    .header("webhook-signature", signature)
+                    .body(c.payload.clone().into_bytes())
+            }
+            WebhookFormat::Caep => {
+                let key = match self.caep.current(&self.store, at).await {
+                    Ok(k) => k,
+                    Err(e) => return Some((None, Some(format!("no CAEP signing key: {e}")))),
+                };
+                let set = caep::session_revoked(
+                    &c.payload,
+                    &c.event_id,
+                    c.issuer.as_deref().unwrap_or_default(),
+                    &c.url,
+                    timestamp,
+                )
+                .and_then(|claims| key.sign(&claims));
+                let Some(set) = set else {
+                    return Some((None, Some("not an event a CAEP endpoint takes".into())));
+                };
+                http::Request::post(&c.url)
+                    .header(http::header::CONTENT_TYPE, caep::CONTENT_TYPE)
+                    .header(http::header::ACCEPT, "application/json")
+                    .body(set.into_bytes())
+            }
         };
-        let request = http::Request::post(&c.url)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header("webhook-id", &c.event_id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(c.payload.clone().into_bytes());
         let request = match request {
             Ok(r) => r,
             Err(e) => return Some((None, Some(format!("not a URL: {e}")))),
@@ -204,6 +234,20 @@ impl Dispatcher {
             }
         };
         Some(match answer {
+            // RFC 8935: a receiver accepts a SET with 202.
+            Ok(a) if c.format == WebhookFormat::Caep && a.status == 202 => (Some(a.status), None),
+            Ok(a) if c.format == WebhookFormat::Caep => {
+                let why = caep::receiver_error(&a.body)
+                    .map(|e| format!(" ({})", e.chars().take(ERROR_MAX).collect::<String>()))
+                    .unwrap_or_default();
+                (
+                    Some(a.status),
+                    Some(format!(
+                        "answered {}{why}; RFC 8935 accepts with 202",
+                        a.status
+                    )),
+                )
+            }
             Ok(a) if (200..300).contains(&a.status) => (Some(a.status), None),
             Ok(a) => (Some(a.status), Some(format!("answered {}", a.status))),
             Err(e) => (None, Some(e.to_string().chars().take(ERROR_MAX).collect())),

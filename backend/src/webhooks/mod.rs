@@ -6,8 +6,11 @@
 //! - [`dispatcher`]: each server's task that claims due deliveries, signs
 //!   and sends them through [`crate::outbound`], records every attempt,
 //!   retries with backoff and disables endpoints failing for 24 h;
-//! - [`sign`]: the `webhook-signature` header.
+//! - [`sign`]: the `webhook-signature` header;
+//! - [`caep`]: the second format, `session.ended` as OpenID CAEP
+//!   `session-revoked` Security Event Tokens, and the key that signs them.
 
+pub mod caep;
 pub mod dispatcher;
 
 use base64::engine::general_purpose::STANDARD;

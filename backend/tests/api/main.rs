@@ -9,6 +9,7 @@ mod abuse;
 mod admin;
 mod auth;
 mod browser;
+mod caep;
 mod cli;
 mod console_files;
 mod drafts;

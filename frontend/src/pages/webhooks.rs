@@ -78,6 +78,7 @@ fn read_form() -> WebhookInput {
             .map(str::to_owned)
             .collect(),
         description: (!description.trim().is_empty()).then_some(description),
+        format: Default::default(),
     }
 }
 
