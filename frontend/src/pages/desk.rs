@@ -92,7 +92,7 @@ pub fn Desk() -> Html {
                     let text = e
                         .dyn_ref::<web_sys::MessageEvent>()
                         .and_then(|m| m.data().as_string());
-                    if let Some(c) = text.and_then(|t| serde_json::from_str(&t).ok()) {
+                    if let Some(c) = text.and_then(|t| crate::api::decode(&t)) {
                         conversations.set(Some(c));
                     }
                 })

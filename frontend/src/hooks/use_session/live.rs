@@ -104,9 +104,7 @@ impl Keeper {
                 l.poll.reset();
             }),
             self.on_source(&source, "session", |k, e| {
-                if let Some(view) =
-                    data(e).and_then(|d| serde_json::from_str::<SessionView>(&d).ok())
-                {
+                if let Some(view) = data(e).and_then(|d| crate::api::decode::<SessionView>(&d)) {
                     k.apply(view, Some(local_ms()), true);
                 }
             }),
@@ -115,7 +113,7 @@ impl Keeper {
                 struct Ended {
                     reason: UnauthenticatedReason,
                 }
-                if let Some(ended) = data(e).and_then(|d| serde_json::from_str::<Ended>(&d).ok()) {
+                if let Some(ended) = data(e).and_then(|d| crate::api::decode::<Ended>(&d)) {
                     k.sign_out(ended.reason, true);
                 }
             }),

@@ -45,7 +45,7 @@ impl TabMessage {
 
     fn decode(text: &str) -> Option<Self> {
         if text.starts_with('{') {
-            let view: SessionView = serde_json::from_str(text).ok()?;
+            let view: SessionView = crate::api::decode(text)?;
             Some(TabMessage::View(Box::new(view)))
         } else {
             UnauthenticatedReason::parse(text).map(TabMessage::SignedOut)
