@@ -1776,4 +1776,15 @@ async fn a_stale_single_sign_on_admin_confirms_with_the_provider_and_comes_back_
         app.get("/api/session", &agent).await.status() == StatusCode::UNAUTHORIZED
     })
     .await;
+
+    // A round trip the provider did not confirm comes back to the page that
+    // asked with `reauth=failed` (reauth.rs checks the server's side): the
+    // page says so.
+    b.goto(&app, "/admin/sessions?reauth=failed").await;
+    b.saying(
+        "alert",
+        "Your identity provider did not confirm it's you, so the change was not made. Try again.",
+        10,
+    )
+    .await;
 }
