@@ -40,6 +40,16 @@ pub fn decode<T: DeserializeOwned>(text: &str) -> Option<T> {
     serde_wasm_bindgen::from_value(value).ok()
 }
 
+/// Encodes `value` as JSON text, the other way round: serde makes a
+/// JavaScript value (null for `None`, as serde_json writes it) and the
+/// browser writes it (`JSON.stringify`).
+pub fn encode<T: Serialize>(value: &T) -> Option<String> {
+    let value = value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .ok()?;
+    js_sys::JSON::stringify(&value).ok().map(String::from)
+}
+
 /// Sends one request and decodes the answer. Only the encoding and the
 /// decoding are generic: the exchange itself is one function, not a copy
 /// per answer type (each copy of an async request costs kilobytes of wasm).
@@ -50,7 +60,7 @@ pub async fn request<B: Serialize, T: DeserializeOwned>(
     kind: Kind,
 ) -> Result<T, ApiError> {
     let body = match body {
-        Some(b) => Some(serde_json::to_string(b).map_err(|_| ApiError::Network)?),
+        Some(b) => Some(encode(b).ok_or(ApiError::Network)?),
         None => None,
     };
     let (text, _) = exchange(method, path, body, kind).await?;
@@ -326,10 +336,10 @@ pub async fn draft_key() -> Result<String, ApiError> {
 
 /// Confirms who is at the keyboard: the caller's password again.
 pub async fn reauthenticate(password: &str) -> Result<(), ApiError> {
-    let body = serde_json::to_string(&vigil_policy::api::ReauthenticateRequest {
+    let body = encode(&vigil_policy::api::ReauthenticateRequest {
         password: password.to_owned(),
     })
-    .map_err(|_| ApiError::Network)?;
+    .ok_or(ApiError::Network)?;
     exchange(
         Method::POST,
         "/api/auth/reauthenticate",
@@ -358,7 +368,7 @@ pub async fn save_sso(id: Option<&str>, input: &SsoConnectionInput) -> Result<()
         Some(id) => (Method::PUT, format!("/api/admin/sso/{id}")),
         None => (Method::POST, "/api/admin/sso".to_owned()),
     };
-    let body = serde_json::to_string(input).map_err(|_| ApiError::Network)?;
+    let body = encode(input).ok_or(ApiError::Network)?;
     exchange(method, &path, Some(body), Kind::Foreground)
         .await
         .map(drop)

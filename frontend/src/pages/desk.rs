@@ -70,7 +70,7 @@ pub fn Desk() -> Html {
                     wasm_bindgen_futures::spawn_local(async move {
                         match api::desk_conversations(kind).await {
                             Ok(c) => {
-                                if let (Some(ch), Ok(text)) = (&shared, serde_json::to_string(&c)) {
+                                if let (Some(ch), Some(text)) = (&shared, crate::api::encode(&c)) {
                                     let _ = ch.post_message(&text.into());
                                 }
                                 conversations.set(Some(c));

@@ -38,7 +38,7 @@ pub(super) enum TabMessage {
 impl TabMessage {
     fn encode(&self) -> Option<String> {
         match self {
-            TabMessage::View(view) => serde_json::to_string(view).ok(),
+            TabMessage::View(view) => crate::api::encode(view),
             TabMessage::SignedOut(reason) => Some(reason.as_str().to_owned()),
         }
     }
