@@ -1,8 +1,10 @@
 //! The third-party API fuzzer in `cargo xtask test`: schemathesis, from
 //! PyPI, run over every route of the OpenAPI document the debug server
-//! serves, signed in as the demo admin, with every check. Any finding
-//! fails the run. The checks' exceptions for this API, each with its
-//! reason, are in `xtask/schemathesis.toml`.
+//! serves, signed in as the demo admin, with every check; then once more
+//! over the routes an API token may call, with a token holding every
+//! scope instead of the session. Any finding fails the run. The checks'
+//! exceptions for this API, each with its reason, are in
+//! `xtask/schemathesis.toml`.
 
 use std::fs::{self, File};
 use std::path::Path;
@@ -35,6 +37,13 @@ const ENDS_SESSION: [&str; 4] = [
     r"^/api/auth/logout$",
     r"^/api/(me/sessions/revoke-others|admin/users/\{user_id\}/revoke-sessions)$",
 ];
+
+/// The routes an API token may call (`Authorization: Bearer`), as a
+/// schemathesis `--include-path-regex`: the admin API (where the routes for
+/// people only answer a token 403) and universal logout. Fuzzed last, with
+/// a token holding every scope and no cookie, since a token may end any
+/// session (the admin's among them).
+const BEARER_ROUTES: &str = r"^/api/(admin/.*|global-token-revocation)$";
 
 /// `cargo xtask fuzz`: the step alone, after building the debug `vigil`.
 pub(crate) fn run_alone(args: &[String]) -> Result {
@@ -95,12 +104,25 @@ pub(crate) fn run(st: &Path) -> Result {
     let sessions = (0..=ENDS_SESSION.len())
         .map(|_| sign_in(port))
         .collect::<Result<Vec<_>>>()?;
+    // The token, made while the first session is recent (tokens are made
+    // by people only, with a recent sign-in).
+    let token = create_token(port, &sessions[0])?;
     let everything_else = format!("{NOT_FUZZED}|{}", ENDS_SESSION.join("|"));
     let passes = std::iter::once(["--exclude-path-regex", everything_else.as_str()])
         .chain(ENDS_SESSION.map(|route| ["--include-path-regex", route]));
+    let with_session = |session: &String| {
+        vec![
+            format!("Cookie: __Host-vigil={session}"),
+            "X-Vigil-Request: 1".to_owned(),
+        ]
+    };
     let result = passes
-        .zip(&sessions)
-        .try_for_each(|(select, session)| fuzz(st, &scratch, &schema, session, &select));
+        .zip(sessions.iter().map(with_session))
+        .chain(std::iter::once((
+            ["--include-path-regex", BEARER_ROUTES],
+            vec![format!("Authorization: Bearer {token}")],
+        )))
+        .try_for_each(|(select, headers)| fuzz(st, &scratch, &schema, &headers, &select));
     drop(server);
     result.map_err(|e| format!("{e} (the server's log: {})", log.display()))?;
     println!(
@@ -119,9 +141,10 @@ fn seed_args() -> Vec<String> {
     }
 }
 
-/// One schemathesis run over the operations `select` picks, in the demo
-/// admin's session `cookie`.
-fn fuzz(st: &Path, scratch: &Path, schema: &str, cookie: &str, select: &[&str]) -> Result {
+/// One schemathesis run over the operations `select` picks, sending
+/// `headers` (the demo admin's session cookie and the CSRF header, or a
+/// bearer token) with every request.
+fn fuzz(st: &Path, scratch: &Path, schema: &str, headers: &[String], select: &[&str]) -> Result {
     let mut c = Command::new(st);
     c.current_dir(scratch)
         .arg("--config-file")
@@ -142,8 +165,7 @@ fn fuzz(st: &Path, scratch: &Path, schema: &str, cookie: &str, select: &[&str]) 
         // and not the draw's; `VIGIL_FUZZ_SEED=random cargo xtask fuzz`
         // explores afresh (or replays a printed seed).
         .args(seed_args().iter().map(String::as_str))
-        .args(["--header", &format!("Cookie: __Host-vigil={cookie}")])
-        .args(["--header", "X-Vigil-Request: 1"])
+        .args(headers.iter().flat_map(|h| ["--header", h.as_str()]))
         .args(select);
     status(
         c,
@@ -168,4 +190,33 @@ fn sign_in(port: u16) -> Result<String> {
         .cookie("__Host-vigil")
         .filter(|_| answer.status == 200)
         .ok_or_else(|| format!("signing in as the demo admin: {}", answer.status))
+}
+
+/// Creates an API token with every scope in the session `cookie`; its
+/// secret (`vigil_…`).
+fn create_token(port: u16, cookie: &str) -> Result<String> {
+    let body = r#"{"name":"fuzz","scopes":["sessions:read","sessions:write","users:write","audit:read","settings:read","settings:write"]}"#;
+    let answer = http::request(
+        port,
+        "POST",
+        "/api/admin/tokens",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Vigil-Request", "1"),
+            ("Cookie", &format!("__Host-vigil={cookie}")),
+        ],
+        body,
+    )?;
+    let token = answer
+        .body
+        .split_once(r#""token":""#)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(token, _)| token.to_owned())
+        .filter(|t| answer.status == 201 && t.starts_with("vigil_"));
+    token.ok_or_else(|| {
+        format!(
+            "creating the fuzzer's API token: {} {}",
+            answer.status, answer.body
+        )
+    })
 }

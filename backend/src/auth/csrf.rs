@@ -18,14 +18,16 @@ pub const EXEMPT: &[&str] = &[crate::sso::BACKCHANNEL_PATH];
 pub const GLOBAL_REVOCATION_PATH: &str = "/api/global-token-revocation";
 
 /// Whether a request needs no CSRF check: a path another server calls with
-/// its credential inside the request ([`EXEMPT`]), or a request with an
-/// `Authorization: Bearer` token on a path tokens may call (the admin API
-/// and universal logout). Such a request is the token's: its cookies are
-/// not read, and browsers never attach a bearer header on their own.
+/// its credential inside the request ([`EXEMPT`]); universal logout, which
+/// takes a bearer token only and never reads a cookie (so a call without a
+/// token is answered 401, as RFC 6750 says, not a CSRF 403); or a request
+/// with an `Authorization: Bearer` token on the admin API. Such a request
+/// is the token's: its cookies are not read, and browsers never attach a
+/// bearer header on their own.
 pub fn exempt(path: &str, headers: &HeaderMap) -> bool {
     EXEMPT.contains(&path)
-        || ((path.starts_with("/api/admin/") || path == GLOBAL_REVOCATION_PATH)
-            && crate::auth::bearer::presented(headers).is_some())
+        || path == GLOBAL_REVOCATION_PATH
+        || (path.starts_with("/api/admin/") && crate::auth::bearer::presented(headers).is_some())
 }
 
 /// Checks one request. `public_origin` is `VIGIL_PUBLIC_ORIGIN`, normalised.
@@ -92,6 +94,10 @@ mod tests {
         let cookie = headers(&[("cookie", "__Host-vigil=x")]);
         assert!(exempt("/api/admin/sessions", &bearer));
         assert!(exempt(GLOBAL_REVOCATION_PATH, &bearer));
+        assert!(
+            exempt(GLOBAL_REVOCATION_PATH, &cookie),
+            "universal logout reads no cookie: a call without a token is a 401"
+        );
         assert!(!exempt("/api/admin/sessions", &cookie));
         assert!(!exempt("/api/me/sessions/revoke-others", &bearer));
         assert!(!exempt("/api/auth/logout", &bearer));

@@ -196,7 +196,7 @@ pub async fn delete(
         (status = 204, description = "Every session of the person ended (none may have been live)"),
         (status = 400, description = "A subject format other than `email`, no email, or an unreadable body", body = vigil_policy::api::ErrorBody),
         (status = 401, description = "`unauthenticated` with reason `invalid_token`: no bearer token (cookies are not accepted here), or one unknown, expired or revoked or whose creator may no longer act", body = vigil_policy::api::ErrorBody),
-        (status = 403, description = "`insufficient_scope` (`scope`: `sessions:write`), or failed the CSRF check (requests without a bearer token)", body = vigil_policy::api::ErrorBody),
+        (status = 403, description = "`insufficient_scope` (`scope`: `sessions:write`)", body = vigil_policy::api::ErrorBody),
         (status = 404, description = "No such person in the token's account", body = vigil_policy::api::ErrorBody),
         crate::routes::openapi::NotJson,
         (status = 429, description = "Too many wrong tokens from this network: try after Retry-After", body = vigil_policy::api::ErrorBody),

@@ -560,6 +560,18 @@ async fn universal_logout_ends_every_session_of_the_person_as_a_revocation() {
 
     let refusals: Vec<(&str, Response, StatusCode)> = vec![
         (
+            // As an identity provider set up without its token calls it:
+            // no CSRF header either (universal logout reads no cookie).
+            "nothing at all",
+            app.client
+                .post(app.url("/api/global-token-revocation"))
+                .json(&json!({"sub_id": {"format": "email", "email": "agent1@demo.test"}}))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
             "no token, an admin's cookie",
             app.post(
                 "/api/global-token-revocation",
