@@ -109,8 +109,12 @@ async fn receive(
             HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap()).finish()
         }
         Mode::Hang => {
+            // Vigil gives up after 10 s and may retry while this sleep
+            // still runs (the handler outlives the closed connection): an
+            // abandoned attempt is not in flight.
+            *state.inbox.lock().unwrap().in_flight.entry(id).or_default() -= 1;
             tokio::time::sleep(Duration::from_secs(12)).await;
-            HttpResponse::NoContent().finish()
+            return HttpResponse::NoContent().finish();
         }
     };
     *state.inbox.lock().unwrap().in_flight.entry(id).or_default() -= 1;
