@@ -220,16 +220,13 @@ pub struct Hit {
 }
 
 impl Hit {
-    /// A session read from the database and not kept in memory.
-    pub fn detached(l: &Loaded) -> Hit {
+    /// A session read from the database and not kept in memory, under
+    /// its account's settings `account`.
+    pub fn detached(l: &Loaded, account: Arc<AccountPolicy>) -> Hit {
         Hit {
             entry: Arc::new(Entry::new(l)),
             person: Arc::new(l.person.clone()),
-            account: Arc::new(AccountPolicy {
-                account_id: l.row.account_id,
-                version: l.settings_version,
-                settings: l.settings.clone(),
-            }),
+            account,
         }
     }
 }
@@ -412,16 +409,25 @@ impl Memory {
         Some(hit)
     }
 
-    /// Keeps what a check read from the database, unless an invalidation
-    /// happened since `epoch` (then `None`: read again) or memory is not
-    /// trusted. A session already held keeps its entry, and so its activity.
+    /// Keeps what a check read from the database, with the account's
+    /// settings at the version read or newer (`account`), unless an
+    /// invalidation happened since `epoch` (then `None`: read again) or
+    /// memory is not trusted. A session already held keeps its entry, and so
+    /// its activity; settings held at `account`'s version or newer stay.
     ///
     /// When memory is full, a session only polled in the background
     /// (`in_use` false) is let in one time in [`ADMIT_ONE_IN`] and otherwise
     /// served from what was read, not kept (see [`ADMIT_ONE_IN`]); a session
     /// someone is using (`in_use`: the request counts as activity) always
     /// comes in, so its activity is held and written once per interval.
-    pub fn insert(&self, key: TokenKey, l: &Loaded, epoch: u64, in_use: bool) -> Option<Hit> {
+    pub fn insert(
+        &self,
+        key: TokenKey,
+        l: &Loaded,
+        account: Arc<AccountPolicy>,
+        epoch: u64,
+        in_use: bool,
+    ) -> Option<Hit> {
         if !self.trusted() {
             return None;
         }
@@ -444,7 +450,7 @@ impl Memory {
                 // the room an eviction makes is not refilled at once.
                 let full = inner.by_token.len() >= self.capacity - self.capacity / EVICT_ONE_IN;
                 if full && !in_use && !admitted_at_random() {
-                    return Some(Hit::detached(l));
+                    return Some(Hit::detached(l, account));
                 }
                 let e = Arc::new(Entry::new(l));
                 inner.by_token.insert(key, e.clone());
@@ -455,16 +461,11 @@ impl Memory {
         self.used(&entry);
         let person = Arc::new(l.person.clone());
         inner.people.insert(l.person.id, person.clone());
-        let account = match inner.accounts.get(&l.row.account_id) {
-            Some(a) if a.version >= l.settings_version => a.clone(),
+        let account = match inner.accounts.get(&account.account_id) {
+            Some(a) if a.version >= account.version => a.clone(),
             _ => {
-                let a = Arc::new(AccountPolicy {
-                    account_id: l.row.account_id,
-                    version: l.settings_version,
-                    settings: l.settings.clone(),
-                });
-                inner.accounts.insert(a.account_id, a.clone());
-                a
+                inner.accounts.insert(account.account_id, account.clone());
+                account
             }
         };
         if inner.by_token.len() > self.capacity {
@@ -524,6 +525,17 @@ impl Memory {
             return None;
         }
         self.read().accounts.get(&account_id).cloned()
+    }
+
+    /// An account's settings held at `version` or newer. Trust does not
+    /// matter here: the version comes from the database, and a version's
+    /// settings never change.
+    pub fn account_at(&self, account_id: i64, version: i64) -> Option<Arc<AccountPolicy>> {
+        self.read()
+            .accounts
+            .get(&account_id)
+            .filter(|a| a.version >= version)
+            .cloned()
     }
 
     /// Keeps an account's settings read at `epoch` (see [`Memory::insert`]).
@@ -609,12 +621,21 @@ mod tests {
     use vigil_policy::api::Role;
 
     use super::*;
+    use crate::store::sessions::CheckRow;
+
+    fn settings(version: i64) -> Arc<AccountPolicy> {
+        Arc::new(AccountPolicy {
+            account_id: 1,
+            version,
+            settings: SecuritySettings::default(),
+        })
+    }
 
     fn loaded(i: usize) -> (TokenKey, Loaded) {
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&(i as u64).to_le_bytes());
         let at = datetime!(2026-11-25 12:00 UTC);
-        let row = SessionRow {
+        let row = CheckRow {
             id: format!("{i:032x}"),
             account_id: 1,
             user_id: i as i64,
@@ -624,10 +645,7 @@ mod tests {
             last_activity_at: at,
             last_input_at: at,
             authenticated_at: at,
-            ip: None,
-            user_agent: None,
             method: SignInMethod::Password,
-            sso_connection_id: None,
         };
         let person = UserView {
             id: i as i64,
@@ -642,7 +660,6 @@ mod tests {
             person,
             person_active: true,
             settings_version: 1,
-            settings: SecuritySettings::default(),
         };
         (key, l)
     }
@@ -660,7 +677,7 @@ mod tests {
                     found += 1;
                 } else {
                     let epoch = memory.epoch();
-                    assert!(memory.insert(*key, l, epoch, in_use).is_some());
+                    assert!(memory.insert(*key, l, settings(1), epoch, in_use).is_some());
                 }
             }
             assert!(memory.len() <= 1_000, "held {}", memory.len());
@@ -684,13 +701,17 @@ mod tests {
         assert_eq!(memory.len(), 1_000, "full");
         for i in 1_000..1_100 {
             let (key, l) = loaded(i);
-            assert!(memory.insert(key, &l, memory.epoch(), true).is_some());
+            assert!(memory
+                .insert(key, &l, settings(1), memory.epoch(), true)
+                .is_some());
             assert!(memory.get(&key).is_some(), "session {i} in use is held");
         }
         let mut kept = 0;
         for i in 2_000..5_200 {
             let (key, l) = loaded(i);
-            assert!(memory.insert(key, &l, memory.epoch(), false).is_some());
+            assert!(memory
+                .insert(key, &l, settings(1), memory.epoch(), false)
+                .is_some());
             if memory.get(&key).is_some() {
                 kept += 1;
             }
@@ -698,6 +719,32 @@ mod tests {
         // One in ADMIT_ONE_IN of 3,200: 200 expected.
         assert!((100..=320).contains(&kept), "kept {kept} of 3,200 polled");
         assert!(memory.len() <= 1_000);
+    }
+
+    #[test]
+    fn settings_are_reused_only_at_the_version_read_or_newer() {
+        let memory = Memory::local(1_000);
+        let (key, l) = loaded(1);
+        let hit = memory.insert(key, &l, settings(3), memory.epoch(), true);
+        assert_eq!(hit.map(|h| h.account.version), Some(3));
+        assert_eq!(memory.account_at(1, 3).map(|a| a.version), Some(3));
+        assert_eq!(memory.account_at(1, 2).map(|a| a.version), Some(3));
+        assert!(
+            memory.account_at(1, 4).is_none(),
+            "older than the version read"
+        );
+        assert!(memory.account_at(2, 1).is_none(), "another account");
+        // Settings read at a newer version replace the held ones; older
+        // ones never do.
+        let (key, l) = loaded(2);
+        let hit = memory.insert(key, &l, settings(4), memory.epoch(), true);
+        assert_eq!(hit.map(|h| h.account.version), Some(4));
+        let (key, l) = loaded(3);
+        let hit = memory.insert(key, &l, settings(2), memory.epoch(), true);
+        assert_eq!(hit.map(|h| h.account.version), Some(4));
+        // A change heard drops them.
+        memory.invalidated(&[Invalidation::Account(1)]);
+        assert!(memory.account_at(1, 1).is_none());
     }
 
     #[test]

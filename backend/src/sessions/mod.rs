@@ -3,7 +3,9 @@
 //! sessions, and hearing other replicas' changes.
 //!
 //! The check ([`authenticate`]) finds the session in memory, or loads it
-//! with its person and the account's settings in one query; evaluates it
+//! with its person and the version of the account's settings in one query
+//! shared with the other checks missing at that moment ([`reader`]), the
+//! settings themselves read only when that version is not held; evaluates it
 //! with the deadline rule from vigil-policy; re-reads the row before
 //! warning or ending a session from memory (another replica may have seen
 //! newer activity); ends it on the spot when a deadline has passed; and
@@ -15,6 +17,7 @@ pub mod end;
 pub mod listener;
 pub mod live;
 pub mod memory;
+pub mod reader;
 pub mod start;
 pub mod token;
 
@@ -55,6 +58,8 @@ pub struct Sessions {
     pub memory: Arc<Memory>,
     /// Activity waiting to be written.
     pub activity: Arc<Activity>,
+    /// Reads the sessions not held in memory, in batches.
+    reader: Arc<reader::Reader>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// The latest ending this process has caught up with (SQLite; see
@@ -93,8 +98,10 @@ impl Sessions {
             Dialect::Sqlite => Memory::local(memory_cap),
             Dialect::Postgres => Memory::listened(memory_cap),
         });
+        let store = store.with_subscriber(memory.clone());
         Sessions {
-            store: store.with_subscriber(memory.clone()),
+            reader: Arc::new(reader::Reader::new(store.clone())),
+            store,
             clock,
             memory,
             activity: Arc::new(Activity::new(activity_write_secs)),
@@ -107,6 +114,7 @@ impl Sessions {
     /// [`Store::reconnected`](crate::store::Store::reconnected)).
     pub fn with_store(&self, store: Store) -> Sessions {
         Sessions {
+            reader: Arc::new(reader::Reader::new(store.clone())),
             store,
             ..self.clone()
         }
@@ -475,7 +483,7 @@ async fn load(sessions: &Sessions, key: TokenKey, used: Use) -> Result<(Hit, boo
     let mut last = None;
     for _ in 0..3 {
         let epoch = sessions.memory.epoch();
-        let Some(loaded) = store::sessions::load_by_token(&sessions.store, &hash).await? else {
+        let Some(loaded) = sessions.reader.load(&hash).await? else {
             tracing::debug!(token = &hash[..8], "unknown session token");
             return Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid));
         };
@@ -485,24 +493,49 @@ async fn load(sessions: &Sessions, key: TokenKey, used: Use) -> Result<(Hit, boo
         if !loaded.person_active {
             return Err(ApiError::Unauthenticated(EndReason::Revoked.into()));
         }
+        let account = settings_at(sessions, loaded.row.account_id, loaded.settings_version).await?;
         let in_use = match used {
             Use::InUse => true,
-            Use::Polled => loaded.settings.activity.background_requests_extend,
+            Use::Polled => account.settings.activity.background_requests_extend,
             Use::Ending => false,
         };
-        if let Some(hit) = sessions.memory.insert(key, &loaded, epoch, in_use) {
+        if let Some(hit) = sessions
+            .memory
+            .insert(key, &loaded, account.clone(), epoch, in_use)
+        {
             return Ok((hit, true));
         }
         let trusted = sessions.memory.trusted();
-        last = Some(loaded);
+        last = Some((loaded, account));
         if !trusted {
             break; // a fresh read, used once and not kept
         }
     }
     match last {
-        Some(loaded) => Ok((Hit::detached(&loaded), true)),
+        Some((loaded, account)) => Ok((Hit::detached(&loaded, account), true)),
         None => Err(ApiError::Unauthenticated(UnauthenticatedReason::Invalid)),
     }
+}
+
+/// The account's settings at `version` (the one read with a session) or
+/// newer: held in memory, or read. A version's settings never change (every
+/// change stores a new version), so settings held at that version are the
+/// ones stored, whatever this process has or has not heard; the JSON is
+/// read and parsed only when the version moved.
+async fn settings_at(
+    sessions: &Sessions,
+    account_id: i64,
+    version: i64,
+) -> store::Result<Arc<AccountPolicy>> {
+    if let Some(held) = sessions.memory.account_at(account_id, version) {
+        return Ok(held);
+    }
+    let stored = store::settings::load(&sessions.store, account_id).await?;
+    Ok(Arc::new(AccountPolicy {
+        account_id,
+        version: stored.version,
+        settings: stored.settings,
+    }))
 }
 
 /// Re-reads what other replicas may have changed in a session held in

@@ -220,12 +220,16 @@ pub fn get_time(row: &AnyRow, col: &str) -> Result<OffsetDateTime, sqlx::Error> 
     Ok(from_ms(row.try_get::<i64, _>(col)?))
 }
 
-/// Reads a boolean column. SQLite reports computed booleans as integers, so
-/// both forms are accepted.
+/// Reads a boolean column. SQLite stores booleans as integers, so both
+/// forms are accepted: the value's own type decides (trying one and then the
+/// other built an error, with its message, for every SQLite boolean read).
 pub fn get_bool(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
-    match row.try_get::<bool, _>(col) {
-        Ok(b) => Ok(b),
-        Err(_) => Ok(row.try_get::<i64, _>(col)? != 0),
+    use sqlx::ValueRef as _;
+    let boolean = row.try_get_raw(col)?.type_info().kind() == sqlx::any::AnyTypeInfoKind::Bool;
+    if boolean {
+        row.try_get::<bool, _>(col)
+    } else {
+        Ok(row.try_get::<i64, _>(col)? != 0)
     }
 }
 

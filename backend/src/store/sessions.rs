@@ -18,7 +18,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use vigil_policy::api::{Role, UserRef, UserView};
 use vigil_policy::sso::SignInMethod;
-use vigil_policy::{Audience, EndReason, SecuritySettings, SessionTimes};
+use vigil_policy::{Audience, EndReason, SessionTimes};
 
 use super::accounts::{person_from, role_of};
 use super::db::{get_bool, get_time};
@@ -118,12 +118,61 @@ fn row_from(r: &AnyRow) -> Result<SessionRow> {
         authenticated_at: get_time(r, "authenticated_at")?,
         ip: r.try_get("ip")?,
         user_agent: r.try_get("user_agent")?,
-        method: {
-            let m: String = r.try_get("method")?;
-            SignInMethod::parse(&m)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown sign-in method {m:?}")))?
-        },
+        method: method_of(r)?,
         sso_connection_id: r.try_get("sso_connection_id")?,
+    })
+}
+
+fn method_of(r: &AnyRow) -> Result<SignInMethod> {
+    let m: String = r.try_get("method")?;
+    SignInMethod::parse(&m)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown sign-in method {m:?}")))
+}
+
+/// What the check keeps of a session row: a [`SessionRow`] without the
+/// sign-in's address, browser and single sign-on connection, which it never
+/// uses (reading them cost every first check three more columns, the
+/// browser's the longest).
+#[derive(Debug, Clone)]
+pub struct CheckRow {
+    /// Public id: 32 hex digits.
+    pub id: String,
+    /// Account.
+    pub account_id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Which policy applies.
+    pub audience: Audience,
+    /// Remembered ("Remember me").
+    pub persistent: bool,
+    /// Sign-in.
+    pub created_at: OffsetDateTime,
+    /// Last activity as stored.
+    pub last_activity_at: OffsetDateTime,
+    /// Last input as stored (see [`SessionRow::last_input_at`]).
+    pub last_input_at: OffsetDateTime,
+    /// The sign-in or the last re-authentication, as stored.
+    pub authenticated_at: OffsetDateTime,
+    /// How it began.
+    pub method: SignInMethod,
+}
+
+const CHECK_COLUMNS: &str = "s.id, s.account_id, s.user_id, s.audience, s.persistent, s.created_at,
+    s.last_activity_at, COALESCE(s.last_input_at, s.last_activity_at) AS last_input_at,
+    COALESCE(s.authenticated_at, s.created_at) AS authenticated_at, s.method";
+
+fn check_row_from(r: &AnyRow) -> Result<CheckRow> {
+    Ok(CheckRow {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        user_id: r.try_get("user_id")?,
+        audience: audience_of(r)?,
+        persistent: get_bool(r, "persistent")?,
+        created_at: get_time(r, "created_at")?,
+        last_activity_at: get_time(r, "last_activity_at")?,
+        last_input_at: get_time(r, "last_input_at")?,
+        authenticated_at: get_time(r, "authenticated_at")?,
+        method: method_of(r)?,
     })
 }
 
@@ -180,12 +229,13 @@ pub async fn insert(tx: &mut Tx, s: NewSession<'_>) -> Result<()> {
     Ok(())
 }
 
-/// A session with its person and the account's settings, as the check
-/// loads it.
+/// A session with its person and the version of its account's settings,
+/// as the check loads it (the settings themselves are read only when the
+/// check does not hold that version already: see `sessions::reader`).
 #[derive(Debug, Clone)]
 pub struct Loaded {
     /// The session.
-    pub row: SessionRow,
+    pub row: CheckRow,
     /// Why it ended, if it has.
     pub ended: Option<EndReason>,
     /// Its owner.
@@ -193,38 +243,79 @@ pub struct Loaded {
     /// Whether its owner is active (a deactivated person's sessions are
     /// never honoured, even one that raced the deactivation).
     pub person_active: bool,
-    /// The account's settings version.
+    /// The account's settings version, read with the session.
     pub settings_version: i64,
-    /// The account's settings.
-    pub settings: SecuritySettings,
 }
 
-/// The session whose token hashes to `token_hash` (hex), with its person
-/// and the account's settings, in one query.
-pub async fn load_by_token(store: &Store, token_hash: &str) -> Result<Option<Loaded>> {
-    let sql = format!(
-        "SELECT {ROW_COLUMNS}, s.ended_at, s.end_reason,
-            u.email, u.display_name, u.role, u.permissions, u.active, ss.version, ss.settings
+/// Most tokens one [`load_by_tokens`] statement looks up.
+pub const LOAD_BATCH: usize = 64;
+
+/// The statement looking up `n` token hashes (`$1` … `$n`).
+fn load_sql(n: usize) -> String {
+    format!(
+        "SELECT s.token_hash, {CHECK_COLUMNS}, s.ended_at, s.end_reason,
+            u.email, u.display_name, u.role, u.permissions, u.active, ss.version
         FROM sessions s
         JOIN users u ON u.id = s.user_id
         JOIN security_settings ss ON ss.account_id = s.account_id
-        WHERE s.token_hash = $1"
-    );
-    let Some(r) = sqlx::query(&sql)
-        .bind(token_hash)
-        .fetch_optional(store.pool())
-        .await?
-    else {
-        return Ok(None);
+        WHERE s.token_hash IN ({})",
+        placeholders(1, n)
+    )
+}
+
+/// The statements of [`load_by_tokens`], one per size it pads a batch to
+/// (1, 2, 4, … [`LOAD_BATCH`]), made once: each connection prepares at most
+/// these few.
+fn load_statements() -> &'static [(usize, String)] {
+    static STATEMENTS: std::sync::OnceLock<Vec<(usize, String)>> = std::sync::OnceLock::new();
+    STATEMENTS.get_or_init(|| {
+        std::iter::successors(Some(1usize), |n| (*n < LOAD_BATCH).then_some(n * 2))
+            .map(|n| (n, load_sql(n)))
+            .collect()
+    })
+}
+
+/// The sessions whose tokens hash to `token_hashes` (hex, at most
+/// [`LOAD_BATCH`]), each with its person and its account's settings
+/// version, in one statement on `conn`; with the hash each row answers.
+/// Hashes naming no session are absent from the answer; a row that cannot
+/// be read back is an error for its own token only.
+pub async fn load_by_tokens(
+    conn: &mut sqlx::AnyConnection,
+    token_hashes: &[&str],
+) -> Result<Vec<(String, Result<Loaded>)>> {
+    let Some(last) = token_hashes.last() else {
+        return Ok(Vec::new());
     };
-    Ok(Some(Loaded {
-        row: row_from(&r)?,
-        ended: end_reason_of(&r)?,
-        person: person_from(&r)?,
-        person_active: super::db::get_bool(&r, "active")?,
+    let Some((size, sql)) = load_statements()
+        .iter()
+        .find(|(n, _)| *n >= token_hashes.len())
+    else {
+        return Err(StoreError::Corrupt(format!(
+            "{} tokens in one lookup (at most {LOAD_BATCH})",
+            token_hashes.len()
+        )));
+    };
+    // Padded with the last hash again, so a few prepared statements serve
+    // every batch; a repeated value finds its row once.
+    let mut query = sqlx::query(sql);
+    for i in 0..*size {
+        query = query.bind(*token_hashes.get(i).unwrap_or(last));
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<String, _>("token_hash")?, loaded_from(r))))
+        .collect()
+}
+
+fn loaded_from(r: &AnyRow) -> Result<Loaded> {
+    Ok(Loaded {
+        row: check_row_from(r)?,
+        ended: end_reason_of(r)?,
+        person: person_from(r)?,
+        person_active: get_bool(r, "active")?,
         settings_version: r.try_get("version")?,
-        settings: super::settings::parse(&r.try_get::<String, _>("settings")?)?,
-    }))
+    })
 }
 
 /// What may have changed in a session's row since it was loaded.

@@ -5,8 +5,11 @@
 use std::time::Instant;
 
 use reqwest::StatusCode;
+use serde_json::Value;
+use vigil_server::clock::Clock;
+use vigil_server::sessions::token::SessionToken;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, Session, TestApp};
 
 async fn agent2_takes_no_work(app: &TestApp) {
     let s = app.login("agent2@demo.test").await;
@@ -330,5 +333,235 @@ async fn transactions_cut_off_while_starting_leave_no_connection_in_a_transactio
         tx.commit()
             .await
             .unwrap_or_else(|e| panic!("commit {n}: {e}"));
+    }
+}
+
+/// `n` live sessions of `email` written straight into the database, as
+/// sign-ins would leave them but held in no server's memory (a sign-in
+/// holds its session at once): each one's first check reads the database.
+/// Returns each session with its id.
+pub async fn stored_sessions(app: &TestApp, email: &str, n: usize) -> Vec<(Session, String)> {
+    let user = app.user_id(email).await;
+    let account = app
+        .scalar(&format!("SELECT account_id FROM users WHERE id = {user}"))
+        .await;
+    let requester = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM users WHERE id = {user} AND role = 'requester'"
+        ))
+        .await;
+    let audience = if requester == 1 {
+        "requesters"
+    } else {
+        "agents"
+    };
+    let now = vigil_server::store::to_ms(app.clock.now());
+    let mut out = Vec::new();
+    let mut rows = Vec::new();
+    for _ in 0..n {
+        let token = SessionToken::generate();
+        let id = vigil_server::random::random_hex(16);
+        rows.push(format!(
+            "('{id}', '{}', {account}, {user}, '{audience}', FALSE, {now}, {now}, {}, '127.0.0.1', 'test')",
+            token.hash(),
+            now + 3_600_000
+        ));
+        out.push((
+            Session {
+                token: token.expose().to_owned(),
+            },
+            id,
+        ));
+    }
+    for chunk in rows.chunks(100) {
+        app.execute(&format!(
+            "INSERT INTO sessions (id, token_hash, account_id, user_id, audience, persistent,
+                 created_at, last_activity_at, expires_at, ip, user_agent) VALUES {}",
+            chunk.join(", ")
+        ))
+        .await;
+    }
+    out
+}
+
+/// A background poll of `GET /api/session`: its status and body.
+async fn checked(app: &TestApp, s: &Session) -> (StatusCode, Value) {
+    let res = app.poll("/api/session", s).await;
+    (res.status(), res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn first_checks_read_at_once_each_get_their_own_session_or_refusal() {
+    // Checks that miss memory at the same moment are read together
+    // (sessions::reader): each must get its own row, whoever it belongs to,
+    // and a refusal with its own reason.
+    let app = spawn_app().await;
+    let people = [
+        "agent1@demo.test",
+        "agent2@demo.test",
+        "admin@demo.test",
+        "requester@demo.test",
+    ];
+    for round in 0..5 {
+        let mut expected = Vec::new();
+        for email in people {
+            let sessions = stored_sessions(&app, email, 40).await;
+            for (i, (s, id)) in sessions.into_iter().enumerate() {
+                let refusal = match i % 8 {
+                    // Ended before anyone checked it.
+                    0 => {
+                        app.execute(&format!(
+                            "UPDATE sessions SET ended_at = 1, end_reason = 'revoked' WHERE id = '{id}'"
+                        ))
+                        .await;
+                        Some("revoked")
+                    }
+                    _ => None,
+                };
+                expected.push((s, id, email, refusal));
+            }
+        }
+        for _ in 0..20 {
+            let unknown = Session {
+                token: SessionToken::generate().expose().to_owned(),
+            };
+            expected.push((unknown, String::new(), "", Some("invalid")));
+        }
+        // Twice: first all read from the database at once, then from memory.
+        for pass in ["first", "second"] {
+            let answers = futures_util::future::join_all(
+                expected.iter().map(|(s, _, _, _)| checked(&app, s)),
+            )
+            .await;
+            for ((_, id, email, refusal), (status, body)) in expected.iter().zip(answers) {
+                match refusal {
+                    None => {
+                        assert_eq!(status, StatusCode::OK, "round {round}, {pass} pass: {body}");
+                        assert_eq!(
+                            body["session_id"],
+                            id.as_str(),
+                            "round {round}, {pass} pass"
+                        );
+                        assert_eq!(body["user"]["email"], *email, "round {round}, {pass} pass");
+                    }
+                    Some(reason) => {
+                        assert_eq!(
+                            status,
+                            StatusCode::UNAUTHORIZED,
+                            "round {round}, {pass} pass"
+                        );
+                        assert_eq!(body["reason"], *reason, "round {round}, {pass} pass");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_first_check_sent_after_a_revocation_answered_is_accepted() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@demo.test").await;
+    let agent1 = app.user_id("agent1@demo.test").await;
+    for round in 0..10 {
+        let sessions = stored_sessions(&app, "agent1@demo.test", 64).await;
+        let revoked_at = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
+        // Eight clients, each checking its share of the sessions in turn
+        // until all are refused: the first pass reads each from the
+        // database, later ones find it in memory.
+        let checks = (0..8).map(|k| {
+            let mine: Vec<Session> = sessions
+                .iter()
+                .skip(k)
+                .step_by(8)
+                .map(|(s, _)| s.clone())
+                .collect();
+            let (app, revoked_at) = (&app, revoked_at.clone());
+            async move {
+                let mut late_accepts = 0;
+                let mut live = mine;
+                while !live.is_empty() {
+                    let mut still = Vec::new();
+                    for s in live {
+                        let sent = Instant::now();
+                        let status = app.poll("/api/session", &s).await.status();
+                        let after = revoked_at.lock().unwrap().is_some_and(|t| sent > t);
+                        match status {
+                            StatusCode::OK if after => late_accepts += 1,
+                            StatusCode::OK => still.push(s),
+                            StatusCode::UNAUTHORIZED => {}
+                            other => panic!("unexpected {other}"),
+                        }
+                    }
+                    live = still;
+                }
+                late_accepts
+            }
+        });
+        let revoke = async {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let res = app.revoke_user(&admin, agent1).await;
+            *revoked_at.lock().unwrap() = Some(Instant::now());
+            res.status()
+        };
+        let (status, late) = tokio::join!(revoke, futures_util::future::join_all(checks));
+        assert_eq!(status, StatusCode::OK, "round {round}");
+        assert_eq!(
+            late.iter().sum::<usize>(),
+            0,
+            "round {round}: a first check sent after the revocation answered was accepted"
+        );
+    }
+}
+
+#[tokio::test]
+async fn settings_changed_while_first_checks_are_read_apply_to_every_check_sent_after() {
+    // The check reuses the settings it holds when the version read with the
+    // session is the one it holds: a check sent after a change answered
+    // must never be judged by the settings before it.
+    let app = spawn_app().await;
+    let admin = app.login("admin@demo.test").await;
+    let base = 3600;
+    for round in 0..3 {
+        let sessions = stored_sessions(&app, "requester@demo.test", 240).await;
+        // The idle timeout each change stored, once its answer came.
+        let stored = std::sync::Arc::new(std::sync::Mutex::new(0u64));
+        let checks = (0..8).map(|k| {
+            let mine: Vec<Session> = sessions
+                .iter()
+                .skip(k)
+                .step_by(8)
+                .map(|(s, _)| s.clone())
+                .collect();
+            let (app, stored) = (&app, stored.clone());
+            async move {
+                let mut seen = Vec::new();
+                for s in mine {
+                    let at_least = *stored.lock().unwrap();
+                    let (status, body) = checked(app, &s).await;
+                    assert_eq!(status, StatusCode::OK, "{body}");
+                    let idle = body["policy"]["idle_timeout_secs"].as_u64().unwrap();
+                    seen.push((at_least, idle));
+                }
+                seen
+            }
+        });
+        let changes = async {
+            for k in 1..=10u64 {
+                let idle = base + round * 100 + k;
+                app.apply_settings(&admin, |s| s.requesters.idle_timeout_secs = idle)
+                    .await;
+                *stored.lock().unwrap() = idle;
+            }
+        };
+        let ((), seen) = tokio::join!(changes, futures_util::future::join_all(checks));
+        let seen: Vec<(u64, u64)> = seen.into_iter().flatten().collect();
+        assert_eq!(seen.len(), 240);
+        for (at_least, idle) in seen {
+            assert!(
+                idle >= at_least,
+                "round {round}: a check sent after idle_timeout_secs = {at_least} was stored saw {idle}"
+            );
+        }
     }
 }

@@ -411,3 +411,33 @@ async fn a_person_deactivated_through_one_replica_is_refused_by_the_other_within
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_settings_change_through_one_replica_applies_to_first_checks_on_the_other_at_once() {
+    // A first check on b reads the settings version with the session: b
+    // reuses the settings it holds only at that very version, so it needs
+    // no notification to judge a session it has not seen by new settings.
+    let a = spawn_postgres_app().await;
+    let b = a.replica().await;
+    let admin = a.login("admin@demo.test").await;
+    let fresh = crate::races::stored_sessions(&a, "requester@demo.test", 40).await;
+    let others = crate::races::stored_sessions(&a, "requester@demo.test", 4).await;
+    // b holds the account's settings now.
+    b.session_view(&others[0].0).await;
+    for (k, (s, id)) in fresh.iter().enumerate() {
+        let idle = 3600 + k as u64;
+        // Checks on b while the change is stored.
+        let racing =
+            futures_util::future::join_all(others.iter().map(|(s, _)| b.poll("/api/session", s)));
+        let ((), _) = tokio::join!(
+            a.apply_settings(&admin, |st| st.requesters.idle_timeout_secs = idle),
+            racing
+        );
+        let view = b.session_view(s).await;
+        assert_eq!(view["session_id"], id.as_str());
+        assert_eq!(
+            view["policy"]["idle_timeout_secs"], idle,
+            "change {k}: b judged a session it had not seen by older settings"
+        );
+    }
+}
