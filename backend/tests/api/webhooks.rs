@@ -261,7 +261,7 @@ print(len(job["received"]))
     true
 }
 
-async fn spawn_allowing_receivers(clock: Option<ManualClock>) -> TestApp {
+pub(crate) async fn spawn_allowing_receivers(clock: Option<ManualClock>) -> TestApp {
     spawn_app_with(Options {
         outbound_allow: Some("127.0.0.1/32".into()),
         clock,
@@ -293,13 +293,13 @@ async fn add_endpoint(
     (body["id"].as_str().unwrap().to_owned(), secret)
 }
 
-async fn deliveries(app: &TestApp, admin: &Session, endpoint: &str) -> Vec<Value> {
+pub(crate) async fn deliveries(app: &TestApp, admin: &Session, endpoint: &str) -> Vec<Value> {
     app.get_json(&format!("/api/admin/webhooks/{endpoint}/deliveries"), admin)
         .await
 }
 
 /// Waits until every delivery of `endpoint` satisfies `done`.
-async fn until_deliveries(
+pub(crate) async fn until_deliveries(
     app: &TestApp,
     admin: &Session,
     endpoint: &str,
