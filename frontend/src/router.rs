@@ -18,6 +18,16 @@ pub fn current() -> Route {
     Route::recognize(&path).unwrap_or(Route::NotFound)
 }
 
+/// The page's `?name=` value, decoded.
+pub(crate) fn query(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let raw = search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))?;
+    js_sys::decode_uri_component(raw).ok().map(String::from)
+}
+
 /// Goes to `to`: a new history entry, or in place of this one.
 fn go(to: Route, replace: bool) {
     let Some(window) = web_sys::window() else {

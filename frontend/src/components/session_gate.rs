@@ -10,6 +10,7 @@ use crate::app::Route;
 use crate::clock::{local_clock, to_ms};
 use crate::components::{heads_up_dialog, warning_dialog};
 use crate::hooks::{use_modal, use_session, Phase, SessionHandle};
+use crate::router;
 
 /// Props of [`SessionGate`].
 #[derive(Properties, PartialEq)]
@@ -107,9 +108,7 @@ pub fn SessionGate(props: &Props) -> Html {
     };
     // Back from a single sign-on round trip that did not confirm the
     // person (the server sends them to the page that asked).
-    let reauth_failed = web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .is_some_and(|q| q.contains("reauth=failed"));
+    let reauth_failed = router::query("reauth").as_deref() == Some("failed");
     let banners = html! {
         <>
             if reauth_failed {
@@ -141,7 +140,7 @@ pub fn SessionGate(props: &Props) -> Html {
             ) && session.snapshot.view.is_none()
             {
                 // Never signed in here: go to the sign-in page.
-                return html! { <crate::router::Redirect to={login} /> };
+                return html! { <router::Redirect to={login} /> };
             }
             html! {
                 <main class="center">

@@ -12,22 +12,12 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::app::Route;
-use crate::router;
+use crate::router::{self, query};
 
 const ACCOUNT_KEY: &str = "vigil.account";
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-}
-
-/// The page's `?name=` value, decoded.
-fn query(name: &str) -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
-    let raw = search
-        .trim_start_matches('?')
-        .split('&')
-        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))?;
-    js_sys::decode_uri_component(raw).ok().map(String::from)
 }
 
 /// The account from `?account=`, else the one used last on this browser.
