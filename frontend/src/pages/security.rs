@@ -12,7 +12,9 @@ use gloo_timers::callback::Timeout;
 use vigil_policy::api::{Impact, PreviewResponse, SettingsEnvelope, SettingsUpdate};
 use vigil_policy::compliance::{badges, best_practice_hint};
 use vigil_policy::settings::OnSessionLimit;
-use vigil_policy::settings::{describe_secs, DAY, HOUR, MINUTE};
+use vigil_policy::settings::{
+    describe_secs, DAY, HOUR, MAX_SESSIONS_MAX, MAX_SESSIONS_MIN, MINUTE,
+};
 use vigil_policy::{
     validate, ActivityRules, AudiencePolicy, FieldError, Limits, SecuritySettings, Warning,
     IDLE_PRESETS_SECS,
@@ -196,7 +198,7 @@ impl Block<'_> {
     fn duration(
         &self,
         field: &str,
-        label: &'static str,
+        label: AttrValue,
         value: u64,
         units: Units,
         f: fn(&mut AudiencePolicy, u64),
@@ -267,14 +269,14 @@ fn policy_block(b: &Block) -> Html {
     let warning_field = match p.warning {
         Warning::Before { secs } => b.duration(
             "warning.secs",
-            "Warn this long before sign-out",
+            "Warn this long before sign-out".into(),
             secs,
             &SHORT[..2],
             |p, v| p.warning = Warning::Before { secs: v },
         ),
         Warning::Percent { percent } => b.duration(
             "warning.percent",
-            "Warn once this much of the idle timeout has passed",
+            "Warn once this much of the idle timeout has passed".into(),
             u64::from(percent),
             PERCENT,
             |p, v| {
@@ -312,10 +314,10 @@ fn policy_block(b: &Block) -> Html {
                 </p>
                 if let Some(hint) = hint { <p class="hint">{ hint }</p> }
             </div>
-            { b.duration("idle_timeout_secs", "Custom idle timeout", p.idle_timeout_secs, SHORT,
+            { b.duration("idle_timeout_secs", "Custom idle timeout".into(), p.idle_timeout_secs, SHORT,
                          |p, v| p.idle_timeout_secs = v) }
             <p class="muted small">{ format!("Allowed: {} to {}.", describe_secs(b.limits.idle_min_secs), describe_secs(b.limits.idle_max_secs)) }</p>
-            { b.duration("absolute_timeout_secs", "Session lifetime (sign out after this, whatever the activity)",
+            { b.duration("absolute_timeout_secs", "Session lifetime (sign out after this, whatever the activity)".into(),
                          p.absolute_timeout_secs, LONG, |p, v| p.absolute_timeout_secs = v) }
             <fieldset class="field">
                 <legend>{ "Warning" }</legend>
@@ -335,10 +337,10 @@ fn policy_block(b: &Block) -> Html {
                          Some("Off: the same limits as other sessions. They apply while Remember me is offered."), None,
                          b.toggle("remembered", |p, on| p.remembered = on.then(|| p.remembered_limits()))) }
                 if let Some(r) = p.remembered {
-                    { b.duration("remembered.idle_timeout_secs", "Idle timeout of remembered sessions",
+                    { b.duration("remembered.idle_timeout_secs", "Idle timeout of remembered sessions".into(),
                                  r.idle_timeout_secs, SHORT,
                                  |p, v| if let Some(r) = &mut p.remembered { r.idle_timeout_secs = v }) }
-                    { b.duration("remembered.absolute_timeout_secs", "Lifetime of remembered sessions",
+                    { b.duration("remembered.absolute_timeout_secs", "Lifetime of remembered sessions".into(),
                                  r.absolute_timeout_secs, LONG,
                                  |p, v| if let Some(r) = &mut p.remembered { r.absolute_timeout_secs = v }) }
                 }
@@ -353,7 +355,7 @@ fn policy_block(b: &Block) -> Html {
                          Some("Off: no limit."), p.max_sessions.map_or_else(|| b.error("max_sessions"), |_| None),
                          b.toggle("max_sessions", |p, on| p.max_sessions = on.then_some(3))) }
                 if let Some(n) = p.max_sessions {
-                    { b.duration("max_sessions", "Most live sessions per person (1 to 100)", u64::from(n), SESSIONS,
+                    { b.duration("max_sessions", format!("Most live sessions per person ({MAX_SESSIONS_MIN} to {MAX_SESSIONS_MAX})").into(), u64::from(n), SESSIONS,
                                  |p, v| p.max_sessions = Some(u32::try_from(v).unwrap_or(u32::MAX))) }
                     { choice(Some(on_limit.clone()), b.path("end_oldest"), "A sign-in beyond it ends the person's oldest session",
                              p.on_session_limit == OnSessionLimit::EndOldest, None, None,
