@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 
 use vigil_server::clock::Clock;
 
-use crate::helpers::{eventually, free_port, spawn_app_with, Options, Session, TestApp};
+use crate::helpers::{free_port, Options, Session, TestApp};
+use crate::webhooks::{spawn_allowing_receivers, until_deliveries};
 
 const SESSION_REVOKED: &str = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
 
@@ -171,14 +172,6 @@ impl Receiver {
     }
 }
 
-async fn spawn() -> TestApp {
-    spawn_app_with(Options {
-        outbound_allow: Some("127.0.0.1/32".into()),
-        ..Options::default()
-    })
-    .await
-}
-
 /// Adds a CAEP endpoint for `receiver`; its id and the answer.
 async fn add_caep(app: &TestApp, admin: &Session, receiver: &Receiver) -> (String, Value) {
     let res = app
@@ -198,11 +191,6 @@ async fn add_caep(app: &TestApp, admin: &Session, receiver: &Receiver) -> (Strin
     (body["id"].as_str().unwrap().to_owned(), body)
 }
 
-async fn deliveries(app: &TestApp, admin: &Session, id: &str) -> Vec<Value> {
-    app.get_json(&format!("/api/admin/webhooks/{id}/deliveries"), admin)
-        .await
-}
-
 async fn jwks(app: &TestApp) -> Value {
     let res = app.get_anonymous("/api/caep/jwks.json").await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -211,7 +199,7 @@ async fn jwks(app: &TestApp) -> Value {
 
 #[tokio::test]
 async fn session_ended_events_reach_a_caep_receiver_as_signed_sets_it_verifies_against_the_jwks() {
-    let app = spawn().await;
+    let app = spawn_allowing_receivers(None).await;
     let receiver = Receiver::start().await;
     let admin = app.login("admin@demo.test").await;
     let (id, created) = add_caep(&app, &admin, &receiver).await;
@@ -250,19 +238,18 @@ async fn session_ended_events_reach_a_caep_receiver_as_signed_sets_it_verifies_a
         .delete(&format!("/api/admin/sessions/{second_session}"), &admin)
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    eventually(
+    let log = until_deliveries(
+        &app,
+        &admin,
+        &id,
+        2,
         Duration::from_secs(10),
-        Duration::from_millis(50),
         "both delivered",
-        async || {
-            let d = deliveries(&app, &admin, &id).await;
-            d.len() == 2 && d.iter().all(|d| d["status"] == "delivered")
-        },
+        |d| d["status"] == "delivered",
     )
     .await;
     let got = receiver.got();
     assert_eq!(got.len(), 2, "{got:?}");
-    let log = deliveries(&app, &admin, &id).await;
     for g in &got {
         assert_eq!(g.refused, None);
         assert_eq!(g.content_type, "application/secevent+jwt");
@@ -312,26 +299,23 @@ async fn session_ended_events_reach_a_caep_receiver_as_signed_sets_it_verifies_a
 /// backoff, and the log says why; 202 ends it.
 #[tokio::test]
 async fn a_set_not_accepted_with_202_is_retried_with_the_same_jti_and_the_log_says_why() {
-    let app = spawn().await;
+    let app = spawn_allowing_receivers(None).await;
     let receiver = Receiver::start().await;
     let admin = app.login("admin@demo.test").await;
     let (id, _) = add_caep(&app, &admin, &receiver).await;
     receiver.answer(400);
     let agent = app.login("agent1@demo.test").await;
     app.logout(&agent).await;
-    eventually(
+    let d = &until_deliveries(
+        &app,
+        &admin,
+        &id,
+        1,
         Duration::from_secs(10),
-        Duration::from_millis(50),
         "first attempt",
-        async || {
-            deliveries(&app, &admin, &id)
-                .await
-                .first()
-                .is_some_and(|d| d["attempts"] == 1)
-        },
+        |d| d["attempts"] == 1,
     )
-    .await;
-    let d = &deliveries(&app, &admin, &id).await[0];
+    .await[0];
     assert_eq!(d["status"], "pending");
     let error = d["attempt_log"][0]["error"].as_str().unwrap();
     assert!(
@@ -340,22 +324,27 @@ async fn a_set_not_accepted_with_202_is_retried_with_the_same_jti_and_the_log_sa
     );
     receiver.answer(200);
     app.advance(5);
-    eventually(
+    let d = &until_deliveries(
+        &app,
+        &admin,
+        &id,
+        1,
         Duration::from_secs(10),
-        Duration::from_millis(50),
         "second attempt",
-        async || deliveries(&app, &admin, &id).await[0]["attempts"] == 2,
+        |d| d["attempts"] == 2,
     )
-    .await;
-    let d = &deliveries(&app, &admin, &id).await[0];
+    .await[0];
     assert_eq!(d["status"], "pending", "a 200 is not RFC 8935's 202");
     receiver.answer(202);
     app.advance(300);
-    eventually(
+    until_deliveries(
+        &app,
+        &admin,
+        &id,
+        1,
         Duration::from_secs(10),
-        Duration::from_millis(50),
         "delivered",
-        async || deliveries(&app, &admin, &id).await[0]["status"] == "delivered",
+        |d| d["status"] == "delivered",
     )
     .await;
     let got = receiver.got();
@@ -376,7 +365,7 @@ async fn a_set_not_accepted_with_202_is_retried_with_the_same_jti_and_the_log_sa
 /// is stored either way.
 #[tokio::test]
 async fn a_caep_endpoint_takes_session_ended_only_and_bad_input_changes_nothing() {
-    let app = spawn().await;
+    let app = spawn_allowing_receivers(None).await;
     let admin = app.login("admin@demo.test").await;
     for body in [
         json!({"url": "http://127.0.0.1:9/x", "events": ["*"], "format": "caep"}),
@@ -402,7 +391,7 @@ async fn a_caep_endpoint_takes_session_ended_only_and_bad_input_changes_nothing(
 /// answer.
 #[tokio::test]
 async fn a_rotated_key_signs_new_sets_and_the_previous_one_stays_published() {
-    let app = spawn().await;
+    let app = spawn_allowing_receivers(None).await;
     let receiver = Receiver::start().await;
     let admin = app.login("admin@demo.test").await;
     let (id, _) = add_caep(&app, &admin, &receiver).await;
@@ -428,16 +417,14 @@ async fn a_rotated_key_signs_new_sets_and_the_previous_one_stays_published() {
     );
     let agent = app.login("agent1@demo.test").await;
     app.logout(&agent).await;
-    eventually(
+    until_deliveries(
+        &app,
+        &admin,
+        &id,
+        1,
         Duration::from_secs(10),
-        Duration::from_millis(50),
         "delivered",
-        async || {
-            deliveries(&app, &admin, &id)
-                .await
-                .first()
-                .is_some_and(|d| d["status"] == "delivered")
-        },
+        |d| d["status"] == "delivered",
     )
     .await;
     let got = receiver.got();
@@ -473,7 +460,7 @@ async fn a_rotated_key_signs_new_sets_and_the_previous_one_stays_published() {
 #[tokio::test]
 async fn replicas_making_the_first_signing_key_at_once_keep_exactly_one() {
     for round in 0..3 {
-        let a = spawn().await;
+        let a = spawn_allowing_receivers(None).await;
         let b = a
             .replica_with(Options {
                 outbound_allow: Some("127.0.0.1/32".into()),
