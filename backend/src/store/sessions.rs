@@ -100,29 +100,6 @@ fn end_reason_of(row: &AnyRow) -> Result<Option<EndReason>> {
     ))
 }
 
-const ROW_COLUMNS: &str = "s.id, s.account_id, s.user_id, s.audience, s.persistent, s.created_at,
-    s.last_activity_at, COALESCE(s.last_input_at, s.last_activity_at) AS last_input_at,
-    COALESCE(s.authenticated_at, s.created_at) AS authenticated_at, s.ip,
-    s.user_agent, s.method, s.sso_connection_id";
-
-fn row_from(r: &AnyRow) -> Result<SessionRow> {
-    Ok(SessionRow {
-        id: r.try_get("id")?,
-        account_id: r.try_get("account_id")?,
-        user_id: r.try_get("user_id")?,
-        audience: audience_of(r)?,
-        persistent: get_bool(r, "persistent")?,
-        created_at: get_time(r, "created_at")?,
-        last_activity_at: get_time(r, "last_activity_at")?,
-        last_input_at: get_time(r, "last_input_at")?,
-        authenticated_at: get_time(r, "authenticated_at")?,
-        ip: r.try_get("ip")?,
-        user_agent: r.try_get("user_agent")?,
-        method: method_of(r)?,
-        sso_connection_id: r.try_get("sso_connection_id")?,
-    })
-}
-
 fn method_of(r: &AnyRow) -> Result<SignInMethod> {
     let m: String = r.try_get("method")?;
     SignInMethod::parse(&m)
@@ -157,9 +134,24 @@ pub struct CheckRow {
     pub method: SignInMethod,
 }
 
-const CHECK_COLUMNS: &str = "s.id, s.account_id, s.user_id, s.audience, s.persistent, s.created_at,
+/// The columns of a [`CheckRow`] (a macro so that [`ROW_COLUMNS`] can
+/// extend them with `concat!`).
+macro_rules! check_columns {
+    () => {
+        "s.id, s.account_id, s.user_id, s.audience, s.persistent, s.created_at,
     s.last_activity_at, COALESCE(s.last_input_at, s.last_activity_at) AS last_input_at,
-    COALESCE(s.authenticated_at, s.created_at) AS authenticated_at, s.method";
+    COALESCE(s.authenticated_at, s.created_at) AS authenticated_at, s.method"
+    };
+}
+
+/// The columns [`check_row_from`] reads.
+const CHECK_COLUMNS: &str = check_columns!();
+
+/// The columns [`row_from`] reads: the check's and the three it leaves out.
+const ROW_COLUMNS: &str = concat!(
+    check_columns!(),
+    ", s.ip, s.user_agent, s.sso_connection_id"
+);
 
 fn check_row_from(r: &AnyRow) -> Result<CheckRow> {
     Ok(CheckRow {
@@ -173,6 +165,38 @@ fn check_row_from(r: &AnyRow) -> Result<CheckRow> {
         last_input_at: get_time(r, "last_input_at")?,
         authenticated_at: get_time(r, "authenticated_at")?,
         method: method_of(r)?,
+    })
+}
+
+fn row_from(r: &AnyRow) -> Result<SessionRow> {
+    // Every field named, so a field added to the check's row stops the
+    // build here until the full row carries it too.
+    let CheckRow {
+        id,
+        account_id,
+        user_id,
+        audience,
+        persistent,
+        created_at,
+        last_activity_at,
+        last_input_at,
+        authenticated_at,
+        method,
+    } = check_row_from(r)?;
+    Ok(SessionRow {
+        id,
+        account_id,
+        user_id,
+        audience,
+        persistent,
+        created_at,
+        last_activity_at,
+        last_input_at,
+        authenticated_at,
+        ip: r.try_get("ip")?,
+        user_agent: r.try_get("user_agent")?,
+        method,
+        sso_connection_id: r.try_get("sso_connection_id")?,
     })
 }
 
