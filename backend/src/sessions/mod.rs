@@ -366,14 +366,19 @@ pub async fn account_policy(
         return Ok(a);
     }
     let epoch = sessions.memory.epoch();
+    let policy = read_policy(sessions, account_id).await?;
+    sessions.memory.insert_account(policy.clone(), epoch);
+    Ok(policy)
+}
+
+/// The account's settings as stored now, read from the database.
+async fn read_policy(sessions: &Sessions, account_id: i64) -> store::Result<Arc<AccountPolicy>> {
     let stored = store::settings::load(&sessions.store, account_id).await?;
-    let policy = Arc::new(AccountPolicy {
+    Ok(Arc::new(AccountPolicy {
         account_id,
         version: stored.version,
         settings: stored.settings,
-    });
-    sessions.memory.insert_account(policy.clone(), epoch);
-    Ok(policy)
+    }))
 }
 
 /// Judges an account's stored sessions: each under its owner's policy
@@ -530,12 +535,7 @@ async fn settings_at(
     if let Some(held) = sessions.memory.account_at(account_id, version) {
         return Ok(held);
     }
-    let stored = store::settings::load(&sessions.store, account_id).await?;
-    Ok(Arc::new(AccountPolicy {
-        account_id,
-        version: stored.version,
-        settings: stored.settings,
-    }))
+    read_policy(sessions, account_id).await
 }
 
 /// Re-reads what other replicas may have changed in a session held in
