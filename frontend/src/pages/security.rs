@@ -25,7 +25,7 @@ use yew::prelude::*;
 use crate::api::{self, failed};
 use crate::clock::local_stamp;
 use crate::components::{confirm_dialog, timeline, use_current_session, DurationField, Page};
-use crate::pages::error_for;
+use crate::pages::{described, error_for, error_line};
 
 /// The slider's presets: those within ops' bounds (a custom value covers
 /// the rest).
@@ -79,24 +79,17 @@ fn choice(
     error: Option<String>,
     on: Callback<bool>,
 ) -> Html {
-    let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
-    let described = match (hint.is_some(), error.is_some()) {
-        (true, true) => Some(format!("{hint_id} {error_id}")),
-        (true, false) => Some(hint_id.clone()),
-        (false, true) => Some(error_id.clone()),
-        (false, false) => None,
-    };
     html! {
         <>
             <div class="check">
                 <input type={if group.is_some() { "radio" } else { "checkbox" }} id={id.clone()} name={group}
-                       {checked} aria-describedby={described}
+                       {checked} aria-describedby={described(&id, hint.is_some(), error.is_some())}
                        aria-invalid={error.as_ref().map(|_| "true")}
                        onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().checked())} />
-                <label for={id}>{ label }</label>
+                <label for={id.clone()}>{ label }</label>
             </div>
-            if let Some(h) = hint { <p id={hint_id} class="muted small">{ h }</p> }
-            if let Some(e) = error { <p id={error_id} class="error">{ e }</p> }
+            if let Some(h) = hint { <p id={format!("{id}-hint")} class="muted small">{ h }</p> }
+            { error_line(&id, error) }
         </>
     }
 }

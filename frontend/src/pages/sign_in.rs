@@ -26,7 +26,7 @@ use crate::components::{confirm_dialog, use_current_session, Page};
 use crate::hooks::use_load;
 use crate::hooks::use_load::LoadHandle;
 use crate::hooks::SessionHandle;
-use crate::pages::error_for;
+use crate::pages::{described, error_for, error_line};
 
 /// The page's state besides the list.
 #[derive(Clone, Default)]
@@ -191,13 +191,6 @@ fn read_form() -> SsoConnectionInput {
     }
 }
 
-/// A field's error under it, linked by `aria-describedby` (with its hint).
-fn error_line(id: &str, error: Option<String>) -> Html {
-    html! {
-        if let Some(message) = error { <p id={format!("{id}-error")} class="error">{ message }</p> }
-    }
-}
-
 /// `aria-invalid`'s value.
 fn invalid(error: &Option<String>) -> &'static str {
     if error.is_some() {
@@ -219,19 +212,13 @@ fn text_field(i: usize, value: &str, editing: bool, error: Option<String>) -> Ht
         _ => "",
     };
     let id = format!("sso-{name}");
-    let described = match (hint.is_empty(), error.is_some()) {
-        (true, false) => None,
-        (false, false) => Some(format!("{id}-hint")),
-        (true, true) => Some(format!("{id}-error")),
-        (false, true) => Some(format!("{id}-hint {id}-error")),
-    };
     html! {
         <div class="field">
             <label for={id.clone()}>{ label }</label>
             <input id={id.clone()} {name} type={kind} value={value.to_owned()}
                    autocomplete={if kind == "password" { "new-password" } else { "off" }}
                    aria-invalid={invalid(&error)}
-                   aria-describedby={described} />
+                   aria-describedby={described(&id, !hint.is_empty(), error.is_some())} />
             if !hint.is_empty() { <p id={format!("{id}-hint")} class="muted small">{ hint }</p> }
             { error_line(&id, error) }
         </div>
@@ -246,7 +233,7 @@ fn check(i: usize, on: bool, error: Option<String>) -> Html {
             <div class="check">
                 <input {id} {name} type="checkbox" checked={on}
                        aria-invalid={invalid(&error)}
-                       aria-describedby={error.as_ref().map(|_| format!("{id}-error"))} />
+                       aria-describedby={described(id, false, error.is_some())} />
                 <label for={id}>{ label }</label>
             </div>
             { error_line(id, error) }
