@@ -197,18 +197,27 @@ impl Block<'_> {
         f: fn(&mut AudiencePolicy, u64),
     ) -> Html {
         let key = self.path(field);
-        let (set, on_text, typed) = (self.set(f), self.on_text.clone(), key.clone());
-        let on_change = Callback::from(move |v: Option<u64>| {
-            on_text.emit((typed.clone(), v.is_none()));
-            if let Some(v) = v {
-                set.emit(v);
-            }
-        });
+        let on_change = on_duration(key.clone(), self.on_text.clone(), self.set(f));
         html! {
             <DurationField id={key.clone()} {label} {value} {units} {on_change}
                 error={error_for(self.errors, &key)} />
         }
     }
+}
+
+/// A duration field's change: whether its text (at `key`) is not a
+/// number, then the value, once it is one, to `set`.
+fn on_duration(
+    key: String,
+    on_text: Callback<(String, bool)>,
+    set: Callback<u64>,
+) -> Callback<Option<u64>> {
+    Callback::from(move |v: Option<u64>| {
+        on_text.emit((key.clone(), v.is_none()));
+        if let Some(v) = v {
+            set.emit(v);
+        }
+    })
 }
 
 /// One policy's fields (a plain function: no state of its own).
@@ -395,18 +404,14 @@ fn activity_section(
             on_change.emit(next);
         })
     };
-    let on_call_max = {
-        let (on_change, on_text) = (on_change.clone(), on_text.clone());
-        Callback::from(move |v: Option<u64>| {
-            on_text.emit(("activity.call_max_secs".to_owned(), v.is_none()));
-            if let Some(v) = v {
-                on_change.emit(ActivityRules {
-                    call_max_secs: v,
-                    ..rules
-                });
-            }
-        })
-    };
+    let on_call_max = on_duration(
+        "activity.call_max_secs".to_owned(),
+        on_text.clone(),
+        on_change.reform(move |v| ActivityRules {
+            call_max_secs: v,
+            ..rules
+        }),
+    );
     let r = rules;
     html! {
         <section class="card" aria-label="Activity rules">
