@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use vigil_server::clock::Clock;
 
-use crate::helpers::{free_port, Options, Session, TestApp};
+use crate::helpers::{header, serve, Options, Served, Session, TestApp};
 use crate::webhooks::{spawn_allowing_receivers, until_deliveries};
 
 const SESSION_REVOKED: &str = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
@@ -36,13 +36,12 @@ struct Got {
 }
 
 struct ReceiverState {
-    /// Vigil's JWKS URL and the SETs' expected `iss` (set once the
-    /// endpoint is added).
-    expect: Mutex<Option<(String, String)>>,
+    /// Vigil's JWKS URL, the SETs' expected `iss` and `aud` (the
+    /// receiver's URL), set once the endpoint is added.
+    expect: Mutex<Option<(String, String, String)>>,
     /// The status a verified SET is answered with.
     answer: Mutex<u16>,
     got: Mutex<Vec<Got>>,
-    url: String,
 }
 
 /// A real RFC 8935 receiver: it fetches the JWKS (each time, as a receiver
@@ -52,20 +51,14 @@ struct ReceiverState {
 struct Receiver {
     url: String,
     state: Arc<ReceiverState>,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
+    _server: Served,
 }
 
 async fn verify(
     state: &ReceiverState,
     body: &str,
 ) -> Result<(jsonwebtoken::Header, Value), String> {
-    let (jwks_uri, issuer) = state
+    let (jwks_uri, issuer, audience) = state
         .expect
         .lock()
         .unwrap()
@@ -88,7 +81,7 @@ async fn verify(
     validation.validate_exp = false;
     validation.set_required_spec_claims(&["iss", "aud"]);
     validation.set_issuer(&[issuer]);
-    validation.set_audience(std::slice::from_ref(&state.url));
+    validation.set_audience(&[audience]);
     let data = decode::<Value>(body, &key, &validation).map_err(|e| format!("signature: {e}"))?;
     Ok((data.header, data.claims))
 }
@@ -98,12 +91,7 @@ async fn receive(
     body: web::Bytes,
     state: web::Data<Arc<ReceiverState>>,
 ) -> HttpResponse {
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = header(&req, "content-type");
     let text = String::from_utf8_lossy(&body).into_owned();
     let result = verify(&state, &text).await;
     let answer = *state.answer.lock().unwrap();
@@ -134,33 +122,22 @@ async fn receive(
 
 impl Receiver {
     async fn start() -> Receiver {
-        let port = free_port();
-        let url = format!("http://127.0.0.1:{port}/caep/events");
         let state = Arc::new(ReceiverState {
             expect: Mutex::new(None),
             answer: Mutex::new(202),
             got: Mutex::default(),
-            url: url.clone(),
         });
-        let data = web::Data::new(state.clone());
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(receive))
-        })
-        .workers(2)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
-        Receiver { url, state, handle }
+        let server = serve(0, state.clone(), receive);
+        Receiver {
+            url: format!("http://127.0.0.1:{}/caep/events", server.port),
+            state,
+            _server: server,
+        }
     }
 
     fn expect(&self, jwks_uri: &str, issuer: &str) {
-        *self.state.expect.lock().unwrap() = Some((jwks_uri.to_owned(), issuer.to_owned()));
+        *self.state.expect.lock().unwrap() =
+            Some((jwks_uri.to_owned(), issuer.to_owned(), self.url.clone()));
     }
 
     fn answer(&self, status: u16) {

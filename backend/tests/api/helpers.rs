@@ -144,6 +144,55 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A real HTTP server on 127.0.0.1 that answers every request with
+/// `handler`, given `data` as app data (`web::Data<T>`): on `port`, or on
+/// a free one for 0. Stopped when dropped.
+pub struct Served {
+    pub port: u16,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+pub fn serve<T, F, Args>(port: u16, data: T, handler: F) -> Served
+where
+    T: Send + Sync + 'static,
+    F: actix_web::Handler<Args> + Send,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    use actix_web::{web, App, HttpServer};
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let data = web::Data::new(data);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(handler.clone()))
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Served { port, handle }
+}
+
+/// A request header as text ("" when absent or not text).
+pub fn header(req: &actix_web::HttpRequest, name: &str) -> String {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Options for [`spawn_app_with`].
 pub struct Options {
     pub sweep_interval_secs: u64,

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -20,8 +20,8 @@ use sha2::Sha256;
 use vigil_server::clock::{Clock, ManualClock, SystemClock};
 
 use crate::helpers::{
-    eventually, free_port, fresh_postgres_database, named_cookie, spawn_app, spawn_app_with,
-    test_db, Options, Session, TestApp, TestDb,
+    eventually, free_port, fresh_postgres_database, header, named_cookie, serve, spawn_app,
+    spawn_app_with, test_db, Options, Served, Session, TestApp, TestDb,
 };
 
 /// What a receiver does with the next request.
@@ -61,21 +61,7 @@ struct ReceiverState {
 pub(crate) struct Receiver {
     pub(crate) url: String,
     state: Arc<ReceiverState>,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
-}
-
-fn header(req: &HttpRequest, name: &str) -> String {
-    req.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+    _server: Served,
 }
 
 async fn receive(
@@ -123,33 +109,21 @@ async fn receive(
 
 impl Receiver {
     pub(crate) async fn start(mode: Mode) -> Receiver {
-        Receiver::start_on(free_port(), mode, Duration::ZERO).await
+        Receiver::start_on(0, mode, Duration::ZERO).await
     }
 
+    /// On `port`, or a free one for 0.
     async fn start_on(port: u16, mode: Mode, delay: Duration) -> Receiver {
         let state = Arc::new(ReceiverState {
             mode: Mutex::new(mode),
             inbox: Mutex::default(),
             delay,
         });
-        let data = web::Data::new(state.clone());
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(receive))
-        })
-        .workers(2)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
+        let server = serve(port, state.clone(), receive);
         Receiver {
-            url: format!("http://127.0.0.1:{port}/hooks/vigil"),
+            url: format!("http://127.0.0.1:{}/hooks/vigil", server.port),
             state,
-            handle,
+            _server: server,
         }
     }
 
