@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{named_cookie, spawn_app, spawn_behind_proxy, TestApp, PASSWORD};
+use crate::helpers::{eventually, named_cookie, spawn_app, spawn_behind_proxy, TestApp, PASSWORD};
 
 fn count(answers: &[reqwest::Response], status: StatusCode) -> usize {
     answers.iter().filter(|r| r.status() == status).count()
@@ -303,12 +303,13 @@ async fn a_known_browser_is_admitted_to_hashing_while_two_hundred_tasks_fill_the
     // Wait until the open lane is full: junk refused for want of room. No
     // bound that load could break: a loaded machine only takes longer.
     let refused = || app.state.hasher.rejected();
-    let mut waited = 0;
-    while refused() == 0 {
-        assert!(waited < 6000, "junk never filled the queue in ten minutes");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        waited += 1;
-    }
+    eventually(
+        std::time::Duration::from_secs(600),
+        std::time::Duration::from_millis(100),
+        "junk to fill the queue",
+        async || refused() > 0,
+    )
+    .await;
     let mut known = Vec::new();
     for _ in 0..2 {
         let before = refused();
