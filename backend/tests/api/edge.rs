@@ -320,13 +320,9 @@ async fn a_database_too_busy_to_take_a_write_answers_503_with_retry_after() {
     if crate::helpers::test_db() != crate::helpers::TestDb::Sqlite {
         return;
     }
-    use sqlx::{Connection, Executor};
     let app = spawn_app().await;
     // Another process holds the write lock past the server's busy timeout.
-    let mut other = sqlx::SqliteConnection::connect(&app.database_url)
-        .await
-        .unwrap();
-    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    let lock = app.hold_sqlite_write_lock().await;
     let wrong =
         json!({"account": "demo", "email": "agent1@demo.test", "password": "not the password"});
     let res = app.post_login(wrong.clone()).await;
@@ -336,7 +332,7 @@ async fn a_database_too_busy_to_take_a_write_answers_503_with_retry_after() {
     assert_eq!(body["error"], "unavailable", "{body}");
     assert!(retry.is_some(), "Retry-After");
 
-    other.execute("ROLLBACK").await.unwrap();
+    lock.release().await;
     let res = app.post_login(wrong).await;
     assert_eq!(
         res.status(),

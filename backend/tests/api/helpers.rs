@@ -687,6 +687,18 @@ impl TestApp {
             .collect()
     }
 
+    /// Holds SQLite's write lock from a connection of its own (`BEGIN
+    /// IMMEDIATE`), as another process could, until released: the server's
+    /// writes wait past their busy timeout and get "database is locked".
+    pub async fn hold_sqlite_write_lock(&self) -> SqliteWriteLock {
+        use sqlx::{Connection, Executor};
+        let mut other = sqlx::SqliteConnection::connect(&self.database_url)
+            .await
+            .unwrap();
+        other.execute("BEGIN IMMEDIATE").await.unwrap();
+        SqliteWriteLock(other)
+    }
+
     /// User id of a demo email.
     pub async fn user_id(&self, email: &str) -> i64 {
         use sqlx::Row;
@@ -723,6 +735,16 @@ impl TestApp {
             "SELECT COUNT(*) FROM conversations WHERE status = 'open' AND assignee_id = {user_id}"
         ))
         .await
+    }
+}
+
+/// See [`TestApp::hold_sqlite_write_lock`].
+pub struct SqliteWriteLock(sqlx::SqliteConnection);
+
+impl SqliteWriteLock {
+    pub async fn release(mut self) {
+        use sqlx::Executor;
+        self.0.execute("ROLLBACK").await.unwrap();
     }
 }
 

@@ -93,19 +93,15 @@ async fn every_route_that_touches_the_database_documents_503_with_retry_after() 
 
     // A real one (SQLite's busy timeout; PostgreSQL waits for the lock).
     if crate::helpers::test_db() == crate::helpers::TestDb::Sqlite {
-        use sqlx::{Connection, Executor};
         let person = app.login("agent1@demo.test").await;
-        let mut other = sqlx::SqliteConnection::connect(&app.database_url)
-            .await
-            .unwrap();
-        other.execute("BEGIN IMMEDIATE").await.unwrap();
+        let lock = app.hold_sqlite_write_lock().await;
         let res = app
             .request(POST, "/api/auth/logout", Some(&person), Some(json!({})))
             .await;
         assert!(res.headers().get("retry-after").is_some(), "Retry-After");
         let body = conforms(&doc, "POST", "/api/auth/logout", res, 503).await;
         assert_eq!(body["error"], "unavailable");
-        other.execute("ROLLBACK").await.unwrap();
+        lock.release().await;
         app.session_view(&person).await;
     }
 }

@@ -748,14 +748,10 @@ async fn starting_a_sign_in_on_a_database_too_busy_to_write_is_503_with_retry_af
     if crate::helpers::test_db() != crate::helpers::TestDb::Sqlite {
         return;
     }
-    use sqlx::{Connection, Executor};
     let w = World::new().await;
     let id = w.connected().await;
     let start = format!("/api/auth/sso/{id}/start?audience=agents");
-    let mut other = sqlx::SqliteConnection::connect(&w.app.database_url)
-        .await
-        .unwrap();
-    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    let lock = w.app.hold_sqlite_write_lock().await;
     let res = w.app.get_anonymous(&start).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(res.headers().get("retry-after").is_some(), "Retry-After");
@@ -763,7 +759,7 @@ async fn starting_a_sign_in_on_a_database_too_busy_to_write_is_503_with_retry_af
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "unavailable", "{body}");
 
-    other.execute("ROLLBACK").await.unwrap();
+    lock.release().await;
     let res = w.app.get_anonymous(&start).await;
     assert_eq!(res.status(), StatusCode::FOUND, "the lock gone, it starts");
 }
@@ -816,12 +812,9 @@ async fn a_database_failure_while_refreshing_keys_is_503_and_the_token_works_whe
 
     let res = match crate::helpers::test_db() {
         crate::helpers::TestDb::Sqlite => {
-            let mut other = sqlx::SqliteConnection::connect(&w.app.database_url)
-                .await
-                .unwrap();
-            other.execute("BEGIN IMMEDIATE").await.unwrap();
+            let lock = w.app.hold_sqlite_write_lock().await;
             let res = w.backchannel(&token).await;
-            other.execute("ROLLBACK").await.unwrap();
+            lock.release().await;
             res
         }
         crate::helpers::TestDb::Postgres => {
