@@ -332,19 +332,17 @@ pub async fn claim_due(
         q = q.bind(id);
     }
     let mut out = Vec::new();
-    let mut orphans = Vec::new();
+    let mut stopped = Vec::new();
     for r in q.fetch_all(store.pool()).await? {
         let id: String = r.try_get("id")?;
         let url: Option<String> = r.try_get("url")?;
-        let Some(url) = url else {
-            orphans.push((id, false));
-            continue;
+        let url = match url {
+            Some(url) if get_bool(&r, "enabled")? => url,
+            _ => {
+                stopped.push(id);
+                continue;
+            }
         };
-        if !get_bool(&r, "enabled")? {
-            // Held for `enable`.
-            orphans.push((id, true));
-            continue;
-        }
         out.push(Claimed {
             id,
             claim: r.try_get("claim")?,
@@ -359,18 +357,17 @@ pub async fn claim_due(
             issuer: r.try_get("issuer")?,
         });
     }
-    for (id, held) in orphans {
-        // Its endpoint was deleted while the event was being written
-        // (nothing will deliver it), or disabled (held, see `disable`).
+    for id in stopped {
+        // Its endpoint was disabled (or deleted) while the event was being
+        // written or the delivery claimed: it fails as `disable` leaves
+        // the endpoint's pending deliveries, its time kept for `enable`
+        // (a deleted endpoint is never enabled).
         sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'failed',
-                 next_attempt_at = CASE WHEN $3 THEN next_attempt_at ELSE NULL END,
-                 claim = NULL, locked_until = NULL
+            "UPDATE webhook_deliveries SET status = 'failed', claim = NULL, locked_until = NULL
              WHERE id = $1 AND claim = $2",
         )
         .bind(&id)
         .bind(claim)
-        .bind(held)
         .execute(store.pool())
         .await?;
     }
@@ -418,8 +415,11 @@ pub enum Next {
     At(OffsetDateTime),
     /// Given up: it had every attempt it gets.
     GiveUp,
-    /// Its endpoint is disabled: failed, and held for [`enable`] (the time
-    /// is kept as `next_attempt_at`, see [`disable`]).
+    /// Its endpoint is disabled: failed, and held for [`enable`] like the
+    /// deliveries [`disable`] stopped (the time is kept as
+    /// `next_attempt_at`). An attempt in flight when its endpoint is
+    /// disabled ends this way: [`disable`] leaves claimed deliveries to
+    /// their attempts.
     Held(OffsetDateTime),
 }
 
@@ -502,12 +502,14 @@ pub async fn endpoint_failed(
 }
 
 /// Disables an endpoint; its pending deliveries fail (those being attempted
-/// right now finish on their own). False when it was not enabled.
+/// right now finish on their own, as [`Next::Held`]). False when it was not
+/// enabled.
 ///
 /// A delivery the disabling stopped is marked as held: `failed` with its
-/// `next_attempt_at` kept (a delivery that gave up, or whose endpoint is
-/// gone, has none; the API shows `next_attempt_at` of pending ones only),
-/// so that [`enable`] sends it again.
+/// `next_attempt_at` kept (a pending delivery always has one; a delivery
+/// that was delivered or gave up has none; the API shows `next_attempt_at`
+/// of pending ones only), so that [`enable`] sends it again, whether it was
+/// due or waiting for a later retry.
 pub async fn disable(tx: &mut Tx, endpoint_id: &str, now: OffsetDateTime) -> Result<bool> {
     let changed = sqlx::query(
         "UPDATE webhook_endpoints SET enabled = FALSE, disabled_at = $1 WHERE id = $2 AND enabled = TRUE",
@@ -520,7 +522,7 @@ pub async fn disable(tx: &mut Tx, endpoint_id: &str, now: OffsetDateTime) -> Res
         > 0;
     if changed {
         sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL
+            "UPDATE webhook_deliveries SET status = 'failed'
              WHERE endpoint_id = $1 AND status = 'pending' AND claim IS NULL",
         )
         .bind(endpoint_id)

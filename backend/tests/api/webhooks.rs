@@ -1403,3 +1403,116 @@ async fn a_disabled_endpoint_enabled_again_gets_the_events_it_missed_with_a_fres
     )
     .await;
 }
+
+/// Enabling an endpoint again sends every delivery that was pending when it
+/// was disabled: the one in flight whose failure disabled it, and one that
+/// was waiting for a later retry (not in flight, not due); both arrive with
+/// their webhook-ids.
+#[tokio::test]
+async fn enabling_again_sends_the_deliveries_that_were_waiting_for_a_later_retry_too() {
+    let app = spawn_allowing_receivers(None).await;
+    let receiver = Receiver::start(Mode::Fail(500)).await;
+    let admin = app.login("admin@demo.test").await;
+    let (id, secret) = add_endpoint(&app, &admin, &receiver.url, json!(["settings.updated"])).await;
+    // The first event fails twice: its next retry is 5 minutes away.
+    app.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 1800)
+        .await;
+    until_deliveries(
+        &app,
+        &admin,
+        &id,
+        1,
+        Duration::from_secs(10),
+        "first attempt",
+        |d| d["attempts"] == 1,
+    )
+    .await;
+    app.advance(5);
+    until_deliveries(
+        &app,
+        &admin,
+        &id,
+        1,
+        Duration::from_secs(10),
+        "second attempt",
+        |d| d["attempts"] == 2 && d["status"] == "pending",
+    )
+    .await;
+    // The second event fails once; a day of failures, then its retry
+    // disables the endpoint while the first waits for its own.
+    app.apply_settings(&admin, |s| s.agents.idle_timeout_secs = 2400)
+        .await;
+    let waiting = until_deliveries(
+        &app,
+        &admin,
+        &id,
+        2,
+        Duration::from_secs(10),
+        "the second event's first attempt",
+        |d| d["attempts"] != 0,
+    )
+    .await;
+    assert_eq!(waiting[1]["attempts"], 2, "{waiting:?}");
+    assert_eq!(waiting[0]["attempts"], 1, "{waiting:?}");
+    app.execute(&format!(
+        "UPDATE webhook_endpoints SET failing_since = failing_since - 86400000 WHERE id = '{id}'"
+    ))
+    .await;
+    app.advance(5);
+    let held = until_deliveries(
+        &app,
+        &admin,
+        &id,
+        2,
+        Duration::from_secs(10),
+        "both failed with the endpoint",
+        |d| d["status"] == "failed" && d["attempts"] == 2,
+    )
+    .await;
+    let listed: Value = app.get_json("/api/admin/webhooks", &admin).await;
+    assert_eq!(listed[0]["enabled"], false);
+
+    receiver.set(Mode::Ok);
+    let res = app
+        .post(
+            &format!("/api/admin/webhooks/{id}/enable"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let done = until_deliveries(
+        &app,
+        &admin,
+        &id,
+        2,
+        Duration::from_secs(10),
+        "both delivered",
+        |d| d["status"] == "delivered" && d["attempts"] == 3,
+    )
+    .await;
+    let ids: HashSet<&str> = held
+        .iter()
+        .map(|d| d["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        ids,
+        done.iter()
+            .map(|d| d["event_id"].as_str().unwrap())
+            .collect()
+    );
+    // Four failed attempts before, then one delivery each.
+    let delivered = receiver.got().split_off(4);
+    assert_eq!(
+        delivered
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<HashSet<_>>(),
+        ids
+    );
+    assert_eq!(delivered.len(), 2);
+    for r in &delivered {
+        verify(&secret, r, r.timestamp.parse().unwrap()).unwrap();
+    }
+}
