@@ -437,9 +437,16 @@ impl Browser {
 
     /// Types into the field labelled `label`, replacing what was there.
     pub async fn type_into(&self, label: &str, text: &str) {
-        let e = self.field(label).await;
+        self.type_into_in(None, label, text).await;
+    }
+
+    /// Types into the field labelled `label` in `within` (or the page),
+    /// replacing what was there; returns the field.
+    pub async fn type_into_in(&self, within: Option<&Element>, label: &str, text: &str) -> Element {
+        let e = self.field_in(within, label, 20).await;
         e.clear().await.unwrap();
         e.send_keys(text).await.unwrap();
+        e
     }
 
     /// Clicks the button named `name` in `within` (a dialog), which is
@@ -688,6 +695,25 @@ impl Browser {
             .await
             .unwrap();
         text.as_str().unwrap().to_owned()
+    }
+
+    /// Asserts the page is no wider than the window (nothing to scroll
+    /// sideways); `what` names the page in the failure.
+    pub async fn assert_fits_the_width(&self, what: &str) {
+        let overflow = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_i64()
+            .unwrap();
+        assert!(
+            overflow <= 0,
+            "{what} is {overflow} px wider than the window"
+        );
     }
 
     pub async fn screenshot(&self, name: &str) {

@@ -9,23 +9,6 @@ use serde_json::{json, Value};
 
 use super::fixture::{axe_check, axe_script, eventually, press, Browser, Console};
 
-/// Replaces what the field labelled `label` in `within` holds with `text`.
-async fn type_in(b: &Browser, within: &Element, label: &str, text: &str) -> Element {
-    let field = b.field_in(Some(within), label, 10).await;
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-    field
-}
-
-/// Clicks the checkbox or radio button labelled `label` in `within`.
-async fn tick(b: &Browser, within: &Element, label: &str) {
-    b.field_in(Some(within), label, 10)
-        .await
-        .click()
-        .await
-        .unwrap();
-}
-
 /// How many timelines in `within` are named starting with `name`.
 async fn timelines(within: &Element, name: &str) -> usize {
     within
@@ -57,8 +40,10 @@ async fn an_admin_sets_remembered_limits_a_stricter_admins_policy_a_session_limi
         "days",
     )
     .await;
-    type_in(&b, &agents, "Idle timeout of remembered sessions", "7").await;
-    type_in(&b, &agents, "Lifetime of remembered sessions", "90").await;
+    b.type_into_in(Some(&agents), "Idle timeout of remembered sessions", "7")
+        .await;
+    b.type_into_in(Some(&agents), "Lifetime of remembered sessions", "90")
+        .await;
     eventually(5, "the remembered sessions' timeline", async || {
         timelines(
             &agents,
@@ -71,13 +56,21 @@ async fn an_admin_sets_remembered_limits_a_stricter_admins_policy_a_session_limi
 
     // At most 2 sessions per agent, and the third sign-in is refused
     // (chosen with the arrow keys, as a keyboard user would).
-    tick(
-        &b,
-        &agents,
+    b.field_in(
+        Some(&agents),
         "Limit how many live sessions a person may hold",
+        10,
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    b.type_into_in(
+        Some(&agents),
+        "Most live sessions per person (1 to 100)",
+        "2",
     )
     .await;
-    type_in(&b, &agents, "Most live sessions per person (1 to 100)", "2").await;
     let end_oldest = b
         .field_in(
             Some(&agents),
@@ -108,9 +101,8 @@ async fn an_admin_sets_remembered_limits_a_stricter_admins_policy_a_session_limi
 
     // Calls keep an idle session at most 2 hours.
     let activity = b.region("Activity rules").await;
-    type_in(
-        &b,
-        &activity,
+    b.type_into_in(
+        Some(&activity),
         "A call keeps a session alive at most this long after the last input",
         "2",
     )
@@ -129,10 +121,10 @@ async fn an_admin_sets_remembered_limits_a_stricter_admins_policy_a_session_limi
         b.description(&stricter).await
     );
     stricter.click().await.unwrap();
-    type_in(&b, &admins, "Custom idle timeout", "1").await;
-    type_in(
-        &b,
-        &admins,
+    b.type_into_in(Some(&admins), "Custom idle timeout", "1")
+        .await;
+    b.type_into_in(
+        Some(&admins),
         "Session lifetime (sign out after this, whatever the activity)",
         "1",
     )
@@ -193,7 +185,9 @@ async fn an_admin_sets_remembered_limits_a_stricter_admins_policy_a_session_limi
     // An admins' idle timeout longer than the agents' is refused on the
     // field, by the same validate the server runs, and nothing is saved.
     let admins = b.region("Admins").await;
-    let idle = type_in(&b, &admins, "Custom idle timeout", "9").await;
+    let idle = b
+        .type_into_in(Some(&admins), "Custom idle timeout", "9")
+        .await;
     eventually(5, "the field is marked invalid", async || {
         idle.attr("aria-invalid").await.unwrap().as_deref() == Some("true")
     })
@@ -209,17 +203,7 @@ async fn an_admin_sets_remembered_limits_a_stricter_admins_policy_a_session_limi
     assert!(found.is_empty(), "axe-core found:\n{}", found.join("\n"));
     // Every addition shown still fits a phone.
     b.client.set_window_size(390, 844).await.unwrap();
-    let overflow = b
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_i64()
-        .unwrap();
-    assert!(overflow <= 0, "{overflow} px wider than the phone");
+    b.assert_fits_the_width("the security page").await;
     let after: Value = app.get_json("/api/admin/security-settings", &api).await;
     assert_eq!(after["version"], version, "nothing saved");
     assert_eq!(after["settings"]["admins"]["idle_timeout_secs"], 3600);
