@@ -346,13 +346,7 @@ async fn version_and_audits(app: &TestApp, user_id: i64, actions: &[&str]) -> (i
         .await;
     let mut counts = Vec::new();
     for action in actions {
-        counts.push(
-            app.scalar(&format!(
-                "SELECT COUNT(*) FROM audit_log WHERE action = '{action}' \
-                 AND target = 'user:{user_id}'"
-            ))
-            .await,
-        );
+        counts.push(app.audit_count_on(action, &format!("user:{user_id}")).await);
     }
     (version, counts)
 }

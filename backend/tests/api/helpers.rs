@@ -699,6 +699,32 @@ impl TestApp {
         SqliteWriteLock(other)
     }
 
+    /// How many `action` entries the audit log holds.
+    pub async fn audit_count(&self, action: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+            .bind(action)
+            .fetch_one(self.state.store.pool())
+            .await
+            .unwrap()
+            .try_get::<i64, _>(0)
+            .unwrap()
+    }
+
+    /// How many `action` entries about `target` (`user:7`) the audit log
+    /// holds.
+    pub async fn audit_count_on(&self, action: &str, target: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target = $2")
+            .bind(action)
+            .bind(target)
+            .fetch_one(self.state.store.pool())
+            .await
+            .unwrap()
+            .try_get::<i64, _>(0)
+            .unwrap()
+    }
+
     /// User id of a demo email.
     pub async fn user_id(&self, email: &str) -> i64 {
         use sqlx::Row;

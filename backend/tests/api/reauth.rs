@@ -502,29 +502,24 @@ async fn a_person_who_must_use_single_sign_on_is_sent_there_before_any_password_
     body["password_sign_in"]["agents"] = json!(false);
     let id = w.connect(body).await["id"].as_str().unwrap().to_owned();
     let (agent, _) = w.sign_in(&id, "audience=agents", "agent1").await;
-    let count = |action: &'static str| {
-        let app = &w.app;
-        async move {
-            app.scalar(&format!(
-                "SELECT COUNT(*) FROM audit_log WHERE action = '{action}'"
-            ))
-            .await
-        }
-    };
-    let failed = count("login.failed").await;
+    let failed = w.app.audit_count("login.failed").await;
     for password in ["not the password", PASSWORD].iter().cycle().take(12) {
         let res = reauthenticate(&w.app, &agent, password).await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], "sso_required", "{body}");
     }
-    assert_eq!(count("login.failed").await, failed, "no failure counted");
-    assert_eq!(count("session.reauthenticated").await, 0);
+    assert_eq!(
+        w.app.audit_count("login.failed").await,
+        failed,
+        "no failure counted"
+    );
+    assert_eq!(w.app.audit_count("session.reauthenticated").await, 0);
     // The provider still confirms them.
     let (url, sso_cookie) = w
         .through_provider_from(&id, "reauth=1", "agent1", Some(&agent))
         .await;
     let res = callback(&w, &url, &sso_cookie, Some(&agent)).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(count("session.reauthenticated").await, 1);
+    assert_eq!(w.app.audit_count("session.reauthenticated").await, 1);
 }
