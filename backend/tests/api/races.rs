@@ -458,6 +458,17 @@ async fn first_checks_read_at_once_each_get_their_own_session_or_refusal() {
     }
 }
 
+/// Client `k`'s share of `sessions` split among eight: every eighth,
+/// from the `k`-th.
+fn share(sessions: &[(Session, String)], k: usize) -> Vec<Session> {
+    sessions
+        .iter()
+        .skip(k)
+        .step_by(8)
+        .map(|(s, _)| s.clone())
+        .collect()
+}
+
 #[tokio::test]
 async fn no_first_check_sent_after_a_revocation_answered_is_accepted() {
     let app = spawn_app().await;
@@ -470,12 +481,7 @@ async fn no_first_check_sent_after_a_revocation_answered_is_accepted() {
         // until all are refused: the first pass reads each from the
         // database, later ones find it in memory.
         let checks = (0..8).map(|k| {
-            let mine: Vec<Session> = sessions
-                .iter()
-                .skip(k)
-                .step_by(8)
-                .map(|(s, _)| s.clone())
-                .collect();
+            let mine = share(&sessions, k);
             let (app, revoked_at) = (&app, revoked_at.clone());
             async move {
                 let mut late_accepts = 0;
@@ -527,12 +533,7 @@ async fn settings_changed_while_first_checks_are_read_apply_to_every_check_sent_
         // The idle timeout each change stored, once its answer came.
         let stored = std::sync::Arc::new(std::sync::Mutex::new(0u64));
         let checks = (0..8).map(|k| {
-            let mine: Vec<Session> = sessions
-                .iter()
-                .skip(k)
-                .step_by(8)
-                .map(|(s, _)| s.clone())
-                .collect();
+            let mine = share(&sessions, k);
             let (app, stored) = (&app, stored.clone());
             async move {
                 let mut seen = Vec::new();
