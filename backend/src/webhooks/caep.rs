@@ -12,7 +12,8 @@
 //!
 //! Signing keys (`caep_signing_keys`) are made on first need (the first
 //! CAEP endpoint added, the JWKS asked for, a SET to sign), one generation
-//! at a time: generation 1 is inserted with ON CONFLICT DO NOTHING, so
+//! at a time: in a process one request makes it while the others wait for
+//! it, and generation 1 is inserted with ON CONFLICT DO NOTHING, so
 //! replicas making it at once keep one. The newest signs; the newest two
 //! are published at [`JWKS_PATH`]. `vigil rotate-caep-key` adds the next
 //! generation. The private key stays in the database: no API returns it,
@@ -136,16 +137,41 @@ async fn generate(generation: i64) -> Result<SigningKeyRow> {
     made.map_err(|e| StoreError::Corrupt(format!("making a CAEP signing key failed: {e}")))
 }
 
-/// Makes the first signing key unless there is one (replicas doing this
-/// at once keep exactly one: generation 1 is stored once).
-pub async fn ensure_key(store: &Store, now: OffsetDateTime) -> Result<()> {
-    if signing_keys(store, 1).await?.is_empty() {
-        let key = generate(1).await?;
-        if insert_signing_key(store, &key, now).await? {
-            tracing::info!(kid = %key.kid, "made the CAEP signing key");
-        }
+/// Guards making the first key in this process: requests that find no key
+/// at once make one between them, not one each (2048-bit RSA takes CPU).
+/// Other replicas are kept to one by the ON CONFLICT insert.
+static MAKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The newest `n` signing keys, newest first, the first made if there is
+/// none yet (replicas doing this at once keep exactly one: generation 1 is
+/// stored once).
+async fn newest_keys(store: &Store, now: OffsetDateTime, n: i64) -> Result<Vec<SigningKeyRow>> {
+    let keys = signing_keys(store, n).await?;
+    if !keys.is_empty() {
+        return Ok(keys);
     }
-    Ok(())
+    let _making = MAKING.lock().await;
+    let keys = signing_keys(store, n).await?;
+    if !keys.is_empty() {
+        return Ok(keys);
+    }
+    let key = generate(1).await?;
+    if insert_signing_key(store, &key, now).await? {
+        tracing::info!(kid = %key.kid, "made the CAEP signing key");
+        return Ok(vec![key]);
+    }
+    // Another replica made it first.
+    signing_keys(store, n).await
+}
+
+/// The newest signing key, made first if there is none (replicas doing
+/// this at once keep exactly one).
+pub async fn ensure_key(store: &Store, now: OffsetDateTime) -> Result<SigningKeyRow> {
+    newest_keys(store, now, 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Corrupt("no CAEP signing key".into()))
 }
 
 /// Adds the next generation of signing key, which signs from now on (the
@@ -171,8 +197,7 @@ pub async fn rotate(store: &Store, now: OffsetDateTime) -> Result<String> {
 /// The published keys, newest first: `{"keys":[…]}` (made first if there
 /// is none yet).
 pub async fn jwks(store: &Store, now: OffsetDateTime) -> Result<Value> {
-    ensure_key(store, now).await?;
-    let keys = signing_keys(store, PUBLISHED)
+    let keys = newest_keys(store, now, PUBLISHED)
         .await?
         .iter()
         .map(|k| {
@@ -190,16 +215,12 @@ pub struct KeyCache(Arc<tokio::sync::Mutex<Option<Arc<SigningKey>>>>);
 impl KeyCache {
     /// The newest key (made first if there is none).
     pub async fn current(&self, store: &Store, now: OffsetDateTime) -> Result<Arc<SigningKey>> {
-        ensure_key(store, now).await?;
-        let rows = signing_keys(store, 1).await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Corrupt("no CAEP signing key".into()))?;
+        let row = ensure_key(store, now).await?;
         let mut cached = self.0.lock().await;
         if let Some(k) = cached.as_ref().filter(|k| k.kid == row.kid) {
             return Ok(k.clone());
         }
-        let key = Arc::new(SigningKey::from_row(row)?);
+        let key = Arc::new(SigningKey::from_row(&row)?);
         *cached = Some(key.clone());
         Ok(key)
     }
