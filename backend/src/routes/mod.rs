@@ -21,6 +21,21 @@ use actix_web::{web, FromRequest, Handler, HttpRequest, Responder, ResponseError
 use crate::error::ApiError;
 use crate::metrics::RouteLabel;
 
+/// The origin browsers and receivers reach Vigil at: `VIGIL_PUBLIC_ORIGIN`,
+/// else this request's host over http (set the public origin in
+/// production: a single sign-on provider must know the exact redirect URI,
+/// and CAEP SETs name it as their issuer).
+pub(crate) fn public_origin(state: &crate::state::AppState, req: &HttpRequest) -> String {
+    state.config.public_origin.clone().unwrap_or_else(|| {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    })
+}
+
 /// 404 with a JSON body, for unknown API paths.
 pub async fn api_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     tracing::debug!(path = req.path(), "unknown API path");

@@ -31,20 +31,6 @@ use crate::store::sessions::{self as session_rows, SsoLink, Which};
 use crate::store::sso::{self as sso_rows, Connection};
 use vigil_policy::tokens::Scope;
 
-/// The origin browsers reach Vigil at: `VIGIL_PUBLIC_ORIGIN`, else this
-/// request's host over http (set the public origin in production: the
-/// provider must know the exact redirect URI).
-fn origin(state: &AppState, req: &HttpRequest) -> String {
-    state.config.public_origin.clone().unwrap_or_else(|| {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}")
-    })
-}
-
 fn view(c: &Connection, origin: &str) -> SsoConnection {
     SsoConnection {
         id: c.id.clone(),
@@ -91,7 +77,7 @@ pub async fn list(
     admin: Admin,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.require(Scope::SettingsRead)?;
-    let origin = origin(&state, &req);
+    let origin = super::public_origin(&state, &req);
     let all = sso_rows::list(&state.store, s.account_id()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -222,7 +208,7 @@ pub async fn create(
     let c = checked(&state, s.account_id(), input, None).await?;
     save(&state, &s.user().email, &c, None).await?;
     tracing::info!(connection = %c.id, "single sign-on connection added");
-    Ok(HttpResponse::Created().json(view(&c, &origin(&state, &req))))
+    Ok(HttpResponse::Created().json(view(&c, &super::public_origin(&state, &req))))
 }
 
 /// `PUT /api/admin/sso/{id}`.
@@ -261,7 +247,7 @@ pub async fn update(
     if !save(&state, &s.user().email, &c, Some(&before)).await? {
         return Err(not_found);
     }
-    Ok(HttpResponse::Ok().json(view(&c, &origin(&state, &req))))
+    Ok(HttpResponse::Ok().json(view(&c, &super::public_origin(&state, &req))))
 }
 
 /// `DELETE /api/admin/sso/{id}`.
@@ -400,7 +386,7 @@ pub async fn begin(
     let begun = sso::begin(
         &state.store,
         &provider,
-        &origin(&state, &req),
+        &super::public_origin(&state, &req),
         sso::Request {
             audience,
             remember_me: query.remember_me && reauth.is_none(),
@@ -685,7 +671,7 @@ async fn identity(
             None,
         ));
     }
-    let origin = origin(state, req);
+    let origin = super::public_origin(state, req);
     let mut provider = Provider::of(connection).map_err(|f| Refusal::Failed(f, None))?;
     let identity = sso::finish(
         &state.store,

@@ -36,19 +36,6 @@ fn described(e: &Webhook) -> serde_json::Value {
     json!({"id": e.id, "url": e.url, "events": e.events, "description": e.description, "format": e.format})
 }
 
-/// The origin CAEP SETs name as their issuer: `VIGIL_PUBLIC_ORIGIN`, else
-/// this request's host over http (as for single sign-on).
-fn issuer(state: &AppState, req: &HttpRequest) -> String {
-    state.config.public_origin.clone().unwrap_or_else(|| {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}")
-    })
-}
-
 /// `POST /api/admin/webhooks`.
 #[utoipa::path(
     post,
@@ -114,7 +101,7 @@ pub async fn create(
         } else {
             crate::webhooks::new_secret()
         },
-        issuer: caep.then(|| issuer(&state, &req)),
+        issuer: caep.then(|| super::public_origin(&state, &req)),
     };
     let mut tx = state.store.begin().await?;
     if rows::count_locked(&mut tx, s.account_id()).await? >= ENDPOINTS_MAX as i64 {
