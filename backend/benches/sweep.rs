@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use sqlx::{Connection, Executor};
+use sqlx::Executor;
 use time::macros::datetime;
 use time::OffsetDateTime;
 use vigil_server::clock::ManualClock;
@@ -19,6 +19,8 @@ use vigil_server::config::Config;
 use vigil_server::state::AppState;
 use vigil_server::store::{accounts, to_ms, Dialect};
 use vigil_server::sweeper::sweep_once;
+
+mod common;
 
 const NOW: OffsetDateTime = datetime!(2026-01-05 09:00 UTC);
 
@@ -86,22 +88,6 @@ async fn fill(state: &AppState, live: usize, expired: usize) {
     conn.execute("ANALYZE sessions").await.unwrap();
 }
 
-async fn postgres_db(n: usize) -> Option<String> {
-    let admin = std::env::var("VIGIL_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.ok()?;
-    let name = format!("vigil_bench_sweep_{n}");
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .ok()?;
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .ok()?;
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    Some(format!("{base}/{name}"))
-}
-
 #[tokio::main]
 async fn main() {
     let cases = [(100_000, 10_000), (20_000, 10_000), (100_000, 1_000)];
@@ -116,7 +102,7 @@ async fn main() {
                 dir.path().join(format!("sweep{n}.db")).display()
             ),
         )];
-        if let Some(pg) = postgres_db(n).await {
+        if let Some(pg) = common::postgres_db("vigil_bench_sweep", n).await {
             urls.push(("PostgreSQL", pg));
         }
         for (name, url) in urls {

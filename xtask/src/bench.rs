@@ -1004,7 +1004,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         goal(x(&pg) >= 2.0)
     );
     let _ = writeln!(md, "\nP5, one sweeper pass (goal: under 1 s for 100k live / 10k expired, growing with the expired count):\n\n{p5_table}");
-    let _ = writeln!(md, "\nW1, what SQLite's `synchronous = FULL` costs a write-heavy load: revocations, each read and then committed in a transaction of its own (session ended, audit row, webhook event), back to back for 5 s per case on a fresh database, by one writer and by eight; NORMAL set by the bench on every connection (the server always runs FULL), PostgreSQL for reference:\n\n{w1_table}");
+    let _ = writeln!(md, "\nW1, what SQLite's `synchronous = FULL` costs a write-heavy load: revocations, each read and then committed in a transaction of its own (session ended, audit row, webhook event), back to back for 5 s per case on a fresh database, by one writer and by eight; NORMAL set by the bench on every connection (the server always runs FULL), PostgreSQL for reference. Revocations, per second, p50 and p99 count the committed ones; refused (503): those the database was too busy to take (SQLite's \"database is locked\" after its 5 s busy timeout), which the server answers 503:\n\n{w1_table}");
     println!("{md}");
     let results = root().join("bench").join("RESULTS.md");
     let mut file = fs::OpenOptions::new()

@@ -124,6 +124,12 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// Connections the pool holds at most on SQLite.
+pub const SQLITE_POOL_SIZE: u32 = 8;
+
+/// Connections the pool holds at most on PostgreSQL.
+pub const POSTGRES_POOL_SIZE: u32 = 16;
+
 /// The pool and its dialect.
 #[derive(Debug, Clone)]
 pub(crate) struct Db {
@@ -141,8 +147,8 @@ impl Db {
         let dialect = url.dialect();
         let options = AnyPoolOptions::new()
             .max_connections(match dialect {
-                Dialect::Sqlite => 8,
-                Dialect::Postgres => 16,
+                Dialect::Sqlite => SQLITE_POOL_SIZE,
+                Dialect::Postgres => POSTGRES_POOL_SIZE,
             })
             .acquire_timeout(Duration::from_secs(5))
             // A connection that comes back with a transaction still counted
