@@ -5,6 +5,7 @@
 //! crate builds for native targets and for `wasm32-unknown-unknown`.
 
 pub mod api;
+pub mod audit;
 pub mod compliance;
 pub mod deadline;
 pub mod pages;

@@ -307,7 +307,7 @@ fn audit_before_schema() -> utoipa::openapi::Object {
 }
 
 fn audit_action_schema() -> utoipa::openapi::Object {
-    let one = audit::ACTIONS
+    let one = audit::FILTERABLE_ACTIONS
         .iter()
         .map(|a| a.replace('.', "\\."))
         .collect::<Vec<_>>()
@@ -376,14 +376,18 @@ impl AuditQuery {
             .map(str::trim)
             .filter(|a| !a.is_empty())
         {
-            let known = audit::ACTIONS
-                .into_iter()
+            let known = audit::FILTERABLE_ACTIONS
+                .iter()
+                .copied()
                 .find(|known| *known == a)
                 .ok_or_else(|| {
                     ApiError::bad_field(FieldError::new(
                         "action",
                         FieldErrorCode::Invalid,
-                        format!("action must be one of {}.", audit::ACTIONS.join(", ")),
+                        format!(
+                            "action must be one of {}.",
+                            audit::FILTERABLE_ACTIONS.join(", ")
+                        ),
                     ))
                 })?;
             actions.push(known);

@@ -1,5 +1,6 @@
 //! The account's audit log (`audit_log`): one row per security-relevant
-//! event, and the action names (contract).
+//! event. The action names (contract) and which of them a filter may name
+//! are vigil-policy's (`vigil_policy::audit`), shared with the console.
 
 use serde_json::Value;
 use sqlx::Row;
@@ -10,54 +11,7 @@ use vigil_policy::EndReason;
 use super::db::get_time;
 use super::{to_ms, Result, Store, Tx};
 
-/// Audit action names (contract).
-pub mod action {
-    /// Settings stored.
-    pub const SETTINGS_UPDATED: &str = "settings.updated";
-    /// Signed in.
-    pub const SESSION_LOGIN: &str = "session.login";
-    /// Signed out.
-    pub const SESSION_LOGOUT: &str = "session.logout";
-    /// Ended by a timeout.
-    pub const SESSION_EXPIRED: &str = "session.expired";
-    /// Ended by an admin.
-    pub const SESSION_REVOKED: &str = "session.revoked";
-    /// A failed sign-in.
-    pub const LOGIN_FAILED: &str = "login.failed";
-    /// An agent's availability changed.
-    pub const AGENT_AVAILABILITY: &str = "agent.availability";
-    /// A conversation moved to another agent or to the queue.
-    pub const CONVERSATION_REROUTED: &str = "conversation.rerouted";
-    /// A single sign-on connection added.
-    pub const SSO_CREATED: &str = "sso.created";
-    /// A single sign-on connection changed.
-    pub const SSO_UPDATED: &str = "sso.updated";
-    /// A single sign-on connection removed.
-    pub const SSO_DELETED: &str = "sso.deleted";
-    /// A requester created on first single sign-on.
-    pub const USER_CREATED: &str = "user.created";
-    /// A person deactivated: sessions ended, sign-in refused.
-    pub const USER_DEACTIVATED: &str = "user.deactivated";
-    /// A deactivated person allowed to sign in again.
-    pub const USER_REACTIVATED: &str = "user.reactivated";
-    /// A person's password changed (by them, or set from the command line).
-    pub const PASSWORD_CHANGED: &str = "password.changed";
-    /// An API token created (the audit names it, never its secret).
-    pub const TOKEN_CREATED: &str = "token.created";
-    /// An API token revoked.
-    pub const TOKEN_REVOKED: &str = "token.revoked";
-    /// A webhook endpoint added.
-    pub const WEBHOOK_CREATED: &str = "webhook.created";
-    /// A webhook endpoint removed.
-    pub const WEBHOOK_DELETED: &str = "webhook.deleted";
-    /// A webhook endpoint disabled after failing for 24 h.
-    pub const WEBHOOK_DISABLED: &str = "webhook.disabled";
-    /// A disabled webhook endpoint enabled again by an admin.
-    pub const WEBHOOK_ENABLED: &str = "webhook.enabled";
-    /// A session confirmed who is at the keyboard again (password, or a
-    /// single sign-on round trip), for sensitive actions.
-    pub const SESSION_REAUTHENTICATED: &str = "session.reauthenticated";
-}
+pub use vigil_policy::audit::{action, FILTERABLE_ACTIONS};
 
 /// The action that records a session ending for `reason`.
 pub fn ended_action(reason: EndReason) -> &'static str {
@@ -132,28 +86,10 @@ pub async fn record_many(tx: &mut Tx, at: OffsetDateTime, events: &[Event<'_>]) 
     Ok(())
 }
 
-/// Every action name, for filters.
-pub const ACTIONS: [&str; 14] = [
-    action::SETTINGS_UPDATED,
-    action::SESSION_LOGIN,
-    action::SESSION_LOGOUT,
-    action::SESSION_EXPIRED,
-    action::SESSION_REVOKED,
-    action::LOGIN_FAILED,
-    action::AGENT_AVAILABILITY,
-    action::CONVERSATION_REROUTED,
-    action::USER_DEACTIVATED,
-    action::USER_REACTIVATED,
-    action::PASSWORD_CHANGED,
-    action::SESSION_REAUTHENTICATED,
-    action::TOKEN_CREATED,
-    action::TOKEN_REVOKED,
-];
-
 /// Which entries to list: each part exact, `from` and `to` inclusive.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Any of these (each one of [`ACTIONS`]); empty for all.
+    /// Any of these (each one of [`FILTERABLE_ACTIONS`]); empty for all.
     pub actions: Vec<&'static str>,
     /// An actor (email, or [`SYSTEM`]).
     pub actor: Option<String>,

@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 use vigil_policy::api::{AgentRow, AuditEntry};
+use vigil_policy::audit::FILTERABLE_ACTIONS;
 use vigil_policy::settings::describe_secs;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -20,8 +21,8 @@ const PAGE: u32 = 50;
 /// Every way a session ends, as one filter.
 const SIGN_OUTS: &str = "session.logout,session.expired,session.revoked";
 
-/// Every action the server writes, with its label. The filter offers the
-/// first [`FILTERABLE`], in this order: the ones the server filters on.
+/// Every action the server writes, with its label. The filter offers
+/// [`FILTERABLE_ACTIONS`], the ones the server filters on.
 const ACTIONS: [(&str, &str); 22] = [
     ("session.login", "Signed in"),
     ("session.logout", "Signed out"),
@@ -46,9 +47,6 @@ const ACTIONS: [(&str, &str); 22] = [
     ("webhook.disabled", "Webhook disabled after failing"),
     ("webhook.enabled", "Webhook enabled again"),
 ];
-
-/// How many of [`ACTIONS`] the filter offers.
-const FILTERABLE: usize = 14;
 
 fn label(action: &str) -> &str {
     ACTIONS
@@ -373,8 +371,8 @@ pub fn Audit() -> Html {
                     <select id="audit-action" onchange={on_action}>
                         <option value="" selected={filters.action.is_empty()}>{ "All actions" }</option>
                         <option value={SIGN_OUTS} selected={filters.action == SIGN_OUTS}>{ "All sign-outs" }</option>
-                        { for ACTIONS.iter().take(FILTERABLE).map(|(a, l)| html! {
-                            <option value={*a} selected={filters.action == *a}>{ *l }</option>
+                        { for FILTERABLE_ACTIONS.iter().map(|a| html! {
+                            <option value={*a} selected={filters.action == *a}>{ label(a) }</option>
                         }) }
                     </select>
                 </div>
@@ -435,5 +433,12 @@ mod tests {
             path_in_words("admins.idle_timeout_secs"),
             "Admins: idle timeout"
         );
+    }
+
+    #[test]
+    fn every_filterable_action_has_a_label() {
+        for a in FILTERABLE_ACTIONS {
+            assert_ne!(label(a), *a, "{a}");
+        }
     }
 }
