@@ -36,6 +36,17 @@ fn described(e: &Webhook) -> serde_json::Value {
     json!({"id": e.id, "url": e.url, "events": e.events, "description": e.description, "format": e.format})
 }
 
+fn no_endpoint() -> ApiError {
+    ApiError::NotFound("no such webhook endpoint")
+}
+
+/// An endpoint of the account, or 404.
+async fn endpoint_of(state: &AppState, account_id: i64, id: &str) -> Result<Endpoint, ApiError> {
+    rows::get(&state.store, account_id, id)
+        .await?
+        .ok_or_else(no_endpoint)
+}
+
 /// `POST /api/admin/webhooks`.
 #[utoipa::path(
     post,
@@ -229,14 +240,11 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.recent_session(&state).await?;
-    let not_found = ApiError::NotFound("no such webhook endpoint");
-    let Some(e) = rows::get(&state.store, s.account_id(), &id).await? else {
-        return Err(not_found);
-    };
+    let e = endpoint_of(&state, s.account_id(), &id).await?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     if !rows::delete(&mut tx, s.account_id(), &e.view.id).await? {
-        return Err(not_found);
+        return Err(no_endpoint());
     }
     audit::record(
         &mut tx,
@@ -275,38 +283,42 @@ pub async fn enable(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.recent_session(&state).await?;
-    let not_found = ApiError::NotFound("no such webhook endpoint");
-    let Some(e) = rows::get(&state.store, s.account_id(), &id).await? else {
-        return Err(not_found);
-    };
+    let e = endpoint_of(&state, s.account_id(), &id).await?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
-    if let Some(redelivering) = rows::enable(&mut tx, s.account_id(), &e.view.id, now).await? {
-        let mut details = described(&e.view);
-        details["redelivering"] = json!(redelivering);
-        audit::record(
-            &mut tx,
-            now,
-            Event {
-                account_id: s.account_id(),
-                actor: &s.user().email,
-                action: action::WEBHOOK_ENABLED,
-                target: Some(format!("webhook:{}", e.view.id)),
-                details,
-            },
-        )
-        .await?;
+    let Some(redelivering) = rows::enable(&mut tx, s.account_id(), &e.view.id, now).await? else {
         tx.commit().await?;
-        tracing::info!(endpoint = %e.view.id, redelivering, "webhook endpoint enabled again");
-    } else {
-        tx.commit().await?;
-    }
-    let Some(e) = rows::get(&state.store, s.account_id(), &e.view.id).await? else {
-        return Err(not_found);
+        // Enabled already (or changed meanwhile): as it is now.
+        let e = endpoint_of(&state, s.account_id(), &e.view.id).await?;
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(e.view));
     };
+    let mut details = described(&e.view);
+    details["redelivering"] = json!(redelivering);
+    audit::record(
+        &mut tx,
+        now,
+        Event {
+            account_id: s.account_id(),
+            actor: &s.user().email,
+            action: action::WEBHOOK_ENABLED,
+            target: Some(format!("webhook:{}", e.view.id)),
+            details,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(endpoint = %e.view.id, redelivering, "webhook endpoint enabled again");
+    // What `rows::enable` wrote; an endpoint's other fields never change.
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(e.view))
+        .json(Webhook {
+            enabled: true,
+            failing_since: None,
+            disabled_at: None,
+            ..e.view
+        }))
 }
 
 /// The query of `…/deliveries`.
@@ -344,9 +356,7 @@ pub async fn deliveries(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be 1 to 1000."));
     }
-    let Some(e) = rows::get(&state.store, s.account_id(), &id).await? else {
-        return Err(ApiError::NotFound("no such webhook endpoint"));
-    };
+    let e = endpoint_of(&state, s.account_id(), &id).await?;
     let list = rows::deliveries(&state.store, &e.view.id, i64::from(limit)).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -378,9 +388,7 @@ pub async fn retry(
 ) -> Result<HttpResponse, ApiError> {
     let s = admin.session_only()?;
     let (id, delivery_id) = path.into_inner();
-    let Some(e) = rows::get(&state.store, s.account_id(), &id).await? else {
-        return Err(ApiError::NotFound("no such webhook endpoint"));
-    };
+    let e = endpoint_of(&state, s.account_id(), &id).await?;
     if !e.view.enabled {
         return Err(ApiError::bad_request(
             "This endpoint is disabled because it failed for 24 hours: enable it again once it works.",
