@@ -12,6 +12,7 @@ use vigil_policy::api::{
 };
 use vigil_policy::sso::{SsoConnection, SsoConnectionInput};
 use vigil_policy::tokens::{TokenCreated, TokenInput, TokenView};
+use wasm_bindgen::JsValue;
 
 use crate::error::ApiError;
 
@@ -29,25 +30,36 @@ pub enum Kind {
     Background,
 }
 
-/// Decodes JSON text into `T`: the browser parses it (`JSON.parse`) and
-/// serde takes `T` from the parsed value. Every answer type's decoder is
-/// then a walk over that value: decoding the text with serde_json put a
-/// copy of the JSON parser's inner loops into each type's decoder (about
-/// 8 KB of the gzipped wasm). Ids and counts are far below 2^53, where a
-/// JavaScript number stops being exact.
-pub fn decode<T: DeserializeOwned>(text: &str) -> Option<T> {
-    let value = js_sys::JSON::parse(text).ok()?;
+/// Takes `T` from a plain JavaScript value (one `JSON.parse` made, or one
+/// a BroadcastChannel delivered): a walk over that value.
+pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Option<T> {
     serde_wasm_bindgen::from_value(value).ok()
 }
 
-/// Encodes `value` as JSON text, the other way round: serde makes a
-/// JavaScript value (null for `None`, as serde_json writes it) and the
-/// browser writes it (`JSON.stringify`).
-pub fn encode<T: Serialize>(value: &T) -> Option<String> {
-    let value = value
+/// Makes a plain JavaScript value of `value`, the other way round: objects,
+/// arrays, strings, numbers, and null for `None`, as serde_json writes it.
+pub fn to_js<T: Serialize>(value: &T) -> Option<JsValue> {
+    value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .ok()?;
-    js_sys::JSON::stringify(&value).ok().map(String::from)
+        .ok()
+}
+
+/// Decodes JSON text into `T`: the browser parses it (`JSON.parse`) and
+/// serde takes `T` from the parsed value ([`from_js`]). Every answer type's
+/// decoder is then a walk over that value: decoding the text with
+/// serde_json put a copy of the JSON parser's inner loops into each type's
+/// decoder (about 8 KB of the gzipped wasm). Ids and counts are far below
+/// 2^53, where a JavaScript number stops being exact.
+pub fn decode<T: DeserializeOwned>(text: &str) -> Option<T> {
+    from_js(js_sys::JSON::parse(text).ok()?)
+}
+
+/// Encodes `value` as JSON text: serde makes a JavaScript value
+/// ([`to_js`]) and the browser writes it (`JSON.stringify`).
+pub fn encode<T: Serialize>(value: &T) -> Option<String> {
+    js_sys::JSON::stringify(&to_js(value)?)
+        .ok()
+        .map(String::from)
 }
 
 /// Sends one request and decodes the answer. Only the encoding and the

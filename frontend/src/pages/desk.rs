@@ -70,8 +70,8 @@ pub fn Desk() -> Html {
                     wasm_bindgen_futures::spawn_local(async move {
                         match api::desk_conversations(kind).await {
                             Ok(c) => {
-                                if let (Some(ch), Some(text)) = (&shared, crate::api::encode(&c)) {
-                                    let _ = ch.post_message(&text.into());
+                                if let (Some(ch), Some(data)) = (&shared, api::to_js(&c)) {
+                                    let _ = ch.post_message(&data);
                                 }
                                 conversations.set(Some(c));
                             }
@@ -89,10 +89,8 @@ pub fn Desk() -> Html {
             let heard = shared.as_ref().map(|ch| {
                 let conversations = conversations_for_others.clone();
                 gloo_events::EventListener::new(ch, "message", move |e| {
-                    let text = e
-                        .dyn_ref::<web_sys::MessageEvent>()
-                        .and_then(|m| m.data().as_string());
-                    if let Some(c) = text.and_then(|t| crate::api::decode(&t)) {
+                    let data = e.dyn_ref::<web_sys::MessageEvent>().map(|m| m.data());
+                    if let Some(c) = data.and_then(api::from_js) {
                         conversations.set(Some(c));
                     }
                 })

@@ -25,10 +25,11 @@ const LEADER_LOCK: &str = "vigil-live";
 /// A sign-out that cannot reach the server is tried again after these.
 const LOGOUT_BACKOFF_MS: &[u32] = &[2_000, 5_000, 10_000];
 
-/// What one tab tells the others: the session view, as JSON (decoded by
-/// the very code that decodes the server's answers: a serde enum around it
-/// would take a second copy of that code), or why the session ended, by
-/// its wire name.
+/// What one tab tells the others, as the channel carries it (it copies
+/// plain JavaScript values): the session view as the plain object serde
+/// makes of it, read back by the very code that reads the server's answers
+/// (a serde enum around it would take a second copy of that code), or why
+/// the session ended, by its wire name, a string.
 #[derive(Debug)]
 pub(super) enum TabMessage {
     View(Box<SessionView>),
@@ -36,19 +37,17 @@ pub(super) enum TabMessage {
 }
 
 impl TabMessage {
-    fn encode(&self) -> Option<String> {
+    fn to_js(&self) -> Option<JsValue> {
         match self {
-            TabMessage::View(view) => crate::api::encode(view),
-            TabMessage::SignedOut(reason) => Some(reason.as_str().to_owned()),
+            TabMessage::View(view) => api::to_js(view),
+            TabMessage::SignedOut(reason) => Some(reason.as_str().into()),
         }
     }
 
-    fn decode(text: &str) -> Option<Self> {
-        if text.starts_with('{') {
-            let view: SessionView = crate::api::decode(text)?;
-            Some(TabMessage::View(Box::new(view)))
-        } else {
-            UnauthenticatedReason::parse(text).map(TabMessage::SignedOut)
+    fn from_js(data: JsValue) -> Option<Self> {
+        match data.as_string() {
+            Some(reason) => UnauthenticatedReason::parse(&reason).map(TabMessage::SignedOut),
+            None => Some(TabMessage::View(Box::new(api::from_js(data)?))),
         }
     }
 }
@@ -95,13 +94,10 @@ impl Keeper {
         let me = self.me.clone();
         let heard = EventListener::new(&channel, "message", move |e| {
             let Some(k) = me.upgrade() else { return };
-            let Some(text) = e
-                .dyn_ref::<web_sys::MessageEvent>()
-                .and_then(|m| m.data().as_string())
-            else {
+            let Some(m) = e.dyn_ref::<web_sys::MessageEvent>() else {
                 return;
             };
-            match TabMessage::decode(&text) {
+            match TabMessage::from_js(m.data()) {
                 Some(TabMessage::View(view)) => k.apply(*view, None, false),
                 Some(TabMessage::SignedOut(reason)) => k.sign_out(reason, false),
                 None => {}
@@ -115,8 +111,8 @@ impl Keeper {
 
     /// Tells the other tabs.
     pub(super) fn share(&self, msg: &TabMessage) {
-        if let (Some(c), Some(text)) = (&self.tabs.borrow().channel, msg.encode()) {
-            let _ = c.channel.post_message(&text.into());
+        if let (Some(c), Some(data)) = (&self.tabs.borrow().channel, msg.to_js()) {
+            let _ = c.channel.post_message(&data);
         }
     }
 
