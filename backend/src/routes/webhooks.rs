@@ -156,31 +156,6 @@ pub async fn create(
         }))
 }
 
-/// A JWK Set (RFC 7517).
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct Jwks {
-    /// The keys, newest first.
-    pub keys: Vec<Jwk>,
-}
-
-/// One public RSA key.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct Jwk {
-    /// `RSA`.
-    pub kty: String,
-    /// `sig`.
-    #[serde(rename = "use")]
-    pub use_: String,
-    /// `RS256`.
-    pub alg: String,
-    /// The key's id: a SET's header names it.
-    pub kid: String,
-    /// Modulus, base64url.
-    pub n: String,
-    /// Exponent, base64url.
-    pub e: String,
-}
-
 /// `GET /api/caep/jwks.json`.
 #[utoipa::path(
     get,
@@ -189,7 +164,7 @@ pub struct Jwk {
     summary = "The public keys CAEP Security Event Tokens are signed with (a JWK Set), for receivers to check them",
     description = "Anyone may read it. The newest key signs; the one before it stays published after a rotation (`vigil rotate-caep-key`). A SET's header names its key (`kid`).",
     responses(
-        (status = 200, description = "The keys, newest first", body = Jwks),
+        (status = 200, description = "The keys, newest first", body = caep::Jwks),
         crate::routes::openapi::Unavailable,
     )
 )]

@@ -53,6 +53,31 @@ const KEY_BITS: usize = 2048;
 /// before it.
 const PUBLISHED: i64 = 2;
 
+/// A JWK Set (RFC 7517).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Jwks {
+    /// The keys, newest first.
+    pub keys: Vec<Jwk>,
+}
+
+/// One public RSA key.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Jwk {
+    /// `RSA`.
+    pub kty: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+    /// `RS256`.
+    pub alg: String,
+    /// The key's id: a SET's header names it.
+    pub kid: String,
+    /// Modulus, base64url.
+    pub n: String,
+    /// Exponent, base64url.
+    pub e: String,
+}
+
 /// A private signing key, parsed. Its Debug shows the `kid` only.
 pub struct SigningKey {
     kid: String,
@@ -78,11 +103,6 @@ impl SigningKey {
             kid: row.kid.clone(),
             key,
         })
-    }
-
-    /// The key's id (`kid`).
-    pub fn kid(&self) -> &str {
-        &self.kid
     }
 
     /// `claims` as a compact JWS: header `{"alg":"RS256","typ":"secevent+jwt","kid"}`.
@@ -116,19 +136,19 @@ async fn generate(generation: i64) -> Result<SigningKeyRow> {
             .to_string();
         let kid = random_hex(16);
         let public = private.to_public_key();
-        let jwk = json!({
-            "kty": "RSA",
-            "use": "sig",
-            "alg": "RS256",
-            "kid": kid,
-            "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
-            "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
-        });
+        let jwk = Jwk {
+            kty: "RSA".into(),
+            use_: "sig".into(),
+            alg: "RS256".into(),
+            kid: kid.clone(),
+            n: URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+            e: URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+        };
         Ok::<_, String>(SigningKeyRow {
             generation,
             kid,
             private_key: pem,
-            public_jwk: jwk.to_string(),
+            public_jwk: serde_json::to_string(&jwk).map_err(|e| e.to_string())?,
         })
     })
     .await
@@ -194,18 +214,17 @@ pub async fn rotate(store: &Store, now: OffsetDateTime) -> Result<String> {
         .unwrap_or_default())
 }
 
-/// The published keys, newest first: `{"keys":[…]}` (made first if there
-/// is none yet).
-pub async fn jwks(store: &Store, now: OffsetDateTime) -> Result<Value> {
+/// The published keys, newest first (made first if there is none yet).
+pub async fn jwks(store: &Store, now: OffsetDateTime) -> Result<Jwks> {
     let keys = newest_keys(store, now, PUBLISHED)
         .await?
         .iter()
         .map(|k| {
-            serde_json::from_str::<Value>(&k.public_jwk)
+            serde_json::from_str::<Jwk>(&k.public_jwk)
                 .map_err(|_| StoreError::Corrupt(format!("CAEP key {} is unreadable", k.kid)))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(json!({ "keys": keys }))
+    Ok(Jwks { keys })
 }
 
 /// The key that signs now, parsed once per generation.
@@ -319,6 +338,17 @@ mod tests {
         assert_eq!(c["events"].as_object().unwrap().len(), 1);
         let other = payload.replace("session.ended", "session.started");
         assert!(session_revoked(&other, "evt_1", "i", "a", 7).is_none());
+    }
+
+    #[test]
+    fn a_public_key_stored_as_json_before_the_typed_jwk_still_loads() {
+        // As `generate` stored it with `json!` (members sorted).
+        let old = r#"{"alg":"RS256","e":"AQAB","kid":"k1","kty":"RSA","n":"xyz","use":"sig"}"#;
+        let jwk: Jwk = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            serde_json::to_value(&jwk).unwrap(),
+            serde_json::from_str::<Value>(old).unwrap()
+        );
     }
 
     #[test]
