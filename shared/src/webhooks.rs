@@ -86,7 +86,7 @@ impl WebhookFormat {
 }
 
 /// The only event type a CAEP endpoint receives.
-pub const CAEP_EVENTS: [&str; 1] = ["session.ended"];
+pub const CAEP_EVENT: &str = "session.ended";
 
 /// `POST /api/admin/webhooks`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,10 +280,7 @@ pub fn validate_webhook(input: &WebhookInput, allow_http: bool) -> Vec<FieldErro
             break;
         }
     }
-    if input.format == WebhookFormat::Caep
-        && !input.events.is_empty()
-        && input.events.iter().any(|e| e != CAEP_EVENTS[0])
-    {
+    if input.format == WebhookFormat::Caep && input.events.iter().any(|e| e != CAEP_EVENT) {
         out.push(FieldError::new(
             "events",
             FieldErrorCode::Invalid,
