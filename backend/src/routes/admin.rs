@@ -307,7 +307,7 @@ fn audit_before_schema() -> utoipa::openapi::Object {
 }
 
 fn audit_action_schema() -> utoipa::openapi::Object {
-    let one = audit::FILTERABLE_ACTIONS
+    let one = audit::ACTIONS
         .iter()
         .map(|a| a.replace('.', "\\."))
         .collect::<Vec<_>>()
@@ -376,7 +376,7 @@ impl AuditQuery {
             .map(str::trim)
             .filter(|a| !a.is_empty())
         {
-            let known = audit::FILTERABLE_ACTIONS
+            let known = audit::ACTIONS
                 .iter()
                 .copied()
                 .find(|known| *known == a)
@@ -386,7 +386,7 @@ impl AuditQuery {
                         FieldErrorCode::Invalid,
                         format!(
                             "action must be one of {}.",
-                            audit::FILTERABLE_ACTIONS.join(", ")
+                            audit::ACTIONS.join(", ")
                         ),
                     ))
                 })?;

@@ -276,6 +276,11 @@ pub enum RefreshError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// A sign-in's view of a refresh that failed: a failed sign-in either way.
+/// The database's fault is not answered 503 there, unlike a back-channel
+/// logout: the provider's code and this browser's sign-in are spent by
+/// then, so a retried callback could not succeed; sent back to the login
+/// page (reason `database` in the audit log), the person can start again.
 impl From<RefreshError> for Failure {
     fn from(e: RefreshError) -> Failure {
         match e {

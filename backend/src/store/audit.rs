@@ -11,7 +11,7 @@ use vigil_policy::EndReason;
 use super::db::get_time;
 use super::{to_ms, Result, Store, Tx};
 
-pub use vigil_policy::audit::{action, FILTERABLE_ACTIONS};
+pub use vigil_policy::audit::{action, ACTIONS};
 
 /// The action that records a session ending for `reason`.
 pub fn ended_action(reason: EndReason) -> &'static str {
@@ -89,7 +89,7 @@ pub async fn record_many(tx: &mut Tx, at: OffsetDateTime, events: &[Event<'_>]) 
 /// Which entries to list: each part exact, `from` and `to` inclusive.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Any of these (each one of [`FILTERABLE_ACTIONS`]); empty for all.
+    /// Any of these (each one of [`ACTIONS`]); empty for all.
     pub actions: Vec<&'static str>,
     /// An actor (email, or [`SYSTEM`]).
     pub actor: Option<String>,

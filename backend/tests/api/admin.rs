@@ -217,6 +217,35 @@ async fn agents_list_shows_availability_sessions_and_open_conversations() {
 }
 
 #[tokio::test]
+async fn the_audit_log_filters_by_every_action_the_server_writes() {
+    let app = spawn_app().await;
+    let admin = app.login("admin@demo.test").await;
+    let res = app
+        .post(
+            "/api/admin/webhooks",
+            &admin,
+            json!({"url": "https://8.8.8.8/hooks", "events": ["*"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    for a in vigil_policy::audit::ACTIONS {
+        let rows: Vec<Value> = app
+            .get_json(&format!("/api/admin/audit?action={a}"), &admin)
+            .await;
+        assert!(rows.iter().all(|e| e["action"] == *a), "{a}: {rows:?}");
+        let res = app
+            .get(&format!("/api/admin/audit.csv?action={a}"), &admin)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{a} (csv)");
+    }
+    let created: Vec<Value> = app
+        .get_json("/api/admin/audit?action=webhook.created,sso.created", &admin)
+        .await;
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0]["action"], "webhook.created");
+}
+
+#[tokio::test]
 async fn the_audit_log_filters_by_action_actor_and_time() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
