@@ -384,10 +384,7 @@ impl AuditQuery {
                     ApiError::bad_field(FieldError::new(
                         "action",
                         FieldErrorCode::Invalid,
-                        format!(
-                            "action must be one of {}.",
-                            audit::ACTIONS.join(", ")
-                        ),
+                        format!("action must be one of {}.", audit::ACTIONS.join(", ")),
                     ))
                 })?;
             actions.push(known);

@@ -239,7 +239,10 @@ async fn the_audit_log_filters_by_every_action_the_server_writes() {
         assert_eq!(res.status(), StatusCode::OK, "{a} (csv)");
     }
     let created: Vec<Value> = app
-        .get_json("/api/admin/audit?action=webhook.created,sso.created", &admin)
+        .get_json(
+            "/api/admin/audit?action=webhook.created,sso.created",
+            &admin,
+        )
         .await;
     assert_eq!(created.len(), 1, "{created:?}");
     assert_eq!(created[0]["action"], "webhook.created");
