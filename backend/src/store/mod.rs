@@ -498,9 +498,21 @@ impl Pinger {
         use sqlx::Connection as _;
         let conn = match &mut self.conn {
             Some(conn) => conn,
-            None => self
-                .conn
-                .insert(sqlx::PgConnection::connect(self.url.expose()).await?),
+            None => {
+                let mut conn = sqlx::PgConnection::connect(self.url.expose()).await?;
+                // The heartbeat tests the channel, not the disk: its commit
+                // need not wait for the WAL to reach the disk, and listeners
+                // hear it at commit all the same. Waiting, a busy disk (a
+                // checkpoint's sync, a flush of many activity writes) could
+                // hold it past STALE_AFTER and empty a memory that heard
+                // everything. Notifications still arrive in commit order, so
+                // hearing it still means every change committed before it
+                // was sent has been heard.
+                sqlx::query("SET synchronous_commit = off")
+                    .execute(&mut conn)
+                    .await?;
+                self.conn.insert(conn)
+            }
         };
         let sent = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
