@@ -30,7 +30,6 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
-use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 pub use db::{from_ms, to_ms, DatabaseUrl, Dialect};
@@ -289,60 +288,21 @@ impl Store {
         }
     }
 
-    /// A connection for one statement that writes outside a transaction,
-    /// at this process's turn to write, like [`Store::begin`].
-    pub async fn writer(&self) -> Result<Writer> {
-        let turn = self.db.write_turn().await?;
-        Ok(Writer {
-            conn: self.db.pool.acquire().await?,
-            _turn: turn,
-        })
-    }
-
-    /// Begins a transaction that will write. On SQLite it waits for this
-    /// process's turn at the write gate (one writer at a time, in order),
-    /// then takes the write lock up front (`BEGIN IMMEDIATE`): a
-    /// transaction that reads first and writes later would otherwise fail
-    /// at once, instead of waiting its turn, when another connection wrote
-    /// in between.
+    /// Begins a transaction that will write. On SQLite it takes the write
+    /// lock up front (`BEGIN IMMEDIATE`): a transaction that reads first and
+    /// writes later would otherwise fail at once, instead of waiting its
+    /// turn, when another connection wrote in between.
     pub async fn begin(&self) -> Result<Tx> {
-        // The turn before the connection: a writer waiting its turn holds
-        // no connection the readers could use.
-        let turn = self.db.write_turn().await?;
         let inner = match self.db.dialect {
             Dialect::Sqlite => self.db.pool.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => self.db.pool.begin().await?,
         };
         Ok(Tx {
             inner,
-            _turn: turn,
             store: self.clone(),
             pending: Vec::new(),
             outbox: false,
         })
-    }
-}
-
-/// A pooled connection for statements that write outside a transaction,
-/// taken at this process's turn to write (see [`Store::begin`]) and holding
-/// it until dropped: use it for the one statement
-/// (`.execute(&mut *store.writer().await?)`).
-#[derive(Debug)]
-pub struct Writer {
-    conn: PoolConnection<Any>,
-    _turn: db::WriteTurn,
-}
-
-impl std::ops::Deref for Writer {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        &self.conn
-    }
-}
-
-impl std::ops::DerefMut for Writer {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.conn
     }
 }
 
@@ -351,9 +311,6 @@ impl std::ops::DerefMut for Writer {
 #[derive(Debug)]
 pub struct Tx {
     inner: Transaction<'static, Any>,
-    /// Released after `inner` (fields drop in order): the next writer's
-    /// turn begins once this one has committed or rolled back.
-    _turn: db::WriteTurn,
     store: Store,
     pending: Vec<Invalidation>,
     outbox: bool,
