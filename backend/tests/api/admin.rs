@@ -220,14 +220,7 @@ async fn agents_list_shows_availability_sessions_and_open_conversations() {
 async fn the_audit_log_filters_by_every_action_the_server_writes() {
     let app = spawn_app().await;
     let admin = app.login("admin@demo.test").await;
-    let res = app
-        .post(
-            "/api/admin/webhooks",
-            &admin,
-            json!({"url": "https://8.8.8.8/hooks", "events": ["*"]}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
+    crate::webhooks::add_endpoint(&app, &admin, "https://8.8.8.8/hooks", json!(["*"])).await;
     for a in vigil_policy::audit::ACTIONS {
         let rows: Vec<Value> = app
             .get_json(&format!("/api/admin/audit?action={a}"), &admin)

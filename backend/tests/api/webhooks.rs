@@ -245,7 +245,7 @@ pub(crate) async fn spawn_allowing_receivers(clock: Option<ManualClock>) -> Test
 }
 
 /// Adds an endpoint; returns its id and secret.
-async fn add_endpoint(
+pub(crate) async fn add_endpoint(
     app: &TestApp,
     admin: &Session,
     url: &str,
