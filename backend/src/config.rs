@@ -152,6 +152,10 @@ pub struct Config {
     /// shorten it).
     #[arg(skip = Duration::from_secs(20))]
     pub live_heartbeat: Duration,
+    /// Longest the listening connection may hear nothing before it is
+    /// replaced (PostgreSQL; tests shorten it).
+    #[arg(skip = crate::sessions::listener::SILENCE)]
+    pub listener_silence: Duration,
     /// Where the listener for other replicas' changes connects (PostgreSQL):
     /// the database unless a test points it through a proxy to cut it.
     #[arg(skip)]

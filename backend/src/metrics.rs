@@ -225,6 +225,8 @@ pub struct Scrape {
     pub memory_trusted: bool,
     /// Times the memory was emptied because it could not be trusted.
     pub memory_resets: u64,
+    /// Times a late heartbeat stopped trust for a while, memory kept.
+    pub late_heartbeats: u64,
 }
 
 impl Scrape {
@@ -278,8 +280,13 @@ impl Scrape {
         );
         registry.register(
             "vigil_session_memory_resets",
-            "Times this process emptied its session memory because it could not trust it (on PostgreSQL: the listening connection lost, or its own heartbeat heard late); each sends checks to the database until the memory fills again",
+            "Times this process emptied its session memory because it could not trust it (on PostgreSQL: its listening connection was lost); each sends checks to the database until the memory fills again",
             ConstCounter::new(self.memory_resets),
+        );
+        registry.register(
+            "vigil_session_heartbeats_late",
+            "Times this replica heard its own heartbeat later than it trusts its memory (PostgreSQL: the database or this process was slow); checks read the database until it came, and the memory was kept",
+            ConstCounter::new(self.late_heartbeats),
         );
         registry
     }
@@ -371,6 +378,7 @@ mod tests {
                 live_channels: 13,
                 memory_trusted: true,
                 memory_resets: 17,
+                late_heartbeats: 19,
             })
             .unwrap();
 
@@ -390,6 +398,7 @@ mod tests {
             ("vigil_live_channels", "gauge"),
             ("vigil_session_memory_trusted", "gauge"),
             ("vigil_session_memory_resets_total", "counter"),
+            ("vigil_session_heartbeats_late_total", "counter"),
         ] {
             let type_line = format!("# TYPE {name} {kind}");
             assert_eq!(
@@ -459,6 +468,7 @@ mod tests {
             "vigil_live_channels 13",
             "vigil_session_memory_trusted 1",
             "vigil_session_memory_resets_total 17",
+            "vigil_session_heartbeats_late_total 19",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

@@ -111,6 +111,7 @@ impl Application {
             tasks.push(tokio::spawn(crate::sessions::listener::run(
                 self.state.sessions.clone(),
                 self.state.config.listen_url().clone(),
+                self.state.config.listener_silence,
             )));
             tasks.push(tokio::spawn(crate::sessions::listener::heartbeat(
                 self.state.sessions.clone(),

@@ -214,6 +214,30 @@ fn management_port(port: u16) -> u16 {
     port + 100
 }
 
+/// Prints the memory resets and late heartbeats counted so far, so each can
+/// be placed in its load (and found in the server's log by time).
+fn resets_after(load: &str) -> Result<()> {
+    let resets = metric("vigil_session_memory_resets_total")?;
+    let late = metric("vigil_session_heartbeats_late_total")?;
+    let at = time_of_day();
+    println!("  {at} after {load}: {resets:.0} memory resets, {late:.0} late heartbeats so far");
+    Ok(())
+}
+
+/// UTC hh:mm:ss, as the server's log prints it.
+#[allow(clippy::disallowed_methods)] // wall time to match the server's log, not a deadline
+fn time_of_day() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 fn metric(name: &str) -> Result<f64> {
     let metrics = http::get(management_port(VIGIL_PORT), "/metrics")?;
     metrics
@@ -241,15 +265,20 @@ struct Many {
     /// Sessions held in memory at the end.
     held: f64,
     /// Times memory was emptied for want of trust during the runs (on
-    /// PostgreSQL a late heartbeat does that; each sends checks to the
-    /// database until it fills again).
+    /// PostgreSQL a lost listening connection does that; each sends checks
+    /// to the database until it fills again).
     resets: f64,
+    /// Heartbeats heard late during them (checks read the database until
+    /// each came; the memory was kept).
+    late: f64,
 }
 
 struct DbRun {
     many: Many,
     /// Memory resets during the 50,000-session loads.
     resets_50k: f64,
+    /// Heartbeats heard late (memory kept) during them.
+    late_50k: f64,
     p9_rss_extra_mib: f64,
     p9_background: Load,
     /// The first seconds over the 50,000 sessions: every session's first
@@ -276,7 +305,11 @@ struct Latencies {
     max_ms: f64,
 }
 
-fn start_vigil(binary: &Path, url: &str, port: u16, scratch: &Path) -> Result<Running> {
+/// Starts `vigil serve` on `port`; its log (warnings and errors) goes to
+/// `vigil-NAME-PORT.log` in the scratch directory, kept after the run.
+fn start_vigil(binary: &Path, name: &str, url: &str, port: u16, scratch: &Path) -> Result<Running> {
+    let log_path = scratch.join(format!("vigil-{name}-{port}.log"));
+    let log = fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
     let mut serve = Command::new(binary);
     serve
         .env("VIGIL_DATABASE_URL", url)
@@ -292,7 +325,7 @@ fn start_vigil(binary: &Path, url: &str, port: u16, scratch: &Path) -> Result<Ru
         .env("RUST_LOG", "warn")
         .arg("serve")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(log);
     let mut server = Running(serve.spawn().map_err(|e| format!("vigil serve: {e}"))?);
     wait_until_answers(
         port,
@@ -312,7 +345,7 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
         .stdout(Stdio::null());
     status(seed, "vigil seed-demo")?;
     let sessions_file = make_sessions(url, scratch, name, SESSIONS)?;
-    let server = start_vigil(binary, url, VIGIL_PORT, scratch)?;
+    let server = start_vigil(binary, name, url, VIGIL_PORT, scratch)?;
     let base = format!("http://127.0.0.1:{VIGIL_PORT}");
     let script = |path: &str, background: bool| {
         rotate_script(scratch, &sessions_file, "__Host-vigil", path, background)
@@ -348,6 +381,7 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
         &["-s", &lua_arg],
     )?;
     let after = metric("vigil_activity_writes_total")?;
+    resets_after("P3")?;
     let p3 = (after - before) / sessions as f64 / (f64::from(p3_secs) / 60.0);
 
     // P1: the session check over 50,000 distinct sessions against the
@@ -361,28 +395,33 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
         8,
         &["-s", &background_script],
     )?;
+    resets_after("P1 first pass")?;
     let p1_health = wrk(
         &format!("{base}/healthz"),
         32,
         SECONDS,
         &["-s", &health_script],
     )?;
+    resets_after("P1 /healthz")?;
     let p1_background = wrk(
         &format!("{base}/api/session"),
         32,
         SECONDS,
         &["-s", &background_script],
     )?;
+    resets_after("P1 background")?;
     let p1_session = wrk(
         &format!("{base}/api/session"),
         32,
         SECONDS,
         &["-s", &session_script],
     )?;
+    resets_after("P1 counted as activity")?;
     let p7_rss_mib = rss_mib(server.0.id())?;
     let p7_anon_mib = status_mib(server.0.id(), "RssAnon:")?;
     let p7_held = metric("vigil_session_memory")?;
     let resets_50k = metric("vigil_session_memory_resets_total")?;
+    let late_50k = metric("vigil_session_heartbeats_late_total")?;
 
     // P1 and P7 again over MANY_SESSIONS: a first pass long enough to see
     // every one, then the same load as above.
@@ -407,6 +446,7 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
         MANY_FIRST_PASS_SECS,
         &["-s", &many_background],
     )?;
+    resets_after("the first pass over 500,000")?;
     let many_health = wrk(
         &format!("{base}/healthz"),
         32,
@@ -419,6 +459,7 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
         SECONDS,
         &["-s", &many_background],
     )?;
+    resets_after("the loads over 500,000")?;
     let many = Many {
         anon_50k_mib: p7_anon_mib,
         held_50k: p7_held,
@@ -429,6 +470,7 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
         rss_anon_mib: status_mib(server.0.id(), "RssAnon:")?,
         held: metric("vigil_session_memory")?,
         resets: metric("vigil_session_memory_resets_total")? - resets_50k,
+        late: metric("vigil_session_heartbeats_late_total")? - late_50k,
     };
 
     // P9: CHANNELS open live channels (distinct sessions), each on its own
@@ -479,6 +521,7 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
     )?;
     drop(holder.stdin.take());
     let _ = holder.wait();
+    resets_after("P9")?;
 
     let token = vigil_login("agent1@demo.test")?;
     let cookie_header = format!("Cookie: __Host-vigil={token}");
@@ -519,6 +562,7 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
     let p4_logins = flood
         .join()
         .map_err(|_| "the sign-in flood panicked".to_owned())??;
+    resets_after("P4")?;
 
     // P8 (replicas share state on PostgreSQL only): revocations on this
     // server, refused by a second one.
@@ -531,6 +575,7 @@ fn run_vigil(binary: &Path, name: &'static str, url: &str, scratch: &Path) -> Re
     Ok(DbRun {
         many,
         resets_50k,
+        late_50k,
         p1_cold,
         p1_health,
         p1_session,
@@ -578,7 +623,7 @@ fn revocation_latency(
     tokens: &Path,
 ) -> Result<Latencies> {
     step("P8: a revocation on one replica, refused by another");
-    let _replica = start_vigil(binary, url, REPLICA_PORT, scratch)?;
+    let _replica = start_vigil(binary, "PostgreSQL", url, REPLICA_PORT, scratch)?;
     // The replica trusts its memory once it hears itself on the channel.
     thread::sleep(Duration::from_secs(1));
     let admin = format!("__Host-vigil={}", vigil_login("admin@demo.test")?);
@@ -873,8 +918,8 @@ pub(crate) fn run(args: &[String]) -> Result {
     );
     let _ = writeln!(
         md,
-        "| memory resets (emptied for want of trust) during the {SESSIONS}-session loads | {:.0} | {:.0} | 0 |",
-        sqlite.resets_50k, pg.resets_50k
+        "| memory resets (emptied for want of trust) / late heartbeats (memory kept) during the {SESSIONS}-session loads | {:.0} / {:.0} | {:.0} / {:.0} | 0 resets |",
+        sqlite.resets_50k, sqlite.late_50k, pg.resets_50k, pg.late_50k
     );
     let _ = writeln!(
         md,
@@ -927,8 +972,8 @@ pub(crate) fn run(args: &[String]) -> Result {
     );
     let _ = writeln!(
         md,
-        "| memory resets during the {MANY_SESSIONS}-session loads | {:.0} | {:.0} | 0 |",
-        sqlite.many.resets, pg.many.resets
+        "| memory resets / late heartbeats during the {MANY_SESSIONS}-session loads | {:.0} / {:.0} | {:.0} / {:.0} | 0 resets |",
+        sqlite.many.resets, sqlite.many.late, pg.many.resets, pg.many.late
     );
     let drop_pct = |r: &DbRun| 100.0 * (1.0 - r.p9_background.rps / r.p1_background.rps.max(1.0));
     let _ = writeln!(

@@ -29,6 +29,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         live_channels: sessions.memory.live.open(),
         memory_trusted: sessions.memory.trusted(),
         memory_resets: sessions.memory.resets(),
+        late_heartbeats: sessions.memory.late_heartbeats(),
     };
     let text = sessions
         .metrics

@@ -20,8 +20,11 @@
 //! **Trust.** On PostgreSQL a replica trusts its memory only while its
 //! listening connection is up and it has heard its own heartbeat within
 //! [`STALE_AFTER`]; otherwise every check reads the database and nothing is
-//! kept. When trust returns the memory is emptied first, so no change missed
-//! while deaf survives. SQLite is one process: its memory is always trusted.
+//! kept. When trust returns over a new connection the memory is emptied
+//! first, so no change missed while deaf survives; a heartbeat merely late on
+//! a connection that stayed up missed nothing, and the memory stays (see
+//! [`Memory::heard_heartbeat`]). SQLite is one process: its memory is always
+//! trusted.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -276,6 +279,8 @@ pub struct Memory {
     epoch: AtomicU64,
     /// Times the memory was emptied, holding sessions, because it could not be trusted.
     resets: AtomicU64,
+    /// Times a late heartbeat stopped trust for a while (memory kept).
+    late_heartbeats: AtomicU64,
     capacity: usize,
     trust: Trust,
     started: Instant,
@@ -307,6 +312,7 @@ impl Memory {
             inner: RwLock::default(),
             epoch: AtomicU64::new(0),
             resets: AtomicU64::new(0),
+            late_heartbeats: AtomicU64::new(0),
             capacity: capacity.max(1),
             trust,
             started: Instant::now(),
@@ -363,23 +369,48 @@ impl Memory {
         self.resets.load(Ordering::Relaxed)
     }
 
+    /// How many times a heartbeat heard late, on a connection that stayed
+    /// up, had stopped trust for a while: checks read the database until it
+    /// came, and the memory was kept.
+    pub fn late_heartbeats(&self) -> u64 {
+        self.late_heartbeats.load(Ordering::Relaxed)
+    }
+
     /// The listener heard this replica's own heartbeat: every change
-    /// committed before it was sent has been heard. Coming back from a deaf
-    /// spell, memory is emptied first.
+    /// committed before it was sent has been heard.
+    ///
+    /// The first heartbeat over a new listening connection (at start, or
+    /// after [`Memory::listener_lost`]) empties the memory first: changes
+    /// committed while no connection listened were never delivered, and a
+    /// check that read the database meanwhile must not keep what it read.
+    /// A heartbeat that is merely late, on a connection that stayed up
+    /// (the database or this process was slow for a moment), brings trust
+    /// back with the memory as it is: one connection delivers notifications
+    /// in commit order, so every change committed before this heartbeat was
+    /// heard, and applied, before it. Meanwhile checks read the database.
     pub fn heard_heartbeat(&self) {
         if let Trust::Listened {
             listening,
             heard_ms,
         } = &self.trust
         {
-            let regained = !self.trusted();
-            if regained {
-                self.reset();
-            }
             let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let late = !self.trusted();
+            let new_connection = !listening.load(Ordering::Acquire);
+            if new_connection {
+                self.reset();
+            } else if late {
+                tracing::warn!(
+                    silent_ms = now.saturating_sub(heard_ms.load(Ordering::Acquire)),
+                    trusted_for_ms = STALE_AFTER.as_millis(),
+                    "own heartbeat heard late: checks read the database meanwhile; \
+                     trusted again, nothing was missed (the connection stayed up)"
+                );
+                self.late_heartbeats.fetch_add(1, Ordering::Relaxed);
+            }
             heard_ms.store(now, Ordering::Release);
             listening.store(true, Ordering::Release);
-            if regained {
+            if new_connection {
                 // Changes may have been missed while deaf.
                 self.live.wake_all();
             }

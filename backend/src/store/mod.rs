@@ -449,6 +449,12 @@ pub struct Pinger {
 }
 
 impl Pinger {
+    /// Drops the connection (a send that did not finish in time may have
+    /// left it mid-statement); the next heartbeat connects afresh.
+    pub fn disconnect(&mut self) {
+        self.conn = None;
+    }
+
     /// Sends one heartbeat, connecting first if needed; a failed send drops
     /// the connection, so the next one starts afresh.
     pub async fn ping(&mut self) -> Result<()> {

@@ -216,6 +216,8 @@ pub struct Options {
     pub trusted_proxies: Option<String>,
     /// Longest silence on a live channel.
     pub live_heartbeat: Option<std::time::Duration>,
+    /// Longest the replica listener may hear nothing before it reconnects.
+    pub listener_silence: Option<std::time::Duration>,
     /// `VIGIL_OUTBOUND_ALLOW` (the test identity provider is on 127.0.0.1).
     pub outbound_allow: Option<String>,
 }
@@ -236,6 +238,7 @@ impl Default for Options {
             public_origin: None,
             trusted_proxies: None,
             live_heartbeat: None,
+            listener_silence: None,
             outbound_allow: None,
         }
     }
@@ -296,6 +299,9 @@ fn test_config(options: &Options, database_url: &str, stub_dist: std::path::Path
         .map(|url| vigil_server::store::DatabaseUrl::parse(url).unwrap());
     if let Some(h) = options.live_heartbeat {
         config.live_heartbeat = h;
+    }
+    if let Some(s) = options.listener_silence {
+        config.listener_silence = s;
     }
     config
 }
@@ -778,6 +784,8 @@ impl SqliteWriteLock {
 pub struct Proxy {
     pub port: u16,
     up: Arc<std::sync::atomic::AtomicBool>,
+    /// False while stalled: bytes are held, in order, not passed on.
+    flowing: tokio::sync::watch::Sender<bool>,
     links: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -793,23 +801,35 @@ impl Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (flowing, _) = tokio::sync::watch::channel(true);
         let links: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let (up2, links2) = (up.clone(), links.clone());
+        let (up2, links2, flowing2) = (up.clone(), links.clone(), flowing.clone());
         tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
                 if !up2.load(std::sync::atomic::Ordering::SeqCst) {
                     continue; // refused: dropped at once
                 }
                 let target = target.clone();
+                let flowing = flowing2.subscribe();
                 let link = tokio::spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    if let Ok(server) = tokio::net::TcpStream::connect(&target).await {
+                        let (client_in, client_out) = client.into_split();
+                        let (server_in, server_out) = server.into_split();
+                        tokio::join!(
+                            pump(client_in, server_out, flowing.clone()),
+                            pump(server_in, client_out, flowing)
+                        );
                     }
                 });
                 links2.lock().unwrap().push(link);
             }
         });
-        Proxy { port, up, links }
+        Proxy {
+            port,
+            up,
+            flowing,
+            links,
+        }
     }
 
     pub fn cut(&self) {
@@ -817,6 +837,17 @@ impl Proxy {
         for link in self.links.lock().unwrap().drain(..) {
             link.abort();
         }
+    }
+
+    /// Holds every byte in both directions, connections kept open, until
+    /// [`Proxy::resume`]: a network (or a database) that is slow, not down.
+    pub fn stall(&self) {
+        self.flowing.send_replace(false);
+    }
+
+    /// Passes on what was held, in order, and everything after.
+    pub fn resume(&self) {
+        self.flowing.send_replace(true);
     }
 
     /// `url` with its host and port replaced by this proxy's.
@@ -829,6 +860,26 @@ impl Proxy {
     pub fn restore(&self) {
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// Copies `from` to `to`, holding what it read while the proxy is stalled.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut flowing: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if flowing.wait_for(|f| *f).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 /// One Server-Sent Event (a comment line comes as event `comment`).

@@ -245,10 +245,107 @@ async fn a_replica_that_cannot_hear_other_replicas_never_accepts_a_revoked_sessi
 
     // Listening again: memory is emptied before it is trusted, so nothing
     // missed while deaf survives.
+    assert_eq!(b.state.sessions.memory.resets(), 1, "emptied when cut");
     proxy.restore();
     wait_for_trust(&b, true).await;
     b.assert_signed_out(&first, "revoked").await;
     b.session_view(&second).await;
+}
+
+#[tokio::test]
+async fn a_heartbeat_heard_late_on_a_connection_that_stayed_up_keeps_the_memory_and_misses_nothing()
+{
+    let a = spawn_postgres_app().await;
+    let proxy = Proxy::in_front_of(&a.database_url).await;
+    // b reads the database directly but listens through the proxy.
+    let b = a
+        .replica_with(Options {
+            listen_url: Some(proxy.url_for(&a.database_url)),
+            ..Options::default()
+        })
+        .await;
+    wait_for_trust(&b, true).await;
+    let admin = a.login("admin@demo.test").await;
+    let first = b.login("agent1@demo.test").await;
+    let second = b.login("agent2@demo.test").await;
+    b.session_view(&first).await;
+    b.session_view(&second).await;
+    let memory = &b.state.sessions.memory;
+    assert_eq!(memory.len(), 2, "both held in b's memory");
+    let resets = memory.resets();
+
+    // The listening connection stays up but nothing comes through it (a
+    // slow network, a database slow to commit the heartbeat): trust lapses.
+    proxy.stall();
+    wait_for_trust(&b, false).await;
+    let id = a.session_id(&first).await;
+    assert_eq!(
+        a.revoke_session(&admin, &id).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    // Meanwhile b reads the database: the revocation it has not heard yet
+    // holds, and the other session is still served.
+    for _ in 0..5 {
+        b.assert_signed_out(&first, "revoked").await;
+        b.session_view(&second).await;
+    }
+
+    // What was held arrives in commit order, the revocation before the
+    // heartbeat: trust is back with the memory kept, nothing missed.
+    proxy.resume();
+    wait_for_trust(&b, true).await;
+    assert_eq!(memory.resets(), resets, "the memory was not emptied");
+    assert!(
+        memory.late_heartbeats() >= 1,
+        "the late heartbeat is counted"
+    );
+    let second_id = b.session_id(&second).await;
+    assert!(
+        memory.by_id(&second_id).is_some(),
+        "the session still held is served from memory"
+    );
+    assert!(
+        memory.by_id(&id).is_none(),
+        "the revocation heard on resuming took the revoked one out"
+    );
+    b.assert_signed_out(&first, "revoked").await;
+    b.session_view(&second).await;
+}
+
+#[tokio::test]
+async fn a_listening_connection_that_hears_nothing_for_too_long_is_replaced_and_the_memory_emptied()
+{
+    let a = spawn_postgres_app().await;
+    let proxy = Proxy::in_front_of(&a.database_url).await;
+    let b = a
+        .replica_with(Options {
+            listen_url: Some(proxy.url_for(&a.database_url)),
+            listener_silence: Some(Duration::from_millis(1500)),
+            ..Options::default()
+        })
+        .await;
+    wait_for_trust(&b, true).await;
+    let s = b.login("agent1@demo.test").await;
+    b.session_view(&s).await;
+    let memory = &b.state.sessions.memory;
+    assert_eq!(memory.len(), 1);
+    let resets = memory.resets();
+
+    // A connection that may be half-open: after the silence it is given up
+    // (memory emptied, as for a lost connection), and a new one, once
+    // bytes flow again, brings trust back.
+    proxy.stall();
+    eventually(
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        "memory emptied after the silence",
+        async || memory.resets() > resets,
+    )
+    .await;
+    assert!(memory.is_empty());
+    proxy.resume();
+    wait_for_trust(&b, true).await;
+    b.session_view(&s).await;
 }
 
 #[tokio::test]
