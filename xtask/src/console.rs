@@ -1,7 +1,8 @@
 //! Building the console (`run`, `test` and `dist` all serve the same one):
-//! Trunk into `dist/`, wasm-opt and esbuild (minifying the JS glue) when
-//! they could be had, gzip and brotli copies of each file for
-//! `vigil serve` to send, and the size budget.
+//! Trunk into `dist/`, wasm-opt (which also gives the names across the
+//! wasm/JS boundary one or two letters, the JS glue following) and esbuild
+//! (minifying the JS glue) when they could be had, gzip and brotli copies
+//! of each file for `vigil serve` to send, and the size budget.
 
 use std::fs;
 use std::path::PathBuf;
@@ -38,25 +39,53 @@ pub(crate) fn build() -> Result<PathBuf> {
         .map_err(|e| format!("reading {}: {e}", dist.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
+    let mut renamed = None;
     if let Some(opt) = &wasm_opt {
-        for wasm in files
+        let wasms: Vec<&PathBuf> = files
             .iter()
             .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-        {
-            let mut c = Command::new(opt);
-            // Features come from the target_features section rustc writes.
-            c.args([
-                "-Oz",
-                "--strip-debug",
-                "--strip-producers",
-                // Binaryen 132 would otherwise write the compact import encoding,
-                // which browsers do not accept yet.
-                "--disable-compact-imports",
-            ])
-            .arg(wasm)
-            .arg("-o")
-            .arg(wasm);
-            status(c, "wasm-opt")?;
+            .collect();
+        let [wasm] = wasms.as_slice() else {
+            return Err(format!("Trunk wrote {} wasm files, not one", wasms.len()));
+        };
+        let mut c = Command::new(opt);
+        // Features come from the target_features section rustc writes.
+        c.args([
+            "-Oz",
+            "--strip-debug",
+            "--strip-producers",
+            // One-letter names across the wasm/JS boundary; it prints the
+            // mapping, which the JS glue then follows (`Renamed`).
+            "--minify-imports-and-exports-and-modules",
+            // Binaryen 132 would otherwise write the compact import encoding,
+            // which browsers do not accept yet.
+            "--disable-compact-imports",
+        ])
+        .arg(wasm)
+        .arg("-o")
+        .arg(wasm);
+        let out = c
+            .output()
+            .map_err(|e| format!("wasm-opt: could not start: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "wasm-opt failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        renamed = Some(Renamed::parse(&String::from_utf8_lossy(&out.stdout)));
+    }
+    for file in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "js"))
+    {
+        if let Some(renamed) = &renamed {
+            let js = fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let js = renamed
+                .apply(&js)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            fs::write(file, js).map_err(|e| format!("{}: {e}", file.display()))?;
         }
     }
     if let Some(esbuild) = &esbuild {
@@ -120,6 +149,105 @@ pub(crate) fn build() -> Result<PathBuf> {
         ));
     }
     Ok(dist)
+}
+
+/// The wasm's import and export names as wasm-opt shortened them, for the
+/// JS glue, which must use the same ones. wasm-bindgen's names carry a
+/// 16-digit hash each and appear in both files: about 200 of them cost
+/// 6 KB of the gzipped console.
+#[derive(Debug, Default, PartialEq)]
+struct Renamed {
+    /// (module, name, new name); every module becomes `a`.
+    imports: Vec<(String, String, String)>,
+    /// (name, new name).
+    exports: Vec<(String, String)>,
+}
+
+impl Renamed {
+    /// The module every import comes from after wasm-opt
+    /// (`SINGLETON_MODULE_NAME` in Binaryen's MinifyImportsAndExports).
+    const MODULE: &str = "a";
+
+    /// Reads the mapping wasm-opt prints: `{"imports": [["module", "name",
+    /// "new"], …], "exports": [["name", "new"], …]}`, an entry a line.
+    fn parse(map: &str) -> Renamed {
+        let mut renamed = Renamed::default();
+        let mut exports = false;
+        for line in map.lines() {
+            if line.contains("\"exports\"") {
+                exports = true;
+            }
+            let quoted: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+            match (exports, quoted.as_slice()) {
+                (false, [module, name, new]) => {
+                    renamed
+                        .imports
+                        .push((module.to_string(), name.to_string(), new.to_string()))
+                }
+                (true, [name, new]) => renamed.exports.push((name.to_string(), new.to_string())),
+                _ => {}
+            }
+        }
+        renamed
+    }
+
+    /// wasm-bindgen's glue with the new names: each import's key in the
+    /// imports object (found exactly once), the module's key, and each
+    /// `wasm.<export>`. Anything unexpected stops the build rather than
+    /// shipping a console that cannot start.
+    fn apply(&self, js: &str) -> Result<String> {
+        let mut js = js.to_owned();
+        let mut modules: Vec<&str> = self.imports.iter().map(|(m, _, _)| m.as_str()).collect();
+        modules.sort_unstable();
+        modules.dedup();
+        let [module] = modules.as_slice() else {
+            return Err(format!(
+                "the wasm imports from {} modules, and the glue is renamed for one",
+                modules.len()
+            ));
+        };
+        for (from, to, want) in std::iter::once((
+            format!("\"{module}\""),
+            format!("\"{}\"", Self::MODULE),
+            Some(1),
+        ))
+        .chain(
+            self.imports
+                .iter()
+                .map(|(_, name, new)| (name.clone(), new.clone(), Some(1))),
+        )
+        .chain(
+            self.exports
+                .iter()
+                .map(|(name, new)| (format!("wasm.{name}"), format!("wasm.{new}"), None)),
+        ) {
+            let (next, found) = replace_word(&js, &from, &to);
+            if want.is_some_and(|n| n != found) {
+                return Err(format!("{from} is in the JS glue {found} times, not once"));
+            }
+            js = next;
+        }
+        Ok(js)
+    }
+}
+
+/// `text` with each `word` that is not part of a longer identifier
+/// replaced by `with`, and how many there were.
+fn replace_word(text: &str, word: &str, with: &str) -> (String, usize) {
+    let ident =
+        |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut found = 0;
+    while let Some(at) = rest.find(word) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + word.len()..];
+        let whole = !ident(out.chars().next_back()) && !ident(rest.chars().next());
+        out.push_str(if whole { with } else { word });
+        found += usize::from(whole);
+    }
+    out.push_str(rest);
+    (out, found)
 }
 
 fn kb(bytes: u64) -> f64 {
@@ -208,5 +336,43 @@ fn decompressed(tool: &str, input: &[u8]) -> std::io::Result<Vec<u8>> {
         Ok(out.stdout)
     } else {
         Err(std::io::Error::other(format!("exited with {}", out.status)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_glue_takes_the_names_wasm_opt_gave() {
+        let map = r#"{
+ "imports": [
+  ["./app_bg.js", "__wbg_log_0123456789abcdef", "a"],
+  ["./app_bg.js", "__wbg_logs_0123456789abcdef", "b"]
+ ],
+"exports": [
+  ["memory", "c"],
+  ["main", "d"]
+ ]
+}
+"#;
+        let renamed = Renamed::parse(map);
+        assert_eq!(renamed.imports.len(), 2);
+        assert_eq!(
+            renamed.exports,
+            [("memory".into(), "c".into()), ("main".into(), "d".into())]
+        );
+        let glue = r#"const import0 = { __wbg_log_0123456789abcdef: f, __wbg_logs_0123456789abcdef: g };
+return { "./app_bg.js": import0 }; new Uint8Array(wasm.memory.buffer); wasm.memoryx;"#;
+        assert_eq!(
+            renamed.apply(glue).unwrap(),
+            r#"const import0 = { a: f, b: g };
+return { "a": import0 }; new Uint8Array(wasm.c.buffer); wasm.memoryx;"#
+        );
+        let missing = glue.replace("__wbg_logs_0123456789abcdef", "other");
+        assert!(
+            renamed.apply(&missing).is_err(),
+            "an import the glue lacks stops the build"
+        );
     }
 }
