@@ -4,6 +4,7 @@
 //! Queries use `$1`-style parameters, which both engines accept, and store
 //! instants as BIGINT milliseconds since the Unix epoch.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -12,6 +13,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor, Row};
 use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Which SQL engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +132,11 @@ pub const SQLITE_POOL_SIZE: u32 = 8;
 /// Connections the pool holds at most on PostgreSQL.
 pub const POSTGRES_POOL_SIZE: u32 = 16;
 
+/// How long a write waits for its turn (SQLite's write gate, below): as
+/// long as SQLite's own busy timeout and the pool's acquire timeout, after
+/// which the database counts as unavailable (503 with Retry-After).
+pub const WRITE_WAIT: Duration = Duration::from_secs(5);
+
 /// The pool and its dialect.
 #[derive(Debug, Clone)]
 pub(crate) struct Db {
@@ -137,7 +144,21 @@ pub(crate) struct Db {
     pub(crate) pool: AnyPool,
     /// SQL dialect.
     pub(crate) dialect: Dialect,
+    /// SQLite's write gate: one write transaction of this process at a
+    /// time, the rest waiting their turn in order. SQLite takes one writer
+    /// anyway; without the gate the others poll its lock (its busy handler
+    /// sleeps up to 100 ms between tries), so under concurrent writes the
+    /// unlucky waited near a second and some gave up at the 5 s busy
+    /// timeout (W1 in docs/benchmarks.md: eight writers, p99 0.94 s and
+    /// two refusals in 5 s). Other processes on the file (the `vigil`
+    /// commands) still meet the busy timeout. None on PostgreSQL, whose
+    /// writers lock rows, not the database.
+    write_gate: Option<Arc<Semaphore>>,
 }
+
+/// A write transaction's turn at SQLite's write gate, held until the
+/// transaction ends (nothing on PostgreSQL).
+pub(crate) type WriteTurn = Option<OwnedSemaphorePermit>;
 
 impl Db {
     /// Connects (lazily: the pool opens connections on demand, so a server
@@ -188,7 +209,25 @@ impl Db {
             .connect(url.expose())
             .await
             .with_context(|| format!("cannot open the database {url}"))?;
-        Ok(Db { pool, dialect })
+        let write_gate = (dialect == Dialect::Sqlite).then(|| Arc::new(Semaphore::new(1)));
+        Ok(Db {
+            pool,
+            dialect,
+            write_gate,
+        })
+    }
+
+    /// Waits for this process's turn to write (SQLite; at once on
+    /// PostgreSQL), at most [`WRITE_WAIT`].
+    pub async fn write_turn(&self) -> Result<WriteTurn, sqlx::Error> {
+        let Some(gate) = &self.write_gate else {
+            return Ok(None);
+        };
+        match tokio::time::timeout(WRITE_WAIT, gate.clone().acquire_owned()).await {
+            Ok(Ok(turn)) => Ok(Some(turn)),
+            // Timed out, or (never: the gate is not closed) closed.
+            Ok(Err(_)) | Err(_) => Err(sqlx::Error::PoolTimedOut),
+        }
     }
 
     /// Applies the dialect's migrations.

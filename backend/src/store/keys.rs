@@ -20,7 +20,7 @@ pub async fn get_or_create(
     .bind(name)
     .bind(fresh())
     .bind(to_ms(now))
-    .execute(store.pool())
+    .execute(&mut *store.writer().await?)
     .await?;
     Ok(sqlx::query("SELECT value FROM server_keys WHERE name = $1")
         .bind(name)
@@ -38,7 +38,7 @@ pub async fn replace(store: &Store, name: &str, value: &str, now: OffsetDateTime
     .bind(name)
     .bind(value)
     .bind(to_ms(now))
-    .execute(store.pool())
+    .execute(&mut *store.writer().await?)
     .await?;
     Ok(())
 }

@@ -30,6 +30,7 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 pub use db::{from_ms, to_ms, DatabaseUrl, Dialect};
@@ -288,21 +289,76 @@ impl Store {
         }
     }
 
-    /// Begins a transaction that will write. On SQLite it takes the write
-    /// lock up front (`BEGIN IMMEDIATE`): a transaction that reads first and
-    /// writes later would otherwise fail at once, instead of waiting its
-    /// turn, when another connection wrote in between.
+    /// A connection for one statement that writes outside a transaction,
+    /// at this process's turn to write, like [`Store::begin`].
+    pub async fn writer(&self) -> Result<Writer> {
+        let turn = self.db.write_turn().await?;
+        Ok(Writer {
+            conn: self.db.pool.acquire().await?,
+            _turn: turn,
+        })
+    }
+
+    /// Begins a transaction that will write. On SQLite it waits for this
+    /// process's turn at the write gate (one writer at a time, in order),
+    /// then takes the write lock up front (`BEGIN IMMEDIATE`): a
+    /// transaction that reads first and writes later would otherwise fail
+    /// at once, instead of waiting its turn, when another connection wrote
+    /// in between.
     pub async fn begin(&self) -> Result<Tx> {
-        let inner = match self.db.dialect {
-            Dialect::Sqlite => self.db.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.db.pool.begin().await?,
+        let (inner, turn) = match self.db.dialect {
+            Dialect::Sqlite => {
+                // Started in a task of its own, which finishes even when
+                // the caller is cut off (a timeout, a server stopping).
+                // Cut off between BEGIN and its answer, the connection
+                // would hold SQLite's lock with nothing to roll it back,
+                // idle in the pool, while the turn passed to a writer
+                // left to wait out the busy timeout for it. Finished, the
+                // transaction is dropped: it rolls back, then the turn
+                // passes.
+                let db = self.db.clone();
+                tokio::spawn(async move {
+                    // The turn before the connection: a writer waiting
+                    // its turn holds no connection the readers could use.
+                    let turn = db.write_turn().await?;
+                    let inner = db.pool.begin_with("BEGIN IMMEDIATE").await?;
+                    Ok::<_, sqlx::Error>((inner, turn))
+                })
+                .await
+                .map_err(|_| StoreError::Unavailable(sqlx::Error::WorkerCrashed))??
+            }
+            Dialect::Postgres => (self.db.pool.begin().await?, None),
         };
         Ok(Tx {
             inner,
+            _turn: turn,
             store: self.clone(),
             pending: Vec::new(),
             outbox: false,
         })
+    }
+}
+
+/// A pooled connection for statements that write outside a transaction,
+/// taken at this process's turn to write (see [`Store::begin`]) and holding
+/// it until dropped: use it for the one statement
+/// (`.execute(&mut *store.writer().await?)`).
+#[derive(Debug)]
+pub struct Writer {
+    conn: PoolConnection<Any>,
+    _turn: db::WriteTurn,
+}
+
+impl std::ops::Deref for Writer {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
     }
 }
 
@@ -311,6 +367,9 @@ impl Store {
 #[derive(Debug)]
 pub struct Tx {
     inner: Transaction<'static, Any>,
+    /// Released after `inner` (fields drop in order): the next writer's
+    /// turn begins once this one has committed or rolled back.
+    _turn: db::WriteTurn,
     store: Store,
     pending: Vec<Invalidation>,
     outbox: bool,

@@ -407,7 +407,7 @@ pub async fn reauthenticated(tx: &mut Tx, session_id: &str, now: OffsetDateTime)
 pub async fn forget_persistence(store: &Store, session_id: &str) -> Result<()> {
     sqlx::query("UPDATE sessions SET persistent = FALSE WHERE id = $1")
         .bind(session_id)
-        .execute(store.pool())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(())
 }
@@ -458,7 +458,7 @@ pub async fn write_activity(store: &Store, writes: &[ActivityWrite]) -> Result<V
         for _ in chunk.len()..ROWS {
             q = q.bind("").bind(0_i64).bind(0_i64);
         }
-        for row in q.fetch_all(store.pool()).await? {
+        for row in q.fetch_all(&mut *store.writer().await?).await? {
             written.push(row.try_get("id")?);
         }
     }

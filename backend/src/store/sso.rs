@@ -190,7 +190,7 @@ pub async fn set_jwks(store: &Store, id: &str, jwks: &str, now: OffsetDateTime) 
         .bind(jwks)
         .bind(to_ms(now))
         .bind(id)
-        .execute(store.pool())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(())
 }
@@ -238,7 +238,7 @@ pub async fn insert_login(store: &Store, p: &PendingLogin) -> Result<()> {
     .bind(&p.next)
     .bind(to_ms(p.expires_at))
     .bind(&p.reauth_session)
-    .execute(store.pool())
+    .execute(&mut *store.writer().await?)
     .await?;
     Ok(())
 }
@@ -256,7 +256,7 @@ pub async fn take_login(
              next, expires_at, reauth_session",
     )
     .bind(cookie_hash)
-    .fetch_optional(store.pool())
+    .fetch_optional(&mut *store.writer().await?)
     .await?;
     let Some(r) = row else { return Ok(None) };
     let audience: String = r.try_get("audience")?;
@@ -300,11 +300,11 @@ pub async fn accept_jti(
 pub async fn prune(store: &Store, now: OffsetDateTime) -> Result<u64> {
     let logins = sqlx::query("DELETE FROM sso_logins WHERE expires_at <= $1")
         .bind(to_ms(now))
-        .execute(store.pool())
+        .execute(&mut *store.writer().await?)
         .await?;
     let tokens = sqlx::query("DELETE FROM sso_logout_tokens WHERE expires_at <= $1")
         .bind(to_ms(now))
-        .execute(store.pool())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(logins.rows_affected() + tokens.rows_affected())
 }

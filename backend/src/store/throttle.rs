@@ -92,7 +92,7 @@ pub async fn get(store: &Store, key: &str) -> Result<Option<Counter>> {
 pub async fn delete(store: &Store, key: &str) -> Result<()> {
     sqlx::query("DELETE FROM login_throttle WHERE key = $1")
         .bind(key)
-        .execute(store.pool())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(())
 }
@@ -104,7 +104,7 @@ pub async fn prune(store: &Store, window_before: i64, unlocked_before: i64) -> R
         sqlx::query("DELETE FROM login_throttle WHERE window_start < $1 AND locked_until < $2")
             .bind(window_before)
             .bind(unlocked_before)
-            .execute(store.pool())
+            .execute(&mut *store.writer().await?)
             .await?
             .rows_affected(),
     )

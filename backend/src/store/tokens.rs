@@ -186,7 +186,7 @@ pub async fn touch(store: &Store, id: &str, now: OffsetDateTime, every_ms: i64) 
     .bind(now)
     .bind(id)
     .bind(now - every_ms)
-    .execute(store.pool())
+    .execute(&mut *store.writer().await?)
     .await?
     .rows_affected()
         > 0)

@@ -310,7 +310,7 @@ pub async fn claim_due(
         .bind(to_ms(lease_until))
         .bind(to_ms(now))
         .bind(limit)
-        .fetch_all(store.pool())
+        .fetch_all(&mut *store.writer().await?)
         .await?
         .iter()
         .map(|r| r.try_get("id"))
@@ -368,7 +368,7 @@ pub async fn claim_due(
         )
         .bind(&id)
         .bind(claim)
-        .execute(store.pool())
+        .execute(&mut *store.writer().await?)
         .await?;
     }
     Ok(out)
@@ -387,7 +387,7 @@ pub async fn renew(
     .bind(to_ms(lease_until))
     .bind(delivery_id)
     .bind(claim)
-    .execute(store.pool())
+    .execute(&mut *store.writer().await?)
     .await?
     .rows_affected()
         > 0)
@@ -762,7 +762,7 @@ pub async fn insert_signing_key(
     .bind(&key.private_key)
     .bind(&key.public_jwk)
     .bind(to_ms(now))
-    .execute(store.pool())
+    .execute(&mut *store.writer().await?)
     .await?
     .rows_affected()
         > 0)

@@ -566,3 +566,41 @@ async fn settings_changed_while_first_checks_are_read_apply_to_every_check_sent_
         }
     }
 }
+
+/// SQLite takes one writer at a time. The writers of one process wait
+/// their turn in the order they came (the store's write gate), instead of
+/// each polling the lock, where the latest comer often won and an early
+/// one could wait out its busy timeout (W1 in docs/benchmarks.md). Three
+/// transactions: the first holds the lock while the second and then the
+/// third ask; they get it in that order, none refused. Repeated.
+#[tokio::test]
+async fn sqlite_writers_of_one_process_take_turns_in_the_order_they_came() {
+    if crate::helpers::test_db() != crate::helpers::TestDb::Sqlite {
+        return;
+    }
+    let app = spawn_app().await;
+    let store = app.state.store.clone();
+    for round in 0..5 {
+        let first = store.begin().await.unwrap();
+        let (order_tx, mut order) = tokio::sync::mpsc::unbounded_channel();
+        let mut waiting = Vec::new();
+        for who in ["second", "third"] {
+            let (store, order_tx) = (store.clone(), order_tx.clone());
+            waiting.push(tokio::spawn(async move {
+                let tx = store.begin().await.expect("a turn, not a refusal");
+                order_tx.send(who).unwrap();
+                // Held a moment, so the other would have to wait too.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                tx.commit().await.unwrap();
+            }));
+            // The second is surely waiting before the third asks.
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        }
+        first.commit().await.unwrap();
+        for w in waiting {
+            w.await.unwrap();
+        }
+        assert_eq!(order.recv().await, Some("second"), "round {round}");
+        assert_eq!(order.recv().await, Some("third"), "round {round}");
+    }
+}
