@@ -314,8 +314,9 @@ impl Store {
                 // would hold SQLite's lock with nothing to roll it back,
                 // idle in the pool, while the turn passed to a writer
                 // left to wait out the busy timeout for it. Finished, the
-                // transaction is dropped: it rolls back, then the turn
-                // passes.
+                // transaction is dropped: its rollback is handed to the
+                // connection's worker, then the turn passes (the next
+                // writer waits milliseconds for it, not the busy timeout).
                 let db = self.db.clone();
                 tokio::spawn(async move {
                     // The turn before the connection: a writer waiting
