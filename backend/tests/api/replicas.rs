@@ -212,36 +212,65 @@ async fn wait_for_trust(app: &TestApp, trusted: bool) {
     .await;
 }
 
-#[tokio::test]
-async fn a_replica_that_cannot_hear_other_replicas_never_accepts_a_revoked_session() {
-    let a = spawn_postgres_app().await;
+/// A replica of `a` that reads the database directly but listens through
+/// a proxy the test can cut or stall, trusting its memory already.
+async fn replica_behind_proxy(a: &TestApp, options: Options) -> (Proxy, TestApp) {
     let proxy = Proxy::in_front_of(&a.database_url).await;
-    // b reads the database directly but listens through the proxy.
     let b = a
         .replica_with(Options {
             listen_url: Some(proxy.url_for(&a.database_url)),
-            ..Options::default()
+            ..options
         })
         .await;
+    wait_for_trust(&b, true).await;
+    (proxy, b)
+}
+
+/// Signs agent1 and agent2 in through `b` (held in its memory) and returns
+/// them with an admin's session on `a`.
+async fn two_held_sessions(a: &TestApp, b: &TestApp) -> (Session, Session, Session) {
     let admin = a.login("admin@demo.test").await;
     let first = b.login("agent1@demo.test").await;
     let second = b.login("agent2@demo.test").await;
     b.session_view(&first).await;
     b.session_view(&second).await;
     assert_eq!(b.state.sessions.memory.len(), 2, "both held in b's memory");
+    (admin, first, second)
+}
+
+/// Revokes `first` through `a` while `b` cannot hear it; returns its id
+/// once `b` has refused it (reading the database) `rounds` times, still
+/// serving `second`.
+async fn revoke_while_deaf(
+    a: &TestApp,
+    b: &TestApp,
+    admin: &Session,
+    first: &Session,
+    second: &Session,
+    rounds: usize,
+) -> String {
+    let id = a.session_id(first).await;
+    assert_eq!(
+        a.revoke_session(admin, &id).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    for _ in 0..rounds {
+        b.assert_signed_out(first, "revoked").await;
+        b.session_view(second).await;
+    }
+    id
+}
+
+#[tokio::test]
+async fn a_replica_that_cannot_hear_other_replicas_never_accepts_a_revoked_session() {
+    let a = spawn_postgres_app().await;
+    let (proxy, b) = replica_behind_proxy(&a, Options::default()).await;
+    let (admin, first, second) = two_held_sessions(&a, &b).await;
 
     proxy.cut();
     wait_for_trust(&b, false).await;
-    let id = a.session_id(&first).await;
-    assert_eq!(
-        a.revoke_session(&admin, &id).await.status(),
-        StatusCode::NO_CONTENT
-    );
     // b missed the notification, and reads the database instead of memory.
-    for _ in 0..20 {
-        b.assert_signed_out(&first, "revoked").await;
-        b.session_view(&second).await;
-    }
+    revoke_while_deaf(&a, &b, &admin, &first, &second, 20).await;
 
     // Listening again: memory is emptied before it is trusted, so nothing
     // missed while deaf survives.
@@ -256,39 +285,18 @@ async fn a_replica_that_cannot_hear_other_replicas_never_accepts_a_revoked_sessi
 async fn a_heartbeat_heard_late_on_a_connection_that_stayed_up_keeps_the_memory_and_misses_nothing()
 {
     let a = spawn_postgres_app().await;
-    let proxy = Proxy::in_front_of(&a.database_url).await;
-    // b reads the database directly but listens through the proxy.
-    let b = a
-        .replica_with(Options {
-            listen_url: Some(proxy.url_for(&a.database_url)),
-            ..Options::default()
-        })
-        .await;
-    wait_for_trust(&b, true).await;
-    let admin = a.login("admin@demo.test").await;
-    let first = b.login("agent1@demo.test").await;
-    let second = b.login("agent2@demo.test").await;
-    b.session_view(&first).await;
-    b.session_view(&second).await;
+    let (proxy, b) = replica_behind_proxy(&a, Options::default()).await;
+    let (admin, first, second) = two_held_sessions(&a, &b).await;
     let memory = &b.state.sessions.memory;
-    assert_eq!(memory.len(), 2, "both held in b's memory");
     let resets = memory.resets();
 
     // The listening connection stays up but nothing comes through it (a
     // slow network, a database slow to commit the heartbeat): trust lapses.
     proxy.stall();
     wait_for_trust(&b, false).await;
-    let id = a.session_id(&first).await;
-    assert_eq!(
-        a.revoke_session(&admin, &id).await.status(),
-        StatusCode::NO_CONTENT
-    );
     // Meanwhile b reads the database: the revocation it has not heard yet
     // holds, and the other session is still served.
-    for _ in 0..5 {
-        b.assert_signed_out(&first, "revoked").await;
-        b.session_view(&second).await;
-    }
+    let id = revoke_while_deaf(&a, &b, &admin, &first, &second, 5).await;
 
     // What was held arrives in commit order, the revocation before the
     // heartbeat: trust is back with the memory kept, nothing missed.
@@ -316,15 +324,14 @@ async fn a_heartbeat_heard_late_on_a_connection_that_stayed_up_keeps_the_memory_
 async fn a_listening_connection_that_hears_nothing_for_too_long_is_replaced_and_the_memory_emptied()
 {
     let a = spawn_postgres_app().await;
-    let proxy = Proxy::in_front_of(&a.database_url).await;
-    let b = a
-        .replica_with(Options {
-            listen_url: Some(proxy.url_for(&a.database_url)),
+    let (proxy, b) = replica_behind_proxy(
+        &a,
+        Options {
             listener_silence: Some(Duration::from_millis(1500)),
             ..Options::default()
-        })
-        .await;
-    wait_for_trust(&b, true).await;
+        },
+    )
+    .await;
     let s = b.login("agent1@demo.test").await;
     b.session_view(&s).await;
     let memory = &b.state.sessions.memory;
